@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Entry point behind `npm start`, `npm test` and `npm run bench`: makes sure Node >= 22.12 and the
+# project's packages are present (a fresh clone on a Node 20 machine has neither), then runs the task.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/node22.sh
+source scripts/node22.sh
+
+# The Electron binary cannot be downloaded on machines without internet; electron-vite build and the
+# web host do not need it. Users with a network run `npx electron` which fetches it on first start.
+export ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}"
+
+stamp="node_modules/.flow-studio-installed"
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "flow-studio: installing packages (npm ci) with Node $(node --version)" >&2
+  npm ci --no-audit --no-fund >&2
+  touch "$stamp"
+fi
+
+task="${1:-}"
+shift || true
+case "$task" in
+  test)
+    echo "== type check" >&2
+    npx tsc -p tsconfig.core.json
+    npx tsc -p tsconfig.node.json
+    if [ -f tsconfig.web.json ]; then npx vue-tsc -p tsconfig.web.json; fi
+    echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
+    npx vitest run "$@"
+    ;;
+  start)
+    exec node scripts/start.mjs "$@"
+    ;;
+  bench)
+    exec node scripts/bench.mjs "$@"
+    ;;
+  *)
+    echo "usage: scripts/run.sh test|start|bench [args]" >&2
+    exit 2
+    ;;
+esac
