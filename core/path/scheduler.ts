@@ -50,7 +50,7 @@ export function condOT(sigmaMin = 0): Scheduler {
     spec: sigmaMin === 0 ? { kind: 'condot' } : { kind: 'condot', sigmaMin },
     coeffs: (t) => ({ alpha: t, sigma: 1 - k * t, dAlpha: 1, dSigma: -k }),
     // t / (1 - k t) = r  =>  t = r / (1 + k r)
-    snrInverse: (r) => (r === Infinity ? 1 : r / (1 + k * r)),
+    snrInverse: (r) => (r === Infinity ? 1 : Math.min(1, r / (1 + k * r))),
   };
 }
 
@@ -78,7 +78,7 @@ export function cosine(): Scheduler {
       alpha: Math.sin(h * t),
       // cos(pi/2) is 6e-17 in float64; the path ends exactly at the data.
       sigma: t === 1 ? 0 : Math.cos(h * t),
-      dAlpha: h * Math.cos(h * t),
+      dAlpha: t === 1 ? 0 : h * Math.cos(h * t),
       dSigma: -h * Math.sin(h * t),
     }),
     // tan(pi t / 2) = r  =>  t = 2 atan(r) / pi
@@ -127,6 +127,7 @@ export function vp(betaMin = 0.1, betaMax = 20): Scheduler {
     // then (1/2) db u^2 + b u - T = 0  =>  u = (sqrt(b^2 + 2 db T) - b) / db.
     snrInverse: (r) => {
       if (r === Infinity) return 1;
+      if (r <= 0) return 0;
       const T = Math.log1p(1 / (r * r));
       const u = (2 * T) / (Math.sqrt(b * b + 2 * db * T) + b); // rationalised form, exact near T = 0
       return Math.min(1, Math.max(0, 1 - u));
