@@ -12,9 +12,14 @@ source scripts/node22.sh
 export ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}"
 
 stamp="node_modules/.flow-studio-installed"
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+if [ ! -d node_modules ]; then
   echo "flow-studio: installing packages (npm ci) with Node $(node --version)" >&2
   npm ci --no-audit --no-fund >&2
+  touch "$stamp"
+elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  # An existing tree is updated in place: `npm ci` would delete node_modules under running tools.
+  echo "flow-studio: package-lock.json changed; updating packages (npm install)" >&2
+  npm install --no-audit --no-fund >&2
   touch "$stamp"
 fi
 

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -20,10 +20,13 @@ const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vit
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 function electronBinary() {
+  // The electron package records its binary in path.txt after its download. Requiring the package
+  // would try to download it on the spot, which fails (slowly) without internet, so read the file.
   try {
-    // The electron package exports the path of its binary, which exists only after its download.
-    const p = createRequire(import.meta.url)('electron');
-    return typeof p === 'string' && existsSync(p) ? p : null;
+    const dir = dirname(createRequire(import.meta.url).resolve('electron/package.json'));
+    const rel = readFileSync(join(dir, 'path.txt'), 'utf8').trim();
+    const bin = join(dir, 'dist', rel);
+    return existsSync(bin) ? bin : null;
   } catch {
     return null;
   }
