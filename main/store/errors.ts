@@ -1,0 +1,60 @@
+/**
+ * Typed errors of the run store. They extend core's FlowStudioError so the IPC layer can send any of
+ * them to the renderer the same way, and each message names the id, field or state at fault.
+ */
+import { FlowStudioError } from '../../core/errors';
+import type { RunStatus } from './types';
+
+/** Base class of every error the run store throws on purpose (SQLite's own errors pass through). */
+export class StoreError extends FlowStudioError {}
+
+/** What kind of record a NotFoundError is about. */
+export type RecordKind = 'run' | 'checkpoint' | 'sample' | 'artifact';
+
+/** No record with this id, e.g. "run 01JD3X... not found". */
+export class NotFoundError extends StoreError {
+  readonly kind: RecordKind;
+  readonly id: string | number;
+  constructor(kind: RecordKind, id: string | number, detail?: string) {
+    super(`${kind} ${JSON.stringify(id)} not found${detail ? ` (${detail})` : ''}`);
+    this.kind = kind;
+    this.id = id;
+  }
+}
+
+/** A status change the lifecycle does not allow, e.g. "completed -> running". */
+export class TransitionError extends StoreError {
+  readonly runId: string;
+  readonly from: RunStatus;
+  readonly to: RunStatus;
+  constructor(runId: string, from: RunStatus, to: RunStatus, allowed: readonly RunStatus[]) {
+    const options = allowed.length > 0 ? `allowed from '${from}': ${allowed.join(', ')}` : `'${from}' is final`;
+    super(`run ${runId}: cannot change status from '${from}' to '${to}' (${options})`);
+    this.runId = runId;
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/** An argument is unusable. `field` is its path, e.g. "metrics[3].step" or "config.lr". */
+export class StoreInputError extends StoreError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/**
+ * The file cannot be opened as this version's run store: it was written by a newer Flow Studio
+ * ('too-new'), or it is some other application's SQLite database ('foreign'). The file is left as it was.
+ */
+export class SchemaError extends StoreError {
+  readonly reason: 'too-new' | 'foreign';
+  readonly path: string;
+  constructor(reason: 'too-new' | 'foreign', path: string, message: string) {
+    super(message);
+    this.reason = reason;
+    this.path = path;
+  }
+}

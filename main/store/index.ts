@@ -1,0 +1,47 @@
+/**
+ * The run store's public surface: open a RunStore on a file and use its repository methods.
+ * No Electron imports: Electron main, the CLI and worker threads all use it.
+ */
+export { RunStore, type RunStoreOptions } from './store';
+export { summariseConfig } from './summary';
+export { defaultDataDir, defaultDbPath, DB_FILE_NAME } from './paths';
+export {
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  APPLICATION_ID,
+  migrate,
+  assertCompatible,
+  type Migration,
+  type MigrationResult,
+} from './schema';
+export { TRANSITIONS, FINISHED_STATUSES, canTransition } from './status';
+export { newRunId, runIdTime } from './ids';
+export { StoreError, NotFoundError, TransitionError, StoreInputError, SchemaError, type RecordKind } from './errors';
+export {
+  RUN_STATUSES,
+  SAMPLE_KINDS,
+  type JsonValue,
+  type JsonObject,
+  type RunStatus,
+  type NewRun,
+  type RunRecord,
+  type RunListItem,
+  type ListRunsOptions,
+  type SetStatusOptions,
+  type MetricRow,
+  type MetricQuery,
+  type MetricSeries,
+  type NewCheckpoint,
+  type CheckpointInfo,
+  type Checkpoint,
+  type SampleKind,
+  type NewSample,
+  type SampleInfo,
+  type Sample,
+  type NewArtifact,
+  type ArtifactInfo,
+  type Artifact,
+  type RunExport,
+  type InterruptedRuns,
+  type IntegrityReport,
+} from './types';
