@@ -1,0 +1,108 @@
+/**
+ * The MLP velocity model for low-dimensional data (2-D toy sets and the like).
+ *
+ *   h_0 = [x, emb(t)]                               [B, dim + E]   (E = timeEmbedDim, or 1 for raw t)
+ *   h_1 = act(h_0 W_0 + b_0 (+ onehot(label) C))    [B, width]     class embedding added here
+ *   h_l = act(h_{l-1} W_{l-1} + b_{l-1}),  l = 2..depth
+ *   out = h_depth W_out + b_out                     [B, dim]
+ *
+ * Initialisation (deterministic from the seed): hidden W ~ LeCun uniform U(±sqrt(3 / fanIn)), biases
+ * 0, class table N(0, 1) (like torch.nn.Embedding); the output layer starts at 0, so the untrained
+ * model predicts 0 for every input and label (a common choice for velocity/noise heads: training
+ * starts from a neutral field). The class table must not also start at 0: with both at 0, classes
+ * whose targets agree in one output dimension receive identical updates forever and can never be
+ * told apart in another (an exact saddle, caught by test/core/model/train.test.ts).
+ *
+ * Parameter names: mlp/<l>/W, mlp/<l>/b for hidden layer l, mlp/out/W, mlp/out/b, mlp/class/E.
+ */
+import { tf, type Tensor } from '../tf';
+import { check, checkShape } from '../errors';
+import type { Activation, MlpConfig, VelocityModel } from './types';
+import { dense, silu } from './ops';
+import { classEmbedding, timeEmbedding } from './embed';
+import { lecunUniform, ParamBuilder } from './params';
+
+/** Applies an activation by name; SiLU uses the hand-written gradient of ops.silu. */
+export function activate(x: Tensor, activation: Activation): Tensor {
+  switch (activation) {
+    case 'silu':
+      return silu(x);
+    case 'relu':
+      return tf.relu(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'gelu':
+      // Exact GELU: x Φ(x) = x (1 + erf(x / √2)) / 2.
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  }
+}
+
+/** Throws a ConfigError naming the first invalid field of an MLP config. */
+export function validateMlpConfig(c: MlpConfig): void {
+  const int = (v: number, min: number): boolean => Number.isInteger(v) && v >= min;
+  check(int(c.dim, 1), 'model.dim', () => `must be an integer >= 1. Got ${c.dim}`);
+  check(int(c.width, 1), 'model.width', () => `must be an integer >= 1. Got ${c.width}`);
+  check(int(c.depth, 1), 'model.depth', () => `must be an integer >= 1. Got ${c.depth}`);
+  check(['silu', 'relu', 'gelu', 'tanh'].includes(c.activation), 'model.activation', () =>
+    `must be one of silu, relu, gelu, tanh. Got ${String(c.activation)}`,
+  );
+  check(int(c.timeEmbedDim, 0) && c.timeEmbedDim % 2 === 0, 'model.timeEmbedDim', () =>
+    `must be 0 (raw t) or an even integer >= 2. Got ${c.timeEmbedDim}`,
+  );
+  check(int(c.numClasses, 0), 'model.numClasses', () => `must be an integer >= 0. Got ${c.numClasses}`);
+}
+
+/** Time features of t [B]: the sinusoidal embedding, or t itself as [B, 1] when timeEmbedDim = 0. */
+export function timeFeatures(t: Tensor, timeEmbedDim: number): Tensor {
+  return timeEmbedDim === 0 ? tf.reshape(t, [-1, 1]) : timeEmbedding(t, timeEmbedDim);
+}
+
+/**
+ * Creates an MLP velocity model. x: [B, dim], t: [B] in [0, 1], labels: [B] int32 (required when
+ * numClasses > 0; the value numClasses means "no label") -> [B, dim].
+ */
+export function createMlp(config: MlpConfig, seed: number): VelocityModel {
+  validateMlpConfig(config);
+  const cfg: MlpConfig = { ...config };
+  const p = new ParamBuilder(seed);
+  const inDim = cfg.dim + (cfg.timeEmbedDim === 0 ? 1 : cfg.timeEmbedDim);
+  const layers: Array<{ w: tf.Variable; b: tf.Variable }> = [];
+  for (let l = 0; l < cfg.depth; l++) {
+    const fanIn = l === 0 ? inDim : cfg.width;
+    const w = p.add(`mlp/${l}/W`, [fanIn, cfg.width], lecunUniform(fanIn));
+    const b = p.add(`mlp/${l}/b`, [cfg.width], { kind: 'zeros' });
+    layers.push({ w, b });
+  }
+  const wOut = p.add('mlp/out/W', [cfg.width, cfg.dim], { kind: 'zeros' });
+  const bOut = p.add('mlp/out/b', [cfg.dim], { kind: 'zeros' });
+  const table =
+    cfg.numClasses > 0 ? p.add('mlp/class/E', [cfg.numClasses + 1, cfg.width], { kind: 'normal', std: 1 }) : null;
+
+  const apply = (x: Tensor, t: Tensor, labels?: Tensor): Tensor =>
+    tf.tidy(() => {
+      checkShape(x.rank === 2 && x.shape[1] === cfg.dim, () => `x must have shape [batch, ${cfg.dim}]. Got [${x.shape}]`);
+      const bsz = x.shape[0]!;
+      checkShape(t.rank === 1 && t.shape[0] === bsz, () => `t must have shape [${bsz}]. Got [${t.shape}]`);
+      if (table) {
+        checkShape(labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz, () =>
+          `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
+        );
+      }
+      let h = tf.concat([x, timeFeatures(t, cfg.timeEmbedDim)], 1);
+      for (let l = 0; l < layers.length; l++) {
+        const { w, b } = layers[l]!;
+        let z = dense(h, w, b);
+        if (l === 0 && table && labels) z = tf.add(z, classEmbedding(labels, table));
+        h = activate(z, cfg.activation);
+      }
+      return dense(h, wOut, bOut);
+    });
+
+  return {
+    config: cfg,
+    variables: p.variables,
+    names: p.names,
+    apply,
+    dispose: () => p.variables.forEach((v) => v.dispose()),
+  };
+}
