@@ -56,6 +56,8 @@ export const dataSchema = z.discriminatedUnion('kind', [
     size: z.union([z.literal(28), z.literal(32)]),
     channels: z.union([z.literal(1), z.literal(3)]),
     onCorrupt: z.enum(['skip', 'reject']).default('skip'),
+    /** Each immediate subfolder is a class (sorted names), for class-conditional training. */
+    labelsFromSubfolders: z.boolean().default(false),
   }),
 ]);
 export type DataConfig = z.infer<typeof dataSchema>;
