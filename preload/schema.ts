@@ -60,7 +60,8 @@ export const dataSchema = z.discriminatedUnion('kind', [
     labelsFromSubfolders: z.boolean().default(false),
   }),
 ]);
-export type DataConfig = z.infer<typeof dataSchema>;
+export type DataConfig = z.output<typeof dataSchema>;
+export type DataInput = z.input<typeof dataSchema>;
 
 const mlpSchema = z.object({
   kind: z.literal('mlp'),

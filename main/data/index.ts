@@ -3,7 +3,7 @@
  * Float32Arrays in [-1, 1] that core turns into tensors; plus PNG encoding for grids and exports.
  * No Electron imports: Electron main, worker threads and the CLI all use it.
  */
-import type { DataConfig } from '../../preload/schema';
+import type { DataInput } from '../../preload/schema';
 import { loadImageFolder, type LoadImageFolderOptions } from './images';
 import { loadMnist } from './mnist';
 import type { ImageDataset } from './types';
@@ -28,11 +28,11 @@ export { MAX_IMAGE_SIDE, sniffFormat, type ImageFormat } from './formats';
 export { LUMA, axisWeights, rgbaToSquare, orientSquare, unitToByte, type SquareOptions } from './pixels';
 
 /** The image kinds of the experiment schema's data spec. */
-export type ImageDataSpec = Extract<DataConfig, { kind: 'mnist' | 'images' }>;
+export type ImageDataSpec = Extract<DataInput, { kind: 'mnist' | 'images' }>;
 
 /**
- * Loads the images an experiment's data spec names. `extra` passes what the schema does not carry
- * (abort signal, progress, a limit, labelsFromSubfolders until the schema has it).
+ * Loads the images an experiment's data spec names (the schema's input form: defaults optional).
+ * `extra` passes what the schema does not carry (abort signal, progress, a limit).
  *
  * @example
  *   const ds = await loadImageData(config.data, { signal });
@@ -42,5 +42,12 @@ export async function loadImageData(
   extra: Pick<LoadImageFolderOptions, 'signal' | 'onProgress' | 'limit' | 'labelsFromSubfolders' | 'background'> = {},
 ): Promise<ImageDataset> {
   if (spec.kind === 'mnist') return loadMnist({ ...(spec.digits ? { digits: spec.digits } : {}), ...(extra.limit ? { limit: extra.limit } : {}) });
-  return loadImageFolder({ ...extra, folder: spec.folder, size: spec.size, channels: spec.channels, onCorrupt: spec.onCorrupt });
+  return loadImageFolder({
+    ...extra,
+    folder: spec.folder,
+    size: spec.size,
+    channels: spec.channels,
+    onCorrupt: spec.onCorrupt ?? 'skip',
+    labelsFromSubfolders: spec.labelsFromSubfolders ?? extra.labelsFromSubfolders ?? false,
+  });
 }
