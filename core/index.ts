@@ -84,3 +84,32 @@ export { energyDistance, mmdRbf, medianHeuristic, slicedWasserstein2, wasserstei
 export type { PointSet } from './metrics/points';
 export { straightness } from './metrics/straightness';
 export type { TrajectorySet } from './metrics/straightness';
+
+// Models
+export { createModel, modelFromWeights, createMlp, createUNet, defaultUNetConfig, countParameters, getWeights, setWeights, CheckpointError } from './model';
+export type { VelocityModel, ModelConfig, MlpConfig, UNetConfig, Activation } from './model';
+
+// Training
+export {
+  modelConfigFor,
+  pathScheduler,
+  validateTrainSpec,
+  trainingTimeRange,
+  samplingTimeRange,
+  flowMatchingLoss,
+  Optimizer,
+  learningRate,
+  createTrainer,
+  guidedField,
+  sampleFromField,
+  generateReflowPairs,
+  measureStraightness,
+  pairedSource,
+  arraySource,
+  dataSourceFromSpec,
+  gaussianSource,
+  gmmSource,
+  pointsSource,
+  toy2dSource,
+} from './train';
+export type { TrainSpec, Trainer, TrainStepResult, TimeRange, DataSource, PairedSource, ReflowPairs } from './train';

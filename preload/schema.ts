@@ -68,7 +68,8 @@ const mlpSchema = z.object({
   width: int(1).max(4096).default(256),
   depth: int(1).max(16).default(3),
   activation: z.enum(ACTIVATIONS).default('silu'),
-  timeEmbedDim: int(2).max(512).default(32),
+  /** Sinusoidal time features (even); 0 feeds t itself as one input (the 3 -> 256 ... benchmark net). */
+  timeEmbedDim: int(0).max(512).default(32).refine((d) => d === 0 || d % 2 === 0, { error: 'must be 0 or even' }),
 });
 const unetSchema = z.object({
   kind: z.literal('unet'),

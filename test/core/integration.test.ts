@@ -135,3 +135,35 @@ describe('oracle flows used as models', () => {
     x.dispose();
   });
 });
+
+describe('models and time ranges through the public surface', () => {
+  it('createMlp and createUNet build the same networks as createModel for the same seed', async () => {
+    const { createMlp, createUNet, createModel, defaultUNetConfig, getWeights, countParameters } = await import('../../core/index');
+    const mlpCfg = { kind: 'mlp' as const, dim: 2, width: 16, depth: 2, activation: 'silu' as const, timeEmbedDim: 8, numClasses: 0 };
+    const unetCfg = defaultUNetConfig(28, 1, 10);
+    for (const [a, b] of [
+      [createMlp(mlpCfg, 5), createModel(mlpCfg, 5)],
+      [createUNet(unetCfg, 5), createModel(unetCfg, 5)],
+    ] as const) {
+      expect(countParameters(a)).toBe(countParameters(b));
+      const wa = getWeights(a);
+      const wb = getWeights(b);
+      for (const [k, v] of wa) expect(Array.from(v.dataSync())).toEqual(Array.from(wb.get(k)!.dataSync()));
+      tf.dispose([...wa.values(), ...wb.values()]);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('samplingTimeRange keeps eps and x1 models away from their singular ends, velocity models not', async () => {
+    const { samplingTimeRange, trainingTimeRange } = await import('../../core/index');
+    const path = { kind: 'affine' as const, scheduler: { kind: 'condot' as const } };
+    expect(samplingTimeRange(path, 'velocity')).toEqual({ lo: 0, hi: 1 });
+    const eps = samplingTimeRange(path, 'eps');
+    expect(eps.lo).toBeGreaterThan(trainingTimeRange(path, 'eps').lo); // eps -> velocity divides by alpha = t
+    expect(eps.hi).toBe(1);
+    const x1 = samplingTimeRange(path, 'x1');
+    expect(x1.lo).toBe(0);
+    expect(x1.hi).toBeLessThan(1); // x1 -> velocity divides by sigma = 1 - t
+  });
+});

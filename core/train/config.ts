@@ -1,0 +1,217 @@
+/**
+ * What training needs to know, as plain TypeScript types (core cannot import zod).
+ *
+ * `TrainSpec` mirrors the output type of preload/schema.ts (`ExperimentConfig`, defaults filled in):
+ * a validated experiment config can be handed to the trainer as is, and a test checks at compile time
+ * that ExperimentConfig is assignable to TrainSpec. Fields the schema does not have are optional here
+ * (e.g. `optim.emaWarmup`, `time.snrGamma`) and get documented defaults.
+ *
+ * `validateTrainSpec` repeats the range checks the trainer's math relies on (core is also used
+ * without the schema) and adds the cross-field checks the schema cannot express, each failure a
+ * ConfigError naming the dotted field.
+ */
+import { check } from '../errors';
+import type { CouplingKind } from '../coupling/couple';
+import type { DataSpec } from '../data/source';
+import type { ModelConfig, MlpConfig, UNetConfig } from '../model/types';
+import { condOT, makeScheduler, type Scheduler, type SchedulerSpec } from '../path/scheduler';
+import type { OdeMethod } from '../solver/types';
+
+export type { DataSpec } from '../data/source';
+
+/**
+ * The probability path:
+ *   affine       x_t = alpha_t x1 + sigma_t x0 with a scheduler (core/path/scheduler);
+ *   interpolant  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps (stochastic interpolant / SB-CFM).
+ */
+export type PathSpec = { kind: 'affine'; scheduler: SchedulerSpec } | { kind: 'interpolant'; s: number };
+
+/** What the network is trained to predict (the schema's choices; 'score' is not trained directly). */
+export type TrainPrediction = 'velocity' | 'eps' | 'x1';
+
+export interface CouplingSpec {
+  kind: CouplingKind;
+  /** Sinkhorn regularisation relative to the batch's mean pairwise squared distance. */
+  reg: number;
+  /** Pair only rows of the same class (needs labelled target data). */
+  classAware: boolean;
+}
+
+export interface TimeSpec {
+  /** t ~ U(0, 1), or t = sigmoid(z) with z ~ N(mean, std^2) (SD3's logit-normal). */
+  distribution: 'uniform' | 'logit-normal';
+  mean: number;
+  std: number;
+  /** Per-sample loss weight: none, or min-SNR-gamma (Hang et al. 2023; see loss.ts). */
+  weighting: 'none' | 'snr-clipped';
+  /** gamma of the min-SNR weighting (default 5, the paper's choice). */
+  snrGamma?: number;
+}
+
+/** The MLP part of a config; dim and numClasses come from the data. */
+export type MlpSpec = Omit<MlpConfig, 'dim' | 'numClasses'>;
+/** The U-Net part of a config; size, channels and numClasses come from the data. */
+export type UNetSpec = Omit<UNetConfig, 'size' | 'channels' | 'numClasses'>;
+export type ModelSpec = MlpSpec | UNetSpec;
+
+export interface OptimSpec {
+  /** 'adam' adds weightDecay * w to the gradient (L2, as torch.optim.Adam); 'adamw' decays decoupled. */
+  kind: 'adam' | 'adamw';
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Linear warmup over this many steps: lr (k + 1) / warmupSteps at step k. */
+  warmupSteps: number;
+  /** After warmup: constant lr, or cosine decay to minLrRatio * lr at the last step. */
+  schedule: 'constant' | 'cosine';
+  minLrRatio: number;
+  /** Global-norm clipping threshold; 0 disables clipping. */
+  gradClip: number;
+  /** EMA decay d of the shadow weights; 0 keeps the EMA equal to the weights. */
+  emaDecay: number;
+  /** Ramp the decay as min(d, (1 + k) / (10 + k)) at step k (default true), so early EMA tracks. */
+  emaWarmup?: boolean;
+}
+
+export interface TrainLoopSpec {
+  /** Total optimiser steps (sets the cosine schedule's length). */
+  steps: number;
+  batchSize: number;
+  checkpointEvery?: number;
+  logEvery?: number;
+  sampleEvery?: number;
+  sampleCount?: number;
+}
+
+export interface SamplingSpec {
+  solver: OdeMethod;
+  steps: number;
+  rtol: number;
+  atol: number;
+  /** Classifier-free guidance weight w: v = (1 + w) v_cond - w v_uncond. */
+  cfg: number;
+}
+
+export type SourceSpec = { kind: 'gaussian' } | { kind: 'data'; data: DataSpec };
+
+/** Everything the training engine reads from an experiment config. */
+export interface TrainSpec {
+  name?: string;
+  seed: number;
+  data: DataSpec;
+  source: SourceSpec;
+  path: PathSpec;
+  prediction: TrainPrediction;
+  coupling: CouplingSpec;
+  time: TimeSpec;
+  model: ModelSpec;
+  /** Probability of replacing a label by the "no label" class numClasses in training (CFG). */
+  labelDropout: number;
+  /** Train a class-conditional model (labels from the target data). */
+  conditional: boolean;
+  optim: OptimSpec;
+  train: TrainLoopSpec;
+  sampling: SamplingSpec;
+}
+
+/** The scheduler of a path: its own for 'affine'; CondOT (alpha = t, sigma = 1 - t) for the interpolant's mean path. */
+export function pathScheduler(path: PathSpec): Scheduler {
+  return path.kind === 'affine' ? makeScheduler(path.scheduler) : condOT();
+}
+
+/**
+ * The full model config for data of per-sample `shape`: an MLP takes d = prod(shape) inputs (images
+ * are flattened by the trainer), a U-Net needs square images [size, size, channels].
+ *
+ * @param numClasses class count for a conditional model, 0 for unconditional.
+ */
+export function modelConfigFor(model: ModelSpec, shape: readonly number[], numClasses: number): ModelConfig {
+  check(Number.isInteger(numClasses) && numClasses >= 0, 'model.numClasses', () => `must be an integer >= 0, got ${numClasses}`);
+  if (model.kind === 'mlp') {
+    const dim = shape.reduce((a, b) => a * b, 1);
+    return { kind: 'mlp', width: model.width, depth: model.depth, activation: model.activation, timeEmbedDim: model.timeEmbedDim, dim, numClasses };
+  }
+  check(model.kind === 'unet', 'model.kind', () => `must be 'mlp' or 'unet', got '${String((model as { kind?: unknown }).kind)}'`);
+  check(shape.length === 3 && shape[0] === shape[1], 'model.kind', () =>
+    `a U-Net needs square images [size, size, channels]; the data has per-sample shape [${shape.join(', ')}] (use an MLP)`,
+  );
+  return {
+    kind: 'unet',
+    size: shape[0]!,
+    channels: shape[2]!,
+    baseChannels: model.baseChannels,
+    channelMults: [...model.channelMults],
+    blocksPerLevel: model.blocksPerLevel,
+    attention: model.attention,
+    groups: model.groups,
+    timeEmbedDim: model.timeEmbedDim,
+    numClasses,
+  };
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const intAtLeast = (v: unknown, min: number): v is number => finite(v) && Number.isInteger(v) && v >= min;
+
+/**
+ * Checks the fields training uses and their combinations. Throws a ConfigError naming the first bad
+ * field, e.g. "optim.beta2: must be in [0, 1), got 1".
+ *
+ * Cross-field rules: the interpolant path trains a velocity (its target is not an affine
+ * combination of x0 and x1 alone), and has no min-SNR weighting; guidance (sampling.cfg > 0) needs a
+ * conditional model trained with label dropout, or the "no label" branch is never trained.
+ */
+export function validateTrainSpec(spec: TrainSpec): void {
+  check(intAtLeast(spec.seed, 0), 'seed', () => `must be an integer >= 0, got ${spec.seed}`);
+  const p = spec.path;
+  check(p?.kind === 'affine' || p?.kind === 'interpolant', 'path.kind', () => `must be 'affine' or 'interpolant', got '${String(p?.kind)}'`);
+  if (p.kind === 'affine') makeScheduler(p.scheduler);
+  else check(finite(p.s) && p.s >= 0, 'path.s', () => `must be a finite number >= 0, got ${p.s}`);
+  check(['velocity', 'eps', 'x1'].includes(spec.prediction), 'prediction', () => `must be velocity, eps or x1, got '${String(spec.prediction)}'`);
+  check(p.kind === 'affine' || spec.prediction === 'velocity', 'prediction', () =>
+    `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${spec.prediction}'`,
+  );
+
+  const c = spec.coupling;
+  check(['independent', 'exact-ot', 'sinkhorn'].includes(c.kind), 'coupling.kind', () => `must be independent, exact-ot or sinkhorn, got '${String(c.kind)}'`);
+  check(finite(c.reg) && c.reg > 0, 'coupling.reg', () => `must be a finite number > 0, got ${c.reg}`);
+
+  const t = spec.time;
+  check(t.distribution === 'uniform' || t.distribution === 'logit-normal', 'time.distribution', () => `must be uniform or logit-normal, got '${String(t.distribution)}'`);
+  check(finite(t.mean), 'time.mean', () => `must be a finite number, got ${t.mean}`);
+  check(finite(t.std) && t.std > 0, 'time.std', () => `must be a finite number > 0, got ${t.std}`);
+  check(t.weighting === 'none' || t.weighting === 'snr-clipped', 'time.weighting', () => `must be none or snr-clipped, got '${String(t.weighting)}'`);
+  check(t.weighting === 'none' || p.kind === 'affine', 'time.weighting', () => 'snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio)');
+  if (t.snrGamma !== undefined) check(finite(t.snrGamma) && t.snrGamma > 0, 'time.snrGamma', () => `must be a finite number > 0, got ${t.snrGamma}`);
+
+  check(finite(spec.labelDropout) && spec.labelDropout >= 0 && spec.labelDropout <= 1, 'labelDropout', () => `must be in [0, 1], got ${spec.labelDropout}`);
+  check(typeof spec.conditional === 'boolean', 'conditional', () => `must be true or false, got ${String(spec.conditional)}`);
+
+  const o = spec.optim;
+  check(o.kind === 'adam' || o.kind === 'adamw', 'optim.kind', () => `must be adam or adamw, got '${String(o.kind)}'`);
+  check(finite(o.lr) && o.lr > 0, 'optim.lr', () => `must be a finite number > 0, got ${o.lr}`);
+  check(finite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, 'optim.beta1', () => `must be in [0, 1), got ${o.beta1}`);
+  check(finite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, 'optim.beta2', () => `must be in [0, 1), got ${o.beta2}`);
+  check(finite(o.eps) && o.eps > 0, 'optim.eps', () => `must be a finite number > 0, got ${o.eps}`);
+  check(finite(o.weightDecay) && o.weightDecay >= 0, 'optim.weightDecay', () => `must be a finite number >= 0, got ${o.weightDecay}`);
+  check(intAtLeast(o.warmupSteps, 0), 'optim.warmupSteps', () => `must be an integer >= 0, got ${o.warmupSteps}`);
+  check(o.schedule === 'constant' || o.schedule === 'cosine', 'optim.schedule', () => `must be constant or cosine, got '${String(o.schedule)}'`);
+  check(finite(o.minLrRatio) && o.minLrRatio >= 0 && o.minLrRatio <= 1, 'optim.minLrRatio', () => `must be in [0, 1], got ${o.minLrRatio}`);
+  check(finite(o.gradClip) && o.gradClip >= 0, 'optim.gradClip', () => `must be a finite number >= 0 (0 = off), got ${o.gradClip}`);
+  check(finite(o.emaDecay) && o.emaDecay >= 0 && o.emaDecay < 1, 'optim.emaDecay', () => `must be in [0, 1), got ${o.emaDecay}`);
+
+  check(intAtLeast(spec.train.steps, 1), 'train.steps', () => `must be an integer >= 1, got ${spec.train.steps}`);
+  check(intAtLeast(spec.train.batchSize, 1), 'train.batchSize', () => `must be an integer >= 1, got ${spec.train.batchSize}`);
+
+  const s = spec.sampling;
+  check(['euler', 'midpoint', 'heun', 'rk4', 'dopri5'].includes(s.solver), 'sampling.solver', () => `must be euler, midpoint, heun, rk4 or dopri5, got '${String(s.solver)}'`);
+  check(intAtLeast(s.steps, 1), 'sampling.steps', () => `must be an integer >= 1, got ${s.steps}`);
+  check(finite(s.rtol) && s.rtol > 0, 'sampling.rtol', () => `must be a finite number > 0, got ${s.rtol}`);
+  check(finite(s.atol) && s.atol > 0, 'sampling.atol', () => `must be a finite number > 0, got ${s.atol}`);
+  check(finite(s.cfg) && s.cfg >= 0, 'sampling.cfg', () => `must be a finite number >= 0, got ${s.cfg}`);
+  check(s.cfg === 0 || spec.conditional, 'sampling.cfg', () => `guidance (cfg = ${s.cfg}) needs a conditional model (conditional: true)`);
+  check(s.cfg === 0 || spec.labelDropout > 0, 'labelDropout', () =>
+    `guidance (sampling.cfg = ${s.cfg}) needs labelDropout > 0, or the unconditional ("no label") branch is never trained`,
+  );
+}

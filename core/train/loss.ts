@@ -1,0 +1,264 @@
+/**
+ * The conditional flow-matching loss of one batch (Lipman et al.; Tong et al.; Liu et al.).
+ *
+ * For pairs (x0, x1) (noise or source at t = 0, data at t = 1), per-sample times t_i and the
+ * configured prediction type:
+ *
+ *   affine path       x_t = alpha_t x1 + sigma_t x0
+ *                     target = dAlpha_t x1 + dSigma_t x0 ('velocity'),  x0 ('eps'),  x1 ('x1')
+ *   interpolant path  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps,   target = x1 - x0 + dGamma_t eps
+ *
+ *   L = (1 / (B D)) sum_i w(t_i) || f(x_t_i, t_i, c_i) - target_i ||^2       (D values per sample)
+ *
+ * with w = 1, or the min-SNR-gamma weight (Hang et al. 2023) transported to the prediction type:
+ *
+ *   w(t) = min(snr_t, gamma) * B_t^2,   snr_t = alpha_t^2 / sigma_t^2,
+ *
+ * where B_t is the factor by which an error in the prediction becomes an error in x1 (the x1
+ * conversion x1_hat = A x_t + B_t pred of core/path/convert). In x1 terms the loss is then
+ * min(snr, gamma) ||x1_hat - x1||^2, which is the paper's definition; it gives its three published
+ * forms: eps min(snr, gamma) / snr, x1 min(snr, gamma), and diffusion-v min(snr, gamma) / (snr + 1).
+ * For the CondOT velocity, B_t = 1 - t. Adam is insensitive to the overall scale of the loss, so the
+ * weights are not renormalised; the logged loss is the weighted one.
+ *
+ * Times: t = lo + (hi - lo) u with u ~ U[0, 1) ('uniform') or u = sigmoid(z), z ~ N(mean, std^2)
+ * ('logit-normal', SD3). [lo, hi] is [0, 1] shrunk by T_EPS = 1e-3 at an end where the chosen
+ * prediction cannot be turned into a velocity (eps at alpha = 0: the noise carries no information
+ * about x1; x1 at sigma = 0: the data carries none about the noise) or the path's derivatives are
+ * infinite (VP and linear-VP at t = 1; polynomial n < 1 at t = 0; the bridge noise of the
+ * interpolant at both ends). Rescaling u (rather than clamping t) keeps the distribution's shape
+ * without a point mass at the end.
+ *
+ * Why two distances. Training needs only finite targets, so T_EPS = 1e-3 is enough there and wastes
+ * almost no samples. Sampling is harder: converting an eps prediction to a velocity multiplies its
+ * error by ~1/alpha_t (an x1 prediction's by ~1/sigma_t), so the sampler stays SAMPLE_T_EPS = 0.05
+ * away from such an end (`samplingTimeRange`; velocity models always integrate over [0, 1]).
+ * Measured on 8gaussians (MLP 3x128, 250 steps, rk4 with 20 steps, energy distance to fresh data):
+ * eps model 1.44 when starting at t = 1e-3, 0.14 at 1e-2, 0.08 at 3e-2, 0.05 at 5e-2; x1 model
+ * 0.29 / 0.07 / 0.05 / 0.06 ending at 1 - the same; the velocity model 0.036. The piece of the path
+ * skipped at 0.05 moves x by ~0.05 |x1 - x0|, below what the network's error shows.
+ *
+ * Classifier-free guidance: each label is replaced by the "no label" class numClasses with
+ * probability labelDropout, so the same network also learns the unconditional field.
+ *
+ * All randomness comes from the Rng passed in, in a fixed order (times, bridge noise, label
+ * dropout), so a batch is reproducible on every backend.
+ */
+import { tf, type Tensor } from '../tf';
+import { ConfigError, SolverError } from '../errors';
+import type { Rng } from '../util/random';
+import { samplePath, target as pathTarget, disposePathSample } from '../path/affine';
+import { conversionCoeffs } from '../path/convert';
+import { sampleInterpolant } from '../path/interpolant';
+import type { Scheduler } from '../path/scheduler';
+import { pathScheduler, type PathSpec, type TimeSpec, type TrainPrediction } from './config';
+
+/** Distance kept from a singular end of the time interval (see the module comment). */
+export const T_EPS = 1e-3;
+
+/** Distance a sampler keeps from an end where the prediction's conversion to a velocity is singular. */
+export const SAMPLE_T_EPS = 0.05;
+
+/** Default gamma of the min-SNR weighting (Hang et al. 2023). */
+export const SNR_GAMMA = 5;
+
+/** A closed time interval [lo, hi] inside [0, 1]. */
+export interface TimeRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** What the loss of a batch depends on (the matching fields of a TrainSpec). */
+export interface LossConfig {
+  path: PathSpec;
+  prediction: TrainPrediction;
+  time: TimeSpec;
+  labelDropout: number;
+}
+
+/** A network's prediction f(x, t, labels): x [B, ...], t [B] float32, labels [B] int32 (conditional models). */
+export type Predictor = (x: Tensor, t: Tensor, labels?: Tensor) => Tensor;
+
+/** True when a model predicting `prediction` can be trained and turned into a velocity at time `t`. */
+function regularAt(scheduler: Scheduler, prediction: TrainPrediction, t: number): boolean {
+  const c = scheduler.coeffs(t);
+  if (![c.alpha, c.sigma, c.dAlpha, c.dSigma].every(Number.isFinite)) return false;
+  try {
+    conversionCoeffs(prediction, 'velocity', c, t);
+    return true;
+  } catch (e) {
+    if (e instanceof SolverError) return false;
+    throw e;
+  }
+}
+
+/**
+ * The time interval a prediction type is trained and sampled on: [0, 1] with an end moved in by
+ * `eps` where it is singular (see the module comment). Examples with CondOT: velocity [0, 1],
+ * eps [1e-3, 1], x1 [0, 1 - 1e-3]; interpolant with s > 0: [1e-3, 1 - 1e-3].
+ */
+export function trainingTimeRange(path: PathSpec, prediction: TrainPrediction, eps = T_EPS): TimeRange {
+  if (path.kind === 'interpolant') return path.s > 0 ? { lo: eps, hi: 1 - eps } : { lo: 0, hi: 1 };
+  const s = pathScheduler(path);
+  return { lo: regularAt(s, prediction, 0) ? 0 : eps, hi: regularAt(s, prediction, 1) ? 1 : 1 - eps };
+}
+
+/**
+ * The time interval to integrate a trained model over: [0, 1] for a velocity model (the network is
+ * evaluated as is, even where its training target was infinite), otherwise [0, 1] with an end moved
+ * in by `eps` where the conversion to a velocity is singular (CondOT: eps [0.05, 1], x1 [0, 0.95]).
+ */
+export function samplingTimeRange(path: PathSpec, prediction: TrainPrediction, eps = SAMPLE_T_EPS): TimeRange {
+  if (prediction === 'velocity' || path.kind === 'interpolant') return { lo: 0, hi: 1 };
+  const s = pathScheduler(path);
+  return { lo: regularAt(s, prediction, 0) ? 0 : eps, hi: regularAt(s, prediction, 1) ? 1 : 1 - eps };
+}
+
+/** Logistic sigmoid in float64, without overflow for large |z|. */
+function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+/**
+ * n training times in `range`: t = lo + (hi - lo) u, u ~ U[0, 1) or u = sigmoid(N(mean, std^2)).
+ * Draws n values from the Rng (uniform: one uniform each; logit-normal: one normal each).
+ */
+export function sampleTimes(n: number, time: Pick<TimeSpec, 'distribution' | 'mean' | 'std'>, rng: Rng, range: TimeRange = { lo: 0, hi: 1 }): Float64Array {
+  const out = new Float64Array(n);
+  const { lo, hi } = range;
+  const w = hi - lo;
+  if (time.distribution === 'uniform') {
+    for (let i = 0; i < n; i++) out[i] = lo + w * rng.uniform();
+  } else if (time.distribution === 'logit-normal') {
+    for (let i = 0; i < n; i++) out[i] = lo + w * sigmoid(time.mean + time.std * rng.normal());
+  } else {
+    throw new ConfigError('time.distribution', `must be uniform or logit-normal, got '${String(time.distribution)}'`);
+  }
+  return out;
+}
+
+/**
+ * Classifier-free-guidance label dropout: a copy of `labels` with each entry replaced by
+ * `numClasses` (the "no label" class) with probability p. Draws one uniform per label whatever p
+ * is, so the Rng stream does not depend on p.
+ */
+export function dropLabels(labels: Int32Array, numClasses: number, p: number, rng: Rng): Int32Array {
+  const out = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) out[i] = rng.uniform() < p ? numClasses : labels[i]!;
+  return out;
+}
+
+/**
+ * The min-SNR-gamma weight of one time (module comment): min(snr, gamma) * B^2 with B the
+ * prediction -> x1 conversion factor. 0 where snr = 0 (nothing about x1 is visible).
+ */
+export function snrClippedWeight(scheduler: Scheduler, prediction: TrainPrediction, t: number, gamma = SNR_GAMMA): number {
+  const c = scheduler.coeffs(t);
+  const snr = (c.alpha * c.alpha) / (c.sigma * c.sigma);
+  if (snr === 0) return 0;
+  const b = prediction === 'x1' ? 1 : conversionCoeffs(prediction, 'x1', c, t).pred;
+  return Math.min(snr, gamma) * b * b;
+}
+
+/** Everything one loss evaluation needs, as tensors (all new; dispose with `disposeFlowBatch`). */
+export interface FlowBatch {
+  /** x_t, [B, ...shape]. */
+  readonly xt: Tensor;
+  /** Times as float32 [B] (the model's input). */
+  readonly t: Tensor;
+  /** Regression target, [B, ...shape]. */
+  readonly target: Tensor;
+  /** Per-sample loss weights [B, 1, ..., 1], or undefined for w = 1. */
+  readonly weights?: Tensor;
+  /** Labels after dropout, int32 [B] (conditional models only). */
+  readonly labels?: Tensor;
+  /** The times in float64. */
+  readonly times: Float64Array;
+}
+
+/** Disposes every tensor of a FlowBatch. */
+export function disposeFlowBatch(b: FlowBatch): void {
+  tf.dispose([b.xt, b.t, b.target, ...(b.weights ? [b.weights] : []), ...(b.labels ? [b.labels] : [])]);
+}
+
+export interface PrepareOptions {
+  /** Class labels of the x1 rows (conditional training). */
+  labels?: Int32Array;
+  /** Number of classes; labels are dropped to this value. Required with labels. */
+  numClasses?: number;
+  /** The time interval (default `trainingTimeRange(cfg.path, cfg.prediction)`). */
+  range?: TimeRange;
+}
+
+/**
+ * Draws times (and bridge noise, label dropout) and forms x_t, the target and the weights for pairs
+ * (x0[i], x1[i]). x0 and x1 are read, not disposed.
+ */
+export function prepareFlowBatch(cfg: LossConfig, x0: Tensor, x1: Tensor, rng: Rng, opts: PrepareOptions = {}): FlowBatch {
+  const n = x0.shape[0] ?? 0;
+  const range = opts.range ?? trainingTimeRange(cfg.path, cfg.prediction);
+  const times = sampleTimes(n, cfg.time, rng, range);
+  let xt: Tensor;
+  let target: Tensor;
+  let weights: Tensor | undefined;
+  if (cfg.path.kind === 'interpolant') {
+    if (cfg.prediction !== 'velocity') throw new ConfigError('prediction', `the interpolant path trains a velocity, got '${cfg.prediction}'`);
+    if (cfg.time.weighting !== 'none') throw new ConfigError('time.weighting', 'snr-clipped needs an affine path');
+    const p = sampleInterpolant(x0, x1, times, cfg.path.s, rng);
+    xt = p.xt;
+    target = p.velocityTarget;
+    tf.dispose([p.eps, p.gamma]);
+  } else {
+    const scheduler = pathScheduler(cfg.path);
+    const p = samplePath(scheduler, x0, x1, times);
+    try {
+      // The velocity target is already in the path sample; keep it (and x_t) rather than clone.
+      target = cfg.prediction === 'velocity' ? p.velocityTarget : pathTarget(cfg.prediction, p, x0, x1);
+    } catch (e) {
+      disposePathSample(p);
+      throw e;
+    }
+    xt = p.xt;
+    tf.dispose([p.alpha, p.sigma, p.dAlpha, p.dSigma, ...(target === p.velocityTarget ? [] : [p.velocityTarget])]);
+    if (cfg.time.weighting === 'snr-clipped') {
+      const w = new Float32Array(n);
+      for (let i = 0; i < n; i++) w[i] = snrClippedWeight(scheduler, cfg.prediction, times[i]!, cfg.time.snrGamma ?? SNR_GAMMA);
+      const shape = [n, ...x0.shape.slice(1).map(() => 1)];
+      weights = tf.tensor(w, shape, 'float32');
+    } else if (cfg.time.weighting !== 'none') {
+      throw new ConfigError('time.weighting', `must be none or snr-clipped, got '${String(cfg.time.weighting)}'`);
+    }
+  }
+  const t = tf.tensor1d(Float32Array.from(times), 'float32');
+  let labels: Tensor | undefined;
+  if (opts.labels !== undefined) {
+    const k = opts.numClasses;
+    if (k === undefined || !(k >= 1)) throw new ConfigError('numClasses', `must be >= 1 for labelled batches, got ${k}`);
+    labels = tf.tensor1d(dropLabels(opts.labels, k, cfg.labelDropout, rng), 'int32');
+  }
+  return { xt, t, target, times, ...(weights ? { weights } : {}), ...(labels ? { labels } : {}) };
+}
+
+/**
+ * The scalar loss (1 / (B D)) sum_i w_i ||f(x_t, t, c) - target||^2 of a prepared batch; call it
+ * inside tf.variableGrads. The batch is not disposed.
+ */
+export function flowBatchLoss(predict: Predictor, batch: FlowBatch): tf.Scalar {
+  return tf.tidy(() => {
+    const out = predict(batch.xt, batch.t, batch.labels);
+    const sq = tf.squaredDifference(out, batch.target);
+    return tf.mean(batch.weights ? tf.mul(sq, batch.weights) : sq) as tf.Scalar;
+  });
+}
+
+/** `prepareFlowBatch` + `flowBatchLoss` in one call (the batch tensors are freed). */
+export function flowMatchingLoss(predict: Predictor, cfg: LossConfig, x0: Tensor, x1: Tensor, rng: Rng, opts: PrepareOptions = {}): tf.Scalar {
+  const batch = prepareFlowBatch(cfg, x0, x1, rng, opts);
+  try {
+    return flowBatchLoss(predict, batch);
+  } finally {
+    disposeFlowBatch(batch);
+  }
+}

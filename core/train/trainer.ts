@@ -1,0 +1,428 @@
+/**
+ * The training engine's math: one optimiser step of conditional flow matching at a time, the
+ * resulting velocity fields, and a state that resumes bit for bit. No I/O: the worker thread and the
+ * run store (main/) drive it.
+ *
+ * One step k:
+ *   1. rng_k = Rng(hash(key, k)): every random draw of the step comes from it (see below);
+ *   2. x1, labels ~ target; x0 ~ source (N(0, I) by default), or (x0, x1) ~ a paired source;
+ *   3. couple(kind, x0, x1) inside the minibatch (exact OT, Sinkhorn; per class when classAware;
+ *      Sinkhorn's reg is relative to the batch's mean pairwise squared distance);
+ *      a paired source keeps its pairs (only 'independent' is allowed with it);
+ *   4. t, x_t, target, label dropout, loss (core/train/loss.ts); gradients by tf.variableGrads;
+ *   5. Adam/AdamW with schedule, clipping and EMA (core/train/optim.ts).
+ *
+ * Why a fresh Rng per step, seeded from (key, k): the generator's state is private to
+ * core/util/random.ts, so it cannot be saved; deriving each step's generator from the step number
+ * makes the "rng state" just k. Training N steps straight and training k steps, saving, restoring
+ * into a fresh trainer and continuing then draw the very same batches (sources are stateless), and on
+ * one backend produce the same losses bit for bit.
+ *
+ * Divergence: when the loss or the gradient norm is not finite, `step()` returns diverged = true and
+ * leaves weights, optimiser state, EMA and the step count untouched (the caller marks the run
+ * 'diverged' and keeps its last good checkpoint).
+ */
+import { tf, type Tensor } from '../tf';
+import { ConfigError, DataError, ShapeError } from '../errors';
+import type { VelocityField } from '../field';
+import { couple, type CoupleOptions } from '../coupling/couple';
+import { gaussianSource, isPairedSource, type DataSource, type PairedSource } from '../data/source';
+import { createModel } from '../model';
+import { CheckpointError, getWeights, setWeights } from '../model/checkpoint';
+import type { VelocityModel } from '../model/types';
+import type { Scheduler } from '../path/scheduler';
+import { Rng } from '../util/random';
+import { pathScheduler, validateTrainSpec, type TrainSpec } from './config';
+import { disposeFlowBatch, flowBatchLoss, prepareFlowBatch, samplingTimeRange, trainingTimeRange, type LossConfig, type TimeRange } from './loss';
+import { Optimizer } from './optim';
+import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
+
+export interface TrainerOptions {
+  /** The experiment (an ExperimentConfig from preload/schema.ts fits). */
+  spec: TrainSpec;
+  /** The network; the trainer updates its variables but does not dispose it. */
+  model: VelocityModel;
+  /** Data at t = 1, or (x0, x1) pairs (reflow), which bypass the coupling. */
+  target: DataSource | PairedSource;
+  /** Distribution at t = 0 (default N(0, I) of target.shape). Not allowed with a paired target. */
+  source?: DataSource;
+  /** Seed of the batch stream (default spec.seed). */
+  seed?: number;
+}
+
+/** The outcome of one `step()`. */
+export interface TrainStepResult {
+  /** Steps completed after this call; for a diverged step, the index (1-based) of the step attempted. */
+  readonly step: number;
+  /** The (weighted) flow-matching loss of the batch, before the update. */
+  readonly loss: number;
+  /** Learning rate used (or that would have been used). */
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** True when loss or gradients were not finite; nothing was updated. */
+  readonly diverged: boolean;
+  /** Mean squared distance of the training pairs (the coupling's cost; W2^2 of the batches for exact OT). */
+  readonly couplingCost?: number;
+}
+
+/** Options of `Trainer.sample`. */
+export interface TrainerSampleOptions {
+  n: number;
+  seed: number;
+  /** Use the EMA weights (default true). */
+  ema?: boolean;
+  /** Guidance weight (default spec.sampling.cfg). */
+  cfg?: number;
+  /** Class labels for a conditional model (n entries); none = unconditional. */
+  labels?: Int32Array;
+  returnTrajectory?: boolean;
+  /** Override spec.sampling.solver / steps. */
+  solver?: TrainSpec['sampling']['solver'];
+  steps?: number;
+}
+
+export interface Trainer {
+  readonly spec: TrainSpec;
+  readonly model: VelocityModel;
+  /** Per-sample data shape. */
+  readonly shape: number[];
+  /** The path's scheduler (CondOT for the interpolant). */
+  readonly scheduler: Scheduler;
+  /** Times trained on (core/train/loss.ts trainingTimeRange). */
+  readonly timeRange: TimeRange;
+  /** Times `sample` integrates over: [0, 1], or kept away from a singular end for eps / x1 models. */
+  readonly sampleRange: TimeRange;
+  /** Steps completed. */
+  readonly stepCount: number;
+  /** One optimiser step. */
+  step(): TrainStepResult;
+  /** Velocity field of the current weights, guided with weight cfg (default spec.sampling.cfg). */
+  modelField(cfg?: number): VelocityField;
+  /** Velocity field of the EMA weights (follows later steps: the twin model is refreshed on use). */
+  emaField(cfg?: number): VelocityField;
+  /** Samples with the spec's solver over `sampleRange`, from seeded noise or the source data. */
+  sample(opts: TrainerSampleOptions): SampleFromFieldResult;
+  /**
+   * Everything needed to resume, as new tensors the caller owns: `model/<name>`, the optimiser's
+   * `optim/m/<name>`, `optim/v/<name>`, `optim/ema/<name>`, `optim/step`, and `trainer/rng`
+   * (int32 [2]: stream key, steps completed).
+   */
+  getState(): Map<string, Tensor>;
+  /** Restores a state from `getState` (values copied). CheckpointError names a missing or misfit key. */
+  setState(state: ReadonlyMap<string, Tensor>): void;
+  /** Frees the optimiser state and the EMA twin (not the model). */
+  dispose(): void;
+}
+
+/** 32-bit finaliser of MurmurHash3: a bijective mix of all input bits. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Seed of step k's generator from the run's stream key. */
+export function stepSeed(key: number, step: number): number {
+  return fmix32((key ^ fmix32((step + 0x9e3779b9) >>> 0)) >>> 0);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** (1/n^2) sum_ij ||x0_i - x1_j||^2 = mean||x0||^2 + mean||x1||^2 - 2 mean(x0) . mean(x1). */
+function meanPairwiseCost(x0: Tensor, x1: Tensor): number {
+  const n = x0.shape[0]!;
+  return tf.tidy(() => {
+    const a = tf.reshape(x0, [n, -1]);
+    const b = tf.reshape(x1, [n, -1]);
+    const s = tf.sub(tf.add(tf.mean(tf.sum(tf.square(a), 1)), tf.mean(tf.sum(tf.square(b), 1))), tf.mul(tf.sum(tf.mul(tf.mean(a, 0), tf.mean(b, 0))), 2));
+    return s.dataSync()[0]!;
+  });
+}
+
+/**
+ * n rows of `source` whose labels are exactly `labels` (row i has class labels[i]), by drawing
+ * batches of n and keeping rows of still-needed classes. Gives up with a DataError naming the class
+ * after 100 batches (a class the source almost never yields).
+ */
+function sampleWithLabels(source: DataSource, labels: Int32Array, rng: Rng): Tensor {
+  const n = labels.length;
+  const row = source.shape.reduce((a, b) => a * b, 1);
+  const slots = new Map<number, number[]>();
+  labels.forEach((l, i) => {
+    const list = slots.get(l);
+    if (list) list.push(i);
+    else slots.set(l, [i]);
+  });
+  const out = new Float32Array(n * row);
+  let missing = n;
+  for (let round = 0; missing > 0; round++) {
+    if (round === 100) {
+      const cls = [...slots].find(([, list]) => list.length > 0)![0];
+      throw new DataError(`class-aware coupling: the source yielded too few samples of class ${cls} in 100 batches of ${n}`);
+    }
+    const b = source.sample(n, rng);
+    const v = b.x.dataSync();
+    b.x.dispose();
+    if (!b.labels) throw new ConfigError('coupling.classAware', 'the source returned no labels');
+    for (let i = 0; i < n && missing > 0; i++) {
+      const slot = slots.get(b.labels[i]!)?.pop();
+      if (slot === undefined) continue;
+      out.set(v.subarray(i * row, (i + 1) * row), slot * row);
+      missing--;
+    }
+  }
+  return tf.tensor(out, [n, ...source.shape], 'float32');
+}
+
+/** Checks that the model fits the data and the spec. */
+function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainSpec, numClasses: number): void {
+  const cfg = model.config;
+  if (cfg.kind === 'mlp') {
+    const d = shape.reduce((a, b) => a * b, 1);
+    if (cfg.dim !== d) throw new ShapeError(`the MLP has dim ${cfg.dim}, but data samples have shape [${shape.join(',')}] (${d} values)`);
+  } else if (!(shape.length === 3 && shape[0] === cfg.size && shape[1] === cfg.size && shape[2] === cfg.channels)) {
+    throw new ShapeError(`the U-Net expects samples [${cfg.size},${cfg.size},${cfg.channels}], but the data has [${shape.join(',')}]`);
+  }
+  if (spec.conditional) {
+    if (numClasses < 1) throw new ConfigError('conditional', 'needs labelled target data (the target has no classes)');
+    if (cfg.numClasses !== numClasses) {
+      throw new ConfigError('conditional', `the model has ${cfg.numClasses} classes but the target data has ${numClasses}`);
+    }
+  } else if (cfg.numClasses !== 0) {
+    throw new ConfigError('conditional', `is false, but the model is class-conditional (${cfg.numClasses} classes)`);
+  }
+}
+
+/**
+ * Creates a trainer. Validates the spec (ConfigError naming the field), that the model fits the
+ * data (ShapeError), and the combinations: conditional <-> labelled data and a model with classes;
+ * classAware coupling needs labels; a non-Gaussian source needs a path that starts at the source
+ * (alpha_0 ~ 0, sigma_0 ~ 1); a paired target takes no source and no re-coupling.
+ *
+ * Class-aware coupling pairs rows only within a class: noise rows (or an unlabelled source's rows)
+ * take the target batch's labels, a labelled source is drawn to match them (same class count
+ * required). The pairs of different classes may cross, which one deterministic flow cannot follow,
+ * so use it with a conditional model and sample with the start points' labels.
+ *
+ * The default source is N(0, I) for every path: in x_t = alpha_t x1 + sigma_t x0 the scheduler's
+ * sigma_t carries any scale (VE), and `sample` starts from sourceScale(scheduler) N(0, I).
+ *
+ * @example
+ *   const model = createModel(modelConfigFor(spec.model, [2], 0), spec.seed);
+ *   const trainer = createTrainer({ spec, model, target: toy2dSource('moons') });
+ *   for (let i = 0; i < spec.train.steps; i++) { const r = trainer.step(); if (r.diverged) break; }
+ *   const { x } = trainer.sample({ n: 512, seed: 1 });
+ */
+export function createTrainer(opts: TrainerOptions): Trainer {
+  const { spec, model } = opts;
+  validateTrainSpec(spec);
+  const paired = isPairedSource(opts.target);
+  const shape = [...opts.target.shape];
+  const numClasses = opts.target.numClasses;
+  checkModel(model, shape, spec, numClasses);
+  if (paired && opts.source) throw new ConfigError('source', 'a paired target supplies x0 itself; give no source');
+  if (paired && spec.coupling.kind !== 'independent') {
+    throw new ConfigError('coupling.kind', `a paired source (reflow) keeps its pairs; use 'independent', got '${spec.coupling.kind}'`);
+  }
+  if (spec.coupling.classAware && numClasses < 1) throw new ConfigError('coupling.classAware', 'needs labelled target data');
+  const scheduler = pathScheduler(spec.path);
+  const source = opts.source ?? gaussianSource(shape);
+  if (opts.source) {
+    if (!sameShape(opts.source.shape, shape)) throw new ShapeError(`source samples have shape [${opts.source.shape}], target samples [${shape}]; they must match`);
+    const c0 = scheduler.coeffs(0);
+    if (!(Math.abs(c0.alpha) <= 0.01 && Math.abs(c0.sigma - 1) <= 0.01)) {
+      throw new ConfigError('path', `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); this one has alpha_0 = ${c0.alpha}, sigma_0 = ${c0.sigma}`);
+    }
+  }
+  const labelledSource = opts.source !== undefined && opts.source.numClasses > 0;
+  if (spec.coupling.classAware && labelledSource && opts.source!.numClasses !== numClasses) {
+    throw new ConfigError(
+      'coupling.classAware',
+      `pairs rows of the same class, but the source has ${opts.source!.numClasses} classes and the target ${numClasses}`,
+    );
+  }
+  const seed = opts.seed ?? spec.seed;
+  if (!Number.isInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${seed}`);
+  let key = seed >>> 0;
+
+  const timeRange = trainingTimeRange(spec.path, spec.prediction);
+  const sampleRange = samplingTimeRange(spec.path, spec.prediction);
+  const lossCfg: LossConfig = { path: spec.path, prediction: spec.prediction, time: spec.time, labelDropout: spec.labelDropout };
+  const predict = modelPredictor(model);
+  const vars = model.variables as tf.Variable[];
+  const optimizer = new Optimizer(vars, model.names, spec.optim, spec.train.steps);
+  const batchSize = spec.train.batchSize;
+  const conditional = spec.conditional;
+  let steps = 0;
+
+  // The EMA twin: a second model holding the EMA weights, refreshed when a field is used after an update.
+  let twin: VelocityModel | null = null;
+  let twinVersion = -1;
+  const emaModel = (): VelocityModel => {
+    if (!twin) twin = createModel(model.config, 0);
+    if (twinVersion !== optimizer.version) {
+      optimizer.assignEma(twin.variables as tf.Variable[]);
+      twinVersion = optimizer.version;
+    }
+    return twin;
+  };
+
+  const drawPairs = (rng: Rng): { x0: Tensor; x1: Tensor; labels?: Int32Array; cost?: number } => {
+    if (paired) return (opts.target as PairedSource).samplePairs(batchSize, rng);
+    const tb = (opts.target as DataSource).sample(batchSize, rng);
+    const kind = spec.coupling.kind;
+    const classAware = spec.coupling.classAware;
+    if (classAware && !tb.labels) throw new ConfigError('coupling.classAware', 'the target returned no labels');
+    // Class-aware with a labelled source: draw source rows with exactly the target batch's labels.
+    const x0 = classAware && labelledSource ? sampleWithLabels(source, tb.labels!, rng) : source.sample(batchSize, rng).x;
+    if (kind === 'independent' && !classAware) return { x0, x1: tb.x, ...(tb.labels ? { labels: tb.labels } : {}) };
+    const co: CoupleOptions = { rng };
+    if (kind === 'sinkhorn') co.reg = spec.coupling.reg * Math.max(meanPairwiseCost(x0, tb.x), 1e-12);
+    if (classAware) {
+      // Row i of x0 belongs to the class of row i of x1: its own class for a labelled source (drawn to
+      // match), an arbitrary but equal share of the noise otherwise (conditional OT-CFM).
+      co.labels0 = tb.labels!;
+      co.labels1 = tb.labels!;
+    }
+    const c = couple(kind, x0, tb.x, co);
+    let labels = c.labels;
+    if (!labels && tb.labels) {
+      const l = tb.labels;
+      labels = c.i1.map((j) => l[j]!);
+    }
+    return { x0: c.x0, x1: c.x1, cost: c.cost, ...(labels ? { labels } : {}) };
+  };
+
+  const trainer: Trainer = {
+    spec,
+    model,
+    shape,
+    scheduler,
+    timeRange,
+    sampleRange,
+    get stepCount() {
+      return steps;
+    },
+
+    step(): TrainStepResult {
+      const rng = new Rng(stepSeed(key, steps));
+      return tf.tidy(() => {
+        const pairs = drawPairs(rng);
+        if (conditional && !pairs.labels) throw new ConfigError('conditional', 'the target returned no labels');
+        const batch = prepareFlowBatch(lossCfg, pairs.x0, pairs.x1, rng, {
+          range: timeRange,
+          ...(conditional && pairs.labels ? { labels: pairs.labels, numClasses } : {}),
+        });
+        const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
+        const loss = value.dataSync()[0]!;
+        const cost = pairs.cost !== undefined ? { couplingCost: pairs.cost } : {};
+        disposeFlowBatch(batch);
+        if (!Number.isFinite(loss)) {
+          return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
+        }
+        const info = optimizer.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
+        if (!info.applied) return { step: steps + 1, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: true, ...cost };
+        steps++;
+        return { step: steps, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: false, ...cost };
+      });
+    },
+
+    modelField(cfg = spec.sampling.cfg) {
+      return guidedField(model, spec.prediction, scheduler, cfg);
+    },
+
+    emaField(cfg = spec.sampling.cfg) {
+      // Built over a proxy that resolves the twin at call time, so the field follows later training.
+      const proxy: VelocityModel = {
+        config: model.config,
+        get variables() {
+          return emaModel().variables;
+        },
+        names: model.names,
+        apply: (x, t, labels) => emaModel().apply(x, t, labels),
+        dispose: () => undefined,
+      };
+      return guidedField(proxy, spec.prediction, scheduler, cfg);
+    },
+
+    sample(so) {
+      const field = so.ema === false ? trainer.modelField(so.cfg) : trainer.emaField(so.cfg);
+      const cond = so.labels ? tf.tensor1d(so.labels, 'int32') : undefined;
+      if (so.labels && so.labels.length !== so.n) {
+        cond?.dispose();
+        throw new ShapeError(`labels must have n = ${so.n} entries. Got ${so.labels.length}`);
+      }
+      const from = opts.source ? opts.source.sample(so.n, new Rng(so.seed)).x : undefined;
+      try {
+        return sampleFromField(field, {
+          n: so.n,
+          shape,
+          seed: so.seed,
+          solver: so.solver ?? spec.sampling.solver,
+          steps: so.steps ?? spec.sampling.steps,
+          rtol: spec.sampling.rtol,
+          atol: spec.sampling.atol,
+          scheduler,
+          t0: sampleRange.lo,
+          t1: sampleRange.hi,
+          ...(cond ? { cond } : {}),
+          ...(from ? { from } : {}),
+          ...(so.returnTrajectory ? { returnTrajectory: true } : {}),
+        });
+      } finally {
+        tf.dispose([...(cond ? [cond] : []), ...(from ? [from] : [])]);
+      }
+    },
+
+    getState() {
+      const out = new Map<string, Tensor>();
+      for (const [name, w] of getWeights(model)) out.set(`model/${name}`, w);
+      for (const [name, t] of optimizer.getState()) out.set(`optim/${name}`, t);
+      out.set('trainer/rng', tf.tensor1d([key | 0, steps], 'int32'));
+      return out;
+    },
+
+    setState(state) {
+      const rng = state.get('trainer/rng');
+      if (!rng || rng.size !== 2) throw new CheckpointError('trainer/rng', 'missing from the state (int32 [2]: stream key, steps completed)');
+      const [k, s] = rng.dataSync() as unknown as [number, number];
+      if (!(Number.isInteger(s) && s >= 0)) throw new CheckpointError('trainer/rng', `steps completed must be an integer >= 0, got ${s}`);
+      const weights = new Map<string, Tensor>();
+      const optim = new Map<string, Tensor>();
+      for (const [name, t] of state) {
+        if (name.startsWith('model/')) weights.set(name.slice(6), t);
+        else if (name.startsWith('optim/')) optim.set(name.slice(6), t);
+        else if (name !== 'trainer/rng') throw new CheckpointError(name, 'not a key of a trainer state (model/*, optim/*, trainer/rng)');
+      }
+      // Both setters validate everything before changing anything. The weights go first; if the
+      // optimiser part then fails, the previous weights are put back, so a bad state changes nothing.
+      const prevWeights = getWeights(model);
+      try {
+        setWeights(model, weights);
+        try {
+          optimizer.setState(optim);
+        } catch (e) {
+          setWeights(model, prevWeights);
+          throw e;
+        }
+      } finally {
+        tf.dispose([...prevWeights.values()]);
+      }
+      key = k >>> 0;
+      steps = s;
+    },
+
+    dispose() {
+      optimizer.dispose();
+      twin?.dispose();
+      twin = null;
+    },
+  };
+  return trainer;
+}

@@ -1,0 +1,84 @@
+// The trainer learns: loss and sample quality on 8gaussians for each prediction type, and class-
+// conditional training with guidance. (State, divergence and other data: trainer-state.test.ts.)
+import { describe, expect, it } from 'vitest';
+import { tf } from '../../../core/tf';
+import { Rng } from '../../../core/util/random';
+import { energyDistance } from '../../../core/metrics/distances';
+import { toy2dSource } from '../../../core/data/source';
+import { disposeAll, eightGaussiansSpec, mean, trainerFor } from './helpers';
+
+describe('learning', () => {
+  it('the MLP learns 8gaussians: loss drops, EMA samples (rk4, 20 steps) approach fresh data', () => {
+    const target = toy2dSource('8gaussians');
+    const tr = trainerFor(eightGaussiansSpec(), target);
+    const fresh = target.sample(1000, new Rng(999)).x;
+    // Untrained, the output layer is 0, so the field is 0 and the samples are the noise itself.
+    const before = tr.sample({ n: 1000, seed: 5 });
+    const ed0 = energyDistance(before.x, fresh);
+    const losses: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const r = tr.step();
+      expect(r.diverged).toBe(false);
+      expect(r.step).toBe(i + 1);
+      losses.push(r.loss);
+    }
+    expect(tr.stepCount).toBe(300);
+    const after = tr.sample({ n: 1000, seed: 5 });
+    expect(after.nfe).toBe(80); // rk4: 4 evaluations x 20 steps
+    const ed1 = energyDistance(after.x, fresh);
+    console.log(`8gaussians: loss ${mean(losses.slice(0, 20)).toFixed(3)} -> ${mean(losses.slice(-20)).toFixed(3)}, energy distance ${ed0.toFixed(3)} -> ${ed1.toFixed(4)}`);
+    expect(mean(losses.slice(-20))).toBeLessThan(0.6 * mean(losses.slice(0, 20)));
+    expect(ed1).toBeLessThan(ed0 / 10);
+    tf.dispose([fresh, before.x, before.x0, after.x, after.x0]);
+    disposeAll(tr);
+  });
+
+  it('eps and x1 predictions train and sample over their regular time range', () => {
+    const target = toy2dSource('8gaussians');
+    const fresh = target.sample(600, new Rng(998)).x;
+    for (const prediction of ['eps', 'x1'] as const) {
+      const spec = eightGaussiansSpec({ prediction, model: { kind: 'mlp', width: 128, depth: 3 }, train: { steps: 250, batchSize: 256 } });
+      const tr = trainerFor(spec, target);
+      expect(prediction === 'eps' ? tr.timeRange.lo : 1 - tr.timeRange.hi).toBeCloseTo(1e-3, 12);
+      expect(tr.sampleRange).toEqual(prediction === 'eps' ? { lo: 0.05, hi: 1 } : { lo: 0, hi: 1 - 0.05 });
+      for (let i = 0; i < 250; i++) tr.step();
+      const s = tr.sample({ n: 600, seed: 6 });
+      const ed = energyDistance(s.x, fresh);
+      console.log(`${prediction} prediction: energy distance ${ed.toFixed(4)}`);
+      expect(ed).toBeLessThan(0.15); // the velocity model of the first test reaches ~0.03
+      tf.dispose([s.x, s.x0]);
+      disposeAll(tr);
+    }
+    fresh.dispose();
+  });
+
+  it('class-conditional training with label dropout: guided samples of class k land in component k', () => {
+    const target = toy2dSource('8gaussians');
+    const spec = eightGaussiansSpec({
+      conditional: true,
+      labelDropout: 0.2,
+      coupling: { kind: 'exact-ot', classAware: true },
+      model: { kind: 'mlp', width: 128, depth: 3 },
+      train: { steps: 250, batchSize: 128 },
+      sampling: { solver: 'rk4', steps: 20, cfg: 1 },
+    });
+    const tr = trainerFor(spec, target);
+    expect(tr.model.config.numClasses).toBe(8);
+    for (let i = 0; i < 250; i++) expect(tr.step().diverged).toBe(false);
+    const n = 400;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 8);
+    const s = tr.sample({ n, seed: 7, labels });
+    const v = s.x.dataSync();
+    let hits = 0;
+    for (let i = 0; i < n; i++) {
+      const k = labels[i]!;
+      const d = Math.hypot(v[2 * i]! - 5 * Math.cos((k * Math.PI) / 4), v[2 * i + 1]! - 5 * Math.sin((k * Math.PI) / 4));
+      if (d < 1.5) hits++;
+    }
+    console.log(`conditional + cfg 1: ${hits}/${n} samples within 1.5 of their class mean`);
+    expect(hits / n).toBeGreaterThan(0.9); // unconditional samples would hit ~1/8
+    tf.dispose([s.x, s.x0]);
+    disposeAll(tr);
+  });
+});
+
