@@ -351,6 +351,18 @@ export class RunStore {
   }
 
   /**
+   * Records the compute backend a run (re)started on: a run resumed on another machine or backend
+   * reports the one that trains it now. @throws NotFoundError
+   */
+  setBackend(id: string, backend: string, version: string | null): RunRecord {
+    return this.write(() => {
+      this.requireRun(id);
+      this.stmt('UPDATE runs SET backend = ?, backend_version = ?, updated_at = ? WHERE id = ?').run(backend, version, this.now(), id);
+      return this.getRun(id);
+    });
+  }
+
+  /**
    * Rolls a run back to `step`: deletes its metrics, samples and checkpoints after that step and sets
    * its step to it, in one transaction. Call before resuming from a checkpoint older than the run's
    * last reported step (after a crash), so charts do not mix the lost timeline with the new one.

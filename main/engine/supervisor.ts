@@ -1,0 +1,195 @@
+/**
+ * The supervisor: runs training jobs in worker_threads, never on the thread that serves the UI.
+ *
+ * Runs are queued and started while fewer than `maxConcurrent` are active; each gets its own worker
+ * (its own tfjs backend instance and SQLite connection), so two runs never share state. Pause,
+ * resume and cancel are messages to the worker; the worker checkpoints before it pauses or stops.
+ * Events from all workers reach listeners tagged with their run id.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
+import { isWorkerEvent } from './protocol';
+
+export interface SupervisorOptions {
+  dbPath: string;
+  /** How many runs train at once (default 1; each run is single-threaded on wasm). */
+  maxConcurrent?: number;
+  /** Backend request passed to every worker. */
+  backend?: string;
+  /** Override of the worker entry (tests, packaged builds). */
+  workerEntry?: WorkerEntry;
+}
+
+export interface WorkerEntry {
+  url: URL;
+  execArgv: string[];
+}
+
+export interface RunResult {
+  runId: string;
+  status: FinalStatus;
+  step: number;
+  summary: Record<string, number | string | null>;
+  error?: string;
+}
+
+type Listener = (e: WorkerEvent) => void;
+
+interface Active {
+  job: TrainJob;
+  worker: Worker;
+  done: Promise<RunResult>;
+}
+
+/**
+ * Where the worker code is. Built app: worker.js beside this bundle. Running from sources (tests,
+ * development): worker.ts, run by Node 22 with type transformation and the project's resolve hook.
+ */
+export function defaultWorkerEntry(): WorkerEntry {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
+    return { url: new URL('./worker.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
+  }
+  return { url: new URL('./worker.js', here), execArgv: [] };
+}
+
+export class Supervisor {
+  private readonly queue: TrainJob[] = [];
+  private readonly active = new Map<string, Active>();
+  private readonly waiters = new Map<string, { resolve: (r: RunResult) => void; promise: Promise<RunResult> }>();
+  private readonly listeners = new Set<Listener>();
+  private readonly entry: WorkerEntry;
+  private closed = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.entry = opts.workerEntry ?? defaultWorkerEntry();
+  }
+
+  /** Subscribes to events of all runs; returns the unsubscribe function. */
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Queues a run (new or to resume from its last checkpoint); resolves when it finishes. */
+  start(runId: string, extra: Partial<Omit<TrainJob, 'kind' | 'runId' | 'dbPath'>> = {}): Promise<RunResult> {
+    if (this.closed) throw new Error('supervisor is shut down');
+    if (this.active.has(runId) || this.queue.some((j) => j.runId === runId)) throw new Error(`run ${runId} is already queued or running`);
+    const job: TrainJob = { kind: 'train', runId, dbPath: this.opts.dbPath, backend: this.opts.backend, ...extra };
+    const w = this.waiter(runId);
+    this.queue.push(job);
+    this.pump();
+    return w;
+  }
+
+  /** Resolves when the run finishes (also for runs started before this call). */
+  wait(runId: string): Promise<RunResult> {
+    return this.waiter(runId);
+  }
+
+  pause(runId: string): void {
+    this.send(runId, { type: 'pause' });
+  }
+
+  resume(runId: string): void {
+    this.send(runId, { type: 'resume' });
+  }
+
+  /** Cancels a running run (it checkpoints and stops) or removes a queued one. */
+  cancel(runId: string): void {
+    const q = this.queue.findIndex((j) => j.runId === runId);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      this.settle({ runId, status: 'cancelled', step: 0, summary: {} });
+      return;
+    }
+    this.send(runId, { type: 'cancel' });
+  }
+
+  sampleNow(runId: string): void {
+    this.send(runId, { type: 'sample-now' });
+  }
+
+  /** Ids of running and queued runs. */
+  status(): { running: string[]; queued: string[] } {
+    return { running: [...this.active.keys()], queued: this.queue.map((j) => j.runId) };
+  }
+
+  /** Cancels everything and waits for the workers to checkpoint and exit. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const j of this.queue.splice(0)) this.settle({ runId: j.runId, status: 'cancelled', step: 0, summary: {} });
+    const pending = [...this.active.values()].map((a) => a.done);
+    for (const id of this.active.keys()) this.send(id, { type: 'cancel' });
+    await Promise.allSettled(pending);
+  }
+
+  private waiter(runId: string): Promise<RunResult> {
+    let w = this.waiters.get(runId);
+    if (!w) {
+      let resolve!: (r: RunResult) => void;
+      const promise = new Promise<RunResult>((r) => (resolve = r));
+      w = { resolve, promise };
+      this.waiters.set(runId, w);
+    }
+    return w.promise;
+  }
+
+  private settle(r: RunResult): void {
+    const w = this.waiters.get(r.runId);
+    this.waiters.delete(r.runId);
+    w?.resolve(r);
+  }
+
+  private send(runId: string, msg: Control): void {
+    const a = this.active.get(runId);
+    if (!a) throw new Error(`run ${runId} is not running`);
+    a.worker.postMessage(msg);
+  }
+
+  private emit(e: WorkerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A failing listener must not stop training or other listeners.
+      }
+    }
+  }
+
+  private pump(): void {
+    const max = Math.max(1, this.opts.maxConcurrent ?? 1);
+    while (this.active.size < max && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.launch(job);
+    }
+  }
+
+  private launch(job: TrainJob): void {
+    const worker = new Worker(this.entry.url, { workerData: job, execArgv: this.entry.execArgv });
+    let finished: RunResult | null = null;
+    let lastStep = 0;
+    const done = new Promise<RunResult>((resolve) => {
+      worker.on('message', (m: unknown) => {
+        if (!isWorkerEvent(m)) return;
+        if ('step' in m) lastStep = m.step;
+        if (m.type === 'finished') finished = { runId: m.runId, status: m.status, step: m.step, summary: m.summary, error: m.error };
+        this.emit(m);
+      });
+      worker.on('error', (err) => {
+        finished ??= { runId: job.runId, status: 'failed', step: lastStep, summary: {}, error: err.message };
+      });
+      worker.on('exit', (code) => {
+        const r = finished ?? { runId: job.runId, status: 'failed' as const, step: lastStep, summary: {}, error: `worker exited with code ${code}` };
+        if (!finished) this.emit({ type: 'finished', ...r });
+        this.active.delete(job.runId);
+        this.settle(r);
+        resolve(r);
+        if (!this.closed) this.pump();
+      });
+    });
+    this.active.set(job.runId, { job, worker, done });
+  }
+}
