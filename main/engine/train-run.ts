@@ -14,6 +14,13 @@ import { createModel } from '../../core/model';
 import { createTrainer, type Trainer } from '../../core/train/trainer';
 import { modelConfigFor } from '../../core/train/config';
 import { energyDistance } from '../../core/metrics/distances';
+import { ConfigError } from '../../core/errors';
+import { generateReflowPairs, measureStraightness, pairedSource } from '../../core/train/reflow';
+import type { TimeRange } from '../../core/train/loss';
+import type { PairedSource } from '../../core/data/source';
+import type { VelocityField } from '../../core/field';
+import { sourceScale } from '../../core/path/scheduler';
+import { runModel } from './models';
 import { Rng } from '../../core/util/random';
 import { parseExperiment, formatIssues, type ExperimentConfig } from '../../preload/schema';
 import { RunStore } from '../store';
@@ -93,7 +100,10 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     const numClasses = config.conditional ? target.source.numClasses : 0;
     const model = createModel(modelConfigFor(config.model, target.source.shape, numClasses), config.seed);
     disposeModel = () => model.dispose();
-    trainer = createTrainer({ spec: config, model, target: target.source, source });
+    const reflow = config.reflow ? reflowPairs(store, config, target.source.shape, numClasses) : null;
+    trainer = reflow
+      ? createTrainer({ spec: config, model, target: reflow.source })
+      : createTrainer({ spec: config, model, target: target.source, source });
 
     // Resume from the latest checkpoint; anything logged after it belongs to lost work.
     const ckpt = store.latestCheckpoint(runId);
@@ -252,6 +262,11 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       return finish('cancelled', trainer.stepCount, summary);
     }
     if (trainer.shape.length === 1) Object.assign(summary, finalPointMetrics(trainer, config, target.source));
+    if (reflow) {
+      summary.straightnessBefore = reflow.straightnessBefore;
+      summary.straightnessAfter = straightnessOf(trainer.emaField(), trainer.shape, trainer.sampleRange, config.seed);
+      summary.reflowFrom = config.reflow!.from;
+    }
     // The final sample, unless the loop just took one at this very step (totalSteps a multiple of sampleEvery).
     if (config.train.sampleEvery > 0 && trainer.stepCount % config.train.sampleEvery !== 0) takeSample();
     moveTo(store, runId, 'completed', { summary });
@@ -269,6 +284,40 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     trainer?.dispose();
     disposeModel?.();
     store.close();
+  }
+}
+
+/** Straightness of a field's own Euler trajectories (100 steps) from 512 seeded noise points. */
+function straightnessOf(field: VelocityField, shape: number[], range: TimeRange, seed: number): number {
+  return measureStraightness(field, { n: 512, shape, seed: seed + 31337, solver: 'euler', steps: 100, t0: range.lo, t1: range.hi });
+}
+
+/**
+ * Reflow pairs: noise pushed through the parent run's EMA model (Liu et al.'s rectified flow), and
+ * the parent's straightness on the same measure, to report before/after.
+ */
+function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[], numClasses: number): { source: PairedSource; straightnessBefore: number } {
+  const r = config.reflow!;
+  const parent = runModel(store, r.from);
+  try {
+    if (parent.shape.join('x') !== shape.join('x')) {
+      throw new ConfigError('reflow.from', `run ${r.from} models data of shape [${parent.shape}], this run's data has shape [${shape}]`);
+    }
+    const field = parent.field();
+    const pairs = generateReflowPairs(field, {
+      n: r.pairs,
+      shape,
+      seed: config.seed + 271828,
+      solver: r.solver,
+      steps: r.steps,
+      scale: sourceScale(parent.scheduler),
+      t0: parent.timeRange.lo,
+      t1: parent.timeRange.hi,
+      ...(numClasses > 0 ? { numClasses } : {}),
+    });
+    return { source: pairedSource(pairs), straightnessBefore: straightnessOf(field, shape, parent.timeRange, config.seed) };
+  } finally {
+    parent.dispose();
   }
 }
 
