@@ -113,3 +113,7 @@ export {
   toy2dSource,
 } from './train';
 export type { TrainSpec, Trainer, TrainStepResult, TimeRange, DataSource, PairedSource, ReflowPairs } from './train';
+
+// Evaluation
+export { trainClassifier, accuracyByClass } from './eval/classifier';
+export type { Classifier, ClassifierOptions } from './eval/classifier';
