@@ -93,8 +93,9 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       moveTo(store, runId, 'failed', { error: msg });
       return finish('failed', run.step, {}, msg);
     }
-    const config: ExperimentConfig = parsed.value;
-    const totalSteps = job.stepsOverride ?? config.train.steps;
+    // --steps N makes N the run's length: the learning-rate schedule follows it, not the config's.
+    const config: ExperimentConfig = job.stepsOverride ? { ...parsed.value, train: { ...parsed.value.train, steps: job.stepsOverride } } : parsed.value;
+    const totalSteps = config.train.steps;
 
     const { target, source } = await loadExperimentData(config);
     const numClasses = config.conditional ? target.source.numClasses : 0;
