@@ -38,7 +38,8 @@ case "$task" in
     exec node scripts/start.mjs "$@"
     ;;
   bench)
-    exec node scripts/bench.mjs "$@"
+    # One JSON document on stdout; bench/results/latest.json unless --out FILE (see bench/run.ts).
+    exec node --experimental-transform-types --disable-warning=ExperimentalWarning --import ./scripts/ts-hooks.mjs bench/run.ts "$@"
     ;;
   *)
     echo "usage: scripts/run.sh test|start|bench [args]" >&2

@@ -1,0 +1,180 @@
+/**
+ * mlp-step: the CFM training step of the MLP 3 -> 256 -> 256 -> 256 -> 2 (SiLU; input [x, t] with t
+ * itself as the third input, i.e. timeEmbedDim 0) at several batch sizes, three ways, interleaved:
+ *
+ *   engine  core's createTrainer: what a run does per step (moons batch drawn from the seeded host
+ *           Rng, t ~ U(0, 1), loss, gradients, our Adam with schedule, gradient norm and EMA, the
+ *           loss read back to the host)
+ *   bare    the same network (core createMlp) with tf.variableGrads and tf.train.adam on a fixed x1
+ *           batch: the model step alone, the like of the PyTorch peer
+ *   torch   bench/peer_mlp_step.py with /usr/bin/python3 (PyTorch CPU), when torch imports
+ *
+ * Reports steps/s (best and median round) and ours/torch ratios.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf, type Tensor } from '../core/tf';
+import { countParameters, createMlp, createModel, type MlpConfig } from '../core/model';
+import { createTrainer } from '../core/train/trainer';
+import { modelConfigFor, type TrainSpec } from '../core/train/config';
+import { toy2dSource } from '../core/data/source';
+import { parseExperiment } from '../preload/schema';
+import { LinePeer, log, rateStats, round, timedRound, type RateStats } from './lib';
+import { readPreset } from './presets';
+
+export interface MlpStepOptions {
+  batches: number[];
+  rounds: number;
+  /** Python with torch for the peer; null skips it. */
+  python: string | null;
+}
+
+interface TorchInfo {
+  ok: boolean;
+  error?: string;
+  torch?: string;
+  threads?: number;
+  blasInfo?: string | null;
+  blasLoaded?: string[];
+  /** OpenBLAS at run time: its thread count and the kernel set it chose (OPENBLAS_CORETYPE overrides it). */
+  openblas?: { threads: number; core: string } | null;
+  openblasCoretype?: string | null;
+  openblasNumThreads?: string | null;
+  ompNumThreads?: string | null;
+  python?: string;
+}
+
+const NET: MlpConfig = { kind: 'mlp', dim: 2, width: 256, depth: 3, activation: 'silu', timeEmbedDim: 0, numClasses: 0 };
+/** PyTorch's parameter count of the same net: (3*256 + 256) + 2 (256*256 + 256) + (256*2 + 2). */
+const TORCH_PARAMS = 3 * 256 + 256 + 2 * (256 * 256 + 256) + 256 * 2 + 2;
+
+/** The moons preset with the benchmark's net and batch; timeEmbedDim 0 is below the schema's minimum, so it is set after parsing. */
+function engineSpec(batch: number): TrainSpec {
+  const base = readPreset('moons');
+  const p = parseExperiment({ ...base, train: { ...(base.train as object), batchSize: batch } });
+  if (!p.ok) throw new Error(`moons preset: ${JSON.stringify(p.issues)}`);
+  const spec = p.value as TrainSpec;
+  return { ...spec, model: { kind: 'mlp', width: NET.width, depth: NET.depth, activation: NET.activation, timeEmbedDim: 0 } };
+}
+
+interface Variant {
+  name: 'engine' | 'bare';
+  round(ms: number): number;
+  dispose(): void;
+  params: number;
+}
+
+function engineVariant(batch: number): Variant {
+  const spec = engineSpec(batch);
+  const model = createModel(modelConfigFor(spec.model, [2], 0), 1);
+  const trainer = createTrainer({ spec, model, target: toy2dSource('moons') });
+  for (let i = 0; i < 3; i++) trainer.step();
+  return {
+    name: 'engine',
+    params: countParameters(model),
+    round: (ms) => timedRound(() => trainer.step().loss, ms, 2).rate,
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+function bareVariant(batch: number): Variant {
+  const model = createMlp(NET, 1);
+  const opt = tf.train.adam(1e-3);
+  const vars = model.variables as tf.Variable[];
+  const x1 = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([batch, 2], 0, 1, 'float32', 7), 0.1), tf.mul(tf.sign(tf.randomNormal([batch, 2], 0, 1, 'float32', 8)), 2)));
+  const step = (): number =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const x0 = tf.randomNormal([batch, 2]);
+        const t = tf.randomUniform([batch]);
+        const tc = tf.reshape(t, [batch, 1]);
+        const xt = tf.add(tf.mul(tc, x1), tf.mul(tf.sub(1, tc), x0));
+        return tf.mean(tf.square(tf.sub(model.apply(xt, t), tf.sub(x1, x0)))) as tf.Scalar;
+      }, vars);
+      opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] as Tensor })));
+      return value.dataSync()[0]!;
+    });
+  for (let i = 0; i < 3; i++) step();
+  return {
+    name: 'bare',
+    params: countParameters(model),
+    round: (ms) => timedRound(step, ms, 2).rate,
+    dispose: () => {
+      model.dispose();
+      opt.dispose();
+      x1.dispose();
+    },
+  };
+}
+
+async function startTorch(python: string | null): Promise<{ peer: LinePeer | null; info: TorchInfo }> {
+  if (!python) return { peer: null, info: { ok: false, error: 'skipped (--no-torch)' } };
+  if (!existsSync(python)) return { peer: null, info: { ok: false, error: `${python} not found` } };
+  const peer = new LinePeer(python, [join(import.meta.dirname, 'peer_mlp_step.py')]);
+  try {
+    const info = await peer.read<TorchInfo>();
+    if (!info.ok) {
+      peer.close();
+      return { peer: null, info };
+    }
+    return { peer, info };
+  } catch (e) {
+    peer.close();
+    return { peer: null, info: { ok: false, error: e instanceof Error ? e.message : String(e) } };
+  }
+}
+
+export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string, unknown>> {
+  const { peer, info } = await startTorch(opts.python);
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const batch of opts.batches) {
+      const ms = batch >= 1024 ? 1500 : 600;
+      const variants = [engineVariant(batch), bareVariant(batch)];
+      const rates: Record<string, number[]> = { engine: [], bare: [], torch: [] };
+      if (peer) await peer.request({ batch, ms: 200 }); // builds and warms up the torch model
+      for (let r = 0; r < opts.rounds; r++) {
+        // Rotate the order each round, so no variant always follows the same neighbour.
+        const order: ('engine' | 'bare' | 'torch')[] = ['engine', 'bare', 'torch'];
+        for (let k = 0; k < r % 3; k++) order.push(order.shift()!);
+        for (const name of order) {
+          if (name === 'torch') {
+            if (!peer) continue;
+            const reply = await peer.request<{ steps: number; sec: number }>({ batch, ms });
+            rates.torch!.push(reply.steps / reply.sec);
+          } else {
+            rates[name]!.push(variants.find((v) => v.name === name)!.round(ms));
+          }
+        }
+        log(`mlp-step batch ${batch} round ${r + 1}/${opts.rounds}: ${Object.entries(rates).map(([k, v]) => `${k} ${round(v.at(-1) ?? NaN, 1)}`).join(', ')} steps/s`);
+      }
+      const engine = rateStats(rates.engine!);
+      const bare = rateStats(rates.bare!);
+      const torch: RateStats | null = rates.torch!.length ? rateStats(rates.torch!) : null;
+      const ratio = (a: RateStats) => (torch ? { best: round(a.best / torch.best, 3), median: round(a.median / torch.median, 3) } : null);
+      results.push({
+        batch,
+        roundMs: ms,
+        stepsPerSec: { 'engine trainer.step': engine, 'bare model step': bare, torch },
+        ratioOursOverTorch: { 'engine trainer.step': ratio(engine), 'bare model step': ratio(bare) },
+        parameters: { ours: variants[0]!.params, torch: TORCH_PARAMS },
+      });
+      variants.forEach((v) => v.dispose());
+    }
+  } finally {
+    peer?.close();
+  }
+  return {
+    model: '3 -> 256 -> 256 -> 256 -> 2, SiLU, input [x, t] (timeEmbedDim 0)',
+    variants: {
+      'engine trainer.step': 'core createTrainer on the moons preset with this net: data, coupling, loss, grads, Adam + schedule + grad norm + EMA, loss to host',
+      'bare model step': 'createMlp + tf.variableGrads + tf.train.adam on a fixed batch, loss to host (the same work as the torch peer)',
+      torch: 'bench/peer_mlp_step.py: nn.Sequential + torch.optim.Adam on a fixed batch',
+    },
+    torch: info,
+    results,
+  };
+}

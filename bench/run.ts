@@ -1,0 +1,146 @@
+/**
+ * The benchmark suite: prints ONE JSON document on stdout (progress goes to stderr).
+ *
+ *   node --experimental-transform-types --disable-warning=ExperimentalWarning --import ./scripts/ts-hooks.mjs \
+ *     bench/run.ts [--only NAME[,NAME]] [--out FILE] [--rounds N] [--python PATH | --no-torch]
+ *   npm run bench -- [same flags]
+ *
+ * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step (see each module's comment).
+ * Without --out the document is written to bench/results/latest.json (tracked in git, so a change
+ * in speed shows in review); with --only, the other benchmarks' entries already in that file are
+ * kept, each entry carrying its own date. Runs on the backend the engine would pick
+ * (FLOW_STUDIO_BACKEND or auto).
+ *
+ * These are measurements, not tests: nothing here passes or fails on a number. The machine may be
+ * shared; the document records the load average before and after each benchmark.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, arch } from 'node:os';
+import { dirname, join } from 'node:path';
+import { selectBackend } from '../main/engine/backend';
+import { log, round } from './lib';
+import { benchMlpStep } from './mlp';
+import { benchSampling } from './sampling';
+import { benchMoonsQuality } from './moons';
+import { benchUnetStep } from './unet';
+
+const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step'] as const;
+type Name = (typeof NAMES)[number];
+
+interface Args {
+  only: Name[];
+  out: string | null;
+  rounds: number;
+  python: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { only: [...NAMES], out: null, rounds: 5, python: '/usr/bin/python3' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--only') {
+      const names = value().split(',');
+      for (const n of names) if (!(NAMES as readonly string[]).includes(n)) throw new Error(`--only: unknown benchmark '${n}'; allowed: ${NAMES.join(', ')}`);
+      args.only = names as Name[];
+    } else if (a === '--out') args.out = value();
+    else if (a === '--rounds') {
+      args.rounds = Number(value());
+      if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) throw new Error('--rounds must be an integer >= 1');
+    } else if (a === '--python') args.python = value();
+    else if (a === '--no-torch') args.python = null;
+    else throw new Error(`unknown argument '${a}'; usage: bench/run.ts [--only ${NAMES.join('|')}[,...]] [--out FILE] [--rounds N] [--python PATH | --no-torch]`);
+  }
+  return args;
+}
+
+const LATEST = join(import.meta.dirname, 'results', 'latest.json');
+
+const load = (): number[] => loadavg().map((x) => round(x, 2));
+
+async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> {
+  switch (name) {
+    case 'mlp-step':
+      return benchMlpStep({ batches: [256, 2048], rounds: args.rounds, python: args.python });
+    case 'sampling':
+      return benchSampling({ points: 10_000, steps: 100, repeats: 2 });
+    case 'moons-quality':
+      return benchMoonsQuality({ target: 0.01, evalEvery: 50, evalPoints: 1000, goalSec: 10, confirmEvals: 2 });
+    case 'unet-step':
+      return benchUnetStep({ batches: [32, 64], rounds: 3, stepsPerRound: 3 });
+  }
+}
+
+/** The headline numbers, pulled out of the results for a quick read. */
+function summarise(results: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const mlp = results['mlp-step'] as { results?: { batch: number; stepsPerSec: Record<string, { best: number; median: number } | null>; ratioOursOverTorch: Record<string, { best: number; median: number } | null> }[] } | undefined;
+  for (const r of mlp?.results ?? []) {
+    out[`mlp-step batch ${r.batch} (steps/s, best)`] = {
+      engine: r.stepsPerSec['engine trainer.step']?.best ?? null,
+      bare: r.stepsPerSec['bare model step']?.best ?? null,
+      torch: r.stepsPerSec.torch?.best ?? null,
+      'engine/torch': r.ratioOursOverTorch['engine trainer.step']?.best ?? null,
+      'bare/torch': r.ratioOursOverTorch['bare model step']?.best ?? null,
+    };
+  }
+  const s = results.sampling as { mlp?: { pointStepsPerSec: { best: number } }; oracle8gaussians?: { pointStepsPerSec: { best: number } } } | undefined;
+  if (s) out['sampling (point-steps/s, best)'] = { mlp: s.mlp?.pointStepsPerSec.best, oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best };
+  const m = results['moons-quality'] as { reached?: boolean; steps?: number; trainSec?: number; wallSec?: number } | undefined;
+  if (m) out['moons to ED < 0.01'] = m.reached ? { steps: m.steps, trainSec: m.trainSec, wallSecWithEvals: m.wallSec } : 'not reached';
+  const u = results['unet-step'] as { results?: { batch: number; msPerStep: { best: number; median: number } }[] } | undefined;
+  for (const r of u?.results ?? []) out[`unet-step batch ${r.batch} (ms/step)`] = r.msPerStep.best === undefined ? null : { best: r.msPerStep.best, median: r.msPerStep.median };
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const backend = await selectBackend();
+  log(`backend ${backend.name} (${backend.version}); running ${args.only.join(', ')}`);
+
+  // With --only and no --out, keep the other benchmarks' entries of the tracked file.
+  let previous: Record<string, Record<string, unknown>> = {};
+  if (!args.out && args.only.length < NAMES.length && existsSync(LATEST)) {
+    try {
+      previous = (JSON.parse(readFileSync(LATEST, 'utf8')) as { results?: Record<string, Record<string, unknown>> }).results ?? {};
+    } catch {
+      previous = {};
+    }
+  }
+  const results: Record<string, Record<string, unknown>> = { ...previous };
+  for (const name of args.only) {
+    const loadBefore = load();
+    const t0 = performance.now();
+    log(`${name} ...`);
+    const r = await runOne(name, args);
+    results[name] = { date: new Date().toISOString(), durationSec: round((performance.now() - t0) / 1000, 1), loadavgBefore: loadBefore, loadavgAfter: load(), ...r };
+  }
+  const ordered = Object.fromEntries(NAMES.filter((n) => results[n]).map((n) => [n, results[n]!]));
+  const doc = {
+    suite: 'flow-studio bench',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${platform()} ${arch()}`, node: process.version, loadavg: load() },
+    backend: { name: backend.name, version: backend.version, tfjsCore: backend.coreVersion },
+    note: 'Rates are the best and the median of rounds interleaved between variants (the machine may be shared); loadavg [1, 5, 15 min] is recorded per benchmark.',
+    summary: summarise(ordered),
+    results: ordered,
+  };
+  const json = JSON.stringify(doc, null, 2);
+  const file = args.out ?? LATEST;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${json}\n`);
+  process.stdout.write(`${json}\n`);
+  log(`written to ${file}`);
+}
+
+try {
+  await main();
+} catch (e) {
+  // Bad flags and failed benchmarks: one line, not a stack, and a non-zero exit for scripts.
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+}
