@@ -20,6 +20,7 @@ import type { GaussianMixture } from '../../core/data/mixture';
 import { parseExperiment, parseGmm, formatIssues, TOY_DATASETS, type ExperimentConfig } from '../../preload/schema';
 import type { RunStore } from '../store';
 import { samplingWeights } from './state';
+import { shippedModel } from './shipped';
 
 export interface LoadedModel {
   kind: 'run' | 'oracle';
@@ -42,8 +43,12 @@ export interface LoadedModel {
   dispose(): void;
 }
 
-/** `RUN_ID`, `RUN_ID@STEP`, `oracle` (with a mixture file) or `oracle:NAME` for a built-in mixture. */
+/**
+ * `RUN_ID`, `RUN_ID@STEP`, `shipped:NAME` (resources/models), `oracle` (with a mixture file) or
+ * `oracle:NAME` for a built-in mixture.
+ */
 export function resolveModel(spec: string, opts: { store?: RunStore; gmmFile?: string; scheduler?: SchedulerSpec }): LoadedModel {
+  if (spec.startsWith('shipped:')) return shippedModel(spec.slice('shipped:'.length));
   if (spec === 'oracle' || spec.startsWith('oracle:')) {
     const scheduler = makeScheduler(opts.scheduler ?? { kind: 'condot' });
     if (spec === 'oracle') {
