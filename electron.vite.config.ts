@@ -10,7 +10,22 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(root, 'main/index.ts') } },
+      // tfjs-core registers its gradients only through dist/register_all_gradients, an ES module
+      // with extensionless imports inside a CommonJS package, which plain Node cannot load (sources
+      // run with scripts/ts-hooks.mjs; vitest inlines it). Bundle that file and what it imports,
+      // keep the package's main entry external as for every other dependency. The gradient
+      // registry lives on globalThis, so the bundled copy registers into the runtime's engine.
+      externalizeDeps: { exclude: ['@tensorflow/tfjs-core'] },
+      rollupOptions: {
+        external: ['@tensorflow/tfjs-core'],
+        input: {
+          index: resolve(root, 'main/index.ts'),
+          // The command line (bin/flow-studio.mjs runs out/main/cli.js when there are no sources) and
+          // the training worker, which the Supervisor loads as worker.js beside the bundle.
+          cli: resolve(root, 'main/cli/index.ts'),
+          worker: resolve(root, 'main/engine/worker.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -10,6 +10,27 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 import { isWorkerEvent } from './protocol';
+import { RunStore } from '../store';
+
+/**
+ * A worker that died without reporting (out of memory, a native crash) leaves its run 'queued' or
+ * 'running'; record why, so the run list does not show a ghost. A run with a checkpoint becomes
+ * 'paused' (resumable), one without 'failed'.
+ */
+function recordLostWorker(dbPath: string, runId: string, why: string): void {
+  let store: RunStore | null = null;
+  try {
+    store = RunStore.open(dbPath);
+    const run = store.getRun(runId);
+    if (run.status !== 'queued' && run.status !== 'running') return;
+    const resumable = run.status === 'running' && store.latestCheckpoint(runId) !== null;
+    store.setStatus(runId, resumable ? 'paused' : 'failed', { error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}` });
+  } catch {
+    // The run may have been deleted, or the database be unreachable: nothing more to record.
+  } finally {
+    store?.close();
+  }
+}
 
 export interface SupervisorOptions {
   dbPath: string;
@@ -52,7 +73,8 @@ export function defaultWorkerEntry(): WorkerEntry {
     const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
     return { url: new URL('./worker.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
   }
-  return { url: new URL('./worker.js', here), execArgv: [] };
+  // Built: worker.js is an entry of out/main; this module may sit in out/main/chunks/.
+  return { url: new URL(/\/chunks\/[^/]*$/.test(here) ? '../worker.js' : './worker.js', here), execArgv: [] };
 }
 
 export class Supervisor {
@@ -183,7 +205,10 @@ export class Supervisor {
       });
       worker.on('exit', (code) => {
         const r = finished ?? { runId: job.runId, status: 'failed' as const, step: lastStep, summary: {}, error: `worker exited with code ${code}` };
-        if (!finished) this.emit({ type: 'finished', ...r });
+        if (!finished) {
+          recordLostWorker(this.opts.dbPath, job.runId, r.error ?? 'worker exited');
+          this.emit({ type: 'finished', ...r });
+        }
         this.active.delete(job.runId);
         this.settle(r);
         resolve(r);

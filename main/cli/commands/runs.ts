@@ -1,0 +1,146 @@
+/**
+ * `flow-studio runs list | show ID | export ID | delete ID`: the run store from the command line.
+ * Reading never creates a database; deleting asks first (or needs --yes when nobody can answer).
+ */
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import type { RunListItem, RunStore } from '../../store';
+import { NotFoundError } from '../../store';
+import type { OptionSpecs } from '../args';
+import type { Context } from '../context';
+import { EXIT, InputError, UsageError } from '../errors';
+import { writeOutput } from '../io';
+import { short, table, toJsonText } from '../output';
+
+/** Options of the runs subcommands (each checks it only gets its own). */
+export const RUNS_OPTIONS = {
+  out: { type: 'string' },
+  model: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  limit: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** What `flow-studio runs` can do. */
+export const RUNS_SUBCOMMANDS = ['list', 'show', 'export', 'delete'] as const;
+
+/** Dispatches `runs list | show ID | export ID | delete ID`. */
+export async function runsCommand(ctx: Context): Promise<number> {
+  const { args } = ctx;
+  const [sub, id, ...rest] = args.positionals;
+  if (sub === undefined) throw new UsageError(`runs needs a subcommand: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
+  if (!(RUNS_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown runs subcommand '${sub}'; allowed: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
+  if (sub === 'list') {
+    if (id !== undefined) throw new UsageError(`unexpected argument '${id}'`, 'runs');
+    args.forbid(['out', 'model', 'yes'], 'do not apply to runs list');
+    return list(ctx);
+  }
+  if (id === undefined) throw new UsageError(`runs ${sub} needs a RUN_ID`, 'runs');
+  if (sub !== 'export') args.forbid(['out', 'model'], `apply only to runs export`);
+  if (sub !== 'delete') args.forbid(['yes'], 'applies only to runs delete');
+  args.forbid(['limit'], 'applies only to runs list');
+  const store = ctx.openStore({ create: false });
+  if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
+  if (sub === 'show') return show(ctx, store, id);
+  if (sub === 'export') return exportRun(ctx, store, id);
+  return remove(ctx, store, id);
+}
+
+function list(ctx: Context): number {
+  const store = ctx.openStore({ create: false });
+  const limit = ctx.args.int('limit', { min: 1 });
+  const runs: RunListItem[] = store ? store.listRuns(limit !== undefined ? { limit } : {}) : [];
+  ctx.out.result({ dbPath: ctx.dbPath, runs }, () => {
+    if (runs.length === 0) return `no runs in ${ctx.dbPath}`;
+    return table(
+      ['ID', 'NAME', 'DATA', 'PATH', 'STATUS', 'STEP', 'LOSS', 'BACKEND', 'CREATED'],
+      runs.map((r) => [r.id, r.name, r.dataset ?? '-', r.path ?? '-', r.status, String(r.step), short(r.finalLoss), r.backend, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
+    );
+  });
+  return EXIT.ok;
+}
+
+function show(ctx: Context, store: RunStore, id: string): number {
+  const run = store.getRun(id);
+  const checkpoints = store.listCheckpoints(id);
+  const metrics = store.getMetrics(id, null, { maxPoints: 2 }).map((m) => ({ name: m.name, lastStep: m.steps.at(-1) ?? null, last: m.values.at(-1) ?? null }));
+  const samples = store.listSamples(id);
+  const doc = { run, checkpoints, metrics, samples: samples.length };
+  ctx.out.result(doc, () => {
+    const lines = [
+      `run ${run.id}  ${run.name}`,
+      `status    ${run.status}${run.error ? ` (${run.error})` : ''}`,
+      `step      ${run.step}`,
+      `backend   ${run.backend}${run.backendVersion ? ` ${run.backendVersion}` : ''}`,
+      `created   ${new Date(run.createdAt).toISOString()}${run.finishedAt ? `, finished ${new Date(run.finishedAt).toISOString()}` : ''}`,
+      ...(run.parentRunId ? [`parent    ${run.parentRunId}`] : []),
+      `summary   ${run.summary ? Object.entries(run.summary).map(([k, v]) => `${k} ${typeof v === 'number' ? short(v) : String(v)}`).join(', ') : '-'}`,
+      `metrics   ${metrics.map((m) => `${m.name} ${short(m.last)} @${m.lastStep}`).join(', ') || '-'}`,
+      `checkpts  ${checkpoints.map((c) => `${c.step}${c.isEmaIncluded ? ' (EMA)' : ''}`).join(', ') || '-'}`,
+      `samples   ${samples.length}`,
+      'config',
+      toJsonText(run.config).replace(/^/gm, '  '),
+    ];
+    return lines.join('\n');
+  });
+  return EXIT.ok;
+}
+
+function exportRun(ctx: Context, store: RunStore, id: string): number {
+  const { args, out } = ctx;
+  const data = store.exportRun(id);
+  const modelFile = args.string('model');
+  let model: { file: string; step: number; weights: 'ema' | 'raw'; bytes: number } | undefined;
+  if (modelFile) {
+    const ckpt = store.latestCheckpoint(id);
+    if (!ckpt) throw new InputError(`--model: run ${id} has no checkpoint yet (status ${data.run.status})`);
+    // The EMA weights are what sampling uses; a checkpoint without them has only the raw ones.
+    const ema = ckpt.ema && ckpt.ema.byteLength > 0 ? ckpt.ema : null;
+    const bytes = ema ?? ckpt.model;
+    model = { file: writeOutput(modelFile, bytes), step: ckpt.step, weights: ema ? 'ema' : 'raw', bytes: bytes.byteLength };
+    out.note(`wrote the ${model.weights === 'ema' ? 'EMA' : 'raw'} weights of step ${ckpt.step} (${bytes.byteLength} bytes, Flow Studio tensor format) to ${model.file}`);
+  }
+  const outFile = args.string('out');
+  if (outFile) {
+    const file = writeOutput(outFile, `${toJsonText(data)}\n`);
+    out.note(`wrote run ${id} (config, ${data.metrics.length} metric series, ${data.checkpoints.length} checkpoints) to ${file}`);
+    out.result({ runId: id, out: file, ...(model ? { model } : {}) });
+  } else {
+    out.result(model ? { ...data, model } : data, () => toJsonText(data));
+  }
+  return EXIT.ok;
+}
+
+async function remove(ctx: Context, store: RunStore, id: string): Promise<number> {
+  const { args, out, streams } = ctx;
+  const run = store.getRun(id);
+  // A run on another host cannot be checked; treat it as live rather than pull data from under it.
+  const live = run.status === 'running' && run.ownerPid !== null && (run.ownerHost !== hostname() || isAlive(run.ownerPid));
+  if (live) {
+    throw new InputError(`run ${id} is being trained by process ${run.ownerPid} on ${run.ownerHost}; stop it before deleting it`);
+  }
+  if (!args.flag('yes')) {
+    if (!(streams.stdin.isTTY && streams.stderr.isTTY) || out.json) {
+      throw new UsageError(`runs delete ${id}: add --yes to delete without a prompt (nothing was deleted)`, 'runs');
+    }
+    const rl = createInterface({ input: streams.stdin, output: streams.stderr });
+    const answer = await rl.question(`delete run ${id} (${run.name}, ${run.status}, step ${run.step}) and all its data? [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      out.result({ deleted: null, runId: id }, () => 'nothing deleted');
+      return EXIT.ok;
+    }
+  }
+  store.deleteRun(id);
+  out.result({ deleted: id }, () => `deleted run ${id} (${run.name})`);
+  return EXIT.ok;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * `flow-studio train`: validates an experiment (a preset or a config file), stores it as a run and
+ * trains it in a worker thread through the Supervisor, the same path the app uses. `--resume`
+ * continues a stopped run from its last checkpoint.
+ *
+ * Nothing is stored for bad input: the config is validated field by field and its data is loaded
+ * once (image folders decode every file, so a corrupt file under onCorrupt 'reject' is reported
+ * here, by name, before a run record exists).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateTrainSpec } from '../../../core/train/config';
+import type { TrainSpec } from '../../../core/train/config';
+import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../preload/schema';
+import type { RunRecord, RunStore } from '../../store';
+import { parseBackendName } from '../../engine/backend';
+import { loadDataSource } from '../../engine/sources';
+import { Supervisor, type RunResult, type WorkerEntry } from '../../engine/supervisor';
+import type { WorkerEvent } from '../../engine/protocol';
+import type { OptionSpecs } from '../args';
+import type { Context } from '../context';
+import { EXIT, InputError, UsageError } from '../errors';
+import { displayName, parseJsonText, readInput } from '../io';
+import { duration, short, type Output } from '../output';
+import { projectRoot, runningFromSources } from '../paths';
+
+/** train: --preset | --config with --steps/--seed/--name, or --resume RUN_ID. */
+export const TRAIN_OPTIONS = {
+  preset: { type: 'string' },
+  config: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  name: { type: 'string' },
+  resume: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** The bundled presets folder. */
+export function presetsDir(): string | null {
+  const root = projectRoot();
+  return root ? join(root, 'resources', 'presets') : null;
+}
+
+/** Names of the bundled presets, sorted. */
+export function presetNames(): string[] {
+  const dir = presetsDir();
+  if (!dir) return [];
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Creates (or resumes) a run and trains it to the end; returns 0, 1, 2 or 130 (see errors.ts). */
+export async function trainCommand(ctx: Context): Promise<number> {
+  const { args } = ctx;
+  // An unknown backend is a typo: refuse it here rather than as a failed run.
+  try {
+    parseBackendName(ctx.backendRequest);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^backend:/, '--backend:'), 'train');
+  }
+  let run: RunRecord;
+  let store: RunStore;
+  if (args.has('resume')) {
+    args.forbid(['preset', 'config', 'steps', 'seed', 'name'], "cannot be combined with --resume (a run continues with the config it was created with)");
+    store = ctx.requireStore();
+    run = resumable(store, args.required('resume'));
+  } else {
+    args.exclusive('preset', 'config');
+    if (!args.has('preset') && !args.has('config')) throw new UsageError('give --preset NAME or --config FILE (or --resume RUN_ID)', 'train');
+    const { config, name } = await readExperiment(ctx);
+    await preflight(config);
+    store = ctx.requireStore();
+    run = store.createRun({ name, config, backend: ctx.backendRequest ?? 'auto', seed: config.seed });
+  }
+  return trainRun(ctx, store, run);
+}
+
+/** The config of --preset or --config with --steps/--seed applied, validated; and the run's name. */
+async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig; name: string }> {
+  const { args } = ctx;
+  let raw: unknown;
+  let origin: string;
+  let fallbackName: string;
+  const preset = args.string('preset');
+  if (preset !== undefined) {
+    const names = presetNames();
+    if (!names.includes(preset)) {
+      throw new UsageError(`--preset: unknown preset '${preset}'; available: ${names.length ? names.join(', ') : '(none found: resources/presets is missing)'}`, 'train');
+    }
+    const file = join(presetsDir()!, `${preset}.json`);
+    raw = parseJsonText((await readInput(file)).toString('utf8'), file);
+    origin = `preset ${preset}`;
+    fallbackName = preset;
+  } else {
+    const file = args.required('config');
+    raw = parseJsonText((await readInput(file, ctx.streams.stdin)).toString('utf8'), file);
+    origin = displayName(file);
+    if (isObject(raw)) resolveFolders(raw, file === '-' ? process.cwd() : dirname(resolve(file)));
+    fallbackName = file === '-' ? 'run' : basename(file).replace(/\.json$/i, '');
+  }
+  // Overrides go into the stored config, so the run record says what was trained and --resume
+  // continues to the same number of steps.
+  const steps = args.int('steps', { min: 1, max: 10_000_000 });
+  const seed = args.int('seed', { min: 0 });
+  if (isObject(raw)) {
+    if (steps !== undefined) raw.train = { ...(isObject(raw.train) ? raw.train : {}), steps };
+    if (seed !== undefined) raw.seed = seed;
+  }
+  const parsed = parseExperiment(raw);
+  if (!parsed.ok) throw new InputError(`${origin}: invalid experiment config:\n${indent(formatIssues(parsed.issues))}`);
+  const name = args.string('name') ?? parsed.value.name ?? fallbackName;
+  return { config: parsed.value, name };
+}
+
+/**
+ * Image folders named relative to a config file are relative to that file, like paths in most
+ * config files; they are stored absolute, so --resume works from any working directory.
+ */
+function resolveFolders(raw: Record<string, unknown>, base: string): void {
+  const fix = (data: unknown) => {
+    if (isObject(data) && data.kind === 'images' && typeof data.folder === 'string' && data.folder !== '' && !isAbsolute(data.folder)) {
+      data.folder = resolve(base, data.folder);
+    }
+  };
+  fix(raw.data);
+  if (isObject(raw.source)) fix(raw.source.data);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '  ');
+}
+
+/**
+ * Checks what the schema cannot: combinations (validateTrainSpec) and the data itself. Toy sets,
+ * mixtures and point lists are built (cheap); image folders are loaded, since a missing folder or a
+ * corrupt file is bad input that must not leave a failed run behind. MNIST is bundled and skipped.
+ */
+async function preflight(config: ExperimentConfig): Promise<void> {
+  validateTrainSpec(config as unknown as TrainSpec);
+  const check = async (spec: DataInput, field: string) => {
+    if (spec.kind === 'mnist') return;
+    await loadDataSource(spec, field);
+  };
+  await check(config.data, 'data');
+  if (config.source.kind === 'data') await check(config.source.data, 'source.data');
+}
+
+/**
+ * A run that --resume may continue. Runs left 'running' by a process that died (kill -9, a crash)
+ * are first marked interrupted (paused, or failed when they have no checkpoint), as the app does at
+ * start; a run another live process is training is refused.
+ */
+function resumable(store: RunStore, runId: string): RunRecord {
+  store.getRun(runId); // NotFoundError names the id
+  store.markInterruptedRuns();
+  const run = store.getRun(runId);
+  switch (run.status) {
+    case 'completed':
+    case 'diverged':
+      throw new InputError(`run ${runId} is ${run.status} (step ${run.step}); a finished run is not trained further: start a new run`);
+    case 'running':
+      throw new InputError(`run ${runId} is being trained by process ${run.ownerPid ?? '?'} on ${run.ownerHost ?? '?'}; stop it first`);
+    default:
+      return run; // queued, paused, cancelled, failed
+  }
+}
+
+/**
+ * The worker entry for this build. From sources the Supervisor's default (worker.ts with the TS
+ * hooks) is right. In the bundle worker.js sits in out/main beside cli.js, but this code and the
+ * Supervisor may have been split into out/main/chunks/, where a plain './worker.js' points wrong.
+ */
+function workerEntry(): WorkerEntry | undefined {
+  if (runningFromSources()) return undefined;
+  const candidates = [new URL('./worker.js', import.meta.url), new URL('../worker.js', import.meta.url)];
+  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
+  if (!url) throw new Error(`the training worker (worker.js) is missing beside ${fileURLToPath(import.meta.url)}; rebuild with 'npm run build'`);
+  return { url, execArgv: [] };
+}
+
+async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<number> {
+  const { out } = ctx;
+  const totalSteps = (run.config as { train?: { steps?: number } }).train?.steps ?? 0;
+  const dbPath = store.path;
+  // The worker opens its own connection; ours must not hold a write lock meanwhile (it holds none).
+  const entry = workerEntry();
+  const supervisor = new Supervisor({ dbPath, ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}), ...(entry ? { workerEntry: entry } : {}) });
+  const progress = new Progress(out, totalSteps);
+  supervisor.on((e) => progress.event(e));
+  let interrupted = false;
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = Date.now();
+    // A Ctrl+C can arrive twice within moments (the terminal signals the whole process group, and
+    // the bin shim forwards it too): that is one request to stop, not a request to force quit.
+    if (interrupted && now - firstSignalAt < 1000) return;
+    if (!interrupted) {
+      interrupted = true;
+      firstSignalAt = now;
+      progress.message(`${signal}: stopping after a checkpoint (press Ctrl+C again to quit at once)`);
+      try {
+        supervisor.cancel(run.id);
+      } catch {
+        // already finished
+      }
+      return;
+    }
+    progress.message(`quitting without a checkpoint; continue later with: flow-studio train --resume ${run.id}`);
+    ctx.close();
+    process.exit(EXIT.cancelled);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  let result: RunResult;
+  try {
+    progress.message(`run ${run.id} (${run.name}): ${run.step > 0 ? `resuming at step ${run.step} of ${totalSteps}` : `training ${totalSteps} steps`}; store ${dbPath}`);
+    result = await supervisor.start(run.id, { progressIntervalMs: out.streams.stderr.isTTY ? 150 : 500 });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    progress.end();
+  }
+  let record = store.getRun(run.id);
+  if (result.status === 'failed' && (record.status === 'queued' || record.status === 'running')) {
+    // The worker died without recording why (it could not start, or crashed hard): record it here,
+    // so the store does not show a run as queued or running that nothing is training.
+    record = recordWorkerDeath(store, record, result.error ?? 'the training worker stopped unexpectedly');
+  }
+  const doc = {
+    runId: run.id,
+    name: record.name,
+    status: result.status,
+    step: result.step,
+    totalSteps,
+    resumedFrom: progress.resumedFrom,
+    backend: progress.backend,
+    summary: result.summary,
+    ...(result.error ? { error: result.error } : {}),
+    dbPath,
+  };
+  out.result(doc, () => summaryText(doc, result));
+  if (result.status === 'completed') return EXIT.ok;
+  if (result.status === 'cancelled') return interrupted ? EXIT.cancelled : EXIT.failed;
+  return EXIT.failed;
+}
+
+function recordWorkerDeath(store: RunStore, run: RunRecord, error: string): RunRecord {
+  try {
+    if (run.status === 'running') {
+      // Owned by this process, whose worker is gone: markInterruptedRuns makes it resumable (paused)
+      // when it has a checkpoint, failed otherwise.
+      store.markInterruptedRuns();
+      return store.getRun(run.id);
+    }
+    return store.setStatus(run.id, 'failed', { error });
+  } catch {
+    return run;
+  }
+}
+
+function summaryText(doc: { runId: string; status: string; step: number; totalSteps: number }, r: RunResult): string {
+  const s = r.summary;
+  const parts = [`run ${doc.runId} ${doc.status} at step ${doc.step}/${doc.totalSteps}`];
+  if (typeof s.finalLoss === 'number') parts.push(`final loss ${short(s.finalLoss)}`);
+  if (typeof s.energyDistance === 'number') parts.push(`energy distance ${short(s.energyDistance)}`);
+  if (typeof s.stepsPerSec === 'number') parts.push(`${short(s.stepsPerSec)} steps/s`);
+  let text = parts.join(', ');
+  if (r.error) text += `\nerror: ${r.error}`;
+  if (doc.status === 'completed') text += `\nsample it: flow-studio sample --model ${doc.runId}`;
+  else if (doc.status === 'cancelled' || doc.status === 'failed') text += `\ncontinue it: flow-studio train --resume ${doc.runId}`;
+  return text;
+}
+
+/**
+ * Training progress on stderr: a bar redrawn in place on a terminal; otherwise one line per 10% (or
+ * per 30 s), which reads well in CI logs. Silent in --json mode unless stderr is a terminal.
+ */
+class Progress {
+  resumedFrom: number | null = null;
+  backend: string | null = null;
+  private barShown = false;
+  private lastLineAt = 0;
+  private lastDecile = -1;
+  private readonly tty: boolean;
+  private readonly stream: NodeJS.WritableStream & { columns?: number };
+
+  constructor(
+    private readonly out: Output,
+    private total: number,
+  ) {
+    this.tty = out.streams.stderr.isTTY === true;
+    this.stream = out.streams.stderr;
+  }
+
+  message(line: string): void {
+    if (!this.out.chatty) return;
+    this.clearBar();
+    this.stream.write(`${line}\n`);
+  }
+
+  event(e: WorkerEvent): void {
+    switch (e.type) {
+      case 'started':
+        this.resumedFrom = e.resumedFrom;
+        this.backend = e.backend.name;
+        this.total = e.totalSteps;
+        this.lastDecile = Math.floor((10 * e.startStep) / Math.max(1, e.totalSteps));
+        this.message(
+          `backend ${e.backend.name} (${e.backend.reason}${e.backend.skipped.length ? `; skipped ${e.backend.skipped.map((s) => s.name).join(', ')}` : ''})` +
+            (e.resumedFrom !== null ? `; resumed from the checkpoint at step ${e.resumedFrom}` : ''),
+        );
+        break;
+      case 'progress':
+        this.progress(e);
+        break;
+      case 'finished':
+        this.clearBar();
+        break;
+      default:
+        break;
+    }
+  }
+
+  private progress(e: Extract<WorkerEvent, { type: 'progress' }>): void {
+    if (!this.out.chatty) return;
+    const pct = e.totalSteps > 0 ? e.step / e.totalSteps : 1;
+    const stats = `loss ${short(e.lossSmoothed)}  ${short(e.stepsPerSec)} steps/s  ETA ${duration(e.etaSec)}`;
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round(pct * width);
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.step}/${e.totalSteps}  ${stats}`;
+      const cols = this.stream.columns || 100; // 0 when the terminal does not say
+      this.stream.write(`\r\x1b[K${line.slice(0, Math.max(40, cols - 1))}`);
+      this.barShown = true;
+      return;
+    }
+    const decile = Math.floor(pct * 10);
+    const now = Date.now();
+    if (decile > this.lastDecile || now - this.lastLineAt > 30_000 || e.step === e.totalSteps) {
+      this.lastDecile = decile;
+      this.lastLineAt = now;
+      this.stream.write(`step ${e.step}/${e.totalSteps} (${Math.round(pct * 100)}%)  ${stats}\n`);
+    }
+  }
+
+  private clearBar(): void {
+    if (this.barShown) {
+      this.stream.write('\r\x1b[K');
+      this.barShown = false;
+    }
+  }
+
+  end(): void {
+    this.clearBar();
+  }
+}

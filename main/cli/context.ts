@@ -1,0 +1,129 @@
+/**
+ * What every command gets: its parsed arguments, the output, the environment, and lazily the run
+ * store, the compute backend and the model named by --model. Resources opened here are closed by
+ * `close()` when the command ends, whatever happened.
+ *
+ * TensorFlow.js is imported only when a command asks for the backend or a model, so commands that
+ * do not compute (runs, --help, train's main thread) start quickly.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { RunStore } from '../store/store';
+import { DB_FILE_NAME, defaultDataDir } from '../store/paths';
+import type { BackendInfo } from '../engine/backend';
+import type { LoadedModel } from '../engine/models';
+import type { Args } from './args';
+import { UsageError, withContext } from './errors';
+import type { Output, Streams } from './output';
+
+/** Environment variables as the CLI reads them (injectable for tests). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Per-command state: arguments, output, environment, and the resources opened for the command. */
+export class Context {
+  private store: RunStore | null = null;
+  private models: LoadedModel[] = [];
+
+  constructor(
+    readonly args: Args,
+    readonly out: Output,
+    readonly streams: Streams,
+    readonly env: Env,
+  ) {}
+
+  /** The data folder: the --db file's folder, else $FLOW_STUDIO_HOME, else the per-user default. */
+  get dataDir(): string {
+    const db = this.args.string('db');
+    return db ? dirname(resolve(db)) : resolve(defaultDataDir(this.env));
+  }
+
+  /** Where the SQLite run store is (--db FILE, else DATA_DIR/flow-studio.db). */
+  get dbPath(): string {
+    const db = this.args.string('db');
+    return db ? resolve(db) : join(this.dataDir, DB_FILE_NAME);
+  }
+
+  /** Where the --db path came from, for doctor. */
+  get dbSource(): string {
+    if (this.args.has('db')) return '--db';
+    return this.env.FLOW_STUDIO_HOME?.trim() ? 'FLOW_STUDIO_HOME' : 'default';
+  }
+
+  /**
+   * The run store, opened once per command. With `create: false` a missing file is not created
+   * (listing runs must not leave an empty database behind) and null comes back.
+   */
+  openStore(opts: { create?: boolean } = {}): RunStore | null {
+    if (this.store) return this.store;
+    if (opts.create === false && !existsSync(this.dbPath)) return null;
+    this.store = RunStore.open(this.dbPath);
+    return this.store;
+  }
+
+  /** The store, created if needed. */
+  requireStore(): RunStore {
+    return this.openStore()!;
+  }
+
+  /** The --backend request ('auto' when absent; FLOW_STUDIO_BACKEND otherwise). */
+  get backendRequest(): string | undefined {
+    return this.args.string('backend') ?? this.env.FLOW_STUDIO_BACKEND;
+  }
+
+  /** Initialises tfjs in this thread (commands that compute: sample, likelihood, invert ...). */
+  async backend(): Promise<BackendInfo> {
+    const { selectBackend } = await import('../engine/backend');
+    try {
+      return await selectBackend(this.backendRequest);
+    } catch (e) {
+      // parseBackendName throws a plain Error for unknown names: that is a usage error.
+      if (e instanceof Error && /unknown backend/.test(e.message)) throw new UsageError(e.message.replace(/^backend:/, '--backend:'), this.args.command);
+      throw e;
+    }
+  }
+
+  /**
+   * The model of --model: RUN_ID[@STEP] (EMA weights of its latest or given checkpoint),
+   * `shipped:NAME` (resources/models), `oracle` with --gmm FILE, or `oracle:NAME`. Disposed by close().
+   */
+  async model(): Promise<LoadedModel> {
+    const spec = this.args.required('model', 'is required: RUN_ID[@STEP], shipped:NAME, oracle:8gaussians, or oracle with --gmm FILE');
+    const isOracle = spec === 'oracle' || spec.startsWith('oracle:');
+    const isShipped = spec.startsWith('shipped:');
+    if (!isOracle) this.args.forbid(['gmm', 'scheduler'], 'apply only to --model oracle (a trained model keeps the path it was trained on)');
+    if (spec !== 'oracle') this.args.forbid(['gmm'], 'applies only to --model oracle');
+    await this.backend();
+    let store: RunStore | undefined;
+    if (!isOracle && !isShipped) {
+      const s = this.openStore({ create: false });
+      if (!s) throw new UsageError(`--model ${spec}: there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`, this.args.command);
+      store = s;
+    }
+    const { parseSchedulerArg } = await import('./modeling');
+    const { resolveModel } = await import('../engine/models');
+    const scheduler = this.args.has('scheduler') ? parseSchedulerArg(this.args.string('scheduler')!) : undefined;
+    const gmmFile = this.args.string('gmm');
+    let model: LoadedModel;
+    try {
+      model = resolveModel(spec, { ...(store ? { store } : {}), ...(gmmFile ? { gmmFile } : {}), ...(scheduler ? { scheduler } : {}) });
+    } catch (e) {
+      throw withContext(`--model ${spec}`, e);
+    }
+    this.models.push(model);
+    return model;
+  }
+
+  /** Closes the store and frees loaded models. Safe to call twice. */
+  close(): void {
+    for (const m of this.models.splice(0)) {
+      try {
+        m.dispose();
+      } catch {
+        // freeing tensors cannot fail in a way the user can act on
+      }
+    }
+    this.store?.close();
+    this.store = null;
+  }
+}
+

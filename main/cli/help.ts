@@ -1,0 +1,171 @@
+/**
+ * Usage texts: `flow-studio --help` and `flow-studio COMMAND --help`. Kept beside each other so the
+ * list of commands is spelled once (index.ts dispatches on COMMAND_NAMES).
+ */
+
+export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'runs', 'bench', 'doctor'] as const;
+/** A command of the CLI. */
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+const MODEL = `Models (--model):
+  RUN_ID            a trained run: EMA weights of its latest checkpoint
+  RUN_ID@STEP       ... of its checkpoint at STEP
+  shipped:NAME      a model shipped with the app (resources/models/NAME), e.g. shipped:mnist
+  oracle:8gaussians an exact Gaussian-mixture flow (closed-form velocity and density)
+  oracle --gmm FILE the same for a mixture file {"weights": [...], "means": [[...]], "stds": [...]}
+  --scheduler S     oracle path: condot (default), condot:SIGMA_MIN, polynomial:N, cosine, linear-vp, vp, ve`;
+
+const SOLVER = `Solver:
+  --solver S        euler | midpoint | heun | rk4 | dopri5
+  --steps K         steps of a fixed-step solver (exactly K are taken)
+  --rtol R --atol A dopri5 tolerances (default 1e-5)`;
+
+const GLOBAL = `Global options:
+  --db FILE         run store (default: $FLOW_STUDIO_HOME/flow-studio.db, else the per-user data folder)
+  --json            print exactly one JSON document on stdout (also for errors)
+  --backend B       auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto, or $FLOW_STUDIO_BACKEND)
+  -h, --help        help for a command`;
+
+/** `flow-studio --help`: the commands, global options and exit codes. */
+export const OVERVIEW = `flow-studio: train, sample, measure and invert flow-matching models from the command line.
+
+Convention: noise x0 ~ N(0, I) at t = 0, data x1 at t = 1, x_t = alpha_t x1 + sigma_t x0.
+
+Usage: flow-studio COMMAND [options]
+
+Commands:
+  train        train a model from a preset or a config file (or resume a run)
+  sample       draw samples: JSON points, or a PNG grid for images
+  likelihood   log-density of points or images through the probability-flow ODE (bits/dim for images)
+  invert       encode data into latents (data -> noise)
+  decode       decode latents into data (noise -> data)
+  interpolate  frames between two inputs along an interpolation of their latents
+  runs         list | show | export | delete stored runs
+  bench        run the benchmarks in bench/
+  doctor       check Node, the compute backend, packages and the data folder
+
+${GLOBAL}
+
+Exit codes: 0 success, 1 a run failed or diverged (or an unexpected error), 2 bad input,
+130 training cancelled with Ctrl+C. FLOW_STUDIO_DEBUG=1 prints stacks.
+
+Run 'flow-studio COMMAND --help' for a command's options.`;
+
+/** `flow-studio COMMAND --help`, per command. */
+export const USAGE: Record<CommandName, string> = {
+  train: `Usage:
+  flow-studio train --preset NAME | --config FILE [--steps N] [--seed S] [--name NAME]
+  flow-studio train --resume RUN_ID
+
+Trains in a worker thread and stores the run (metrics, checkpoints, samples) in the run store.
+  --preset NAME     a bundled preset: resources/presets/NAME.json (moons, 8gaussians, ...)
+  --config FILE     an experiment config (JSON; '-' for stdin); validated field by field
+  --steps N         total training steps (stored in the run's config)
+  --seed S          random seed (stored in the run's config)
+  --name NAME       the run's name (default: the config's name or the preset's)
+  --resume RUN_ID   continue a paused, cancelled, failed or interrupted run from its last
+                    checkpoint up to its configured steps
+Progress: a bar on a terminal, else a line every 10%. Ctrl+C cancels after a checkpoint
+(a second Ctrl+C quits at once; resume later with --resume).
+Exit: 0 completed, 1 failed or diverged, 2 bad input, 130 cancelled.
+
+${GLOBAL}`,
+  sample: `Usage:
+  flow-studio sample --model MODEL [--n N] [--seed S] [--cfg W] [--class C] [solver] [--out FILE]
+
+Draws N samples (default 1000; 64 for images) by integrating the PF-ODE from noise (t = 0) to data.
+Points: a JSON array of vectors on stdout or in --out. Images: a PNG grid (--out FILE.png required).
+  --cfg W           classifier-free guidance weight: v = (1 + W) v_cond - W v_uncond
+  --class C         class label of a conditional model
+  --cols K          grid columns for images (default 8)
+Defaults for a run come from its config's sampling section; for an oracle: dopri5.
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  likelihood: `Usage:
+  flow-studio likelihood --model MODEL --points FILE|- [--exact | --hutchinson [--probes P]] [solver]
+  flow-studio likelihood --model MODEL --images FILE.png... [--hutchinson] [--seed S]
+
+log p(x) in nats per input, by integrating [x, log-density] from data (t = 1) to noise (t = 0).
+  --exact           exact divergence (d backward passes per evaluation; default for points)
+  --hutchinson      Hutchinson estimate with fixed Rademacher probes (default for images)
+  --probes P        probes per evaluation (default 1)
+  --seed S          seed of the probes and of the image dequantisation noise (default 0)
+Oracles also print their closed-form log-density for comparison. Images are dequantised with
+uniform noise and reported in bits/dim (8-bit data scaled to [-1, 1]).
+Default solver: dopri5.
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  invert: `Usage:
+  flow-studio invert --model MODEL --points FILE|- [solver] [--out FILE]
+  flow-studio invert --model MODEL --image FILE.png... [solver] [--out FILE]
+
+Encodes data into latents (PF-ODE from t = 1 back to t = 0): a JSON array of vectors (images are
+flattened HWC) and the number of field evaluations. Default solver: dopri5.
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  decode: `Usage:
+  flow-studio decode --model MODEL --latents FILE|- [solver] [--out FILE]
+
+Decodes latents (a JSON array of vectors, as 'invert' writes) into data (t = 0 -> 1): points as
+JSON, images as a PNG grid (--out FILE.png required). Default solver: dopri5.
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  interpolate: `Usage:
+  flow-studio interpolate --model MODEL --from FILE --to FILE [--frames N] [--mode slerp|lerp] [--latents]
+
+Encodes both inputs (JSON points with the same number of items, or one image each), interpolates
+their latents (slerp keeps Gaussian latents on their shell) and decodes every frame.
+Points: JSON [frame][item][coordinate]. Images: a PNG strip (--out FILE.png required).
+  --frames N        frames including both ends (default 8)
+  --latents         the inputs are latents already (skip encoding)
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  runs: `Usage:
+  flow-studio runs list
+  flow-studio runs show RUN_ID
+  flow-studio runs export RUN_ID [--out FILE] [--model FILE]
+  flow-studio runs delete RUN_ID [--yes]
+
+  list              a table (or --json) of runs, newest first, with status, step and final loss
+  show              one run: config, status, summary, checkpoints, metrics
+  export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
+                    weights blob of the latest checkpoint
+  delete            deletes a run and everything stored with it (asks unless --yes)
+
+${GLOBAL}`,
+  bench: `Usage:
+  flow-studio bench [NAME] [-- ARGS...]
+
+Runs bench/run.ts (or bench/NAME.ts) with Node's TypeScript support; its output is passed through.
+Only in a source checkout.
+
+${GLOBAL}`,
+  doctor: `Usage:
+  flow-studio doctor
+
+Reports the Node version, the compute backend chosen and why (with the ones skipped), package
+versions, whether the Electron binary is installed, the data folder and run store, and a write check.
+Exit 0 when everything needed works, 1 otherwise.
+
+${GLOBAL}`,
+};

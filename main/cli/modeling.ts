@@ -1,0 +1,141 @@
+/**
+ * What commands that use a model share: the --model, --solver, --class and --cfg flags and how
+ * they become arguments of core's samplers, likelihood and inversion.
+ */
+import { tf, type Tensor } from '../../core/tf';
+import { ConfigError } from '../../core/errors';
+import { Rng } from '../../core/util/random';
+import type { SchedulerSpec } from '../../core/path/scheduler';
+import type { OdeMethod } from '../../core/solver/types';
+import { fieldName, formatIssues, schedulerSchema, SOLVERS } from '../../preload/schema';
+import type { LoadedModel } from '../engine/models';
+import { loadDataSource } from '../engine/sources';
+import type { Args, OptionSpecs } from './args';
+import { UsageError } from './errors';
+import type { Output } from './output';
+
+/** The options of every command that takes --model. */
+export const MODEL_OPTIONS = {
+  model: { type: 'string' },
+  gmm: { type: 'string' },
+  scheduler: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** Solver flags (sample, likelihood, invert, decode, interpolate). */
+export const SOLVER_OPTIONS = {
+  solver: { type: 'string' },
+  steps: { type: 'string' },
+  rtol: { type: 'string' },
+  atol: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/**
+ * --scheduler for an oracle: a kind, optionally with its parameter after a colon:
+ * condot, condot:0.01 (sigmaMin), polynomial:2 (n), cosine, linear-vp, vp, ve. Or a JSON object.
+ */
+export function parseSchedulerArg(text: string): SchedulerSpec {
+  let raw: unknown;
+  if (text.trim().startsWith('{')) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new UsageError(`--scheduler: not valid JSON: ${text}`);
+    }
+  } else {
+    const [kind, param] = text.split(':') as [string, string | undefined];
+    const value = param === undefined ? undefined : Number(param);
+    if (param !== undefined && !Number.isFinite(value)) throw new UsageError(`--scheduler: '${param}' is not a number (use e.g. polynomial:2)`);
+    const key = kind === 'polynomial' ? 'n' : kind === 'condot' || kind === 've' ? 'sigmaMin' : null;
+    if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
+    raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };
+  }
+  const r = schedulerSchema.safeParse(raw);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({
+      field: `--scheduler${i.path.length ? ` ${fieldName(i.path)}` : ''}`,
+      message: i.code === 'invalid_union' ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
+    }));
+    throw new UsageError(formatIssues(issues));
+  }
+  return r.data as SchedulerSpec;
+}
+
+/** How to integrate: a solver, its steps (fixed-step) and tolerances (dopri5). */
+export interface SolverChoice {
+  solver: OdeMethod;
+  /** Fixed-step: exactly this many steps. dopri5: undefined (adaptive). */
+  steps?: number;
+  rtol: number;
+  atol: number;
+}
+
+/**
+ * The solver of a command: flags first, then the run's sampling settings (sample), then `fallback`.
+ * A fixed-step solver always gets a step count, so "the number of steps asked for is the number taken".
+ */
+export function solverChoice(args: Args, model: LoadedModel, fallback: { solver: OdeMethod; useRunSampling: boolean }): SolverChoice {
+  const cfg = fallback.useRunSampling ? model.config?.sampling : undefined;
+  const solver = args.choice('solver', SOLVERS) ?? cfg?.solver ?? fallback.solver;
+  const stepsFlag = args.int('steps', { min: 1, max: 100_000 });
+  const rtol = args.number('rtol', { positive: true }) ?? cfg?.rtol ?? 1e-5;
+  const atol = args.number('atol', { positive: true }) ?? cfg?.atol ?? 1e-5;
+  if (solver === 'dopri5') return { solver, ...(stepsFlag !== undefined ? { steps: stepsFlag } : {}), rtol, atol };
+  return { solver, steps: stepsFlag ?? cfg?.steps ?? 50, rtol, atol };
+}
+
+/**
+ * --class C as conditioning labels [n] (int32), checked against the model's classes; undefined for
+ * none (a conditional model then samples its unconditional field).
+ */
+export function classLabels(args: Args, model: LoadedModel, n: number): Tensor | undefined {
+  const c = args.int('class', { min: 0 });
+  if (c === undefined) return undefined;
+  if (model.numClasses === 0) throw new UsageError(`--class: ${model.label} is unconditional (it was trained without class labels)`, args.command);
+  if (c >= model.numClasses) throw new UsageError(`--class: must be in [0, ${model.numClasses - 1}] for ${model.label}, got ${c}`, args.command);
+  return tf.fill([n], c, 'int32');
+}
+
+/** --cfg W: guidance weight (>= 0); a warning when it cannot have an effect. */
+export function guidanceWeight(args: Args, model: LoadedModel, out: Output): number | undefined {
+  const w = args.number('cfg', { min: 0 });
+  if (w !== undefined && w > 0 && (model.numClasses === 0 || !args.has('class'))) {
+    out.warn(`--cfg ${w} has no effect without ${model.numClasses === 0 ? 'a conditional model' : '--class'}`);
+  }
+  return w;
+}
+
+/**
+ * Starting points of a data-to-data run (its source is another data set, not noise): n samples of
+ * the source drawn with `seed`, as the trainer draws them. Undefined for noise-source models.
+ */
+export async function sourceStart(model: LoadedModel, n: number, seed: number): Promise<Tensor | undefined> {
+  const src = model.config?.source;
+  if (!src || src.kind !== 'data') return undefined;
+  const loaded = await loadDataSource(src.data, 'source.data');
+  return loaded.source.sample(n, new Rng(seed)).x;
+}
+
+/** Refuses models whose latent space is not the Gaussian prior (likelihood needs its density). */
+export function requireGaussianSource(model: LoadedModel, what: string): void {
+  if (model.config?.source.kind === 'data') {
+    throw new ConfigError('source', `${what} needs a model whose source (t = 0) is Gaussian noise; ${model.label} starts from a data set`);
+  }
+}
+
+/** Per-sample dimension (prod of the shape). */
+export function dimOf(model: LoadedModel): number {
+  return model.shape.reduce((a, b) => a * b, 1);
+}
+
+/** What commands report about the model they used. */
+export function modelInfo(model: LoadedModel): Record<string, unknown> {
+  return {
+    label: model.label,
+    kind: model.kind,
+    ...(model.runId ? { runId: model.runId, step: model.step } : {}),
+    shape: model.shape,
+    numClasses: model.numClasses,
+    scheduler: model.scheduler.spec,
+    timeRange: model.timeRange,
+  };
+}
