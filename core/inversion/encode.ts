@@ -9,26 +9,19 @@
  * structure of x (SDEdit-style editing without noise injection).
  */
 import type { Tensor } from '../tf';
-import type { AbortLike, StepInfo, VelocityField } from '../field';
+import type { VelocityField } from '../field';
 import { ConfigError } from '../errors';
 import { integrateField } from '../solver/sample';
-import type { OdeMethod } from '../solver/types';
+import { solverControls, type OdeMethod, type SolverControls } from '../solver/types';
 import { pathGrid, type PathGridOptions } from './grid';
 
-export interface InversionOptions extends PathGridOptions {
+export interface InversionOptions extends PathGridOptions, SolverControls {
   /** Solver (default 'dopri5': inversion is only as good as its accuracy). */
   method?: OdeMethod;
-  /** dopri5 tolerances (defaults 1e-5), first step and step budget: see OdeOptions. */
-  rtol?: number;
-  atol?: number;
-  firstStep?: number;
-  maxSteps?: number;
   /** Conditioning passed to every field call (the same for encode and decode to round-trip). */
   cond?: Tensor;
   /** Keep x at every grid time. */
   returnTrajectory?: boolean;
-  signal?: AbortLike;
-  onStep?: (info: StepInfo) => void;
 }
 
 export interface InversionResult {
@@ -77,14 +70,9 @@ function run(field: VelocityField, x: Tensor, opts: InversionOptions, direction:
   const res = integrateField(field, x, {
     method,
     timeGrid,
-    rtol: opts.rtol,
-    atol: opts.atol,
-    firstStep: opts.firstStep,
-    maxSteps: opts.maxSteps,
+    ...solverControls(opts),
     cond: opts.cond,
     returnTrajectory: opts.returnTrajectory,
-    signal: opts.signal,
-    onStep: opts.onStep,
   });
   const out: InversionResult = { x: res.x, nfe: res.nfe, steps: res.steps, rejected: res.rejected, times: res.times };
   if (res.trajectory) out.trajectory = res.trajectory;

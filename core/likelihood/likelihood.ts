@@ -20,11 +20,11 @@
  * Integrating x and L jointly lets the adaptive solver control the error of both.
  */
 import { tf, type Tensor } from '../tf';
-import type { AbortLike, StepInfo, VelocityField } from '../field';
+import type { VelocityField } from '../field';
 import { ConfigError, checkShape } from '../errors';
 import { odeSolve } from '../solver/ode';
 import { pathGrid } from '../inversion/grid';
-import type { OdeFunction, OdeMethod } from '../solver/types';
+import { solverControls, type OdeFunction, type OdeMethod, type SolverControls } from '../solver/types';
 import { sourceScale, type Scheduler } from '../path/scheduler';
 import { exactDivergence, hutchinsonDivergence, makeProbes, type ProbeKind } from './divergence';
 
@@ -40,7 +40,7 @@ export type DivergenceFunction = (x: Tensor, t: number, cond?: Tensor) => Tensor
  */
 export type DivergenceMode = 'exact' | 'hutchinson' | DivergenceFunction;
 
-export interface LikelihoodOptions {
+export interface LikelihoodOptions extends SolverControls {
   /** Required: the cost difference between modes is a factor of d, so it is never chosen silently. */
   divergence: DivergenceMode;
   /** Hutchinson probe distribution (default 'rademacher'). */
@@ -65,11 +65,6 @@ export interface LikelihoodOptions {
    * an approximation of p_{t0}; pass `prior` then.
    */
   t0?: number;
-  /** dopri5 tolerances (defaults of odeSolve: 1e-5) on the joint state [x, L]. */
-  rtol?: number;
-  atol?: number;
-  firstStep?: number;
-  maxSteps?: number;
   /** Conditioning passed to every field call. */
   cond?: Tensor;
   /**
@@ -79,8 +74,6 @@ export interface LikelihoodOptions {
   prior?: (z: Tensor) => Tensor;
   priorScale?: number;
   scheduler?: Scheduler;
-  signal?: AbortLike;
-  onStep?: (info: StepInfo) => void;
 }
 
 export interface LikelihoodResult {
@@ -172,12 +165,7 @@ export function logLikelihood(field: VelocityField, x: Tensor, opts: LikelihoodO
     const res = odeSolve(f, [x, L0], {
       method,
       timeGrid,
-      rtol: opts.rtol,
-      atol: opts.atol,
-      firstStep: opts.firstStep,
-      maxSteps: opts.maxSteps,
-      signal: opts.signal,
-      onStep: opts.onStep,
+      ...solverControls(opts),
     });
     const [latent, L] = res.state as [Tensor, Tensor];
     const deltaLogp = Float64Array.from(L.dataSync());

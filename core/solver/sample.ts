@@ -3,16 +3,16 @@
  * inversion (data -> noise, t: 1 -> 0) through the probability-flow ODE dx/dt = v(x, t).
  */
 import { tf, type Tensor } from '../tf';
-import type { AbortLike, StepInfo, VelocityField } from '../field';
+import type { VelocityField } from '../field';
 import { ConfigError } from '../errors';
 import { odeSolve, uniformGrid } from './ode';
-import type { OdeMethod } from './types';
+import { solverControls, type OdeMethod, type SolverControls } from './types';
 
 /**
  * Options of `integrateField`. The times come either from `timeGrid` or from `t0`, `t1`, `steps`
  * (a uniform grid), never both.
  */
-export interface IntegrateOptions {
+export interface IntegrateOptions extends SolverControls {
   /** Solver (default 'euler'). Fixed-step methods take exactly `steps` steps. */
   method?: OdeMethod;
   /** Explicit times, strictly monotone; increasing samples, decreasing inverts. */
@@ -26,17 +26,10 @@ export interface IntegrateOptions {
    * output times (default: just t0 and t1) and the solver picks its own steps in between.
    */
   steps?: number;
-  /** dopri5 tolerances (defaults 1e-5, 1e-5), first step, step budget: see OdeOptions. */
-  rtol?: number;
-  atol?: number;
-  firstStep?: number;
-  maxSteps?: number;
   /** Conditioning passed unchanged to every field call (class labels [batch], ...). */
   cond?: Tensor;
   /** Keep x at every grid time in `trajectory`. */
   returnTrajectory?: boolean;
-  signal?: AbortLike;
-  onStep?: (info: StepInfo) => void;
 }
 
 /** What `integrateField` returns. */
@@ -101,13 +94,8 @@ export function integrateField(field: VelocityField, x: Tensor, opts: IntegrateO
   const res = odeSolve((t, [xt]) => [field(xt!, t, cond)], [x], {
     method,
     timeGrid,
-    rtol: opts.rtol,
-    atol: opts.atol,
-    firstStep: opts.firstStep,
-    maxSteps: opts.maxSteps,
+    ...solverControls(opts),
     returnTrajectory: opts.returnTrajectory,
-    signal: opts.signal,
-    onStep: opts.onStep,
   });
   const out: IntegrateResult = { x: res.state[0]!, nfe: res.nfe, steps: res.steps, rejected: res.rejected, times: res.times };
   if (res.trajectory) out.trajectory = res.trajectory.map((s) => s[0]!);

@@ -16,7 +16,30 @@ export type FixedStepMethod = 'euler' | 'midpoint' | 'heun' | 'rk4';
 export type OdeMethod = FixedStepMethod | 'dopri5';
 export const ODE_METHODS: readonly OdeMethod[] = ['euler', 'midpoint', 'heun', 'rk4', 'dopri5'];
 
-export interface OdeOptions {
+/**
+ * Step control shared by every routine that runs an ODE solve (sampling, inversion, likelihood):
+ * tolerances and budget of the adaptive solver, cancellation and progress.
+ */
+export interface SolverControls {
+  /** dopri5 only: relative and absolute tolerance (defaults 1e-5, 1e-5). */
+  rtol?: number;
+  atol?: number;
+  /** dopri5 only: first step size (default: chosen by the Hairer-Norsett-Wanner heuristic). */
+  firstStep?: number;
+  /** dopri5 only: give up after this many attempted steps (default 10000). */
+  maxSteps?: number;
+  /** Checked before every step; a set `aborted` throws CancelledError and frees all tensors. */
+  signal?: AbortLike;
+  /** Called after every accepted step. */
+  onStep?: (info: StepInfo) => void;
+}
+
+/** The SolverControls fields of `o` (and only those), to pass on to odeSolve. */
+export function solverControls(o: SolverControls): SolverControls {
+  return { rtol: o.rtol, atol: o.atol, firstStep: o.firstStep, maxSteps: o.maxSteps, signal: o.signal, onStep: o.onStep };
+}
+
+export interface OdeOptions extends SolverControls {
   method: OdeMethod;
   /**
    * Times to integrate over, strictly monotone (increasing or decreasing), at least two.
@@ -25,19 +48,8 @@ export interface OdeOptions {
    * onto them).
    */
   timeGrid: number[];
-  /** dopri5 only: relative and absolute tolerance (defaults 1e-5, 1e-5). */
-  rtol?: number;
-  atol?: number;
-  /** dopri5 only: first step size (default: chosen by the Hairer-Norsett-Wanner heuristic). */
-  firstStep?: number;
-  /** dopri5 only: give up after this many attempted steps (default 10000). */
-  maxSteps?: number;
   /** Keep the state at every grid time (fixed step: every step) in `trajectory`. */
   returnTrajectory?: boolean;
-  /** Checked before every step; a set `aborted` throws CancelledError and frees all tensors. */
-  signal?: AbortLike;
-  /** Called after every accepted step. */
-  onStep?: (info: StepInfo) => void;
 }
 
 export interface OdeResult {

@@ -167,3 +167,23 @@ describe('models and time ranges through the public surface', () => {
     expect(x1.hi).toBeLessThan(1); // x1 -> velocity divides by sigma = 1 - t
   });
 });
+
+describe('classifier on vectors', () => {
+  it('trainClassifier separates the 8 gaussians components (MLP branch) and is deterministic', async () => {
+    const { trainClassifier, accuracyByClass, sampleGaussianMixture, eightGaussians } = await import('../../core/index');
+    const train = sampleGaussianMixture(eightGaussians(), 2000, 1);
+    const test = sampleGaussianMixture(eightGaussians(), 800, 2);
+    const fit = () => trainClassifier(train.points, train.components, 8, { shape: [2], epochs: 5, batchSize: 100, lr: 3e-3, seed: 3 });
+    const a = fit();
+    const b = fit();
+    const x = tf.tensor2d(test.points, [800, 2]);
+    const pa = a.predict(x);
+    expect(Array.from(b.predict(x))).toEqual(Array.from(pa));
+    // Components are 3.8 apart with std 0.3: the Bayes error is ~0, so nearly every point is right.
+    const acc = accuracyByClass(pa, test.components, 8);
+    expect(acc.overall).toBeGreaterThan(0.98);
+    tf.dispose(x);
+    a.dispose();
+    b.dispose();
+  });
+});
