@@ -142,8 +142,11 @@ describe('a run through the supervisor', () => {
     const crashed = await h.sup.start(id, { crashAfterStep: 130 });
     expect(crashed.status).toBe('failed');
     expect(crashed.error).toMatch(/exited with code 1/);
-    // As after a real crash: the store still says running, metrics went past the checkpoint.
-    expect(h.store.getRun(id).status).toBe('running');
+    // The supervisor records the lost worker; with a checkpoint the run is resumable ('paused').
+    // Metrics went past the checkpoint, as after a real crash.
+    const lost = h.store.getRun(id);
+    expect(lost.status).toBe('paused');
+    expect(lost.error).toMatch(/exited with code 1; resume from the last checkpoint/);
     expect(h.store.latestCheckpoint(id)!.step).toBe(100);
     expect(h.losses(id).steps.at(-1)).toBe(130);
 
