@@ -24,6 +24,8 @@ export default defineConfig({
           // the training worker, which the Supervisor loads as worker.js beside the bundle.
           cli: resolve(root, 'main/cli/index.ts'),
           worker: resolve(root, 'main/engine/worker.ts'),
+          // Data-parallel training replicas, which the training worker loads as replica.js beside it.
+          replica: resolve(root, 'main/engine/replica.ts'),
         },
       },
     },

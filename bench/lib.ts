@@ -61,6 +61,18 @@ export function timedRound<T>(step: () => T, ms: number, minSteps = 1): { rate: 
   return { rate: (1000 * n) / (performance.now() - t0), steps: n, last };
 }
 
+/** `timedRound` for an asynchronous step (awaited one at a time). */
+export async function timedRoundAsync<T>(step: () => Promise<T>, ms: number, minSteps = 1): Promise<{ rate: number; steps: number; last: T }> {
+  let n = 0;
+  let last: T;
+  const t0 = performance.now();
+  do {
+    last = await step();
+    n++;
+  } while (n < minSteps || performance.now() - t0 < ms);
+  return { rate: (1000 * n) / (performance.now() - t0), steps: n, last };
+}
+
 /**
  * A child process speaking one JSON object per line: the first line it prints describes it, then
  * each request written to its stdin gets one reply line. Used for the PyTorch peer.

@@ -5,6 +5,11 @@
  *   engine  core's createTrainer: what a run does per step (moons batch drawn from the seeded host
  *           Rng, t ~ U(0, 1), loss, gradients, our Adam with schedule, gradient norm and EMA, the
  *           loss read back to the host)
+ *   engine 2 threads
+ *           the same trainer, data-parallel over two threads (main/engine/parallel.ts): each thread
+ *           has its own wasm backend and computes half of the batch's gradient; the halves are
+ *           combined through a SharedArrayBuffer and every thread applies the same Adam update.
+ *           Also reports where the leader's step time went (shard, barrier wait, combine, apply)
  *   bare    the same network (core createMlp) with tf.variableGrads and tf.train.adam on a fixed x1
  *           batch: the model step alone, the like of the PyTorch peer
  *   torch   bench/peer_mlp_step.py with /usr/bin/python3 (PyTorch CPU), when torch imports
@@ -19,7 +24,9 @@ import { createTrainer } from '../core/train/trainer';
 import { modelConfigFor, type TrainSpec } from '../core/train/config';
 import { toy2dSource } from '../core/data/source';
 import { parseExperiment } from '../preload/schema';
-import { LinePeer, log, rateStats, round, timedRound, type RateStats } from './lib';
+import { selectBackend } from '../main/engine/backend';
+import { createParallelTrainer, type ParallelTimings } from '../main/engine/parallel';
+import { LinePeer, log, rateStats, round, timedRound, timedRoundAsync, type RateStats } from './lib';
 import { readPreset } from './presets';
 
 export interface MlpStepOptions {
@@ -57,11 +64,56 @@ function engineSpec(batch: number): TrainSpec {
   return { ...spec, model: { kind: 'mlp', width: NET.width, depth: NET.depth, activation: NET.activation, timeEmbedDim: 0 } };
 }
 
+type VariantName = 'engine' | 'engine2' | 'bare';
+
 interface Variant {
-  name: 'engine' | 'bare';
-  round(ms: number): number;
-  dispose(): void;
+  name: VariantName;
+  round(ms: number): number | Promise<number>;
+  dispose(): void | Promise<void>;
   params: number;
+  /** Mean ms per step of each phase of the leader's step (data-parallel variant only). */
+  phases?(): Record<string, number>;
+  /** CPU ms per step of each of the variant's threads over its timed rounds (engine variants). */
+  cpuPerStep?(): number[];
+}
+
+/** CPU time (user + system) of the calling thread, ms. */
+function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** The engine trainer, data-parallel over `threads` threads (replica workers on the engine's backend). */
+async function engineParallelVariant(batch: number, threads: number): Promise<Variant> {
+  const spec = engineSpec(batch);
+  const model = createModel(modelConfigFor(spec.model, [2], 0), 1);
+  const trainer = createTrainer({ spec, model, target: toy2dSource('moons') });
+  for (let i = 0; i < 3; i++) trainer.step();
+  const backend = await selectBackend();
+  const par = await createParallelTrainer(trainer, { threads, data: { kind: 'experiment', data: spec.data, source: spec.source }, backend: backend.name });
+  for (let i = 0; i < 3; i++) await par.step();
+  const start = par.timings();
+  return {
+    name: 'engine2',
+    params: countParameters(model),
+    round: async (ms) => (await timedRoundAsync(async () => (await par.step()).loss, ms, 2)).rate,
+    phases: () => {
+      const t = par.timings();
+      const n = Math.max(1, t.steps - start.steps);
+      const per = (k: Exclude<keyof ParallelTimings, 'steps' | 'cpuMs'>): number => round((t[k] - start[k]) / n, 2);
+      return { shardMs: per('shardMs'), barrierWaitMs: per('waitMs'), combineMs: per('combineMs'), applyMs: per('applyMs') };
+    },
+    cpuPerStep: () => {
+      const t = par.timings();
+      const n = Math.max(1, t.steps - start.steps);
+      return t.cpuMs.map((c, i) => round((c - start.cpuMs[i]!) / n, 2));
+    },
+    dispose: async () => {
+      await par.close();
+      trainer.dispose();
+      model.dispose();
+    },
+  };
 }
 
 function engineVariant(batch: number): Variant {
@@ -69,10 +121,19 @@ function engineVariant(batch: number): Variant {
   const model = createModel(modelConfigFor(spec.model, [2], 0), 1);
   const trainer = createTrainer({ spec, model, target: toy2dSource('moons') });
   for (let i = 0; i < 3; i++) trainer.step();
+  let cpu = 0;
+  let steps = 0;
   return {
     name: 'engine',
     params: countParameters(model),
-    round: (ms) => timedRound(() => trainer.step().loss, ms, 2).rate,
+    round: (ms) => {
+      const c0 = threadCpuMs();
+      const r = timedRound(() => trainer.step().loss, ms, 2);
+      cpu += threadCpuMs() - c0;
+      steps += r.steps;
+      return r.rate;
+    },
+    cpuPerStep: () => [round(cpu / Math.max(1, steps), 2)],
     dispose: () => {
       trainer.dispose();
       model.dispose();
@@ -110,6 +171,21 @@ function bareVariant(batch: number): Variant {
   };
 }
 
+/**
+ * CPU time per step of the one-thread engine and of each thread of the two-thread engine. On a busy
+ * machine wall-clock rates measure the scheduler's share as much as the code (with autogroup
+ * scheduling, all threads of this process share one slot against other sessions' jobs, so a second
+ * thread gets no extra CPU while the cores are saturated). The CPU times say what the code costs:
+ * with a free core per thread, a two-thread step takes at least the larger per-thread time, so
+ * single / max(per thread) bounds the speed-up an idle machine can show (barrier wake-ups and
+ * uneven shard times come on top).
+ */
+function cpuReport(variants: readonly Variant[]): Record<string, unknown> {
+  const one = variants.find((v) => v.name === 'engine')!.cpuPerStep!()[0]!;
+  const two = variants.find((v) => v.name === 'engine2')!.cpuPerStep!();
+  return { 'engine trainer.step': one, 'engine 2 threads (per thread)': two, idleSpeedupBound: round(one / Math.max(...two), 2) };
+}
+
 async function startTorch(python: string | null): Promise<{ peer: LinePeer | null; info: TorchInfo }> {
   if (!python) return { peer: null, info: { ok: false, error: 'skipped (--no-torch)' } };
   if (!existsSync(python)) return { peer: null, info: { ok: false, error: `${python} not found` } };
@@ -133,36 +209,40 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
   try {
     for (const batch of opts.batches) {
       const ms = batch >= 1024 ? 1500 : 600;
-      const variants = [engineVariant(batch), bareVariant(batch)];
-      const rates: Record<string, number[]> = { engine: [], bare: [], torch: [] };
+      const variants = [engineVariant(batch), await engineParallelVariant(batch, 2), bareVariant(batch)];
+      const rates: Record<string, number[]> = { engine: [], engine2: [], bare: [], torch: [] };
       if (peer) await peer.request({ batch, ms: 200 }); // builds and warms up the torch model
       for (let r = 0; r < opts.rounds; r++) {
         // Rotate the order each round, so no variant always follows the same neighbour.
-        const order: ('engine' | 'bare' | 'torch')[] = ['engine', 'bare', 'torch'];
-        for (let k = 0; k < r % 3; k++) order.push(order.shift()!);
+        const order: (VariantName | 'torch')[] = ['engine', 'engine2', 'bare', 'torch'];
+        for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
         for (const name of order) {
           if (name === 'torch') {
             if (!peer) continue;
             const reply = await peer.request<{ steps: number; sec: number }>({ batch, ms });
             rates.torch!.push(reply.steps / reply.sec);
           } else {
-            rates[name]!.push(variants.find((v) => v.name === name)!.round(ms));
+            rates[name]!.push(await variants.find((v) => v.name === name)!.round(ms));
           }
         }
         log(`mlp-step batch ${batch} round ${r + 1}/${opts.rounds}: ${Object.entries(rates).map(([k, v]) => `${k} ${round(v.at(-1) ?? NaN, 1)}`).join(', ')} steps/s`);
       }
       const engine = rateStats(rates.engine!);
+      const engine2 = rateStats(rates.engine2!);
       const bare = rateStats(rates.bare!);
       const torch: RateStats | null = rates.torch!.length ? rateStats(rates.torch!) : null;
       const ratio = (a: RateStats) => (torch ? { best: round(a.best / torch.best, 3), median: round(a.median / torch.median, 3) } : null);
       results.push({
         batch,
         roundMs: ms,
-        stepsPerSec: { 'engine trainer.step': engine, 'bare model step': bare, torch },
-        ratioOursOverTorch: { 'engine trainer.step': ratio(engine), 'bare model step': ratio(bare) },
+        stepsPerSec: { 'engine trainer.step': engine, 'engine 2 threads': engine2, 'bare model step': bare, torch },
+        ratioOursOverTorch: { 'engine trainer.step': ratio(engine), 'engine 2 threads': ratio(engine2), 'bare model step': ratio(bare) },
+        speedupTwoThreads: { best: round(engine2.best / engine.best, 3), median: round(engine2.median / engine.median, 3) },
+        twoThreadPhasesMs: variants.find((v) => v.name === 'engine2')!.phases!(),
+        cpuMsPerStep: cpuReport(variants),
         parameters: { ours: variants[0]!.params, torch: TORCH_PARAMS },
       });
-      variants.forEach((v) => v.dispose());
+      for (const v of variants) await v.dispose();
     }
   } finally {
     peer?.close();
@@ -171,6 +251,8 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
     model: '3 -> 256 -> 256 -> 256 -> 2, SiLU, input [x, t] (timeEmbedDim 0)',
     variants: {
       'engine trainer.step': 'core createTrainer on the moons preset with this net: data, coupling, loss, grads, Adam + schedule + grad norm + EMA, loss to host',
+      'engine 2 threads':
+        'the engine trainer data-parallel over 2 threads (main/engine/parallel.ts): half the batch per thread, gradients combined through a SharedArrayBuffer, the same Adam update on both',
       'bare model step': 'createMlp + tf.variableGrads + tf.train.adam on a fixed batch, loss to host (the same work as the torch peer)',
       torch: 'bench/peer_mlp_step.py: nn.Sequential + torch.optim.Adam on a fixed batch',
     },

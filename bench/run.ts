@@ -82,9 +82,11 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
   for (const r of mlp?.results ?? []) {
     out[`mlp-step batch ${r.batch} (steps/s, best)`] = {
       engine: r.stepsPerSec['engine trainer.step']?.best ?? null,
+      'engine 2 threads': r.stepsPerSec['engine 2 threads']?.best ?? null,
       bare: r.stepsPerSec['bare model step']?.best ?? null,
       torch: r.stepsPerSec.torch?.best ?? null,
       'engine/torch': r.ratioOursOverTorch['engine trainer.step']?.best ?? null,
+      'engine 2 threads/torch': r.ratioOursOverTorch['engine 2 threads']?.best ?? null,
       'bare/torch': r.ratioOursOverTorch['bare model step']?.best ?? null,
     };
   }

@@ -155,8 +155,14 @@ export const experimentSchema = z
         logEvery: int(1).default(10),
         sampleEvery: int(0).default(250),
         sampleCount: int(1).max(10000).default(512),
+        /**
+         * Data-parallel threads: 1 (default), a count (each thread computes the gradient of its share
+         * of the batch on its own tfjs backend), or 'auto' (main/engine/parallel.ts resolveThreads).
+         * Different counts give the same curve up to float32 rounding, not bit for bit.
+         */
+        threads: z.union([z.literal('auto'), int(1).max(64)]).default(1),
       })
-      .default({ steps: 2000, batchSize: 256, checkpointEvery: 500, logEvery: 10, sampleEvery: 250, sampleCount: 512 }),
+      .default({ steps: 2000, batchSize: 256, checkpointEvery: 500, logEvery: 10, sampleEvery: 250, sampleCount: 512, threads: 1 }),
     sampling: z
       .object({
         solver: z.enum(SOLVERS).default('euler'),

@@ -29,6 +29,7 @@ export {
   prepareFlowBatch,
   sampleTimes,
   samplingTimeRange,
+  sliceFlowBatch,
   snrClippedWeight,
   trainingTimeRange,
 } from './loss';
@@ -36,7 +37,9 @@ export type { FlowBatch, LossConfig, Predictor, PrepareOptions, TimeRange } from
 export { Optimizer, clipFactor, emaDecayAt, learningRate } from './optim';
 export type { OptimizerStepInfo } from './optim';
 export { createTrainer, stepSeed } from './trainer';
-export type { Trainer, TrainerOptions, TrainerSampleOptions, TrainStepResult } from './trainer';
+export type { ShardGradients, Trainer, TrainerOptions, TrainerSampleOptions, TrainStepResult } from './trainer';
+export { combineShards, shardRows } from './shard';
+export type { ShardPart } from './shard';
 export { guidedField, modelPredictor, sampleFromField } from './sample';
 export type { SampleFromFieldOptions, SampleFromFieldResult } from './sample';
 export { generateReflowPairs, measureStraightness, pairedSource } from './reflow';

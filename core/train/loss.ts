@@ -183,6 +183,27 @@ export function disposeFlowBatch(b: FlowBatch): void {
   tf.dispose([b.xt, b.t, b.target, ...(b.weights ? [b.weights] : []), ...(b.labels ? [b.labels] : [])]);
 }
 
+/**
+ * Rows [lo, hi) of a prepared batch, as new tensors (dispose with `disposeFlowBatch`); `b` is read,
+ * not disposed. A data-parallel shard prepares the whole batch (so every random draw, taken in
+ * batch order, is the one a single-thread step takes) and keeps its own rows.
+ */
+export function sliceFlowBatch(b: FlowBatch, lo: number, hi: number): FlowBatch {
+  const n = b.t.shape[0]!;
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo < hi && hi <= n)) {
+    throw new ConfigError('shard', `rows [${lo}, ${hi}) must be a non-empty range inside the batch of ${n}`);
+  }
+  const rows = (x: Tensor): Tensor => tf.slice(x, [lo], [hi - lo]);
+  return {
+    xt: rows(b.xt),
+    t: rows(b.t),
+    target: rows(b.target),
+    times: b.times.slice(lo, hi),
+    ...(b.weights ? { weights: rows(b.weights) } : {}),
+    ...(b.labels ? { labels: rows(b.labels) } : {}),
+  };
+}
+
 export interface PrepareOptions {
   /** Class labels of the x1 rows (conditional training). */
   labels?: Int32Array;

@@ -151,44 +151,63 @@ export class Optimizer {
    */
   apply(grads: readonly Tensor[]): OptimizerStepInfo {
     if (grads.length !== this.vars.length) throw new ConfigError('grads', `needs one gradient per variable (${this.vars.length}), got ${grads.length}`);
+    // The spread gives tf.tidy an object type it accepts as a TensorContainer (an interface is not).
+    return tf.tidy(() => ({ ...this.update(grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((x) => tf.reshape(x, [-1])))) }));
+  }
+
+  /** Total number of parameter values (the length of a flat gradient). */
+  get size(): number {
+    return this.sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * One update from a flat gradient: all variables' gradients concatenated in variable order, each
+   * flattened row-major (what `apply` forms internally). Read, not disposed. The same update as
+   * `apply` with the per-variable pieces: a data-parallel trainer averages flat gradients of its
+   * shards on the host and applies them here.
+   */
+  applyFlat(grad: Tensor): OptimizerStepInfo {
+    if (grad.size !== this.size) throw new ConfigError('grads', `a flat gradient needs ${this.size} values, got ${grad.size}`);
+    return tf.tidy(() => ({ ...this.update(tf.reshape(grad, [-1])) }));
+  }
+
+  /** The update of the module comment from the flat gradient g (inside the caller's tidy). */
+  private update(g: Tensor): OptimizerStepInfo {
     const o = this.spec;
     const lr = learningRate(o, this.k, this.totalSteps);
-    return tf.tidy(() => {
-      const g = grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((x) => tf.reshape(x, [-1])));
-      let g2 = tf.square(g);
-      const gradNorm = Math.sqrt(tf.sum(g2).dataSync()[0]!);
-      if (!Number.isFinite(gradNorm)) return { applied: false, lr, gradNorm, clip: 1 };
-      const clip = clipFactor(gradNorm, o.gradClip);
-      const k = this.k + 1;
-      const b1 = o.beta1;
-      const b2 = o.beta2;
-      const w = this.flatWeights();
-      // g' = c g: the clip factor c folds into the moment multipliers (c and c^2), reusing g^2 from
-      // the norm. L2-coupled Adam adds wd w to the gradient, so there g' and g'^2 are formed.
-      let gEff = g;
-      let c1 = (1 - b1) * clip;
-      let c2 = (1 - b2) * clip * clip;
-      if (o.kind === 'adam' && o.weightDecay > 0) {
-        gEff = tf.add(clip === 1 ? g : tf.mul(g, clip), tf.mul(w, o.weightDecay));
-        g2 = tf.square(gEff);
-        c1 = 1 - b1;
-        c2 = 1 - b2;
-      }
-      const m = tf.add(tf.mul(this.m, b1), tf.mul(gEff, c1));
-      const v = tf.add(tf.mul(this.v, b2), tf.mul(g2, c2));
-      const bc1 = 1 - b1 ** k;
-      const sbc2 = Math.sqrt(1 - b2 ** k);
-      const dir = tf.div(m, tf.add(tf.sqrt(v), o.eps * sbc2));
-      const decayed = o.kind === 'adamw' && o.weightDecay > 0 ? tf.mul(w, 1 - lr * o.weightDecay) : w;
-      const wNew = tf.sub(decayed, tf.mul(dir, (lr * sbc2) / bc1));
-      const parts = this.unflatten(wNew);
-      this.vars.forEach((variable, i) => variable.assign(parts[i]!));
-      const d = emaDecayAt(o, this.k);
-      const ema = d === 0 ? wNew : tf.add(tf.mul(this.ema, d), tf.mul(wNew, 1 - d));
-      this.replace(tf.keep(m), tf.keep(v), tf.keep(ema));
-      this.k = k;
-      return { applied: true, lr, gradNorm, clip };
-    });
+    let g2 = tf.square(g);
+    const gradNorm = Math.sqrt(tf.sum(g2).dataSync()[0]!);
+    if (!Number.isFinite(gradNorm)) return { applied: false, lr, gradNorm, clip: 1 };
+    const clip = clipFactor(gradNorm, o.gradClip);
+    const k = this.k + 1;
+    const b1 = o.beta1;
+    const b2 = o.beta2;
+    const w = this.flatWeights();
+    // g' = c g: the clip factor c folds into the moment multipliers (c and c^2), reusing g^2 from
+    // the norm. L2-coupled Adam adds wd w to the gradient, so there g' and g'^2 are formed.
+    let gEff = g;
+    let c1 = (1 - b1) * clip;
+    let c2 = (1 - b2) * clip * clip;
+    if (o.kind === 'adam' && o.weightDecay > 0) {
+      gEff = tf.add(clip === 1 ? g : tf.mul(g, clip), tf.mul(w, o.weightDecay));
+      g2 = tf.square(gEff);
+      c1 = 1 - b1;
+      c2 = 1 - b2;
+    }
+    const m = tf.add(tf.mul(this.m, b1), tf.mul(gEff, c1));
+    const v = tf.add(tf.mul(this.v, b2), tf.mul(g2, c2));
+    const bc1 = 1 - b1 ** k;
+    const sbc2 = Math.sqrt(1 - b2 ** k);
+    const dir = tf.div(m, tf.add(tf.sqrt(v), o.eps * sbc2));
+    const decayed = o.kind === 'adamw' && o.weightDecay > 0 ? tf.mul(w, 1 - lr * o.weightDecay) : w;
+    const wNew = tf.sub(decayed, tf.mul(dir, (lr * sbc2) / bc1));
+    const parts = this.unflatten(wNew);
+    this.vars.forEach((variable, i) => variable.assign(parts[i]!));
+    const d = emaDecayAt(o, this.k);
+    const ema = d === 0 ? wNew : tf.add(tf.mul(this.ema, d), tf.mul(wNew, 1 - d));
+    this.replace(tf.keep(m), tf.keep(v), tf.keep(ema));
+    this.k = k;
+    return { applied: true, lr, gradNorm, clip };
   }
 
   private replace(m: Tensor, v: Tensor, ema: Tensor): void {

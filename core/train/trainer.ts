@@ -21,6 +21,13 @@
  * Divergence: when the loss or the gradient norm is not finite, `step()` returns diverged = true and
  * leaves weights, optimiser state, EMA and the step count untouched (the caller marks the run
  * 'diverged' and keeps its last good checkpoint).
+ *
+ * Data parallelism: `step()` = `shardGradients(0, 1, g)` + `applyGradients(g, loss)`, bit for bit.
+ * With K replicas (same state, same seed), replica k calls `shardGradients(k, K, g_k)`: because the
+ * batch depends only on (key, step), every replica draws and couples the same full batch and takes
+ * its own rows. The caller combines the g_k (core/train/shard.ts: weights n_k / B, the loss being a
+ * mean over the full batch) and every replica applies the same combined gradient with
+ * `applyGradients`, so the replicas stay identical. The threads themselves are main/'s business.
  */
 import { tf, type Tensor } from '../tf';
 import { ConfigError, DataError, ShapeError } from '../errors';
@@ -33,8 +40,19 @@ import type { VelocityModel } from '../model/types';
 import type { Scheduler } from '../path/scheduler';
 import { Rng } from '../util/random';
 import { pathScheduler, validateTrainSpec, type TrainSpec } from './config';
-import { disposeFlowBatch, flowBatchLoss, prepareFlowBatch, samplingTimeRange, trainingTimeRange, type LossConfig, type TimeRange } from './loss';
-import { Optimizer } from './optim';
+import {
+  disposeFlowBatch,
+  flowBatchLoss,
+  prepareFlowBatch,
+  samplingTimeRange,
+  sliceFlowBatch,
+  trainingTimeRange,
+  type FlowBatch,
+  type LossConfig,
+  type TimeRange,
+} from './loss';
+import { Optimizer, type OptimizerStepInfo } from './optim';
+import { shardRows } from './shard';
 import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
 
 export interface TrainerOptions {
@@ -63,6 +81,18 @@ export interface TrainStepResult {
   /** True when loss or gradients were not finite; nothing was updated. */
   readonly diverged: boolean;
   /** Mean squared distance of the training pairs (the coupling's cost; W2^2 of the batches for exact OT). */
+  readonly couplingCost?: number;
+}
+
+/** What `Trainer.shardGradients` computed for one shard of a step's batch. */
+export interface ShardGradients {
+  /** Steps completed when it ran: the batch is the one `step()` would draw next. */
+  readonly step: number;
+  /** Rows of the shard (core/train/shard.ts shardRows); 0 when the batch has fewer rows than shards. */
+  readonly rows: number;
+  /** Mean loss over the shard's rows (0 for an empty shard). */
+  readonly loss: number;
+  /** The coupling cost of the whole batch (every shard couples the whole batch). */
   readonly couplingCost?: number;
 }
 
@@ -97,6 +127,24 @@ export interface Trainer {
   readonly stepCount: number;
   /** One optimiser step. */
   step(): TrainStepResult;
+  /** Number of parameter values: the length of a flat gradient. */
+  readonly parameterCount: number;
+  /**
+   * Data-parallel step, part 1: the mean loss and its gradient over shard `shard` of `shards` of the
+   * batch `step()` would draw next. The whole batch is drawn, coupled and prepared from the step's
+   * seed as in `step()` (so the shards of all replicas partition that very batch) and only the
+   * shard's rows enter the loss. The gradient is written flat into `out` (`parameterCount` values,
+   * variables in model order, each row-major). Changes nothing.
+   */
+  shardGradients(shard: number, shards: number, out: Float32Array): ShardGradients;
+  /**
+   * Data-parallel step, part 2: applies a flat full-batch gradient (e.g. the shards' gradients
+   * combined by core/train/shard.ts combineShards) through the optimiser, with the batch's loss for
+   * the divergence check and the result. The same rules as `step()`: a non-finite loss or gradient
+   * changes nothing and returns diverged = true. Replicas with identical states that apply the same
+   * gradient stay identical bit for bit.
+   */
+  applyGradients(grads: Float32Array, loss: number, couplingCost?: number): TrainStepResult;
   /** Velocity field of the current weights, guided with weight cfg (default spec.sampling.cfg). */
   modelField(cfg?: number): VelocityField;
   /** Velocity field of the EMA weights (follows later steps: the twin model is refreshed on use). */
@@ -299,6 +347,29 @@ export function createTrainer(opts: TrainerOptions): Trainer {
     return { x0: c.x0, x1: c.x1, cost: c.cost, ...(labels ? { labels } : {}) };
   };
 
+  /** The step's batch: drawn, coupled and prepared from rng (caller disposes, inside a tidy). */
+  const prepareStep = (rng: Rng): { batch: FlowBatch; cost?: number } => {
+    const pairs = drawPairs(rng);
+    if (conditional && !pairs.labels) throw new ConfigError('conditional', 'the target returned no labels');
+    const batch = prepareFlowBatch(lossCfg, pairs.x0, pairs.x1, rng, {
+      range: timeRange,
+      ...(conditional && pairs.labels ? { labels: pairs.labels, numClasses } : {}),
+    });
+    return { batch, ...(pairs.cost !== undefined ? { cost: pairs.cost } : {}) };
+  };
+
+  /**
+   * The optimiser's outcome as a step result (steps counts the update when it was applied). The
+   * return type is left inferred: tf.tidy accepts object-literal types, not the interface.
+   */
+  const finishStep = (info: OptimizerStepInfo, loss: number, cost: { couplingCost?: number }) => {
+    if (!info.applied) return { step: steps + 1, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: true, ...cost };
+    steps++;
+    return { step: steps, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: false, ...cost };
+  };
+
+  const parameterCount = optimizer.size;
+
   const trainer: Trainer = {
     spec,
     model,
@@ -313,24 +384,54 @@ export function createTrainer(opts: TrainerOptions): Trainer {
     step(): TrainStepResult {
       const rng = new Rng(stepSeed(key, steps));
       return tf.tidy(() => {
-        const pairs = drawPairs(rng);
-        if (conditional && !pairs.labels) throw new ConfigError('conditional', 'the target returned no labels');
-        const batch = prepareFlowBatch(lossCfg, pairs.x0, pairs.x1, rng, {
-          range: timeRange,
-          ...(conditional && pairs.labels ? { labels: pairs.labels, numClasses } : {}),
-        });
+        const { batch, cost: c } = prepareStep(rng);
         const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
         const loss = value.dataSync()[0]!;
-        const cost = pairs.cost !== undefined ? { couplingCost: pairs.cost } : {};
+        const cost = c !== undefined ? { couplingCost: c } : {};
         disposeFlowBatch(batch);
         if (!Number.isFinite(loss)) {
           return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
         }
-        const info = optimizer.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
-        if (!info.applied) return { step: steps + 1, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: true, ...cost };
-        steps++;
-        return { step: steps, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: false, ...cost };
+        return finishStep(optimizer.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v))), loss, cost);
       });
+    },
+
+    parameterCount,
+
+    shardGradients(shard, shards, out) {
+      if (out.length !== parameterCount) throw new ShapeError(`the gradient buffer needs ${parameterCount} values, got ${out.length}`);
+      const rng = new Rng(stepSeed(key, steps));
+      return tf.tidy(() => {
+        const { batch: full, cost } = prepareStep(rng);
+        const { lo, hi } = shardRows(full.t.shape[0]!, shard, shards);
+        const base = { step: steps, rows: hi - lo, ...(cost !== undefined ? { couplingCost: cost } : {}) };
+        if (hi === lo) {
+          disposeFlowBatch(full);
+          out.fill(0);
+          return { ...base, loss: 0 };
+        }
+        const batch = hi - lo === full.t.shape[0] ? full : sliceFlowBatch(full, lo, hi);
+        if (batch !== full) disposeFlowBatch(full);
+        const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
+        const loss = value.dataSync()[0]!;
+        disposeFlowBatch(batch);
+        // One download per variable straight into `out` (no concat kernel: it would copy all values once more).
+        let offset = 0;
+        for (const v of vars) {
+          const g = grads[v.name];
+          if (g) out.set(g.dataSync() as Float32Array, offset);
+          else out.fill(0, offset, offset + v.size);
+          offset += v.size;
+        }
+        return { ...base, loss };
+      });
+    },
+
+    applyGradients(grads, loss, couplingCost) {
+      if (grads.length !== parameterCount) throw new ShapeError(`a flat gradient needs ${parameterCount} values, got ${grads.length}`);
+      const cost = couplingCost !== undefined ? { couplingCost } : {};
+      if (!Number.isFinite(loss)) return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
+      return tf.tidy(() => finishStep(optimizer.applyFlat(tf.tensor1d(grads, 'float32')), loss, cost));
     },
 
     modelField(cfg = spec.sampling.cfg) {

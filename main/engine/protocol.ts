@@ -30,7 +30,16 @@ export type Control = { type: 'pause' } | { type: 'resume' } | { type: 'cancel' 
 export type FinalStatus = 'completed' | 'cancelled' | 'diverged' | 'failed';
 
 export type WorkerEvent =
-  | { type: 'started'; runId: string; backend: BackendInfo; resumedFrom: number | null; totalSteps: number; startStep: number }
+  | {
+      type: 'started';
+      runId: string;
+      backend: BackendInfo;
+      resumedFrom: number | null;
+      totalSteps: number;
+      startStep: number;
+      /** Data-parallel threads training the run (1: the worker alone; see main/engine/parallel.ts). */
+      threads?: number;
+    }
   | {
       type: 'progress';
       runId: string;

@@ -7,15 +7,19 @@
  * the run pauses or stops. A process killed at any moment therefore resumes from its last checkpoint,
  * and the metrics logged after it are rewound. A non-finite loss ends the run as 'diverged' and keeps
  * the last good checkpoint.
+ *
+ * With train.threads > 1 (or 'auto' resolving to more than 1) the steps run data-parallel over
+ * replica threads (parallel.ts); this thread is replica 0 and everything else here (checkpoints,
+ * samples, metrics) reads its trainer. The thread count is stored in each checkpoint's meta.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { tf, type Tensor } from '../../core/tf';
 import { createModel } from '../../core/model';
 import { createTrainer, type Trainer } from '../../core/train/trainer';
 import { modelConfigFor } from '../../core/train/config';
 import { energyDistance } from '../../core/metrics/distances';
 import { ConfigError } from '../../core/errors';
-import { generateReflowPairs, measureStraightness, pairedSource } from '../../core/train/reflow';
+import { generateReflowPairs, measureStraightness, pairedSource, type ReflowPairs } from '../../core/train/reflow';
 import type { TimeRange } from '../../core/train/loss';
 import type { PairedSource } from '../../core/data/source';
 import type { VelocityField } from '../../core/field';
@@ -29,6 +33,7 @@ import { imageGridPng } from '../data';
 import { selectBackend } from './backend';
 import { loadExperimentData } from './sources';
 import { blobsToState, stateToBlobs } from './state';
+import { createParallelTrainer, measureIdleCores, resolveThreads, type ParallelTrainer } from './parallel';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 
 /** Controls arrive asynchronously (worker messages); the loop polls this between steps. */
@@ -72,6 +77,7 @@ const SMOOTHING = 0.98;
 export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void, control: ControlState): Promise<FinalStatus> {
   const store = RunStore.open(job.dbPath);
   let trainer: Trainer | null = null;
+  let parallel: ParallelTrainer | null = null;
   let disposeModel: (() => void) | null = null;
   const runId = job.runId;
   const finish = (status: FinalStatus, step: number, summary: Record<string, number | string | null>, error?: string): FinalStatus => {
@@ -119,12 +125,30 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     } else if (run.step > 0) {
       store.rewindRun(runId, 0);
     }
+    // Data-parallel replicas start from the state just restored. A resumed 'auto' run keeps the
+    // count of its checkpoint: another count would round the gradients differently.
+    const setting = config.train.threads;
+    const previous = ckpt && typeof ckpt.meta.threads === 'number' ? ckpt.meta.threads : undefined;
+    const threads =
+      setting === 'auto' && previous !== undefined
+        ? previous
+        : resolveThreads(setting, { modelKind: config.model.kind, batchSize: config.train.batchSize, backend: backend.name }, setting === 'auto' ? { cores: availableParallelism(), idleCores: await measureIdleCores() } : undefined);
+    if (threads > 1) {
+      const data = reflow ? { kind: 'paired' as const, pairs: reflow.pairs } : { kind: 'experiment' as const, data: config.data, source: config.source };
+      parallel = await createParallelTrainer(trainer, { threads, data, backend: backend.name });
+    }
+
     moveTo(store, runId, 'running', { owner: { host: hostname(), pid: process.pid } });
     store.setBackend(runId, backend.name, backend.version);
     const startStep = trainer.stepCount;
-    post({ type: 'started', runId, backend, resumedFrom: ckpt ? ckpt.step : null, totalSteps, startStep });
+    post({ type: 'started', runId, backend, resumedFrom: ckpt ? ckpt.step : null, totalSteps, startStep, threads });
 
-    const checkpoint = (): void => {
+    const checkpoint = async (): Promise<void> => {
+      if (parallel) {
+        // The replicas must hold the very state saved here; a difference would be a bug, not noise.
+        const hashes = await parallel.stateHashes();
+        if (hashes.some((h) => h !== hashes[0])) throw new Error(`data-parallel replicas disagree at step ${trainer!.stepCount} (state hashes ${hashes.join(', ')})`);
+      }
       const state = trainer!.getState();
       try {
         const blobs = stateToBlobs(state);
@@ -134,7 +158,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
           ema: blobs.ema,
           optimizer: blobs.optimizer,
           // Enough to rebuild the network for sampling without loading the data set again.
-          meta: { backend: backend.name, modelConfig: model.config, shape: trainer!.shape, numClasses, sampleRange: trainer!.sampleRange },
+          meta: { backend: backend.name, modelConfig: model.config, shape: trainer!.shape, numClasses, sampleRange: trainer!.sampleRange, threads },
         });
       } finally {
         tf.dispose([...state.values()]);
@@ -185,7 +209,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       if (control.cancelled) break;
       if (control.paused) {
         flush();
-        checkpoint();
+        await checkpoint();
         moveTo(store, runId, 'paused', {});
         post({ type: 'paused', runId, step: trainer.stepCount });
         while (control.paused && !control.cancelled) await control.next();
@@ -200,7 +224,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
         takeSample();
       }
 
-      const r = trainer.step();
+      const r = parallel ? await parallel.step() : trainer.step();
       if (r.diverged) {
         flush();
         // Both values: a gradient can overflow while the loss is still finite, and then only the
@@ -228,7 +252,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       if (pending.length >= 300 || Date.now() - lastFlush > 1000) flush();
       if (step % config.train.checkpointEvery === 0 && step < totalSteps) {
         flush();
-        checkpoint();
+        await checkpoint();
       }
       if (config.train.sampleEvery > 0 && step % config.train.sampleEvery === 0) takeSample();
       if (now - lastProgress >= interval || step === totalSteps) {
@@ -246,7 +270,9 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     }
 
     flush();
-    checkpoint();
+    await checkpoint();
+    // The replicas are done: the final evaluation and samples run on this thread.
+    await parallel?.close();
     const wall = (performance.now() - t0) / 1000;
     const summary: Record<string, number | string | null> = {
       steps: trainer.stepCount,
@@ -256,6 +282,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       wallSeconds: wall,
       stepsPerSec: wall > 0 ? (trainer.stepCount - startStep) / wall : 0,
       backend: backend.name,
+      threads,
     };
     if (target.skipped.length) summary.skippedFiles = target.skipped.length;
     if (control.cancelled) {
@@ -282,6 +309,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     }
     return finish('failed', trainer?.stepCount ?? 0, {}, msg);
   } finally {
+    await parallel?.close();
     trainer?.dispose();
     disposeModel?.();
     store.close();
@@ -297,7 +325,7 @@ function straightnessOf(field: VelocityField, shape: number[], range: TimeRange,
  * Reflow pairs: noise pushed through the parent run's EMA model (Liu et al.'s rectified flow), and
  * the parent's straightness on the same measure, to report before/after.
  */
-function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[], numClasses: number): { source: PairedSource; straightnessBefore: number } {
+function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[], numClasses: number): { source: PairedSource; pairs: ReflowPairs; straightnessBefore: number } {
   const r = config.reflow!;
   const parent = runModel(store, r.from);
   try {
@@ -316,7 +344,7 @@ function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[],
       t1: parent.timeRange.hi,
       ...(numClasses > 0 ? { numClasses } : {}),
     });
-    return { source: pairedSource(pairs), straightnessBefore: straightnessOf(field, shape, parent.timeRange, config.seed) };
+    return { source: pairedSource(pairs), pairs, straightnessBefore: straightnessOf(field, shape, parent.timeRange, config.seed) };
   } finally {
     parent.dispose();
   }
