@@ -28,6 +28,7 @@ import { runModel } from './models';
 import { Rng } from '../../core/util/random';
 import { parseExperiment, formatIssues, type ExperimentConfig } from '../../preload/schema';
 import { RunStore } from '../store';
+import { processAlive } from '../store/store';
 import type { MetricRow } from '../store/types';
 import { imageGridPng } from '../data';
 import { selectBackend } from './backend';
@@ -92,6 +93,11 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     // non-finite loss and whatever a completed run logged after its last periodic checkpoint.
     if (run.status === 'completed' || run.status === 'diverged') {
       return finish('failed', run.step, {}, `run ${runId} is ${run.status}; a finished run cannot train further (start a new run)`);
+    }
+    // One trainer per run: another live process on this host (the app, a CLI) owning a 'running' run
+    // would interleave its checkpoints and metrics with ours. A dead owner is a crash: resume.
+    if (run.status === 'running' && run.ownerPid !== null && run.ownerPid !== process.pid && run.ownerHost === hostname() && processAlive(run.ownerPid)) {
+      return finish('failed', run.step, {}, `run ${runId} is being trained by process ${run.ownerPid} on this machine; pause or cancel it there first`);
     }
     const parsed = parseExperiment(run.config);
     if (!parsed.ok) {

@@ -84,7 +84,7 @@ export interface RunStoreOptions {
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** True when a process with this pid exists (EPERM means it exists but is not ours to signal). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
