@@ -12,24 +12,38 @@ import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 import { isWorkerEvent } from './protocol';
 import { RunStore } from '../store';
 
+/** Opens the store for one small status update; the run may be gone or the file unreachable. */
+function withStore(dbPath: string, fn: (store: RunStore) => void): void {
+  let store: RunStore | null = null;
+  try {
+    store = RunStore.open(dbPath);
+    fn(store);
+  } catch {
+    // The run may have been deleted, or the database be unreachable: nothing more to record.
+  } finally {
+    store?.close();
+  }
+}
+
 /**
  * A worker that died without reporting (out of memory, a native crash) leaves its run 'queued' or
  * 'running'; record why, so the run list does not show a ghost. A run with a checkpoint becomes
  * 'paused' (resumable), one without 'failed'.
  */
 function recordLostWorker(dbPath: string, runId: string, why: string): void {
-  let store: RunStore | null = null;
-  try {
-    store = RunStore.open(dbPath);
+  withStore(dbPath, (store) => {
     const run = store.getRun(runId);
     if (run.status !== 'queued' && run.status !== 'running') return;
     const resumable = run.status === 'running' && store.latestCheckpoint(runId) !== null;
     store.setStatus(runId, resumable ? 'paused' : 'failed', { error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}` });
-  } catch {
-    // The run may have been deleted, or the database be unreachable: nothing more to record.
-  } finally {
-    store?.close();
-  }
+  });
+}
+
+/** A queued run cancelled before a worker took it: the store says so too (a paused run stays paused). */
+function recordCancelledInQueue(dbPath: string, runId: string): void {
+  withStore(dbPath, (store) => {
+    if (store.getRun(runId).status === 'queued') store.setStatus(runId, 'cancelled');
+  });
 }
 
 export interface SupervisorOptions {
@@ -124,6 +138,7 @@ export class Supervisor {
     const q = this.queue.findIndex((j) => j.runId === runId);
     if (q >= 0) {
       this.queue.splice(q, 1);
+      recordCancelledInQueue(this.opts.dbPath, runId);
       this.settle({ runId, status: 'cancelled', step: 0, summary: {} });
       return;
     }
@@ -142,7 +157,10 @@ export class Supervisor {
   /** Cancels everything and waits for the workers to checkpoint and exit. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    for (const j of this.queue.splice(0)) this.settle({ runId: j.runId, status: 'cancelled', step: 0, summary: {} });
+    for (const j of this.queue.splice(0)) {
+      recordCancelledInQueue(this.opts.dbPath, j.runId);
+      this.settle({ runId: j.runId, status: 'cancelled', step: 0, summary: {} });
+    }
     const pending = [...this.active.values()].map((a) => a.done);
     for (const id of this.active.keys()) this.send(id, { type: 'cancel' });
     await Promise.allSettled(pending);

@@ -128,6 +128,7 @@ describe('a run through the supervisor', () => {
     h.sup.cancel(c);
     expect(await pc).toMatchObject({ runId: c, status: 'cancelled', step: 0 });
     expect(h.of(c)).toEqual([]);
+    expect(h.store.getRun(c).status).toBe('cancelled'); // the store agrees with the supervisor
     const [ra, rb] = await Promise.all([pa, pb]);
     expect(ra.status).toBe('completed');
     expect(rb.status).toBe('completed');
