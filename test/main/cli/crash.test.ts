@@ -81,7 +81,9 @@ describe('kill -9 during train, then train --resume', () => {
       kills.push(inspect(dbPath, runId, trial));
     };
 
-    // Trial 1: killed once metrics are logged but before the first checkpoint (resume restarts at 0).
+    // Trial 1: killed as soon as the worker has taken the run (status 'running', set just before the
+    // first step), long before the first checkpoint, so the resume restarts at 0. Waiting for the
+    // first metrics instead raced the first checkpoint on a fast machine (metrics flush once a second).
     const first = startCli(['train', '--config', config, '--json'], { home });
     let runId = '';
     await until(
@@ -89,10 +91,10 @@ describe('kill -9 during train, then train --resume', () => {
       (s) => {
         const run = s.listRuns()[0];
         if (run) runId = run.id;
-        return run !== undefined && run.step > 0;
+        return run !== undefined && run.status === 'running';
       },
       60_000,
-      'the first metrics',
+      'the run to start training',
     );
     await killAndInspect(first, runId, 'kill before the first checkpoint');
     expect(kills[0]!.checkpointStep).toBeNull();
