@@ -16,6 +16,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { checkShape } from '../errors';
+import { gemm } from '../kernels/gemm';
 
 type GradFunc = (dy: Tensor, saved: Tensor[]) => Tensor[];
 type Save = (tensors: Tensor[]) => void;
@@ -43,7 +44,7 @@ function customOp(
 /** Sum of a 2-D [n, m] tensor over its rows, as a plain matMul ones[1, n] · dy (sum over axis 0 transposes on wasm). */
 function sumRows(dy2: Tensor): Tensor {
   const n = dy2.shape[0]!;
-  return tf.reshape(tf.matMul(tf.ones([1, n]), dy2), [dy2.shape[1]!]);
+  return tf.reshape(gemm(tf.ones([1, n]), dy2), [dy2.shape[1]!]);
 }
 
 let builtinGradients = false;
@@ -65,20 +66,22 @@ export function useBuiltinGradients(on: boolean): boolean {
 
 // Inputs needed by a backward pass go through save() (a cheap clone kept by the tape), never a
 // closure: the caller may dispose its own handles (e.g. in a tf.tidy) before the backward pass runs.
+// gemm (core/kernels/gemm.ts) takes transposed operands natively on wasm (our FMA kernel) and
+// falls back to an explicit transpose and a plain tfjs matMul elsewhere.
 const matMulOp = customOp(([a, b], save) => {
   save([a!, b!]);
   return {
-    value: tf.matMul(a!, b!),
-    gradFunc: (dy, [a, b]) => [tf.matMul(dy, tf.transpose(b!)), tf.matMul(tf.transpose(a!), dy)],
+    value: gemm(a!, b!),
+    gradFunc: (dy, [a, b]) => [gemm(dy, b!, { transposeB: true }), gemm(a!, dy, { transposeA: true })],
   };
 });
 
 const denseBiasOp = customOp(([x, w, b], save) => {
   save([x!, w!]);
   return {
-    // One fused kernel for x·W + b.
-    value: tf.fused.matMul({ a: x!, b: w!, bias: b! }),
-    gradFunc: (dy, [x, w]) => [tf.matMul(dy, tf.transpose(w!)), tf.matMul(tf.transpose(x!), dy), sumRows(dy)],
+    // One kernel for x·W + b.
+    value: gemm(x!, w!, { bias: b! }),
+    gradFunc: (dy, [x, w]) => [gemm(dy, w!, { transposeB: true }), gemm(x!, dy, { transposeA: true }), sumRows(dy)],
   };
 });
 
@@ -141,11 +144,8 @@ export function silu(x: Tensor): Tensor {
 const bmmOp = customOp(([a, b], save) => {
   save([a!, b!]);
   return {
-    value: tf.matMul(a!, b!),
-    gradFunc: (dy, [a, b]) => [
-      tf.matMul(dy, tf.transpose(b!, [0, 2, 1])),
-      tf.matMul(tf.transpose(a!, [0, 2, 1]), dy),
-    ],
+    value: gemm(a!, b!),
+    gradFunc: (dy, [a, b]) => [gemm(dy, b!, { transposeB: true }), gemm(a!, dy, { transposeA: true })],
   };
 });
 
