@@ -1,0 +1,176 @@
+/**
+ * A run as the live view shows it: its detail, progress numbers, metric buffers and latest sample.
+ * History comes from the host on open (getMetrics, latestSample), then training events extend it.
+ * Events only append to buffers; the chart series are rebuilt at most 4 times a second, and only if
+ * something changed, from decimated buffers, so a fast run cannot flood the UI.
+ */
+import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
+import type { RunDetail, RunEvent, RunStatus, SampleView } from '../../../preload/contract';
+import { studio } from '../bridge';
+import { chartSeries, MetricBuffer, throttle, type XY } from '../lib/series';
+
+const FLUSH_MS = 250;
+const MAX_POINTS = 600;
+
+export interface LiveNumbers {
+  status: RunStatus | null;
+  step: number;
+  totalSteps: number | null;
+  stepsPerSec: number | null;
+  etaSec: number | null;
+  loss: number | null;
+  lr: number | null;
+}
+
+export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number>) {
+  const detail = shallowRef<RunDetail | null>(null);
+  const numbers = ref<LiveNumbers>({ status: null, step: 0, totalSteps: null, stepsPerSec: null, etaSec: null, loss: null, lr: null });
+  const error = ref<string | null>(null);
+  const sample = shallowRef<SampleView | null>(null);
+  const loss = shallowRef<{ raw: XY[]; smoothed: XY[] }>({ raw: [], smoothed: [] });
+  const lr = shallowRef<XY[]>([]);
+  const lossBuf = new MetricBuffer();
+  const lrBuf = new MetricBuffer();
+  let drawn = { loss: -1, lr: -1, smoothing: -1 };
+  let lastEvent = 0;
+  let generation = 0;
+
+  function flush(): void {
+    if (lossBuf.version !== drawn.loss || smoothing.value !== drawn.smoothing) loss.value = chartSeries(lossBuf, smoothing.value, MAX_POINTS);
+    if (lrBuf.version !== drawn.lr) lr.value = chartSeries(lrBuf, 0, MAX_POINTS).raw;
+    drawn = { loss: lossBuf.version, lr: lrBuf.version, smoothing: smoothing.value };
+  }
+  const timer = setInterval(() => {
+    if (!document.hidden) flush();
+    void poll();
+  }, FLUSH_MS);
+
+  const refreshSample = throttle(async () => {
+    const id = runId.value;
+    if (!id) return;
+    try {
+      const s = await studio.latestSample({ id });
+      if (id === runId.value) sample.value = s;
+    } catch {
+      // a sample being written while we ask: the next event brings it
+    }
+  }, 1000);
+
+  async function refreshDetail(): Promise<void> {
+    const id = runId.value;
+    if (!id) return;
+    const d = await studio.getRun({ id });
+    if (id !== runId.value) return;
+    detail.value = d;
+    const n = numbers.value;
+    n.status = d.status;
+    n.step = Math.max(n.step, d.step);
+    n.totalSteps = d.totalSteps ?? n.totalSteps;
+    if (n.loss === null) n.loss = d.finalLoss;
+  }
+
+  // Events can stop reaching us (a host restart, a dropped socket): while the run should be
+  // training and nothing arrived for a while, ask the host directly.
+  let polling = false;
+  async function poll(): Promise<void> {
+    const s = numbers.value.status;
+    if (polling || !runId.value || !(s === 'running' || s === 'queued') || Date.now() - lastEvent < 3000) return;
+    polling = true;
+    try {
+      await refreshDetail();
+      const id = runId.value;
+      const series = await studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: Math.max(0, lossBuf.lastStep + 1) });
+      for (const s2 of series) {
+        const buf = s2.name === 'loss' ? lossBuf : s2.name === 'lr' ? lrBuf : null;
+        s2.steps.forEach((st, i) => buf?.push(st, s2.values[i] ?? null));
+      }
+      lastEvent = Date.now();
+    } catch {
+      // shown by the next successful call
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function open(id: string | undefined): Promise<void> {
+    const gen = ++generation;
+    lossBuf.clear();
+    lrBuf.clear();
+    detail.value = null;
+    sample.value = null;
+    error.value = null;
+    numbers.value = { status: null, step: 0, totalSteps: null, stepsPerSec: null, etaSec: null, loss: null, lr: null };
+    flush();
+    if (!id) return;
+    lastEvent = Date.now();
+    try {
+      const [, series, s] = await Promise.all([refreshDetail(), studio.getMetrics({ id, names: ['loss', 'lr'], maxPoints: 5000 }), studio.latestSample({ id })]);
+      if (gen !== generation) return;
+      for (const m of series) {
+        if (m.name === 'loss') lossBuf.load(m.steps, m.values);
+        if (m.name === 'lr') lrBuf.load(m.steps, m.values);
+      }
+      sample.value = s;
+      const lastLr = lrBuf.values.at(-1);
+      if (numbers.value.lr === null && lastLr !== undefined) numbers.value.lr = lastLr;
+      flush();
+    } catch (err) {
+      if (gen === generation) error.value = (err as Error).message;
+    }
+  }
+
+  const off = studio.onRunEvent((e: RunEvent) => {
+    if (e.runId !== runId.value) return;
+    lastEvent = Date.now();
+    const n = numbers.value;
+    switch (e.type) {
+      case 'started':
+        n.status = 'running';
+        n.totalSteps = e.totalSteps;
+        n.step = Math.max(n.step, e.startStep);
+        break;
+      case 'progress':
+        n.status = 'running';
+        n.step = e.step;
+        n.totalSteps = e.totalSteps;
+        n.stepsPerSec = e.stepsPerSec;
+        n.etaSec = e.etaSec;
+        n.loss = e.loss;
+        n.lr = e.lr;
+        lossBuf.push(e.step, e.loss);
+        lrBuf.push(e.step, e.lr);
+        break;
+      case 'sample':
+        refreshSample();
+        break;
+      case 'paused':
+        n.status = 'paused';
+        n.stepsPerSec = null;
+        n.etaSec = null;
+        break;
+      case 'resumed':
+        n.status = 'running';
+        break;
+      case 'finished':
+        n.status = e.status;
+        n.step = Math.max(n.step, e.step);
+        n.stepsPerSec = null;
+        n.etaSec = null;
+        if (e.error) error.value = e.error;
+        void refreshDetail().catch(() => undefined);
+        refreshSample();
+        break;
+      case 'checkpoint':
+        break;
+    }
+  });
+
+  watch(runId, (id) => void open(id), { immediate: true });
+  onBeforeUnmount(() => {
+    clearInterval(timer);
+    refreshSample.cancel();
+    off();
+  });
+
+  return { detail, numbers, error, sample, loss, lr, refreshDetail, flush };
+}
