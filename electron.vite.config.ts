@@ -26,6 +26,8 @@ export default defineConfig({
           worker: resolve(root, 'main/engine/worker.ts'),
           // Data-parallel training replicas, which the training worker loads as replica.js beside it.
           replica: resolve(root, 'main/engine/replica.ts'),
+          // The compute worker (sampling, vector fields) the studio service starts as compute.js.
+          compute: resolve(root, 'main/compute/worker.ts'),
         },
       },
     },

@@ -1,8 +1,97 @@
 /**
- * The single contract between the renderer and the host (Electron main, or the web host).
- * Each channel's name, request and reply types live here side by side; main, preload, the renderer
- * bridge and the web host all import this file, so no channel name is spelled twice.
+ * The single contract between the renderer and a host (Electron main, or the web host).
+ *
+ * Each method has a channel name and a request schema here; its reply type is in `Replies`. Main's
+ * IPC handlers, the preload bridge, the web host and the renderer's web client all derive from this
+ * file, so no channel name is spelled twice and every payload is validated by the same schema on the
+ * host side (experiment configs by preload/schema.ts, the schema the CLI uses).
+ *
+ * Replies cross the boundary wrapped as `Envelope` ({ ok, value } or { ok: false, error }): Electron's
+ * IPC keeps only an Error's message, and the renderer needs the field an error is about.
  */
+import { z } from 'zod';
+import { SOLVERS } from './schema';
+import type { FieldIssue } from './schema';
+
+export type { FieldIssue } from './schema';
+
+const runId = z.string().min(1).max(64);
+const none = z.object({}).strict().optional();
+const byId = z.object({ id: runId }).strict();
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/** Solver controls of "sample now", the vector field and trajectories. */
+export const sampleRequestSchema = z
+  .object({
+    id: runId,
+    solver: z.enum(SOLVERS).optional(),
+    steps: int(1, 1000).optional(),
+    cfg: z.number().min(0).max(20).optional(),
+    /** Class to sample for a conditional model (omitted: classes 0..C-1 in turn). */
+    classLabel: int(0, 1000).optional(),
+    /** Number of samples (points) or images. */
+    n: int(1, 4096).optional(),
+    /** How many of the samples to return as trajectories (2D only). */
+    trajectories: int(0, 512).optional(),
+  })
+  .strict();
+
+export const fieldRequestSchema = z
+  .object({
+    id: runId,
+    t: z.number().min(0).max(1),
+    /** Arrows per axis. */
+    grid: int(4, 64).optional(),
+    /** Plot window [xmin, xmax, ymin, ymax]; default from the data. */
+    bounds: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional(),
+    cfg: z.number().min(0).max(20).optional(),
+  })
+  .strict();
+
+export const EXPORT_KINDS = ['config', 'samples', 'trajectories', 'model', 'metrics'] as const;
+
+/** Every request method: channel and request schema. */
+export const contract = {
+  appInfo: { channel: 'app:info', request: none },
+  settings: { channel: 'app:settings', request: none },
+  listPresets: { channel: 'presets:list', request: none },
+  validateConfig: { channel: 'config:validate', request: z.object({ config: z.unknown() }).strict() },
+  /** Stores a validated experiment as a run and (by default) queues it for training. */
+  createRun: {
+    channel: 'runs:create',
+    request: z.object({ config: z.unknown(), name: z.string().min(1).max(200).optional(), start: z.boolean().optional() }).strict(),
+  },
+  listRuns: { channel: 'runs:list', request: none },
+  getRun: { channel: 'runs:get', request: byId },
+  renameRun: { channel: 'runs:rename', request: z.object({ id: runId, name: z.string().trim().min(1).max(200) }).strict() },
+  deleteRun: { channel: 'runs:delete', request: byId },
+  /** Queues a run that is not training (a new run, or a paused/cancelled/interrupted one: resume). */
+  startRun: { channel: 'runs:start', request: z.object({ id: runId, steps: int(1, 10_000_000).optional() }).strict() },
+  pauseRun: { channel: 'runs:pause', request: byId },
+  resumeRun: { channel: 'runs:resume', request: byId },
+  cancelRun: { channel: 'runs:cancel', request: byId },
+  getMetrics: {
+    channel: 'runs:metrics',
+    request: z
+      .object({ id: runId, names: z.array(z.string().min(1).max(100)).max(32).optional(), fromStep: int(0, Number.MAX_SAFE_INTEGER).optional(), maxPoints: int(2, 100_000).optional() })
+      .strict(),
+  },
+  latestSample: { channel: 'runs:latest-sample', request: byId },
+  sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema },
+  vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
+  compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
+  exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
+} as const;
+
+export type Method = keyof typeof contract;
+export type Request<M extends Method> = z.input<(typeof contract)[M]['request']>;
+export type ParsedRequest<M extends Method> = z.output<(typeof contract)[M]['request']>;
+
+/** Event streams from host to renderer. */
+export const eventChannels = { run: 'events:run' } as const;
+
+// ---- Reply types ---------------------------------------------------------------------------------
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -11,11 +100,192 @@ export interface AppInfo {
   platform: string;
 }
 
-export const channels = {
-  appInfo: 'app:info',
-} as const;
+export interface Settings {
+  dataDir: string;
+  dbPath: string;
+  /** The backend training uses, as the last selection found it. */
+  backend: { name: string; version: string | null; reason: string; tried: { name: string; why: string }[]; threads: number };
+  /** FLOW_STUDIO_BACKEND, or 'auto'. */
+  requested: string;
+  nodeVersion: string;
+}
+
+export interface Preset {
+  name: string;
+  config: Record<string, unknown>;
+}
+
+export type Validation = { ok: true; config: Record<string, unknown> } | { ok: false; issues: FieldIssue[] };
+
+export type RunStatus = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed' | 'diverged';
+
+export interface RunRow {
+  id: string;
+  name: string;
+  dataset: string | null;
+  path: string | null;
+  status: RunStatus;
+  step: number;
+  totalSteps: number | null;
+  finalLoss: number | null;
+  backend: string;
+  createdAt: number;
+  updatedAt: number;
+  parentRunId: string | null;
+}
+
+export interface RunDetail extends RunRow {
+  config: Record<string, unknown>;
+  seed: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  summary: Record<string, unknown> | null;
+  /** Data shape per sample: [2] for points, [H, W, C] for images. */
+  shape: number[];
+  numClasses: number;
+  /** A Gaussian-mixture target: the analytic oracle field exists. */
+  hasOracle: boolean;
+  /** The trainer of this run is alive in this host (pause/cancel apply). */
+  live: boolean;
+}
+
+export interface Series {
+  name: string;
+  steps: number[];
+  /** NaN (a diverged loss) crosses as null. */
+  values: (number | null)[];
+}
+
+export type SampleView =
+  | { kind: 'points'; step: number; points: number[][] }
+  | { kind: 'image-grid'; step: number; png: string; labels?: number[] };
+
+export interface SampleResult {
+  step: number;
+  solver: string;
+  steps: number;
+  nfe: number;
+  seconds: number;
+  sample: SampleView;
+  /** 2D: particle paths from noise (t = 0) to data (t = 1), paths[i][k] at times[k]. */
+  trajectories?: { times: number[]; paths: number[][][] };
+  /** Mean over particles of the straightness defect, 0 for straight paths (core/metrics/straightness). */
+  straightness?: number;
+}
+
+export interface FieldView {
+  t: number;
+  step: number;
+  bounds: [number, number, number, number];
+  grid: number;
+  /** Grid points row-major (y outer), each [x, y]. */
+  points: number[][];
+  learned: number[][];
+  /** Mixture targets: the analytic velocity at the same points, and |learned - oracle| per point. */
+  oracle?: number[][];
+  error?: number[];
+  /** Mean |learned - oracle| / mean |oracle| over the grid. */
+  relError?: number;
+}
+
+export interface Comparison {
+  runs: RunDetail[];
+  /** Loss per run (decimated), same order as runs. */
+  loss: Series[];
+  /** Union of summary keys, values per run. */
+  metrics: { name: string; values: (number | string | null)[] }[];
+  samples: (SampleView | null)[];
+}
+
+export interface ExportFile {
+  name: string;
+  mime: string;
+  /** File bytes, base64. */
+  base64: string;
+}
+
+export interface Replies {
+  appInfo: AppInfo;
+  settings: Settings;
+  listPresets: Preset[];
+  validateConfig: Validation;
+  createRun: RunDetail;
+  listRuns: RunRow[];
+  getRun: RunDetail;
+  renameRun: RunDetail;
+  deleteRun: { deleted: string };
+  startRun: RunDetail;
+  pauseRun: RunDetail;
+  resumeRun: RunDetail;
+  cancelRun: RunDetail;
+  getMetrics: Series[];
+  latestSample: SampleView | null;
+  sampleNow: SampleResult;
+  vectorField: FieldView;
+  compareRuns: Comparison;
+  exportRun: ExportFile[];
+}
+
+/** Training events as the renderer receives them (main/engine/protocol.ts WorkerEvent, JSON-safe). */
+export type RunEvent =
+  | { type: 'started'; runId: string; totalSteps: number; startStep: number; backend: string; threads?: number }
+  | { type: 'progress'; runId: string; step: number; totalSteps: number; loss: number | null; lossSmoothed: number | null; lr: number; stepsPerSec: number; etaSec: number | null }
+  | { type: 'sample'; runId: string; step: number; sampleId: number; kind: 'points' | 'image-grid' }
+  | { type: 'checkpoint'; runId: string; step: number }
+  | { type: 'paused'; runId: string; step: number }
+  | { type: 'resumed'; runId: string; step: number }
+  | { type: 'finished'; runId: string; status: RunStatus; step: number; error?: string };
+
+// ---- Errors and envelopes ------------------------------------------------------------------------
+
+export type ErrorCode = 'invalid' | 'not-found' | 'conflict' | 'failed' | 'unauthorized';
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  /** The request field (dotted path) the error is about, if any. */
+  field?: string;
+  /** Every schema issue of an invalid config. */
+  issues?: FieldIssue[];
+}
+
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** What the renderer sees thrown for a failed call: the host's error with its code and field. */
+export class StudioError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly issues?: FieldIssue[];
+  constructor(info: ErrorInfo) {
+    super(info.message);
+    this.name = 'StudioError';
+    this.code = info.code;
+    if (info.field !== undefined) this.field = info.field;
+    if (info.issues !== undefined) this.issues = info.issues;
+  }
+}
+
+/** The value of a reply, or the StudioError it carries. */
+export function unwrap<T>(env: Envelope<T>): T {
+  if (env.ok) return env.value;
+  throw new StudioError(env.error);
+}
 
 /** The API the renderer sees as window.studio (Electron) or through the web client. */
-export interface StudioApi {
-  appInfo(): Promise<AppInfo>;
-}
+export type StudioApi = {
+  [M in Method]: (req?: Request<M>) => Promise<Replies[M]>;
+} & {
+  /** Subscribes to training events of every run; returns the unsubscribe function. */
+  onRunEvent(listener: (e: RunEvent) => void): () => void;
+};
+
+/**
+ * What the preload exposes as window.studio: the same methods returning envelopes (the renderer's
+ * bridge unwraps them; an Error thrown across contextBridge would lose its code and field).
+ */
+export type StudioBridge = {
+  [M in Method]: (req?: Request<M>) => Promise<Envelope<Replies[M]>>;
+} & Pick<StudioApi, 'onRunEvent'>;
+
+export const METHODS = Object.keys(contract) as Method[];

@@ -1,9 +1,16 @@
-// Exposes named methods only: the renderer never sees ipcRenderer or a generic invoke(channel).
-import { contextBridge, ipcRenderer } from 'electron';
-import { channels, type StudioApi, type AppInfo } from './contract';
+// The Electron bridge: window.studio gets one named method per contract entry and one event
+// subscription; the renderer never sees ipcRenderer or a generic invoke(channel). Replies stay
+// envelopes here (renderer/src/bridge.ts unwraps them), because contextBridge copies only the message
+// of a thrown Error and the renderer needs an error's field.
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contract, eventChannels, METHODS, type RunEvent, type StudioBridge } from './contract';
 
-const api: StudioApi = {
-  appInfo: () => ipcRenderer.invoke(channels.appInfo) as Promise<AppInfo>,
+const methods = Object.fromEntries(METHODS.map((m) => [m, (req?: unknown) => ipcRenderer.invoke(contract[m].channel, req ?? {})]));
+
+const onRunEvent: StudioBridge['onRunEvent'] = (listener) => {
+  const handler = (_e: IpcRendererEvent, ev: RunEvent) => listener(ev);
+  ipcRenderer.on(eventChannels.run, handler);
+  return () => void ipcRenderer.removeListener(eventChannels.run, handler);
 };
 
-contextBridge.exposeInMainWorld('studio', api);
+contextBridge.exposeInMainWorld('studio', { ...methods, onRunEvent } as StudioBridge);

@@ -37,12 +37,18 @@ case "$task" in
   start)
     exec node scripts/start.mjs "$@"
     ;;
+  dist)
+    # Installers for this platform (electron-builder.yml: AppImage + deb, dmg, nsis); electron-builder
+    # downloads the Electron binary for the target, so this needs a network.
+    npx electron-vite build
+    exec npx electron-builder "$@"
+    ;;
   bench)
     # One JSON document on stdout; bench/results/latest.json unless --out FILE (see bench/run.ts).
     exec node --experimental-transform-types --disable-warning=ExperimentalWarning --import ./scripts/ts-hooks.mjs bench/run.ts "$@"
     ;;
   *)
-    echo "usage: scripts/run.sh test|start|bench [args]" >&2
+    echo "usage: scripts/run.sh test|start|dist|bench [args]" >&2
     exit 2
     ;;
 esac

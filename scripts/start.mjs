@@ -1,21 +1,19 @@
 // `npm start`: build the app, then launch Electron; where no Electron binary is installed (machines
-// without internet cannot download it), serve the same renderer over HTTP on 127.0.0.1 instead.
+// without internet cannot download it), start the web host instead (the same studio in a browser,
+// `flow-studio serve`), which prints the URL to open. `npm run serve` (= `--web`) always does that.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
-const argValue = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const web = args.includes('--web');
+const passOn = args.filter((a) => a !== '--web');
 
 const build = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
   cwd: root,
-  stdio: 'inherit',
+  stdio: ['ignore', 'inherit', 'inherit'],
 });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
@@ -32,29 +30,15 @@ function electronBinary() {
   }
 }
 
-const electron = args.includes('--web') ? null : electronBinary();
+const electron = web ? null : electronBinary();
+let child;
 if (electron) {
-  const child = spawn(electron, [root], { stdio: 'inherit' });
-  child.on('exit', (code) => process.exit(code ?? 0));
+  child = spawn(electron, [root, ...passOn], { stdio: 'inherit' });
 } else {
-  if (!args.includes('--web')) {
-    console.log('flow-studio: no Electron binary is installed here; starting the web host instead.');
-  }
-  serveRenderer(join(root, 'out/renderer'), argValue('--host', '127.0.0.1'), Number(argValue('--port', '0')));
+  if (!web) console.log('flow-studio: no Electron binary is installed here (it could not be downloaded); starting the web host instead.');
+  child = spawn(process.execPath, [join(root, 'out/main/cli.js'), 'serve', ...passOn], { stdio: 'inherit' });
 }
-
-function serveRenderer(dir, host, port) {
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.png': 'image/png', '.svg': 'image/svg+xml', '.json': 'application/json' };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
-    let file = join(dir, rel || 'index.html');
-    if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) file = join(dir, 'index.html');
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'x-content-type-options': 'nosniff' });
-    res.end(readFileSync(file));
-  });
-  server.listen(port, host, () => {
-    const addr = server.address();
-    console.log(`flow-studio: open http://${host}:${addr.port}/  (Ctrl+C to stop)`);
-  });
-}
+// Ctrl+C reaches the child through the terminal's process group; pass on TERM too, then its code.
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+process.on('SIGINT', () => {});
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 0)));

@@ -3,7 +3,7 @@
  * list of commands is spelled once (index.ts dispatches on COMMAND_NAMES).
  */
 
-export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'runs', 'bench', 'doctor'] as const;
+export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'runs', 'bench', 'doctor', 'serve'] as const;
 /** A command of the CLI. */
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -43,6 +43,7 @@ Commands:
   runs         list | show | export | delete stored runs
   bench        run the benchmarks in bench/
   doctor       check Node, the compute backend, packages and the data folder
+  serve        the studio in a browser: web host on 127.0.0.1 with an access token
 
 ${GLOBAL}
 
@@ -166,6 +167,16 @@ ${GLOBAL}`,
 Reports the Node version, the compute backend chosen and why (with the ones skipped), package
 versions, whether the Electron binary is installed, the data folder and run store, and a write check.
 Exit 0 when everything needed works, 1 otherwise.
+
+${GLOBAL}`,
+  serve: `Usage:
+  flow-studio serve [--host ADDR] [--port N] [--renderer DIR]
+
+Serves the studio (the built renderer, out/renderer) and its API over HTTP + WebSocket, training
+in worker threads of this process. Prints the URL to open, with its access token: every request
+and socket needs the token. Binds 127.0.0.1 unless --host says otherwise (--host 0.0.0.0 exposes
+it to the network: do that deliberately, e.g. behind an SSH tunnel or a firewall). --port 0 (the
+default) picks a free port. Ctrl+C stops; running trainings checkpoint first and can be resumed.
 
 ${GLOBAL}`,
 };

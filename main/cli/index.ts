@@ -51,6 +51,7 @@ const COMMANDS: Record<CommandName, CommandSpec> = {
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
   bench: { positionals: [0, 1], load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })) },
   doctor: { positionals: [0, 0], load: async () => import('./commands/doctor').then((m) => ({ options: m.DOCTOR_OPTIONS, run: m.doctorCommand })) },
+  serve: { positionals: [0, 0], load: async () => import('../host/serve').then((m) => ({ options: m.SERVE_OPTIONS, run: m.serveCommand })) },
 };
 
 /** Global flags that take a value: skipped when looking for the command name. */

@@ -25,7 +25,7 @@ export interface TrainJob {
 
 export type Job = TrainJob;
 
-export type Control = { type: 'pause' } | { type: 'resume' } | { type: 'cancel' } | { type: 'sample-now' };
+export type Control = { type: 'pause' } | { type: 'resume' } | { type: 'cancel' } | { type: 'sample-now' } | { type: 'checkpoint-now' };
 
 export type FinalStatus = 'completed' | 'cancelled' | 'diverged' | 'failed';
 

@@ -149,6 +149,16 @@ export class Supervisor {
     this.send(runId, { type: 'sample-now' });
   }
 
+  /** Asks a running run to checkpoint at its next step (a 'checkpoint' event follows). */
+  checkpointNow(runId: string): void {
+    this.send(runId, { type: 'checkpoint-now' });
+  }
+
+  /** Whether the run has a worker (running or paused in it). */
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
   /** Ids of running and queued runs. */
   status(): { running: string[]; queued: string[] } {
     return { running: [...this.active.keys()], queued: this.queue.map((j) => j.runId) };

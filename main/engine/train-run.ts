@@ -42,6 +42,8 @@ export class ControlState {
   paused = false;
   cancelled = false;
   sampleNow = false;
+  /** Write a checkpoint at the next step boundary (the app samples "now" from the current weights). */
+  checkpointNow = false;
   private wake: (() => void) | null = null;
 
   handle(c: Control): void {
@@ -49,6 +51,7 @@ export class ControlState {
     else if (c.type === 'resume') this.paused = false;
     else if (c.type === 'cancel') this.cancelled = true;
     else if (c.type === 'sample-now') this.sampleNow = true;
+    else if (c.type === 'checkpoint-now') this.checkpointNow = true;
     this.wake?.();
   }
 
@@ -228,6 +231,11 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       if (control.sampleNow) {
         control.sampleNow = false;
         takeSample();
+      }
+      if (control.checkpointNow) {
+        control.checkpointNow = false;
+        flush();
+        await checkpoint();
       }
 
       const r = parallel ? await parallel.step() : trainer.step();

@@ -1,0 +1,90 @@
+/**
+ * The host's handle on the compute worker: started on first use, one request at a time in the
+ * worker (replies matched by id), restarted if it dies; a request in flight when it dies fails with
+ * the reason instead of hanging.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { ErrorInfo } from '../../preload/contract';
+import { ContractError } from './errors';
+import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } from './protocol';
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: { done: number; total: number; note?: string }) => void;
+}
+
+/** Sources: worker.ts under Node's type stripping and the project's resolve hook; built: worker js. */
+function computeEntry(): { url: URL; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
+    return { url: new URL('./worker.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
+  }
+  return { url: new URL(/\/chunks\/[^/]*$/.test(here) ? '../compute.js' : './compute.js', here), execArgv: [] };
+}
+
+export class ComputeClient {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly job: ComputeJob) {}
+
+  run<T>(task: string, args: unknown, onProgress?: Pending['onProgress']): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('compute worker is shut down'));
+    const w = this.ensure();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
+      w.postMessage({ id, task, args } satisfies ComputeRequest);
+    });
+  }
+
+  /**
+   * Asks the worker to finish its current task, close its store and exit; terminates it only if it
+   * does not within `graceMs` (terminating a thread inside a native SQLite call is not safe).
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    if (!w) return;
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    w.postMessage({ id: 0, task: CLOSE_TASK, args: null } satisfies ComputeRequest);
+    const timer = setTimeout(() => void w.terminate(), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const entry = computeEntry();
+    const w = new Worker(entry.url, { workerData: this.job, execArgv: entry.execArgv });
+    w.on('message', (m: ComputeReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if ('progress' in m) {
+        p.onProgress?.(m.progress);
+        return;
+      }
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new ContractError(m.error));
+    });
+    const fail = (why: string) => {
+      if (this.worker === w) this.worker = null;
+      const info: ErrorInfo = { code: 'failed', message: `compute worker stopped: ${why}` };
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(new ContractError(info));
+      }
+    };
+    w.on('error', (e) => fail(e.message));
+    w.on('exit', (code) => fail(`exit code ${code}`));
+    this.worker = w;
+    return w;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `flow-studio serve` (and `npm run serve`, and `npm start` where no Electron binary exists): the
+ * studio service plus the web host in this process, training and sampling in worker threads.
+ * Prints one line `flow-studio: open http://HOST:PORT/?token=TOKEN` (the e2e tests parse it), then
+ * runs until SIGINT/SIGTERM, when running trainings checkpoint and stop (they resume later).
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { OptionSpecs } from '../cli/args';
+import type { Context } from '../cli/context';
+import { UsageError } from '../cli/errors';
+import { StudioService } from '../studio/service';
+import { startWebHost } from './server';
+
+export const SERVE_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  renderer: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** out/renderer beside the sources or the bundle. */
+export function rendererDir(): string {
+  for (const rel of ['../../out/renderer', '../renderer', '../../renderer']) {
+    const p = resolve(import.meta.dirname, rel);
+    if (existsSync(join(p, 'index.html')) && existsSync(join(p, 'assets'))) return p;
+  }
+  return resolve(import.meta.dirname, '../../out/renderer');
+}
+
+function ownVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    const p = resolve(import.meta.dirname, rel);
+    try {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'flow-studio' && pkg.version) return pkg.version;
+    } catch {
+      // keep looking
+    }
+  }
+  return '0.0.0';
+}
+
+export async function serveCommand(ctx: Context): Promise<number> {
+  const { args } = ctx;
+  const host = args.string('host') ?? '127.0.0.1';
+  const port = args.int('port', { min: 0, max: 65535 }) ?? 0;
+  const dir = args.string('renderer') ?? rendererDir();
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new UsageError(`no built renderer at ${dir}; build it first (npm run build, or npm start which builds and serves)`, 'serve');
+  }
+  const dbPath = ctx.dbPath;
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const service = new StudioService({ dbPath, dataDir: dirname(dbPath), host: 'web', version: ownVersion(), ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}) });
+  const web = await startWebHost({ target: service, rendererDir: dir, host, port });
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    process.stderr.write(`flow-studio: warning: listening on ${host}; anyone who can reach it and has the token can train and delete runs\n`);
+  }
+  process.stdout.write(`flow-studio: open ${web.openUrl}\n`);
+  process.stderr.write(`flow-studio: data in ${dbPath}; Ctrl+C stops (running trainings checkpoint first)\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stderr.write('flow-studio: stopping\n');
+  await web.close();
+  await service.close();
+  return 0;
+}

@@ -1,0 +1,369 @@
+/**
+ * The studio service: one implementation of the contract (preload/contract.ts) that the Electron
+ * main process and the web host both serve. It owns the run store connection of the host thread
+ * (reads, renames, deletes; WAL lets it read while training workers write), the Supervisor (training
+ * in worker threads) and the compute worker (sampling, vector fields, preflight checks), so nothing
+ * heavy runs on the thread that serves the UI.
+ *
+ * `call(method, payload)` validates the payload with the method's schema and always resolves to an
+ * envelope: a bad request is { ok: false, error: { code: 'invalid', field } }, never a thrown error.
+ */
+import { availableParallelism } from 'node:os';
+import { contract, type AppInfo, type Comparison, type Envelope, type ExportFile, type Method, type ParsedRequest, type Replies, type RunDetail, type RunEvent, type RunRow, type SampleView, type Series } from '../../preload/contract';
+import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from '../../preload/schema';
+import type { WorkerEvent } from '../engine/protocol';
+import { Supervisor, type WorkerEntry } from '../engine/supervisor';
+import type { BackendInfo } from '../engine/backend';
+import { RunStore } from '../store';
+import { summariseConfig } from '../store/summary';
+import type { RunRecord } from '../store/types';
+import { ComputeClient } from '../compute/client';
+import { ContractError, errorInfo } from '../compute/errors';
+import { oracleMixture } from '../compute/tasks';
+import type { FieldView, SampleResult } from '../../preload/contract';
+import { listPresets } from './presets';
+import { exportFiles } from './export';
+
+export interface StudioOptions {
+  dbPath: string;
+  dataDir: string;
+  host: AppInfo['host'];
+  version: string;
+  /** Backend request for training and compute workers (default FLOW_STUDIO_BACKEND or auto). */
+  backend?: string;
+  /** Runs training at once (default 1). */
+  maxConcurrent?: number;
+  workerEntry?: WorkerEntry;
+  /** How long "sample now" waits for a running run's fresh checkpoint (ms). */
+  checkpointWaitMs?: number;
+}
+
+type Handler<M extends Method> = (req: ParsedRequest<M>) => Replies[M] | Promise<Replies[M]>;
+
+export class StudioService {
+  readonly store: RunStore;
+  readonly supervisor: Supervisor;
+  readonly compute: ComputeClient;
+  private readonly listeners = new Set<(e: RunEvent) => void>();
+  private readonly handlers: { [M in Method]: Handler<M> };
+  private closed = false;
+
+  constructor(private readonly opts: StudioOptions) {
+    this.store = RunStore.open(opts.dbPath);
+    // Runs left 'running' by a host that died become paused (resumable) or failed.
+    this.store.markInterruptedRuns();
+    const backend = opts.backend ?? process.env.FLOW_STUDIO_BACKEND;
+    this.supervisor = new Supervisor({
+      dbPath: opts.dbPath,
+      maxConcurrent: opts.maxConcurrent ?? 1,
+      ...(backend ? { backend } : {}),
+      ...(opts.workerEntry ? { workerEntry: opts.workerEntry } : {}),
+    });
+    this.compute = new ComputeClient({ dbPath: opts.dbPath, ...(backend ? { backend } : {}) });
+    this.supervisor.on((e) => this.emit(toRunEvent(e)));
+    this.handlers = this.makeHandlers();
+  }
+
+  /** Subscribes to training events of every run. */
+  onRunEvent(listener: (e: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Validates and runs one contract method; never throws. */
+  async call(method: string, payload: unknown): Promise<Envelope<unknown>> {
+    if (!Object.hasOwn(contract, method)) return { ok: false, error: { code: 'not-found', message: `unknown method '${method}'` } };
+    const m = method as Method;
+    const parsed = contract[m].request.safeParse(payload ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = fieldName(issue.path);
+      return { ok: false, error: { code: 'invalid', message: `${m}: ${field || 'request'}: ${issue.message}`, ...(field ? { field } : {}) } };
+    }
+    try {
+      const value = await (this.handlers[m] as Handler<Method>)(parsed.data as never);
+      return { ok: true, value };
+    } catch (e) {
+      return { ok: false, error: errorInfo(e) };
+    }
+  }
+
+  /** Cancels training (workers checkpoint first), stops the compute worker, closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.supervisor.shutdown();
+    await this.compute.close();
+    this.store.close();
+  }
+
+  private emit(e: RunEvent | null): void {
+    if (!e) return;
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // one broken subscriber (a closed socket) must not starve the others
+      }
+    }
+  }
+
+  private makeHandlers(): { [M in Method]: Handler<M> } {
+    const { store, supervisor, compute, opts } = this;
+    return {
+      appInfo: () => ({ name: 'Flow Studio', version: opts.version, host: opts.host, platform: process.platform }),
+      settings: async () => {
+        const b = await compute.run<BackendInfo>('backend', {});
+        return {
+          dataDir: opts.dataDir,
+          dbPath: opts.dbPath,
+          backend: {
+            name: b.name,
+            version: b.version ?? null,
+            reason: backendReason(b),
+            tried: b.skipped.map((s) => ({ name: s.name, why: s.error })),
+            threads: availableParallelism(),
+          },
+          requested: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
+          nodeVersion: process.versions.node,
+        };
+      },
+      listPresets: () => listPresets(),
+      validateConfig: ({ config }) => {
+        const p = parseExperiment(config);
+        return p.ok ? { ok: true, config: p.value as unknown as Record<string, unknown> } : { ok: false, issues: p.issues };
+      },
+      createRun: async ({ config: raw, name, start }) => {
+        const config = requireConfig(raw);
+        await compute.run('preflight', config);
+        const run = store.createRun({
+          name: name ?? config.name ?? runName(config),
+          config,
+          backend: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
+          seed: config.seed,
+        });
+        if (start !== false) this.startTraining(run.id);
+        return this.detail(store.getRun(run.id));
+      },
+      listRuns: () => store.listRuns().map((r) => ({ ...r, totalSteps: totalStepsOf(store.getRun(r.id)) }) satisfies RunRow),
+      getRun: ({ id }) => this.detail(store.getRun(id)),
+      renameRun: ({ id, name }) => this.detail(store.renameRun(id, name)),
+      deleteRun: ({ id }) => {
+        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) {
+          throw new ContractError({ code: 'conflict', message: `run ${id} is training; cancel it before deleting`, field: 'id' });
+        }
+        store.deleteRun(id);
+        return { deleted: id };
+      },
+      startRun: ({ id, steps }) => {
+        store.markInterruptedRuns();
+        const run = store.getRun(id);
+        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) throw new ContractError({ code: 'conflict', message: `run ${id} is already training or queued` });
+        if (run.status === 'completed' || run.status === 'diverged') {
+          throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status} at step ${run.step}; a finished run is not trained further (start a new run)` });
+        }
+        if (run.status === 'running') throw new ContractError({ code: 'conflict', message: `run ${id} is being trained by process ${run.ownerPid ?? '?'} on ${run.ownerHost ?? '?'}` });
+        this.startTraining(id, steps);
+        return this.detail(store.getRun(id));
+      },
+      pauseRun: ({ id }) => {
+        this.requireLive(id, 'pause');
+        supervisor.pause(id);
+        return this.detail(store.getRun(id));
+      },
+      resumeRun: ({ id }) => {
+        if (supervisor.isActive(id)) supervisor.resume(id);
+        else this.startTraining(id); // paused by a previous host: continue from its checkpoint
+        return this.detail(store.getRun(id));
+      },
+      cancelRun: ({ id }) => {
+        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) supervisor.cancel(id);
+        else {
+          const run = store.getRun(id);
+          if (run.status !== 'paused' && run.status !== 'queued') throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status}; only a training, queued or paused run can be cancelled` });
+          store.setStatus(id, 'cancelled');
+        }
+        return this.detail(store.getRun(id));
+      },
+      getMetrics: ({ id, names, fromStep, maxPoints }) =>
+        store
+          .getMetrics(id, names ?? null, { ...(fromStep !== undefined ? { fromStep } : {}), ...(maxPoints !== undefined ? { maxPoints } : {}) })
+          .map(toSeries),
+      latestSample: ({ id }) => {
+        store.getRun(id);
+        const info = store.listSamples(id).filter((s) => s.kind !== 'trajectory').at(-1);
+        return info ? sampleView(store, info.id) : null;
+      },
+      sampleNow: async (req) => {
+        await this.freshCheckpoint(req.id);
+        return compute.run<SampleResult>('sample', { runId: req.id, ...withoutId(req) });
+      },
+      vectorField: (req) => compute.run<FieldView>('field', { runId: req.id, ...withoutId(req) }),
+      compareRuns: ({ ids }) => {
+        const runs = ids.map((id) => this.detail(store.getRun(id)));
+        const loss = ids.map((id) => toSeries(store.getMetrics(id, ['loss'], { maxPoints: 500 })[0]!));
+        const keys = [...new Set(runs.flatMap((r) => Object.keys(r.summary ?? {})))].sort();
+        const metrics: Comparison['metrics'] = [
+          { name: 'final loss', values: runs.map((r) => r.finalLoss) },
+          { name: 'steps', values: runs.map((r) => r.step) },
+          ...keys.map((name) => ({ name, values: runs.map((r) => scalar((r.summary ?? {})[name])) })),
+        ];
+        const samples = ids.map((id) => {
+          const info = store.listSamples(id).filter((s) => s.kind !== 'trajectory').at(-1);
+          return info ? sampleView(store, info.id) : null;
+        });
+        return { runs, loss, metrics, samples };
+      },
+      exportRun: async ({ id, kinds }): Promise<ExportFile[]> => {
+        const run = store.getRun(id);
+        return exportFiles(store, run, kinds ?? ['config', 'metrics', 'samples', 'trajectories', 'model'], (args) => compute.run<SampleResult>('sample', { runId: id, ...args }));
+      },
+    };
+  }
+
+  private startTraining(id: string, steps?: number): void {
+    // The result arrives as a 'finished' event; a rejection here would only repeat it.
+    void this.supervisor.start(id, steps !== undefined ? { stepsOverride: steps } : {}).catch(() => {});
+  }
+
+  private requireLive(id: string, what: string): void {
+    const run = this.store.getRun(id);
+    if (!this.supervisor.isActive(id)) throw new ContractError({ code: 'conflict', message: `cannot ${what} run ${id}: it is not training here (status ${run.status})` });
+  }
+
+  /**
+   * A running run checkpoints on request, so "sample now" uses the current weights, not those of the
+   * last scheduled checkpoint. Paused runs checkpointed when they paused.
+   */
+  private async freshCheckpoint(id: string): Promise<void> {
+    const run = this.store.getRun(id);
+    if (!this.supervisor.isActive(id) || run.status !== 'running') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.opts.checkpointWaitMs ?? 20_000);
+      const off = this.supervisor.on((e) => {
+        if (e.runId === id && (e.type === 'checkpoint' || e.type === 'finished' || e.type === 'paused')) done();
+      });
+      function done() {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+      try {
+        this.supervisor.checkpointNow(id);
+      } catch {
+        done(); // it finished in between
+      }
+    });
+  }
+
+  private detail(run: RunRecord): RunDetail {
+    const parsed = parseExperiment(run.config);
+    const config = parsed.ok ? parsed.value : null;
+    const { dataset, path } = summariseConfig(run.config);
+    const loss = this.store.getMetrics(run.id, ['loss'], { maxPoints: 2 })[0];
+    const last = loss?.values.at(-1);
+    const ckpt = this.store.listCheckpoints(run.id).at(-1);
+    const meta = (ckpt?.meta ?? {}) as { shape?: number[]; numClasses?: number };
+    return {
+      id: run.id,
+      name: run.name,
+      dataset,
+      path,
+      status: run.status,
+      step: run.step,
+      totalSteps: config?.train.steps ?? null,
+      finalLoss: last === undefined || !Number.isFinite(last) ? null : last,
+      backend: run.backend,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+      parentRunId: run.parentRunId,
+      config: run.config,
+      seed: run.seed,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      error: run.error,
+      summary: run.summary,
+      shape: meta.shape ?? (config ? dataShape(config) : [2]),
+      numClasses: meta.numClasses ?? (config ? classCount(config) : 0),
+      hasOracle: config ? oracleMixture(config) !== null : false,
+      // A worker lingers a moment after its 'finished' event; a finished run is not live.
+      live: this.supervisor.isActive(run.id) && (run.status === 'running' || run.status === 'paused' || run.status === 'queued'),
+    };
+  }
+}
+
+function requireConfig(raw: unknown): ExperimentConfig {
+  const p = parseExperiment(raw);
+  if (p.ok) return p.value;
+  const first = p.issues[0]!;
+  throw new ContractError({ code: 'invalid', message: `invalid experiment config:\n${formatIssues(p.issues)}`, field: first.field, issues: p.issues });
+}
+
+function runName(config: ExperimentConfig): string {
+  const d = config.data;
+  return d.kind === 'toy2d' ? d.name : d.kind;
+}
+
+function totalStepsOf(run: RunRecord): number | null {
+  const steps = (run.config as { train?: { steps?: unknown } }).train?.steps;
+  return typeof steps === 'number' ? steps : null;
+}
+
+/** Per-sample data shape a config trains on, before any checkpoint records it. */
+function dataShape(config: ExperimentConfig): number[] {
+  const d = config.data;
+  if (d.kind === 'mnist') return [28, 28, 1];
+  if (d.kind === 'images') return [d.size, d.size, d.channels];
+  return [2];
+}
+
+function classCount(config: ExperimentConfig): number {
+  if (!config.conditional) return 0;
+  const d = config.data;
+  if (d.kind === 'mnist') return 10;
+  if (d.kind === 'gmm') return d.gmm.weights.length;
+  return 0;
+}
+
+function backendReason(b: BackendInfo): string {
+  const skipped = b.skipped.map((s) => `${s.name} (${s.error})`).join('; ');
+  if (b.reason === 'requested') return `requested by FLOW_STUDIO_BACKEND or the settings`;
+  return skipped ? `first available in the order tensorflow-gpu, tensorflow, wasm, cpu; not available: ${skipped}` : 'first in the order tensorflow-gpu, tensorflow, wasm, cpu';
+}
+
+function withoutId<T extends { id: string }>(req: T): Omit<T, 'id'> {
+  const { id: _id, ...rest } = req;
+  return rest;
+}
+
+function scalar(v: unknown): number | string | null {
+  return typeof v === 'number' || typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v);
+}
+
+function toSeries(s: { name: string; steps: number[]; values: number[] }): Series {
+  return { name: s.name, steps: s.steps, values: s.values.map((v) => (Number.isFinite(v) ? v : null)) };
+}
+
+export function sampleView(store: RunStore, sampleId: number): SampleView {
+  const s = store.getSample(sampleId);
+  if (s.kind === 'image-grid' && s.data instanceof Uint8Array) {
+    const labels = (s.meta as { labels?: number[] }).labels;
+    return { kind: 'image-grid', step: s.step, png: Buffer.from(s.data).toString('base64'), ...(labels ? { labels } : {}) };
+  }
+  return { kind: 'points', step: s.step, points: s.data as number[][] };
+}
+
+/** WorkerEvent -> RunEvent: JSON-safe (NaN/inf as null), and only what a live view uses. */
+export function toRunEvent(e: WorkerEvent): RunEvent | null {
+  const num = (v: number) => (Number.isFinite(v) ? v : null);
+  switch (e.type) {
+    case 'started':
+      return { type: 'started', runId: e.runId, totalSteps: e.totalSteps, startStep: e.startStep, backend: e.backend.name, ...(e.threads ? { threads: e.threads } : {}) };
+    case 'progress':
+      return { type: 'progress', runId: e.runId, step: e.step, totalSteps: e.totalSteps, loss: num(e.loss), lossSmoothed: num(e.lossSmoothed), lr: e.lr, stepsPerSec: e.stepsPerSec, etaSec: num(e.etaSec) };
+    case 'finished':
+      return { type: 'finished', runId: e.runId, status: e.status, step: e.step, ...(e.error ? { error: e.error } : {}) };
+    default:
+      return e;
+  }
+}

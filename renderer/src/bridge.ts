@@ -1,0 +1,98 @@
+/**
+ * The one place the renderer picks its host: the Electron preload's window.studio when present,
+ * otherwise the web client, which speaks the same contract over HTTP (POST /api/<method>) and a
+ * WebSocket (/events) to the web host. Both return envelopes; this module unwraps them, so a failed
+ * call throws a StudioError with the host's code and field either way.
+ *
+ * The web host requires its token on every request and socket. It is in the URL the host prints
+ * (?token=...); the client keeps it for the session, so a reload of a bare URL still works.
+ */
+import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge } from '../../preload/contract';
+
+declare global {
+  interface Window {
+    studio?: StudioBridge;
+  }
+}
+
+const TOKEN_KEY = 'flow-studio-token';
+
+function webToken(): string {
+  const fromUrl = new URLSearchParams(window.location.search).get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+/** The contract over HTTP + WebSocket. */
+function webBridge(): StudioBridge {
+  const token = webToken();
+  const call = async (method: Method, req: unknown): Promise<Envelope<unknown>> => {
+    let res: Response;
+    try {
+      res = await fetch(`/api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-studio-token': token },
+        body: JSON.stringify(req ?? {}),
+      });
+    } catch (err) {
+      return { ok: false, error: { code: 'failed', message: `the host did not answer (${(err as Error).message})` } };
+    }
+    try {
+      return (await res.json()) as Envelope<unknown>;
+    } catch {
+      return { ok: false, error: { code: res.status === 401 ? 'unauthorized' : 'failed', message: `host replied ${res.status} ${res.statusText}` } };
+    }
+  };
+
+  const listeners = new Set<(e: RunEvent) => void>();
+  let socket: WebSocket | null = null;
+  let retry = 500;
+  const connect = () => {
+    const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(`${proto}//${window.location.host}/events?token=${encodeURIComponent(token)}`);
+    socket.onopen = () => (retry = 500);
+    socket.onmessage = (m) => {
+      let ev: RunEvent;
+      try {
+        ev = JSON.parse(String(m.data)) as RunEvent;
+      } catch {
+        return;
+      }
+      for (const l of listeners) l(ev);
+    };
+    // Reconnect with backoff while anyone listens (the host may restart).
+    socket.onclose = () => {
+      socket = null;
+      if (listeners.size > 0) setTimeout(() => listeners.size > 0 && !socket && connect(), (retry = Math.min(retry * 2, 8000)));
+    };
+  };
+
+  const methods = Object.fromEntries(METHODS.map((m) => [m, (req?: unknown) => call(m, req)]));
+  return {
+    ...methods,
+    onRunEvent(listener) {
+      listeners.add(listener);
+      if (!socket) connect();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) socket?.close();
+      };
+    },
+  } as StudioBridge;
+}
+
+function makeApi(bridge: StudioBridge): StudioApi {
+  const methods = Object.fromEntries(
+    METHODS.map((m) => [m, async (req?: unknown) => unwrap(await (bridge[m] as (r?: unknown) => Promise<Envelope<unknown>>)(req))]),
+  );
+  return { ...methods, onRunEvent: (l) => bridge.onRunEvent(l) } as StudioApi;
+}
+
+/** 'electron' or 'web': which bridge this renderer uses. */
+export const hostKind: 'electron' | 'web' = window.studio ? 'electron' : 'web';
+
+/** The studio API, whichever host serves this renderer. */
+export const studio: StudioApi = makeApi(window.studio ?? webBridge());
