@@ -1,0 +1,133 @@
+/**
+ * The latent studio's engine: invert images to noise through the probability-flow ODE, look at the
+ * latents, interpolate and edit there, decode back, and keep the results. No UI and no Electron:
+ * the CLI calls it directly, the app from a worker thread.
+ *
+ * Convention: noise x0 ~ N(0, I) at t = 0, data x1 at t = 1, x_t = alpha_t x1 + sigma_t x0. Inverting
+ * integrates dx/dt = v(x, t) from t = 1 down to 0; decoding from 0 up to 1 (core/inversion).
+ *
+ * Every function takes a `LoadedModel` (main/engine/models: resolveModel('shipped:mnist' | RUN_ID
+ * | ...)), a plain-JSON request, and optionally `{ onProgress, signal }`; it resolves to a plain-JSON
+ * result (pixels and latents as number arrays in [-1, 1] / latent units, pictures as base64 PNGs),
+ * so requests and results cross postMessage unchanged. Long calls report progress after each solver
+ * step and stop with CancelledError when `signal.aborted` is seen (use `sharedCancel` in a worker).
+ *
+ *   pickImage(model, source)                -> LatentImage   dataset digit, file, bytes, pixels, sample
+ *   invertImages(model, InvertRequest)      -> InvertResult  latent, stats vs N(0, I), reconstruction,
+ *                                                            PSNR / max abs error, NFE, bits/dim +- spread
+ *   reconstructionVsNfe(model, NfeSweepRequest) -> NfeSweepResult  error vs NFE per solver (a chart)
+ *   interpolateImages(model, InterpolateRequest) -> InterpolateResult  slerp / lerp frames, norms
+ *   interpolationAnimation(result, { format: 'apng' | 'gif' }) -> bytes
+ *   classSwap / sdedit / inpaint / latentArithmetic (model, request) -> edit results
+ *   resultFiles({ kind, result }) -> LatentFile[]; saveArtifacts(store, model, files); exportFiles(dir, files)
+ *   runLatentTask(model, task) -> the result of one of the above, for a task runner
+ *
+ * Numbers, and what they mean:
+ * - latent statistics (core/inversion/stats): mean, std, norm / sqrt(d), skewness, excess kurtosis and
+ *   the Kolmogorov-Smirnov distance D of the entries to N(0, 1) (the normality score: 0 is perfect;
+ *   1.36 / sqrt(d) is the 5% critical value for independent entries, 0.049 at d = 784).
+ * - PSNR = 10 log10(R^2 / MSE) with R = 2, the width of the data range [-1, 1] (the same as 8-bit
+ *   PSNR with R = 255); max abs error in the same units. Raw decoded values, not clamped.
+ * - bits/dim: Hutchinson's estimate of log p of the 8-bit image dequantised with uniform noise,
+ *   bpd = -log p / (d ln 2) + 7; its spread is the standard deviation over `repeats` estimates with
+ *   different probes and dequantisation noise.
+ * - results of shipped models and oracles are saved to a dedicated "Latent studio: MODEL" run (see save.ts).
+ *
+ * @example
+ *   const model = resolveModel('shipped:mnist', {});
+ *   const img = await pickImage(model, { kind: 'dataset', classId: 3, index: 0 });
+ *   const inv = await invertImages(model, { images: [img], classLabel: 3 }, { onProgress: (p) => post(p) });
+ *   const swap = await classSwap(model, { images: [img], fromClass: 3, toClass: 8, cfg: 2 });
+ *   saveArtifacts(store, model, resultFiles({ kind: 'class-swap', result: swap }), { modelKey: 'shipped:mnist' });
+ */
+import { ConfigError } from '../../core/errors';
+import type { LoadedModel } from '../engine/models';
+import { pickImage } from './image';
+import { invertImages, reconstructionVsNfe } from './invert';
+import { interpolateImages } from './interpolate';
+import { classSwap, inpaint, latentArithmetic, sdedit } from './edit';
+import type {
+  ArithmeticRequest,
+  ArithmeticResult,
+  ClassSwapRequest,
+  ClassSwapResult,
+  ImageSource,
+  InpaintRequest,
+  InpaintResult,
+  InterpolateRequest,
+  InterpolateResult,
+  InvertRequest,
+  InvertResult,
+  LatentControl,
+  LatentImage,
+  NfeSweepRequest,
+  NfeSweepResult,
+  SdeditRequest,
+  SdeditResult,
+} from './types';
+
+export * from './types';
+export { pickImage, imageFromBytes, imageFromFile } from './image';
+export { invertImages, reconstructionVsNfe, DATA_RANGE } from './invert';
+export { interpolateImages, interpolationAnimation } from './interpolate';
+export { classSwap, sdedit, inpaint, latentArithmetic } from './edit';
+export { resultFiles, saveArtifacts, exportFiles, latentRunFor, latentRunName, type LatentResult } from './save';
+export { encodeApng, decodeApng, encodeGif, decodeGif, type Animation } from './anim';
+export { sharedCancel, DEFAULT_SOLVER } from './common';
+export { latentStats, reconstructionError, ksStatistic, ksPValue, normalCdf } from '../../core/inversion/stats';
+
+/** One call of the studio as data: what a worker receives. */
+export type LatentTask =
+  | { op: 'pick'; source: ImageSource }
+  | { op: 'invert'; request: InvertRequest }
+  | { op: 'nfe-sweep'; request: NfeSweepRequest }
+  | { op: 'interpolate'; request: InterpolateRequest }
+  | { op: 'class-swap'; request: ClassSwapRequest }
+  | { op: 'sdedit'; request: SdeditRequest }
+  | { op: 'inpaint'; request: InpaintRequest }
+  | { op: 'arithmetic'; request: ArithmeticRequest };
+
+/** The result type of each task. */
+export interface LatentTaskResults {
+  pick: LatentImage;
+  invert: InvertResult;
+  'nfe-sweep': NfeSweepResult;
+  interpolate: InterpolateResult;
+  'class-swap': ClassSwapResult;
+  sdedit: SdeditResult;
+  inpaint: InpaintResult;
+  arithmetic: ArithmeticResult;
+}
+
+/**
+ * Runs one task (the dispatcher a worker-thread task runner calls with the message it got).
+ *
+ * @example
+ *   parentPort.on('message', async ({ task, cancel }) => {
+ *     const result = await runLatentTask(model, task, { signal: sharedCancel(cancel), onProgress: (p) => parentPort.postMessage({ progress: p }) });
+ *     parentPort.postMessage({ result });
+ *   });
+ */
+export async function runLatentTask<T extends LatentTask>(model: LoadedModel, task: T, ctl: LatentControl = {}): Promise<LatentTaskResults[T['op']]> {
+  const t = task as LatentTask;
+  switch (t.op) {
+    case 'pick':
+      return (await pickImage(model, t.source, ctl)) as LatentTaskResults[T['op']];
+    case 'invert':
+      return (await invertImages(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'nfe-sweep':
+      return (await reconstructionVsNfe(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'interpolate':
+      return (await interpolateImages(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'class-swap':
+      return (await classSwap(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'sdedit':
+      return (await sdedit(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'inpaint':
+      return (await inpaint(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    case 'arithmetic':
+      return (await latentArithmetic(model, t.request, ctl)) as LatentTaskResults[T['op']];
+    default:
+      throw new ConfigError('op', `unknown latent task '${String((t as { op?: unknown }).op)}'`);
+  }
+}
