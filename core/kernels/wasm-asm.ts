@@ -31,8 +31,9 @@ export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 /** One-byte opcodes used by the kernels. */
 export const Op = {

@@ -36,6 +36,7 @@
 import { tf, type Tensor } from '../tf';
 import { ConfigError } from '../errors';
 import { CheckpointError } from '../model/checkpoint';
+import { adamKernelActive, adamUpdate, sumSquares, type AdamScalars } from '../kernels/adam';
 import type { OptimSpec } from './config';
 
 /** The learning rate of step index `step` (0-based) for a run of `totalSteps` steps (module comment). */
@@ -152,6 +153,7 @@ export class Optimizer {
   apply(grads: readonly Tensor[]): OptimizerStepInfo {
     if (grads.length !== this.vars.length) throw new ConfigError('grads', `needs one gradient per variable (${this.vars.length}), got ${grads.length}`);
     // The spread gives tf.tidy an object type it accepts as a TensorContainer (an interface is not).
+    if (adamKernelActive()) return tf.tidy(() => ({ ...this.updateFused(grads) }));
     return tf.tidy(() => ({ ...this.update(grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((x) => tf.reshape(x, [-1])))) }));
   }
 
@@ -168,7 +170,46 @@ export class Optimizer {
    */
   applyFlat(grad: Tensor): OptimizerStepInfo {
     if (grad.size !== this.size) throw new ConfigError('grads', `a flat gradient needs ${this.size} values, got ${grad.size}`);
+    if (adamKernelActive()) return tf.tidy(() => ({ ...this.updateFused([tf.reshape(grad, [-1])]) }));
     return tf.tidy(() => ({ ...this.update(tf.reshape(grad, [-1])) }));
+  }
+
+  /**
+   * The same update as `update`, as two kernels (core/kernels/adam.ts): the gradient's sum of
+   * squares, then one pass over all parameters that writes new weights, moments and EMA. Same
+   * float32 operations per value; no concat of gradients or weights and no split through the host.
+   * `grads`: one per variable, or one flat gradient.
+   */
+  private updateFused(grads: readonly Tensor[]): OptimizerStepInfo {
+    const o = this.spec;
+    const lr = learningRate(o, this.k, this.totalSteps);
+    const gradNorm = Math.sqrt(sumSquares(grads));
+    if (!Number.isFinite(gradNorm)) return { applied: false, lr, gradNorm, clip: 1 };
+    const clip = clipFactor(gradNorm, o.gradClip);
+    const k = this.k + 1;
+    const b1 = o.beta1;
+    const b2 = o.beta2;
+    const l2 = o.kind === 'adam' && o.weightDecay > 0;
+    const sbc2 = Math.sqrt(1 - b2 ** k);
+    const d = emaDecayAt(o, this.k);
+    const s: AdamScalars = {
+      gs: l2 ? clip : 1,
+      wd: l2 ? o.weightDecay : 0,
+      b1,
+      c1: l2 ? 1 - b1 : (1 - b1) * clip,
+      b2,
+      c2: l2 ? 1 - b2 : (1 - b2) * clip * clip,
+      epsS: o.eps * sbc2,
+      dw: o.kind === 'adamw' && o.weightDecay > 0 ? 1 - lr * o.weightDecay : 1,
+      stepS: (lr * sbc2) / (1 - b1 ** k),
+      d,
+      dm: 1 - d,
+    };
+    const r = adamUpdate(grads, this.vars, this.m, this.v, this.ema, s);
+    this.vars.forEach((variable, i) => variable.assign(r.weights[i]!));
+    this.replace(tf.keep(r.m), tf.keep(r.v), tf.keep(r.ema));
+    this.k = k;
+    return { applied: true, lr, gradNorm, clip };
   }
 
   /** The update of the module comment from the flat gradient g (inside the caller's tidy). */
