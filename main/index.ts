@@ -57,8 +57,8 @@ function registerIpc(svc: StudioService): void {
       return svc.call(m, payload);
     });
   }
-  svc.onRunEvent((e) => {
-    for (const win of BrowserWindow.getAllWindows()) if (windows.has(win.webContents.id)) win.webContents.send(eventChannels.run, e);
+  svc.onEvent((stream, e) => {
+    for (const win of BrowserWindow.getAllWindows()) if (windows.has(win.webContents.id)) win.webContents.send(eventChannels[stream], e);
   });
 }
 

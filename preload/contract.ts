@@ -12,6 +12,16 @@
 import { z } from 'zod';
 import { SOLVERS } from './schema';
 import type { FieldIssue } from './schema';
+import type {
+  ArithmeticResult,
+  ClassSwapResult,
+  InpaintResult,
+  InterpolateResult,
+  InvertResult,
+  LatentImage,
+  NfeSweepResult,
+  SdeditResult,
+} from '../main/latent/types';
 
 export type { FieldIssue } from './schema';
 
@@ -50,6 +60,35 @@ export const fieldRequestSchema = z
 
 export const EXPORT_KINDS = ['config', 'samples', 'trajectories', 'model', 'metrics'] as const;
 
+/** A model the latent studio can use: `shipped:NAME`, `RUN_ID` or `RUN_ID@STEP`. */
+const modelSpec = z.string().min(1).max(100).regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
+const taskId = z.string().min(1).max(64);
+const body = z.record(z.string(), z.unknown());
+
+/**
+ * An image source from the app. Files arrive as their bytes (the renderer reads what the user picks);
+ * a path on the host's disk is not accepted over the contract.
+ */
+const imageSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('dataset'), dataset: z.literal('mnist').optional(), classId: int(0, 9), index: int(0, 100_000) }).strict(),
+  z.object({ kind: z.literal('bytes'), name: z.string().min(1).max(300), base64: z.string().min(1).max(20_000_000), exactSize: z.boolean().optional(), background: z.enum(['white', 'black']).optional() }).strict(),
+  z.object({ kind: z.literal('pixels'), pixels: z.array(z.number()).min(1).max(3 * 64 * 64), range: z.enum(['unit', 'byte']).optional(), name: z.string().max(300).optional(), label: int(0, 1000).optional() }).strict(),
+  z.object({ kind: z.literal('sample'), seed: int(0, 2 ** 31).optional(), classLabel: int(0, 1000).nullable().optional(), cfg: z.number().min(0).max(20).optional(), solver: body.optional() }).strict(),
+]);
+
+/**
+ * One latent-studio computation (main/latent runLatentTask). The request bodies are checked field by
+ * field by main/latent itself (the checks the CLI gets), whose errors name the field.
+ */
+export const latentTaskSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('pick'), source: imageSourceSchema }).strict(),
+  ...(['invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const).map((op) => z.object({ op: z.literal(op), request: body }).strict()),
+]);
+export const LATENT_OPS = ['pick', 'invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const;
+export type LatentOp = (typeof LATENT_OPS)[number];
+/** A result to save or export: every op but 'pick' (a picked image is an input, not a result). */
+const latentResultSchema = z.object({ kind: z.enum(LATENT_OPS.filter((o) => o !== 'pick') as [Exclude<LatentOp, 'pick'>, ...Exclude<LatentOp, 'pick'>[]]), result: body }).strict();
+
 /** Every request method: channel and request schema. */
 export const contract = {
   appInfo: { channel: 'app:info', request: none },
@@ -81,14 +120,23 @@ export const contract = {
   vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
   compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
   exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
+  /** Models with an image latent space: shipped ones and runs with a checkpoint. */
+  latentModels: { channel: 'latent:models', request: none },
+  /** Runs one latent computation in the compute worker; progress streams as 'task' events under taskId. */
+  latentRun: { channel: 'latent:run', request: z.object({ model: modelSpec, taskId: taskId.optional(), task: latentTaskSchema }).strict() },
+  latentCancel: { channel: 'latent:cancel', request: z.object({ taskId }).strict() },
+  /** Stores a result's files as artifacts of the model's run (shipped models: a "Latent studio" run). */
+  latentSave: { channel: 'latent:save', request: z.object({ model: modelSpec, result: latentResultSchema }).strict() },
+  /** A result as files (PNGs, numbers as JSON, APNG and GIF of an interpolation) for download. */
+  latentExport: { channel: 'latent:export', request: z.object({ result: latentResultSchema }).strict() },
 } as const;
 
 export type Method = keyof typeof contract;
 export type Request<M extends Method> = z.input<(typeof contract)[M]['request']>;
 export type ParsedRequest<M extends Method> = z.output<(typeof contract)[M]['request']>;
 
-/** Event streams from host to renderer. */
-export const eventChannels = { run: 'events:run' } as const;
+/** Event streams from host to renderer (over the web host's socket: { channel: 'run' | 'task', event }). */
+export const eventChannels = { run: 'events:run', task: 'events:task' } as const;
 
 // ---- Reply types ---------------------------------------------------------------------------------
 
@@ -205,6 +253,26 @@ export interface ExportFile {
   base64: string;
 }
 
+export interface LatentModelInfo {
+  spec: string;
+  label: string;
+  kind: 'shipped' | 'run';
+  shape: number[];
+  numClasses: number;
+}
+
+/** The result of each latent op (main/latent/index.ts LatentTaskResults). */
+export interface LatentResults {
+  pick: LatentImage;
+  invert: InvertResult;
+  'nfe-sweep': NfeSweepResult;
+  interpolate: InterpolateResult;
+  'class-swap': ClassSwapResult;
+  sdedit: SdeditResult;
+  inpaint: InpaintResult;
+  arithmetic: ArithmeticResult;
+}
+
 export interface Replies {
   appInfo: AppInfo;
   settings: Settings;
@@ -225,6 +293,20 @@ export interface Replies {
   vectorField: FieldView;
   compareRuns: Comparison;
   exportRun: ExportFile[];
+  latentModels: LatentModelInfo[];
+  /** The result of the task's op (main/latent LatentTaskResults[op]). */
+  latentRun: unknown;
+  latentCancel: { cancelled: boolean };
+  latentSave: { runId: string; artifacts: { id: number; name: string }[] };
+  latentExport: ExportFile[];
+}
+
+/** Progress of a latent task (or any long compute task started with a taskId). */
+export interface TaskEvent {
+  taskId: string;
+  stage: string;
+  fraction: number;
+  nfe: number;
 }
 
 /** Training events as the renderer receives them (main/engine/protocol.ts WorkerEvent, JSON-safe). */
@@ -239,7 +321,7 @@ export type RunEvent =
 
 // ---- Errors and envelopes ------------------------------------------------------------------------
 
-export type ErrorCode = 'invalid' | 'not-found' | 'conflict' | 'failed' | 'unauthorized';
+export type ErrorCode = 'invalid' | 'not-found' | 'conflict' | 'failed' | 'unauthorized' | 'cancelled';
 
 export interface ErrorInfo {
   code: ErrorCode;
@@ -278,6 +360,8 @@ export type StudioApi = {
 } & {
   /** Subscribes to training events of every run; returns the unsubscribe function. */
   onRunEvent(listener: (e: RunEvent) => void): () => void;
+  /** Subscribes to progress of compute tasks started with a taskId. */
+  onTaskEvent(listener: (e: TaskEvent) => void): () => void;
 };
 
 /**
@@ -286,6 +370,6 @@ export type StudioApi = {
  */
 export type StudioBridge = {
   [M in Method]: (req?: Request<M>) => Promise<Envelope<Replies[M]>>;
-} & Pick<StudioApi, 'onRunEvent'>;
+} & Pick<StudioApi, 'onRunEvent' | 'onTaskEvent'>;
 
 export const METHODS = Object.keys(contract) as Method[];

@@ -3,7 +3,7 @@
 // envelopes here (renderer/src/bridge.ts unwraps them), because contextBridge copies only the message
 // of a thrown Error and the renderer needs an error's field.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { contract, eventChannels, METHODS, type RunEvent, type StudioBridge } from './contract';
+import { contract, eventChannels, METHODS, type RunEvent, type StudioBridge, type TaskEvent } from './contract';
 
 const methods = Object.fromEntries(METHODS.map((m) => [m, (req?: unknown) => ipcRenderer.invoke(contract[m].channel, req ?? {})]));
 
@@ -13,4 +13,10 @@ const onRunEvent: StudioBridge['onRunEvent'] = (listener) => {
   return () => void ipcRenderer.removeListener(eventChannels.run, handler);
 };
 
-contextBridge.exposeInMainWorld('studio', { ...methods, onRunEvent } as StudioBridge);
+const onTaskEvent: StudioBridge['onTaskEvent'] = (listener) => {
+  const handler = (_e: IpcRendererEvent, ev: TaskEvent) => listener(ev);
+  ipcRenderer.on(eventChannels.task, handler);
+  return () => void ipcRenderer.removeListener(eventChannels.task, handler);
+};
+
+contextBridge.exposeInMainWorld('studio', { ...methods, onRunEvent, onTaskEvent } as StudioBridge);

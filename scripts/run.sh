@@ -33,6 +33,16 @@ case "$task" in
     if [ -f tsconfig.web.json ]; then npx vue-tsc -p tsconfig.web.json; fi
     echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
     npx vitest run "$@"
+    # End-to-end tests drive the built renderer in Debian's Chromium against the web host; with
+    # arguments (a vitest filter) only the unit tests run.
+    if [ $# -eq 0 ] && [ -f playwright.config.ts ]; then
+      if command -v chromium >/dev/null 2>&1; then
+        echo "== end-to-end tests (Playwright, Chromium, web host)" >&2
+        npx playwright test
+      else
+        echo "== end-to-end tests SKIPPED: no chromium on PATH (apt-get install chromium; .ci/run does)" >&2
+      fi
+    fi
     ;;
   start)
     exec node scripts/start.mjs "$@"

@@ -12,7 +12,7 @@ import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } f
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onProgress?: (p: { done: number; total: number; note?: string }) => void;
+  onProgress?: (p: { stage: string; fraction: number; nfe: number }) => void;
 }
 
 /** Sources: worker.ts under Node's type stripping and the project's resolve hook; built: worker js. */

@@ -2,7 +2,7 @@
  * Maps errors thrown by the engine, the store or a schema check to the contract's ErrorInfo: the
  * code tells the renderer how to show it, `field` which input to mark.
  */
-import { ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
+import { CancelledError, ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
 import { CheckpointError } from '../../core/model/checkpoint';
 import type { ErrorInfo } from '../../preload/contract';
 import { ImageFileError } from '../data';
@@ -18,6 +18,7 @@ export class ContractError extends Error {
 
 export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof ContractError) return e.info;
+  if (e instanceof CancelledError) return { code: 'cancelled', message: e.message };
   if (e instanceof NotFoundError) return { code: 'not-found', message: e.message };
   if (e instanceof TransitionError) return { code: 'conflict', message: e.message };
   if (e instanceof ConfigError || e instanceof StoreInputError) return { code: 'invalid', message: e.message, field: e.field };

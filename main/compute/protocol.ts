@@ -13,7 +13,7 @@ export interface ComputeRequest {
 export type ComputeReply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: ErrorInfo }
-  | { id: number; progress: { done: number; total: number; note?: string } };
+  | { id: number; progress: { stage: string; fraction: number; nfe: number } };
 
 export interface ComputeJob {
   dbPath: string;

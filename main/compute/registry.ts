@@ -3,8 +3,11 @@ import type { RunStore } from '../store';
 import type { ExperimentConfig } from '../../preload/schema';
 import { selectBackend } from '../engine/backend';
 import { fieldTask, preflightTask, sampleTask, type FieldTask, type SampleTask } from './tasks';
+import { latentExport, latentModels, latentRun, latentSave, type LatentRunArgs } from './latent';
+import type { LatentResult } from '../latent';
 
-export type Progress = (p: { done: number; total: number; note?: string }) => void;
+/** Progress of a task: what a long latent computation reports (stage, fraction done, NFE so far). */
+export type Progress = (p: { stage: string; fraction: number; nfe: number }) => void;
 export type Task = (store: RunStore, args: unknown, progress: Progress) => unknown;
 
 export const TASKS: Record<string, Task> = {
@@ -13,4 +16,8 @@ export const TASKS: Record<string, Task> = {
   preflight: (_store, args) => preflightTask(args as ExperimentConfig),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),
+  latent: (store, args, progress) => latentRun(store, args as LatentRunArgs, progress),
+  'latent-save': (store, args) => latentSave(store, args as { model: string; result: LatentResult }),
+  'latent-export': (_store, args) => latentExport(args as { result: LatentResult }),
+  'latent-models': (store) => latentModels(store),
 };

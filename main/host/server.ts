@@ -3,7 +3,7 @@
  * machines without an Electron binary and for a headless GPU box opened from a browser.
  *
  * - POST /api/<method> with a JSON body -> the method's envelope (preload/contract.ts), status 200;
- * - GET /events (WebSocket) -> training events, one JSON RunEvent per message;
+ * - GET /events (WebSocket) -> events, one JSON { channel: 'run' | 'task', event } per message;
  * - anything else -> a file of the renderer (index.html for unknown paths).
  *
  * Access: a random token (32 bytes, hex) is required on every request and socket: as the
@@ -25,11 +25,14 @@ export const TOKEN_COOKIE = 'flow_studio_token';
 /** Largest request body (a drawn point set or an image config is far smaller). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** What the host serves: the contract's `call` and the event stream (StudioService provides both). */
+/** What the host serves: the contract's `call` and the event streams (StudioService provides both). */
 export interface ContractTarget {
   call(method: string, payload: unknown): Promise<Envelope<unknown>>;
-  onRunEvent(listener: (e: unknown) => void): () => void;
+  /** Every event of every stream, with its stream's name ('run', 'task'). */
+  onEvent(listener: (channel: EventStream, e: unknown) => void): () => void;
 }
+
+export type EventStream = 'run' | 'task';
 
 export interface WebHostOptions {
   target: ContractTarget;
@@ -184,8 +187,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       ws.on('error', () => sockets.delete(ws));
     });
   });
-  const off = opts.target.onRunEvent((e) => {
-    const text = JSON.stringify(e);
+  const off = opts.target.onEvent((channel, event) => {
+    const text = JSON.stringify({ channel, event });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
   });
 

@@ -20,7 +20,7 @@ import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
 import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
-import type { FieldView, SampleResult } from '../../preload/contract';
+import type { FieldView, LatentModelInfo, SampleResult, TaskEvent } from '../../preload/contract';
 import { listPresets } from './presets';
 import { exportFiles } from './export';
 
@@ -44,7 +44,9 @@ export class StudioService {
   readonly store: RunStore;
   readonly supervisor: Supervisor;
   readonly compute: ComputeClient;
-  private readonly listeners = new Set<(e: RunEvent) => void>();
+  private readonly listeners = new Set<(stream: 'run' | 'task', e: RunEvent | TaskEvent) => void>();
+  /** Cancel flags of running latent tasks, by the renderer's taskId. */
+  private readonly cancels = new Map<string, Int32Array>();
   private readonly handlers: { [M in Method]: Handler<M> };
   private closed = false;
 
@@ -60,14 +62,19 @@ export class StudioService {
       ...(opts.workerEntry ? { workerEntry: opts.workerEntry } : {}),
     });
     this.compute = new ComputeClient({ dbPath: opts.dbPath, ...(backend ? { backend } : {}) });
-    this.supervisor.on((e) => this.emit(toRunEvent(e)));
+    this.supervisor.on((e) => this.emit('run', toRunEvent(e)));
     this.handlers = this.makeHandlers();
+  }
+
+  /** Subscribes to every event stream: 'run' (training) and 'task' (progress of compute tasks). */
+  onEvent(listener: (stream: 'run' | 'task', e: RunEvent | TaskEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Subscribes to training events of every run. */
   onRunEvent(listener: (e: RunEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.onEvent((stream, e) => stream === 'run' && listener(e as RunEvent));
   }
 
   /** Validates and runs one contract method; never throws. */
@@ -97,11 +104,11 @@ export class StudioService {
     this.store.close();
   }
 
-  private emit(e: RunEvent | null): void {
+  private emit(stream: 'run' | 'task', e: RunEvent | TaskEvent | null): void {
     if (!e) return;
     for (const l of this.listeners) {
       try {
-        l(e);
+        l(stream, e);
       } catch {
         // one broken subscriber (a closed socket) must not starve the others
       }
@@ -218,6 +225,34 @@ export class StudioService {
         const run = store.getRun(id);
         return exportFiles(store, run, kinds ?? ['config', 'metrics', 'samples', 'trajectories', 'model'], (args) => compute.run<SampleResult>('sample', { runId: id, ...args }));
       },
+      latentModels: () => compute.run<LatentModelInfo[]>('latent-models', {}),
+      latentRun: async ({ model, taskId, task }) => {
+        const cancel = new SharedArrayBuffer(4);
+        if (taskId) {
+          if (this.cancels.has(taskId)) throw new ContractError({ code: 'conflict', message: `task ${taskId} is already running`, field: 'taskId' });
+          this.cancels.set(taskId, new Int32Array(cancel));
+        }
+        // Progress at most ~10 per second per task, and always the last one.
+        let last = 0;
+        const progress = (p: { stage: string; fraction: number; nfe: number }) => {
+          const now = performance.now();
+          if (!taskId || (now - last < 100 && p.fraction < 1)) return;
+          last = now;
+          this.emit('task', { taskId, ...p });
+        };
+        try {
+          return await compute.run<unknown>('latent', { model, task, cancel }, progress);
+        } finally {
+          if (taskId) this.cancels.delete(taskId);
+        }
+      },
+      latentCancel: ({ taskId }) => {
+        const flag = this.cancels.get(taskId);
+        if (flag) Atomics.store(flag, 0, 1);
+        return { cancelled: flag !== undefined };
+      },
+      latentSave: ({ model, result }) => compute.run<Replies['latentSave']>('latent-save', { model, result }),
+      latentExport: async ({ result }) => (await compute.run<{ name: string; mime: string; base64: string }[]>('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
     };
   }
 

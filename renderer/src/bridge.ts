@@ -7,7 +7,7 @@
  * The web host requires its token on every request and socket. It is in the URL the host prints
  * (?token=...); the client keeps it for the session, so a reload of a bare URL still works.
  */
-import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge } from '../../preload/contract';
+import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge, type TaskEvent } from '../../preload/contract';
 
 declare global {
   interface Window {
@@ -47,7 +47,9 @@ function webBridge(): StudioBridge {
     }
   };
 
-  const listeners = new Set<(e: RunEvent) => void>();
+  // One socket carries every stream as { channel, event }; it is open while anyone listens.
+  const listeners = { run: new Set<(e: RunEvent) => void>(), task: new Set<(e: TaskEvent) => void>() };
+  const listening = () => listeners.run.size + listeners.task.size > 0;
   let socket: WebSocket | null = null;
   let retry = 500;
   const connect = () => {
@@ -55,32 +57,35 @@ function webBridge(): StudioBridge {
     socket = new WebSocket(`${proto}//${window.location.host}/events?token=${encodeURIComponent(token)}`);
     socket.onopen = () => (retry = 500);
     socket.onmessage = (m) => {
-      let ev: RunEvent;
+      let msg: { channel: 'run' | 'task'; event: unknown };
       try {
-        ev = JSON.parse(String(m.data)) as RunEvent;
+        msg = JSON.parse(String(m.data)) as typeof msg;
       } catch {
         return;
       }
-      for (const l of listeners) l(ev);
+      const set = listeners[msg.channel] as Set<(e: unknown) => void> | undefined;
+      for (const l of set ?? []) l(msg.event);
     };
     // Reconnect with backoff while anyone listens (the host may restart).
     socket.onclose = () => {
       socket = null;
-      if (listeners.size > 0) setTimeout(() => listeners.size > 0 && !socket && connect(), (retry = Math.min(retry * 2, 8000)));
+      if (listening()) setTimeout(() => listening() && !socket && connect(), (retry = Math.min(retry * 2, 8000)));
+    };
+  };
+  const subscribe = <E>(set: Set<(e: E) => void>, listener: (e: E) => void) => {
+    set.add(listener);
+    if (!socket) connect();
+    return () => {
+      set.delete(listener);
+      if (!listening()) socket?.close();
     };
   };
 
   const methods = Object.fromEntries(METHODS.map((m) => [m, (req?: unknown) => call(m, req)]));
   return {
     ...methods,
-    onRunEvent(listener) {
-      listeners.add(listener);
-      if (!socket) connect();
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size === 0) socket?.close();
-      };
-    },
+    onRunEvent: (listener) => subscribe(listeners.run, listener),
+    onTaskEvent: (listener) => subscribe(listeners.task, listener),
   } as StudioBridge;
 }
 
@@ -88,7 +93,7 @@ function makeApi(bridge: StudioBridge): StudioApi {
   const methods = Object.fromEntries(
     METHODS.map((m) => [m, async (req?: unknown) => unwrap(await (bridge[m] as (r?: unknown) => Promise<Envelope<unknown>>)(req))]),
   );
-  return { ...methods, onRunEvent: (l) => bridge.onRunEvent(l) } as StudioApi;
+  return { ...methods, onRunEvent: (l) => bridge.onRunEvent(l), onTaskEvent: (l) => bridge.onTaskEvent(l) } as StudioApi;
 }
 
 /** 'electron' or 'web': which bridge this renderer uses. */

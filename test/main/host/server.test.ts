@@ -15,15 +15,15 @@ import type { Envelope } from '../../../preload/contract';
 /** A contract target that records calls: the transport is under test here, not the handlers. */
 function recordingTarget() {
   const calls: { method: string; payload: unknown }[] = [];
-  const listeners = new Set<(e: unknown) => void>();
+  const listeners = new Set<(c: 'run' | 'task', e: unknown) => void>();
   const target: ContractTarget = {
     call: async (method, payload) => {
       calls.push({ method, payload });
       return { ok: true, value: { echo: payload, method } } satisfies Envelope<unknown>;
     },
-    onRunEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
+    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
   };
-  return { target, calls, emit: (e: unknown) => listeners.forEach((l) => l(e)) };
+  return { target, calls, emit: (c: 'run' | 'task', e: unknown) => listeners.forEach((l) => l(c, e)) };
 }
 
 interface Reply {
@@ -138,8 +138,8 @@ describe('events socket', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${host.port}/events?token=${host.token}`);
     await new Promise((r) => ws.on('open', r));
     const got = new Promise<unknown>((r) => ws.on('message', (m) => r(JSON.parse(String(m)))));
-    rec.emit({ type: 'progress', runId: 'r1', step: 7 });
-    expect(await got).toEqual({ type: 'progress', runId: 'r1', step: 7 });
+    rec.emit('run', { type: 'progress', runId: 'r1', step: 7 });
+    expect(await got).toEqual({ channel: 'run', event: { type: 'progress', runId: 'r1', step: 7 } });
     ws.close();
   });
 });
