@@ -3,7 +3,7 @@
  * view and the web host's ?token=... query stays untouched.
  */
 
-export const VIEWS = ['experiment', 'live', 'runs', 'compare', 'settings'] as const;
+export const VIEWS = ['experiment', 'live', 'runs', 'compare', 'latent', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
 
 export interface Route {
