@@ -268,7 +268,41 @@ export function useGemmKernel(on: boolean): boolean {
 /** True when `gemm` runs the FlowMatMul kernel on the current backend. */
 export function gemmKernelActive(): boolean {
   registerGemmKernels();
-  return fastPath && tf.getKernel(FLOW_MATMUL, tf.getBackend()) !== undefined;
+  const on = fastPath && tf.getKernel(FLOW_MATMUL, tf.getBackend()) !== undefined;
+  if (on) shareIdentityData();
+  return on;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity without a copy
+// ---------------------------------------------------------------------------------------------
+
+let identityShared = false;
+
+/**
+ * Makes the wasm backend's Identity kernel (tf.clone, and every tensor a custom gradient saves for
+ * its backward pass) share the input's data, as the tfjs cpu backend's Identity does, instead of
+ * copying it: tfjs tensors are immutable (a variable's assign swaps the data id, nothing writes into
+ * a tensor's memory), so sharing with a reference count is safe. Measured: 20 copies of up to
+ * 256 KB per MLP training step at batch 256. Applied once the wasm backend's kernels are registered.
+ */
+function shareIdentityData(): void {
+  if (identityShared) return;
+  const prev = tf.getKernel('Identity', 'wasm');
+  if (!prev) return;
+  identityShared = true;
+  const copying = prev.kernelFunc;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+      const x = args.inputs.x!;
+      if (x.dtype === 'string') return copying(args as unknown as Parameters<tf.KernelFunc>[0]);
+      (args.backend as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }) as unknown as tf.KernelFunc,
+  });
 }
 
 function transposeLast2(x: Tensor): Tensor {

@@ -195,3 +195,20 @@ describe('gemm as a tfjs kernel', () => {
     tf.dispose([A, B]);
   });
 });
+
+describe('Identity on wasm', () => {
+  it('shares the data of its input (no copy) and keeps it alive while either tensor lives', () => {
+    if (!gemmKernelActive()) return; // the override comes with the kernels
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const before = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId); // one buffer for both
+    expect(tf.memory().numDataBuffers).toBe(before);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    const z = tf.add(y, 1);
+    expect(Array.from(z.dataSync())).toEqual([2, 3, 4, 5]);
+    tf.dispose([y, z]);
+    expect(tf.memory().numDataBuffers).toBe(before - 1);
+  });
+});
