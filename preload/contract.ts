@@ -118,6 +118,13 @@ export const contract = {
   latestSample: { channel: 'runs:latest-sample', request: byId },
   sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema },
   vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
+  /** 2D: points of data space inverted to noise through the PF-ODE (t = 1 -> 0), with their paths. */
+  invertPoints: {
+    channel: 'runs:invert-points',
+    request: z
+      .object({ id: runId, points: z.array(z.tuple([z.number(), z.number()])).min(1).max(256), solver: z.enum(SOLVERS).optional(), steps: int(1, 1000).optional() })
+      .strict(),
+  },
   compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
   exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
   /** Models with an image latent space: shipped ones and runs with a checkpoint. */
@@ -237,6 +244,18 @@ export interface FieldView {
   relError?: number;
 }
 
+export interface InvertedPoints {
+  step: number;
+  /** The noise point of each input (t = 0). */
+  latents: number[][];
+  /** paths[i][k] at times[k], from the data point (t = 1) down to its noise point (t = 0). */
+  times: number[];
+  paths: number[][][];
+  nfe: number;
+  /** log N(z; 0, I) of each latent: how typical a noise point it is. */
+  logPrior: number[];
+}
+
 export interface Comparison {
   runs: RunDetail[];
   /** Loss per run (decimated), same order as runs. */
@@ -291,6 +310,7 @@ export interface Replies {
   latestSample: SampleView | null;
   sampleNow: SampleResult;
   vectorField: FieldView;
+  invertPoints: InvertedPoints;
   compareRuns: Comparison;
   exportRun: ExportFile[];
   latentModels: LatentModelInfo[];

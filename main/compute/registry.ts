@@ -2,7 +2,7 @@
 import type { RunStore } from '../store';
 import type { ExperimentConfig } from '../../preload/schema';
 import { selectBackend } from '../engine/backend';
-import { fieldTask, preflightTask, sampleTask, type FieldTask, type SampleTask } from './tasks';
+import { fieldTask, invertPointsTask, preflightTask, sampleTask, type FieldTask, type InvertPointsTask, type SampleTask } from './tasks';
 import { latentExport, latentModels, latentRun, latentSave, type LatentRunArgs } from './latent';
 import type { LatentResult } from '../latent';
 
@@ -13,6 +13,7 @@ export type Task = (store: RunStore, args: unknown, progress: Progress) => unkno
 export const TASKS: Record<string, Task> = {
   sample: (store, args) => sampleTask(store, args as SampleTask),
   field: (store, args) => fieldTask(store, args as FieldTask),
+  'invert-points': (store, args) => invertPointsTask(store, args as InvertPointsTask),
   preflight: (_store, args) => preflightTask(args as ExperimentConfig),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),

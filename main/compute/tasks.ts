@@ -14,7 +14,8 @@ import type { GaussianMixture } from '../../core/data/mixture';
 import { validateTrainSpec, type TrainSpec } from '../../core/train/config';
 import type { DataInput, ExperimentConfig } from '../../preload/schema';
 import { loadDataSource } from '../engine/sources';
-import type { FieldView, SampleResult, SampleView } from '../../preload/contract';
+import type { FieldView, InvertedPoints, SampleResult, SampleView } from '../../preload/contract';
+import { encode } from '../../core/inversion/encode';
 import { imageGridPng, type Channels } from '../data';
 import { oracleModel, runModel, type LoadedModel } from '../engine/models';
 import type { RunStore } from '../store';
@@ -193,4 +194,49 @@ export async function preflightTask(config: ExperimentConfig): Promise<{ ok: tru
   await check(config.data, 'data');
   if (config.source.kind === 'data') await check(config.source.data, 'source.data');
   return { ok: true };
+}
+
+export interface InvertPointsTask {
+  runId: string;
+  points: [number, number][];
+  solver?: ExperimentConfig['sampling']['solver'];
+  steps?: number;
+}
+
+/**
+ * Inverts 2D data points to noise through the PF-ODE (t = 1 -> 0) with the run's latest weights, and
+ * returns each path and log N(z; 0, I) = -|z|^2 / 2 - log(2 pi) of its end point.
+ */
+export function invertPointsTask(store: RunStore, req: InvertPointsTask): InvertedPoints {
+  return withModel(store, req.runId, (model) => {
+    if (model.shape.length !== 1 || model.shape[0] !== 2) throw new ConfigError('id', `inverting points needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
+    if (model.config?.source.kind === 'data') throw new ConfigError('id', 'this run starts from a data set, not noise: its inverse is a source point, not a latent');
+    const solver = req.solver ?? 'rk4';
+    const x = tf.tensor2d(req.points);
+    const tensors: Tensor[] = [x];
+    try {
+      const r = encode(model.field(0), x, {
+        method: solver,
+        steps: req.steps ?? (solver === 'dopri5' ? 20 : 40),
+        rtol: 1e-5,
+        atol: 1e-5,
+        t0: model.timeRange.lo,
+        t1: model.timeRange.hi,
+        returnTrajectory: true,
+      });
+      tensors.push(r.x, ...(r.trajectory ?? []));
+      const states = (r.trajectory ?? []).map((s) => s.arraySync() as number[][]);
+      const latents = r.x.arraySync() as number[][];
+      return {
+        step: model.step ?? 0,
+        latents,
+        times: r.times,
+        paths: req.points.map((_, i) => states.map((s) => s[i]!)),
+        nfe: r.nfe,
+        logPrior: latents.map(([a, b]) => -(a! * a! + b! * b!) / 2 - Math.log(2 * Math.PI)),
+      };
+    } finally {
+      tf.dispose(tensors);
+    }
+  });
 }

@@ -20,7 +20,7 @@ import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
 import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
-import type { FieldView, LatentModelInfo, SampleResult, TaskEvent } from '../../preload/contract';
+import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../preload/contract';
 import { listPresets } from './presets';
 import { exportFiles } from './export';
 
@@ -206,6 +206,7 @@ export class StudioService {
         return compute.run<SampleResult>('sample', { runId: req.id, ...withoutId(req) });
       },
       vectorField: (req) => compute.run<FieldView>('field', { runId: req.id, ...withoutId(req) }),
+      invertPoints: (req) => compute.run<InvertedPoints>('invert-points', { runId: req.id, ...withoutId(req) }),
       compareRuns: ({ ids }) => {
         const runs = ids.map((id) => this.detail(store.getRun(id)));
         const loss = ids.map((id) => toSeries(store.getMetrics(id, ['loss'], { maxPoints: 500 })[0]!));

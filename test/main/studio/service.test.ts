@@ -9,6 +9,9 @@ import { PNG } from 'pngjs';
 import { tinyMoons } from '../engine/helpers';
 import { freshStudio } from './helpers';
 import type { RunDetail } from '../../../preload/contract';
+import { tf } from '../../../core/tf';
+import { integrateField } from '../../../core/solver/sample';
+import { runModel } from '../../../main/engine/models';
 
 let studio: ReturnType<typeof freshStudio>;
 beforeAll(() => {
@@ -92,6 +95,32 @@ describe('a run through the contract', () => {
     expect(sd).toBeGreaterThan(0.4);
     expect(sd).toBeLessThan(1.8);
     expect(r.straightness).toBeGreaterThanOrEqual(0);
+  });
+
+  it('invertPoints maps data points to noise along the PF-ODE; integrating forward returns them', async () => {
+    const pts: [number, number][] = [[0.5, 0.2], [-0.8, 0.6], [1.6, -0.3]];
+    const inv = await studio.call('invertPoints', { id: run.id, points: pts, solver: 'rk4', steps: 40 });
+    expect(inv.times[0]).toBeCloseTo(1, 9);
+    expect(inv.times.at(-1)).toBeCloseTo(0, 9);
+    inv.paths.forEach((p, i) => {
+      expect(p[0]![0]).toBeCloseTo(pts[i]![0], 5);
+      expect(p.at(-1)).toEqual(inv.latents[i]);
+    });
+    inv.latents.forEach(([a, b], i) => expect(inv.logPrior[i]).toBeCloseTo(-(a! * a! + b! * b!) / 2 - Math.log(2 * Math.PI), 9));
+    // Forward from the latents with the same weights (core's solver, called here directly).
+    const model = runModel(studio.service.store, run.id);
+    try {
+      const z = tf.tensor2d(inv.latents);
+      const r = integrateField(model.field(0), z, { method: 'rk4', steps: 40 });
+      const back = r.x.arraySync() as number[][];
+      back.forEach((p, i) => {
+        expect(Math.abs(p[0]! - pts[i]![0])).toBeLessThan(2e-3);
+        expect(Math.abs(p[1]! - pts[i]![1])).toBeLessThan(2e-3);
+      });
+      tf.dispose([z, r.x]);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('rename, compare, export (files decode to what is stored), delete', async () => {
