@@ -41,6 +41,14 @@ import type {
   SolverSpec,
 } from './types';
 
+/**
+ * Solver of the likelihood ODE when the inversion uses a fixed-step method and the request names
+ * none: the divergence integral needs accuracy that few fixed steps do not give (on the shipped
+ * MNIST model one image's bits/dim is -2.2 with rk4 at 10 steps, 0.0 at 20, 1.27 with dopri5 at 1e-4;
+ * a negative value is impossible for a true density of 8-bit data).
+ */
+export const BPD_SOLVER: SolverSpec = { method: 'dopri5', rtol: 1e-4, atol: 1e-4 };
+
 /** Width of the data interval of image models ([-1, 1]), the R of PSNR = 10 log10(R^2 / MSE). */
 export const DATA_RANGE = 2;
 
@@ -131,7 +139,7 @@ async function bitsPerDimOf(
   repeats: number,
   stages: Stages,
 ): Promise<BitsPerDimResult[]> {
-  const spec = checkSolver(req.solver ?? fallback, 'bitsPerDim.solver');
+  const spec = checkSolver(req.solver ?? (fallback.method === 'dopri5' ? fallback : BPD_SOLVER), 'bitsPerDim.solver');
   const probes = req.probes ?? 1;
   const seed = req.seed ?? 0;
   const B = x.shape[0]!;

@@ -108,7 +108,10 @@ export interface BitsPerDimRequest {
   repeats?: number;
   /** Seed of the first estimate (default 0); estimate r uses seed + r. */
   seed?: number;
-  /** Solver of the likelihood ODE (default: the inversion's). */
+  /**
+   * Solver of the likelihood ODE (default: the inversion's when it is dopri5, else dopri5 with
+   * rtol = atol = 1e-4: few fixed steps get the divergence integral badly wrong).
+   */
   solver?: SolverSpec;
 }
 
