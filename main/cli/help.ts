@@ -3,7 +3,7 @@
  * list of commands is spelled once (index.ts dispatches on COMMAND_NAMES).
  */
 
-export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'runs', 'bench', 'doctor', 'serve'] as const;
+export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'edit', 'runs', 'bench', 'doctor', 'serve'] as const;
 /** A command of the CLI. */
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -19,6 +19,14 @@ const SOLVER = `Solver:
   --solver S        euler | midpoint | heun | rk4 | dopri5
   --steps K         steps of a fixed-step solver (exactly K are taken)
   --rtol R --atol A dopri5 tolerances (default 1e-5)`;
+
+const STUDIO = `Images: a PNG or JPEG file (centre-cropped, resized and converted to the model's size and
+channels) or mnist:DIGIT[:INDEX] (a digit of the bundled MNIST, INDEX default 0).
+  --exact-size      refuse image files that are not exactly the model's size
+  --background B    white (default) | black: what transparent pixels become
+  --save            store the result files (PNGs, APNG/GIF, JSON of the numbers) as artifacts: with
+                    the model's run, or for shipped models and oracles a run "Latent studio: MODEL"
+  --export DIR      write the same files into DIR`;
 
 const GLOBAL = `Global options:
   --db FILE         run store (default: $FLOW_STUDIO_HOME/flow-studio.db, else the per-user data folder)
@@ -40,6 +48,7 @@ Commands:
   invert       encode data into latents (data -> noise)
   decode       decode latents into data (noise -> data)
   interpolate  frames between two inputs along an interpolation of their latents
+  edit         edit images in latent space: class-swap | sdedit | inpaint | arithmetic
   runs         list | show | export | delete stored runs
   bench        run the benchmarks in bench/
   doctor       check Node, the compute backend, packages and the data folder
@@ -106,10 +115,21 @@ ${SOLVER}
 ${GLOBAL}`,
   invert: `Usage:
   flow-studio invert --model MODEL --points FILE|- [solver] [--out FILE]
-  flow-studio invert --model MODEL --image FILE.png... [solver] [--out FILE]
+  flow-studio invert --model MODEL --image IMAGE... [--class C] [--bpd [--probes P] [--repeats R] [--seed S]]
+                     [--reconstruction FILE.png] [solver] [--out FILE] [--save] [--export DIR]
 
 Encodes data into latents (PF-ODE from t = 1 back to t = 0): a JSON array of vectors (images are
 flattened HWC) and the number of field evaluations. Default solver: dopri5.
+For images the report (--json) also gives, per image, the latent's statistics against N(0, I)
+(mean, std, norm / sqrt(d), skewness, excess kurtosis, Kolmogorov-Smirnov distance and p-value) and
+the reconstruction decode(encode(x)) with the same solver: PSNR (data range 2, images in [-1, 1])
+and max abs error.
+  --class C         invert under class C (default: the unconditional field)
+  --bpd             also bits/dim by Hutchinson's estimator, mean and std over --repeats estimates
+                    (default 3) with --probes probes each (default 1), seeds S, S+1, ...
+  --reconstruction FILE.png   rows of input | reconstruction | latent (z / 3)
+
+${STUDIO}
 
 ${MODEL}
 
@@ -129,12 +149,47 @@ ${SOLVER}
 ${GLOBAL}`,
   interpolate: `Usage:
   flow-studio interpolate --model MODEL --from FILE --to FILE [--frames N] [--mode slerp|lerp] [--latents]
+  flow-studio interpolate --model MODEL --from IMAGE --to IMAGE --out STRIP.png [--mode slerp|lerp|both]
+                          [--gif FILE.gif] [--apng FILE.png] [--delay MS] [--bounce] [--class C]
 
 Encodes both inputs (JSON points with the same number of items, or one image each), interpolates
 their latents (slerp keeps Gaussian latents on their shell) and decodes every frame.
-Points: JSON [frame][item][coordinate]. Images: a PNG strip (--out FILE.png required).
+Points: JSON [frame][item][coordinate]. Images: a PNG strip (--out FILE.png required; one row per
+mode with --mode both), the latent norm of every frame against sqrt(d), and the PSNR of the end
+frames against the inputs.
   --frames N        frames including both ends (default 8)
   --latents         the inputs are latents already (skip encoding)
+  --gif, --apng     also write the frames as an animated GIF / APNG (first mode), --delay MS per frame
+                    (default 150); --bounce plays them forwards then backwards
+
+${STUDIO}
+
+${MODEL}
+
+${SOLVER}
+
+${GLOBAL}`,
+  edit: `Usage:
+  flow-studio edit class-swap --model MODEL --image IMAGE... --to-class B [--from-class A] [--cfg W]
+  flow-studio edit sdedit     --model MODEL --image IMAGE... [--t0 T] [--start invert|noise] [--sampler ode|sde]
+                              [--noise G] [--seed S] [--class C | --from-class A --to-class B] [--cfg W]
+  flow-studio edit inpaint    --model MODEL --image IMAGE... (--mask MASK.png | --mask-rect X,Y,W,H)
+                              [--class C] [--x0 random|inverted] [--seed S] [--cfg W]
+  flow-studio edit arithmetic --model MODEL --a IMAGE --b IMAGE --c IMAGE [--scale S] [--renormalise] [--class C]
+
+Edits through the probability-flow ODE (x_t = alpha_t x1 + sigma_t x0, noise at t = 0):
+  class-swap   invert under class A (default: the digit of mnist:D inputs, else unconditional),
+               decode under class B with guidance W (default 1)
+  sdedit       go back to time T (default 0.5; the edit strength is 1 - T) by inverting the ODE or
+               by the path sample alpha_T x + sigma_T eps, then forwards by the ODE or the SDE
+               (noise level G, default 1; Euler-Maruyama with --steps, default 50)
+  inpaint      regenerate the masked pixels (white in MASK.png, or the rectangle), keeping the others:
+               after every step the known region is reset to its path sample alpha_t x + sigma_t x0
+               (x0 seeded noise, or the image's own latent); default solver heun, 50 steps
+  arithmetic   decode z_a + S (z_b - z_c) (S default 1); --renormalise rescales it to |z_a|
+  --out FILE.png    rows of original | edited (arithmetic: a | b | c | result)
+
+${STUDIO}
 
 ${MODEL}
 

@@ -48,6 +48,7 @@ const COMMANDS: Record<CommandName, CommandSpec> = {
   invert: { positionals: [0, MANY], load: async () => import('./commands/latent').then((m) => ({ options: m.INVERT_OPTIONS, run: m.invertCommand })) },
   decode: { positionals: [0, 0], load: async () => import('./commands/latent').then((m) => ({ options: m.DECODE_OPTIONS, run: m.decodeCommand })) },
   interpolate: { positionals: [0, 0], load: async () => import('./commands/latent').then((m) => ({ options: m.INTERPOLATE_OPTIONS, run: m.interpolateCommand })) },
+  edit: { positionals: [1, 1], load: async () => import('./commands/edit').then((m) => ({ options: m.EDIT_OPTIONS, run: m.editCommand })) },
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
   bench: { positionals: [0, 1], load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })) },
   doctor: { positionals: [0, 0], load: async () => import('./commands/doctor').then((m) => ({ options: m.DOCTOR_OPTIONS, run: m.doctorCommand })) },

@@ -17,15 +17,37 @@ import { UsageError } from '../errors';
 import { readImages, readModelInput, type ModelInput } from '../inputs';
 import { isImageFile, readVectors, writeOutput } from '../io';
 import { vectorsText } from '../output';
+import { invertImages } from '../../latent/invert';
+import { interpolateImages, interpolationAnimation } from '../../latent/interpolate';
+import type { InterpolationMode, LatentImage } from '../../latent/types';
+import { isImageSpec, keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
 
 const COMMON = { ...MODEL_OPTIONS, ...SOLVER_OPTIONS, class: { type: 'string' }, out: { type: 'string' } } as const satisfies OptionSpecs;
-/** invert: --points FILE|- or --image FILE.png... */
-export const INVERT_OPTIONS = { ...COMMON, points: { type: 'string' }, image: { type: 'string', multiple: true } } as const satisfies OptionSpecs;
+/**
+ * invert: --points FILE|- or --image FILE.png|mnist:D[:I]...; for images also the latent statistics,
+ * the reconstruction and its PSNR, optionally bits/dim (--bpd) and the studio's --save / --export.
+ */
+export const INVERT_OPTIONS = {
+  ...COMMON,
+  ...STUDIO_OPTIONS,
+  points: { type: 'string' },
+  image: { type: 'string', multiple: true },
+  bpd: { type: 'boolean' },
+  probes: { type: 'string' },
+  repeats: { type: 'string' },
+  seed: { type: 'string' },
+  reconstruction: { type: 'string' },
+} as const satisfies OptionSpecs;
 /** decode: --latents FILE|-, --cols for image grids. */
 export const DECODE_OPTIONS = { ...COMMON, latents: { type: 'string' }, cols: { type: 'string' } } as const satisfies OptionSpecs;
 /** interpolate: --from/--to (points, latents with --latents, or images), --frames, --mode. */
 export const INTERPOLATE_OPTIONS = {
   ...COMMON,
+  ...STUDIO_OPTIONS,
+  gif: { type: 'string' },
+  apng: { type: 'string' },
+  delay: { type: 'string' },
+  bounce: { type: 'boolean' },
   from: { type: 'string' },
   to: { type: 'string' },
   frames: { type: 'string' },
@@ -58,6 +80,8 @@ export async function invertCommand(ctx: Context): Promise<number> {
   const { args } = ctx;
   const model = await ctx.model();
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
+  if (model.shape.length === 3 && args.has('image')) return invertImagesCommand(ctx, model, solver);
+  args.forbid(['bpd', 'probes', 'repeats', 'seed', 'reconstruction', 'exact-size', 'background', 'save', 'export'], 'apply only to --image with an image model');
   const input = await readModelInput(ctx, model, { vectors: 'points', images: 'image', what: 'points' });
   const cond = classLabels(args, model, input.x.shape[0]!);
   const tensors: Tensor[] = [input.x, ...(cond ? [cond] : [])];
@@ -74,6 +98,80 @@ export async function invertCommand(ctx: Context): Promise<number> {
   } finally {
     tf.dispose(tensors);
   }
+}
+
+/**
+ * invert --image for image models (main/latent): latents plus, per image, the latent statistics
+ * against N(0, I), the reconstruction decode(encode(x)) with the same solver, its PSNR (data range 2)
+ * and max abs error, and with --bpd the Hutchinson bits/dim and its spread over --repeats estimates.
+ */
+async function invertImagesCommand(ctx: Context, model: LoadedModel, solver: SolverChoice): Promise<number> {
+  const { args } = ctx;
+  args.exclusive('points', 'image');
+  if (!args.flag('bpd')) args.forbid(['probes', 'repeats', 'seed'], 'apply only with --bpd');
+  const probes = args.int('probes', { min: 1, max: 100 });
+  const repeats = args.int('repeats', { min: 1, max: 100 });
+  const seed = args.int('seed', { min: 0 });
+  const cls = args.int('class', { min: 0 });
+  if (cls !== undefined) classLabels(args, model, 1)?.dispose(); // checks the class against the model
+  const specs = [...args.strings('image'), ...args.positionals];
+  const images: LatentImage[] = [];
+  for (const spec of specs) images.push(await readStudioImage(ctx, model, spec, '--image'));
+  const t0 = performance.now();
+  const r = await invertImages(model, {
+    images,
+    classLabel: cls ?? null,
+    solver: solverSpec(solver),
+    ...(args.flag('bpd') ? { bitsPerDim: { ...(probes ? { probes } : {}), ...(repeats ? { repeats } : {}), ...(seed !== undefined ? { seed } : {}) } } : {}),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const reconFile = args.string('reconstruction');
+  let reconstruction: string | undefined;
+  if (reconFile) {
+    // One row per image: input | reconstruction | latent (z / 3).
+    const [h, w, c] = model.shape as [number, number, Channels];
+    const d = h * w * c;
+    const all = new Float32Array(images.length * 3 * d);
+    r.items.forEach((it, i) => {
+      all.set(images[i]!.pixels, (3 * i) * d);
+      all.set(it.reconstruction, (3 * i + 1) * d);
+      all.set(it.latent.map((v) => Math.max(-1, Math.min(1, v / 3))), (3 * i + 2) * d);
+    });
+    reconstruction = writeOutput(reconFile, imageGridPng(all, images.length * 3, h, w, c, 3));
+  }
+  const kept = keepResults(ctx, model, { kind: 'invert', result: r }, 'invert');
+  const latents = r.items.map((it) => it.latent);
+  const report = {
+    model: modelInfo(model),
+    solver: solver.solver,
+    steps: r.encode.steps,
+    nfe: r.encode.nfe,
+    seconds,
+    n: latents.length,
+    dim: dimOf(model),
+    inputs: r.items.map((it) => it.source),
+    dataRange: r.dataRange,
+    sqrtD: r.sqrtD,
+    decodeNfe: r.decode.nfe,
+    images: r.items.map((it) => ({
+      input: it.source,
+      classLabel: it.classLabel,
+      stats: it.stats,
+      psnr: it.error.psnr,
+      mse: it.error.mse,
+      maxAbsError: it.error.maxAbsError,
+      ...(it.bitsPerDim ? { bitsPerDim: it.bitsPerDim } : {}),
+    })),
+    ...(reconstruction ? { reconstruction } : {}),
+    ...kept,
+  };
+  const psnrs = r.items.map((it) => it.error.psnr.toFixed(1)).join(', ');
+  const note =
+    `${latents.length} latent${latents.length === 1 ? '' : 's'} from ${model.label} with ${solver.solver} (${r.encode.steps} steps, ${r.encode.nfe} NFE); ` +
+    `reconstruction PSNR ${psnrs} dB; latent std ${r.items.map((it) => it.stats.std.toFixed(3)).join(', ')}, KS ${r.items.map((it) => it.stats.ks.toFixed(3)).join(', ')}` +
+    (args.flag('bpd') ? `; bits/dim ${r.items.map((it) => `${it.bitsPerDim!.mean.toFixed(3)} +- ${it.bitsPerDim!.std.toFixed(3)}`).join(', ')}` : '');
+  emitVectors(ctx, latents, report, note, 'latents');
+  return 0;
 }
 
 /** Decodes latents (t = 0 -> 1) into points (JSON) or an image grid (PNG). */
@@ -120,9 +218,11 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
   const fromFile = args.required('from', 'is required (a JSON file of points or latents, or an image)');
   const toFile = args.required('to', 'is required (a JSON file of points or latents, or an image)');
   const frames = args.int('frames', { min: 2, max: 1000 }) ?? 8;
-  const mode = args.choice('mode', ['slerp', 'lerp'] as const) ?? 'slerp';
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
   const asLatents = args.flag('latents');
+  if (images && !asLatents && isImageSpec(fromFile) && isImageSpec(toFile)) return interpolateImagesCommand(ctx, model, solver, fromFile, toFile, frames);
+  args.forbid(['gif', 'apng', 'delay', 'bounce', 'exact-size', 'background', 'save', 'export'], 'apply only to two images (files or mnist:D:I) with an image model');
+  const mode = args.choice('mode', ['slerp', 'lerp'] as const) ?? 'slerp';
   const read = async (file: string): Promise<ModelInput> => {
     if (isImageFile(file)) {
       if (asLatents) throw new UsageError(`--latents: ${file} is an image, not a JSON file of latents`, 'interpolate');
@@ -191,6 +291,54 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
   } finally {
     tf.dispose(tensors);
   }
+}
+
+/**
+ * interpolate between two images (main/latent): a PNG strip (--out; one row per mode with
+ * --mode both), animations (--gif, --apng), latent norms per frame against sqrt(d).
+ */
+async function interpolateImagesCommand(ctx: Context, model: LoadedModel, solver: SolverChoice, fromSpec: string, toSpec: string, frames: number): Promise<number> {
+  const { args, out } = ctx;
+  const modeArg = args.choice('mode', ['slerp', 'lerp', 'both'] as const) ?? 'slerp';
+  const modes: InterpolationMode[] = modeArg === 'both' ? ['slerp', 'lerp'] : [modeArg];
+  const delay = args.int('delay', { min: 0, max: 65535 }) ?? 150;
+  const cls = args.int('class', { min: 0 });
+  if (cls !== undefined) classLabels(args, model, 1)?.dispose();
+  if (frames > 256) throw new UsageError(`--frames: at most 256 for images, got ${frames}`, 'interpolate');
+  const a = await readStudioImage(ctx, model, fromSpec, '--from');
+  const b = await readStudioImage(ctx, model, toSpec, '--to');
+  const r = await interpolateImages(model, { a, b, frames, modes, classLabel: cls ?? null, solver: solverSpec(solver) });
+  const [h, w, c] = model.shape as [number, number, Channels];
+  const d = h * w * c;
+  const grid = new Float32Array(modes.length * frames * d);
+  r.paths.forEach((p, k) => p.frames.forEach((f, j) => grid.set(f, (k * frames + j) * d)));
+  const files: Record<string, string> = {};
+  files.out = writeOutput(args.string('out')!, imageGridPng(grid, modes.length * frames, h, w, c, frames));
+  for (const format of ['gif', 'apng'] as const) {
+    const file = args.string(format);
+    if (file) files[format] = writeOutput(file, interpolationAnimation(r, { mode: modes[0]!, format, delayMs: delay, bounce: args.flag('bounce') }));
+  }
+  const kept = keepResults(ctx, model, { kind: 'interpolate', result: r, delayMs: delay }, 'interpolate');
+  const nfe = r.encode.nfe + r.decode.nfe;
+  const report = {
+    model: modelInfo(model),
+    mode: modeArg,
+    frames,
+    items: 1,
+    solver: solver.solver,
+    nfe,
+    encoded: true,
+    sqrtD: r.sqrtD,
+    norms: Object.fromEntries(r.paths.map((p) => [p.mode, p.norms])),
+    endpoints: r.endpoints,
+    ...files,
+    format: 'png',
+    ...kept,
+  };
+  const normText = r.paths.map((p) => `${p.mode} norms ${Math.min(...p.norms).toFixed(1)}..${Math.max(...p.norms).toFixed(1)}`).join(', ');
+  out.note(`${frames} frames by ${modeArg} from ${model.label} with ${solver.solver} (${nfe} NFE); ${normText} (sqrt(d) = ${r.sqrtD.toFixed(1)}); endpoint PSNR ${r.endpoints.a.psnr.toFixed(1)} / ${r.endpoints.b.psnr.toFixed(1)} dB; wrote ${Object.values(files).join(', ')}`);
+  out.result(report);
+  return 0;
 }
 
 /** Vectors to --out (JSON file) or stdout, with the report as the --json document. */
