@@ -17,6 +17,7 @@
 import { tf, type Tensor } from '../tf';
 import { checkShape } from '../errors';
 import { gemm } from '../kernels/gemm';
+import { siluBackward, siluForward, siluKernelActive } from '../kernels/silu';
 
 type GradFunc = (dy: Tensor, saved: Tensor[]) => Tensor[];
 type Save = (tensors: Tensor[]) => void;
@@ -121,6 +122,12 @@ export function dense(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 // Activations
 // ---------------------------------------------------------------------------------------------
 
+// On wasm: one kernel each way (core/kernels/silu.ts); the backward pass recomputes sigmoid from x.
+const siluKernelOp = customOp(([x], save) => {
+  save([x!]);
+  return { value: siluForward(x!), gradFunc: (dy, [x]) => [siluBackward(dy, x!)] };
+});
+
 const siluOp = customOp(([x], save) => {
   const s = tf.sigmoid(x!);
   const y = tf.mul(x!, s);
@@ -134,7 +141,8 @@ const siluOp = customOp(([x], save) => {
 
 /** SiLU (swish): y = x · sigmoid(x); dy/dx = s + y (1 - s). Elementwise, any shape. */
 export function silu(x: Tensor): Tensor {
-  return builtinGradients ? tf.mul(x, tf.sigmoid(x)) : siluOp(x);
+  if (builtinGradients) return tf.mul(x, tf.sigmoid(x));
+  return x.dtype === 'float32' && siluKernelActive() ? siluKernelOp(x) : siluOp(x);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+/**
+ * SiLU and its gradient as single wasm kernels (instead of sigmoid + multiply forward and four
+ * elementwise ops backward):
+ *
+ *   FlowSilu      x -> y = x s,                    s = sigmoid(x) = 1 / (1 + exp(-x))
+ *   FlowSiluGrad  (dy, x) -> dx = dy s (1 + x (1 - s))
+ *
+ * The backward pass recomputes s from x, so the forward pass saves only its input. exp is the
+ * Cephes expf scheme in 4 lanes: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts), a degree-5
+ * polynomial for e^r, and 2^n through the exponent bits; |relative error| < 2e-7 on the clamped range
+ * [-87.3, 88.3] (checked in test/core/kernels against float64 formulas); e^x = Infinity above ~88.7.
+ */
+import { tf, type Tensor } from '../tf';
+import { hasRelaxedSimd, I32, ModuleBuilder, Op, Simd, V128, wasmApi, type FuncBuilder, type WasmMemory } from './wasm-asm';
+
+const S = {
+  f32x4_nearest: 0x6a,
+  f32x4_min: 0xe8,
+  f32x4_max: 0xe9,
+  i32x4_shl: 0xab,
+  i32x4_add: 0xae,
+  i32x4_trunc_sat_f32x4_s: 0xf8,
+  i32x4_splat: 0x11,
+} as const;
+
+/** v128.const with the same float32 in all 4 lanes. */
+function vconst(f: FuncBuilder, v: number): void {
+  f.simd(0x0c);
+  const b = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+  f.op(...b);
+}
+
+/**
+ * Pushes e^x of the v128 in local `x` (4 lanes) using temporaries; leaves the result on the stack.
+ * `fma`: use f32x4.relaxed_madd for the polynomial (shorter dependency chain).
+ */
+function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean): void {
+  const c = (v: number): void => vconst(f, v);
+  // x = clamp(x, -87.3, 89): above ~88.7 the result overflows to Infinity through 2^128, as exp does
+  f.get(x);
+  c(89);
+  f.simd(S.f32x4_min);
+  c(-87.3);
+  f.simd(S.f32x4_max).set(x);
+  // n = nearest(x log2e)
+  f.get(x);
+  c(Math.LOG2E);
+  f.simd(Simd.f32x4_mul).simd(S.f32x4_nearest).set(n);
+  // r = x - n C1 - n C2
+  f.get(x).get(n);
+  c(0.693359375);
+  f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).get(n);
+  c(-2.12194440e-4);
+  f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).set(r);
+  // p = ((((c5 r + c4) r + c3) r + c2) r + c1) r + c0; e^r = p r^2 + r + 1
+  c(1.9875691500e-4);
+  for (const k of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
+    f.get(r);
+    if (fma) {
+      c(k);
+      f.simd(Simd.f32x4_relaxed_madd);
+    } else {
+      f.simd(Simd.f32x4_mul);
+      c(k);
+      f.simd(Simd.f32x4_add);
+    }
+  }
+  f.get(r).get(r).simd(Simd.f32x4_mul).simd(Simd.f32x4_mul).get(r).simd(Simd.f32x4_add);
+  c(1);
+  f.simd(Simd.f32x4_add).set(p);
+  // 2^n: (int(n) + 127) << 23 as float bits
+  f.get(p).get(n).simd(S.i32x4_trunc_sat_f32x4_s).i32(127).simd(S.i32x4_splat).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
+}
+
+/** silu(x, y, n) and siluGrad(dy, x, dx, n); byte offsets, n values. */
+function siluModule(fma: boolean): Uint8Array {
+  const m = new ModuleBuilder();
+  for (const grad of [false, true]) {
+    const f = m.func(grad ? 'siluGrad' : 'silu', grad ? [I32, I32, I32, I32] : [I32, I32, I32]);
+    const [pdy, px, pout, pn] = grad ? [0, 1, 2, 3] : [0, 0, 1, 2];
+    const i = f.local(I32);
+    const nv = f.local(I32);
+    const regs = (): number[] => [0, 1, 2, 3, 4, 5, 6, 7].map(() => f.local(V128));
+    const A = regs();
+    const B = regs();
+    /** out = f(in) for the 4 lanes `load` pushes (byte offset `o` past element i); `store` writes the v128 in local res. */
+    const lanes = (R: number[], load: (ptr: number, o: number) => void, store: (res: number, o: number) => void, o: number): void => {
+      const [x, t, nn, r, p, sg, dy, res] = R as [number, number, number, number, number, number, number, number];
+      load(px, o);
+      f.set(x);
+      if (grad) {
+        load(pdy, o);
+        f.set(dy);
+      }
+      // s = 1 / (1 + exp(-x))
+      f.get(x).simd(0xe1 /* f32x4.neg */).set(t);
+      emitExp(f, t, nn, r, p, fma);
+      vconst(f, 1);
+      f.simd(Simd.f32x4_add).set(t);
+      vconst(f, 1);
+      f.get(t).simd(Simd.f32x4_div).set(sg);
+      if (!grad) {
+        f.get(x).get(sg).simd(Simd.f32x4_mul);
+      } else {
+        // dx = dy s (1 + x (1 - s))
+        f.get(dy).get(sg).simd(Simd.f32x4_mul);
+        vconst(f, 1);
+        f.get(x);
+        vconst(f, 1);
+        f.get(sg).simd(Simd.f32x4_sub).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
+        f.simd(Simd.f32x4_mul);
+      }
+      f.set(res);
+      store(res, o);
+    };
+    const at = (ptr: number): FuncBuilder => f.get(ptr).get(i).i32(4).op(Op.i32_mul, Op.i32_add);
+    const vload = (ptr: number, o: number): void => void at(ptr).simdMem(Simd.v128_load, 0, o);
+    const vstore = (res: number, o: number): void => void at(pout).get(res).simdMem(Simd.v128_store, 0, o);
+    // Two vectors per iteration (independent dependency chains), then one, then single values.
+    f.get(pn).i32(-8).op(Op.i32_and).set(nv);
+    f.forRange(i, nv, 8, () => {
+      lanes(A, vload, vstore, 0);
+      lanes(B, vload, vstore, 16);
+    });
+    f.get(nv).set(i);
+    f.ifElse(
+      () => f.get(pn).get(i).op(Op.i32_sub).i32(4).op(Op.i32_ge_s),
+      () => {
+        lanes(A, vload, vstore, 0);
+        f.addTo(i, 4);
+      },
+    );
+    // Tail: one value at a time, broadcast to 4 lanes, lane 0 stored.
+    f.ifElse(
+      () => f.get(i).get(pn).op(Op.i32_lt_s),
+      () =>
+        f.doWhile(
+          () => {
+            lanes(
+              A,
+              (ptr, o) => void at(ptr).simdMem(Simd.v128_load32_splat, 0, o),
+              (res, o) => void at(pout).get(res).lane(Simd.f32x4_extract_lane, 0).mem(Op.f32_store, 0, o),
+              0,
+            );
+            f.addTo(i, 1);
+          },
+          () => f.get(i).get(pn).op(Op.i32_lt_s),
+        ),
+    );
+  }
+  return m.build();
+}
+
+interface SiluExports {
+  silu(x: number, y: number, n: number): void;
+  siluGrad(dy: number, x: number, dx: number, n: number): void;
+}
+
+let compiled: object | null = null;
+
+/** Instantiates the module over a heap (tests use their own memory). */
+export function siluInstance(memory: WasmMemory): SiluExports {
+  compiled ??= new wasmApi.Module(siluModule(hasRelaxedSimd()));
+  return new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as SiluExports;
+}
+
+export const FLOW_SILU = 'FlowSilu';
+export const FLOW_SILU_GRAD = 'FlowSiluGrad';
+
+interface WasmBackendLike {
+  wasm: { asm: { memory: WasmMemory } };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+const instances = new WeakMap<object, SiluExports>();
+function instanceFor(backend: WasmBackendLike): SiluExports {
+  let x = instances.get(backend);
+  if (!x) {
+    x = siluInstance(backend.wasm.asm.memory);
+    instances.set(backend, x);
+  }
+  return x;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
+const off = (b: WasmBackendLike, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId)!.memoryOffset;
+const size = (t: tf.TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
+
+function checkF32(name: string, ...ts: tf.TensorInfo[]): void {
+  if (ts.some((t) => t.dtype !== 'float32')) throw new Error(`${name}: float32 inputs only`);
+}
+
+function siluWasm(args: KernelArgs): tf.TensorInfo {
+  const b = args.backend as WasmBackendLike;
+  const x = args.inputs.x!;
+  checkF32(FLOW_SILU, x);
+  const y = b.makeOutput([...x.shape], 'float32');
+  instanceFor(b).silu(off(b, x), off(b, y), size(x));
+  return y;
+}
+
+function siluGradWasm(args: KernelArgs): tf.TensorInfo {
+  const b = args.backend as WasmBackendLike;
+  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  checkF32(FLOW_SILU_GRAD, dy, x);
+  if (size(dy) !== size(x)) throw new Error(`${FLOW_SILU_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
+  const dx = b.makeOutput([...x.shape], 'float32');
+  instanceFor(b).siluGrad(off(b, dy), off(b, x), off(b, dx), size(x));
+  return dx;
+}
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  if (!wasmApi.validate(siluModule(false))) return;
+  if (!tf.getKernel(FLOW_SILU, 'wasm')) tf.registerKernel({ kernelName: FLOW_SILU, backendName: 'wasm', kernelFunc: siluWasm as unknown as tf.KernelFunc });
+  if (!tf.getKernel(FLOW_SILU_GRAD, 'wasm')) tf.registerKernel({ kernelName: FLOW_SILU_GRAD, backendName: 'wasm', kernelFunc: siluGradWasm as unknown as tf.KernelFunc });
+}
+
+let fastPath = true;
+
+/** Testing aid: off makes core/model/ops.ts use tfjs sigmoid and elementwise ops. Returns the previous setting. */
+export function useSiluKernel(on: boolean): boolean {
+  const prev = fastPath;
+  fastPath = on;
+  return prev;
+}
+
+/** True when FlowSilu / FlowSiluGrad run on the current backend. */
+export function siluKernelActive(): boolean {
+  register();
+  return fastPath && tf.getKernel(FLOW_SILU, tf.getBackend()) !== undefined;
+}
+
+/** y = x sigmoid(x) (kernel path only). */
+export function siluForward(x: Tensor): Tensor {
+  return tf.engine().runKernel(FLOW_SILU, { x }) as Tensor;
+}
+
+/** dx = dy s (1 + x (1 - s)), s = sigmoid(x) (kernel path only). */
+export function siluBackward(dy: Tensor, x: Tensor): Tensor {
+  return tf.engine().runKernel(FLOW_SILU_GRAD, { dy, x }) as Tensor;
+}
