@@ -5,7 +5,7 @@
  *     bench/run.ts [--only NAME[,NAME]] [--out FILE] [--rounds N] [--python PATH | --no-torch]
  *   npm run bench -- [same flags]
  *
- * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step (see each module's comment).
+ * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image (see each module's comment).
  * Without --out the document is written to bench/results/latest.json (tracked in git, so a change
  * in speed shows in review); with --only, the other benchmarks' entries already in that file are
  * kept, each entry carrying its own date. Runs on the backend the engine would pick
@@ -23,8 +23,9 @@ import { benchMlpStep } from './mlp';
 import { benchSampling } from './sampling';
 import { benchMoonsQuality } from './moons';
 import { benchUnetStep } from './unet';
+import { benchInvert } from './invert';
 
-const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step'] as const;
+const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image'] as const;
 type Name = (typeof NAMES)[number];
 
 interface Args {
@@ -72,6 +73,8 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
       return benchMoonsQuality({ target: 0.01, evalEvery: 50, evalPoints: 1000, goalSec: 10, confirmEvals: 2 });
     case 'unet-step':
       return benchUnetStep({ batches: [32, 64], rounds: 3, stepsPerRound: 3 });
+    case 'invert-image':
+      return benchInvert({ repeats: args.rounds });
   }
 }
 
@@ -96,6 +99,8 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
   if (m) out['moons to ED < 0.01'] = m.reached ? { steps: m.steps, trainSec: m.trainSec, wallSecWithEvals: m.wallSec } : 'not reached';
   const u = results['unet-step'] as { results?: { batch: number; msPerStep: { best: number; median: number } }[] } | undefined;
   for (const r of u?.results ?? []) out[`unet-step batch ${r.batch} (ms/step)`] = r.msPerStep.best === undefined ? null : { best: r.msPerStep.best, median: r.msPerStep.median };
+  const inv = results['invert-image'] as { results?: { solver: string; nfe: number; ms: { best: number; median: number } }[] } | undefined;
+  for (const r of inv?.results ?? []) out[`invert one 28x28 image, ${r.solver} (ms)`] = { best: r.ms.best, median: r.ms.median, nfe: r.nfe };
   return out;
 }
 

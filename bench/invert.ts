@@ -1,0 +1,83 @@
+/**
+ * invert-image: time to invert ONE 28x28 MNIST digit to noise through the probability-flow ODE of
+ * the shipped class-conditional U-Net (resources/models/mnist), data at t = 1 -> noise at t = 0,
+ * with dopri5 (rtol = atol = 1e-5) and with RK4 at 20 steps (80 NFE), on the backend the engine
+ * picks (the embedded wasm one unless tfjs-node is installed). Goal of issue 5: < 2 s each.
+ *
+ * Each variant is warmed up once (wasm kernels compile, the heap grows), then timed `repeats` times,
+ * interleaved with the other variant. Also reported: NFE, ms per field evaluation, and the PSNR of
+ * decoding the latent back with the same solver (not timed), so a faster setting shows its cost.
+ *
+ * Standalone: node ... --import ./scripts/ts-hooks.mjs bench/invert.ts [--repeats N] prints the JSON.
+ */
+import { tf } from '../core/tf';
+import { decode, encode, type InversionOptions } from '../core/inversion/encode';
+import { reconstructionError } from '../core/inversion/stats';
+import { mnistDigit } from '../main/data';
+import { shippedModel } from '../main/engine/shipped';
+import { log, round, timeStats } from './lib';
+
+export interface InvertBenchOptions {
+  repeats: number;
+  /** Digit and index of the image (default a 3, the first of its class). */
+  digit?: number;
+  index?: number;
+}
+
+const GOAL_MS = 2000;
+
+export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
+  const model = shippedModel('mnist');
+  const digit = o.digit ?? 3;
+  const img = mnistDigit(digit, o.index ?? 0);
+  const x = tf.tensor(img.data, [1, 28, 28, 1]);
+  const cond = tf.tensor1d([digit], 'int32');
+  const field = model.field(0);
+  const variants: { name: string; opts: InversionOptions }[] = [
+    { name: 'dopri5 rtol 1e-5', opts: { method: 'dopri5', rtol: 1e-5, atol: 1e-5, cond } },
+    { name: 'rk4 20 steps', opts: { method: 'rk4', steps: 20, cond } },
+  ];
+  const ms = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const info = new Map<string, { nfe: number; steps: number; rejected: number; psnr: number }>();
+  try {
+    for (const v of variants) {
+      const e = encode(field, x, v.opts); // warm-up, and the round trip's accuracy
+      const d = decode(field, e.x, v.opts);
+      info.set(v.name, { nfe: e.nfe, steps: e.steps, rejected: e.rejected, psnr: round(reconstructionError(img.data, d.x.dataSync()).psnr, 2) });
+      tf.dispose([e.x, d.x]);
+    }
+    for (let r = 0; r < o.repeats; r++) {
+      for (const v of r % 2 ? [...variants].reverse() : variants) {
+        const t0 = performance.now();
+        const e = encode(field, x, v.opts);
+        e.x.dataSync(); // the latent on the host, as the studio returns it
+        ms.get(v.name)!.push(performance.now() - t0);
+        e.x.dispose();
+        log(`invert-image ${v.name} repeat ${r + 1}/${o.repeats}: ${round(ms.get(v.name)!.at(-1)!, 0)} ms`);
+      }
+    }
+    return {
+      model: model.label,
+      image: `MNIST digit ${digit} #${o.index ?? 0}, 28x28x1, inverted under its class (CFG 0: one network pass per evaluation)`,
+      goalMs: GOAL_MS,
+      results: variants.map((v) => {
+        const t = timeStats(ms.get(v.name)!);
+        const i = info.get(v.name)!;
+        return { solver: v.name, ...i, ms: t, msPerNfe: round(t.median / i.nfe, 2), goalMet: t.median < GOAL_MS };
+      }),
+    };
+  } finally {
+    tf.dispose([x, cond]);
+    model.dispose();
+  }
+}
+
+if (process.argv[1]?.endsWith('invert.ts')) {
+  const { selectBackend } = await import('../main/engine/backend');
+  const at = process.argv.indexOf('--repeats');
+  const repeats = at >= 0 ? Number(process.argv[at + 1]) : 5;
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error('--repeats must be an integer >= 1');
+  const backend = await selectBackend();
+  const doc = { bench: 'invert-image', date: new Date().toISOString(), backend: { name: backend.name, version: backend.version }, ...benchInvert({ repeats }) };
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
