@@ -104,6 +104,10 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     expect(bytes.pixels.every((v) => v === 1)).toBe(true);
     const viaTask = await runLatentTask(model, { op: 'pick', source: { kind: 'dataset', classId: 3, index: 0 } });
     expect(viaTask.pixels).toEqual(digits[0]!.pixels);
+    const drawn = await pickImage(model, { kind: 'sample', classLabel: 4, seed: 2, solver: { method: 'heun', steps: 2 } });
+    expect(drawn).toMatchObject({ shape: [28, 28, 1], label: 4, source: 'sample class 4 seed 2' });
+    expect(drawn.pixels).toHaveLength(784);
+    await expect(pickImage(model, { kind: 'dataset', classId: 3, index: 1e6 })).rejects.toThrow(/source\.index/);
   });
 
   it('invert + decode with dopri5 reconstructs to PSNR >= 40 dB; latents ~ N(0, I) within the stated bounds', async () => {
