@@ -60,6 +60,20 @@ describe('MetricBuffer', () => {
     for (let i = 1; i < b.length; i++) expect(b.steps[i]!).toBeGreaterThan(b.steps[i - 1]!);
   });
 
+  it('merge interleaves stored points with event points, incoming wins on equal steps', () => {
+    const b = new MetricBuffer();
+    b.push(7, 0.7);
+    b.push(13, 1.3);
+    b.merge([5, 10, 13, 15], [0.5, 1, 9, 1.5]);
+    expect(b.steps).toEqual([5, 7, 10, 13, 15]);
+    expect(b.values).toEqual([0.5, 0.7, 1, 9, 1.5]);
+    b.merge([20, 25], [2, 2.5]);
+    expect(b.steps.at(-1)).toBe(25);
+    const v = b.version;
+    b.merge([], []);
+    expect(b.version).toBe(v);
+  });
+
   it('load keeps events that arrived after the stored history', () => {
     const b = new MetricBuffer();
     b.push(30, 3);

@@ -5,7 +5,7 @@
  * something changed, from decimated buffers, so a fast run cannot flood the UI.
  */
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
-import type { RunDetail, RunEvent, RunStatus, SampleView } from '../../../preload/contract';
+import type { RunDetail, RunEvent, RunStatus, SampleView, Series } from '../../../preload/contract';
 import { studio } from '../bridge';
 import { chartSeries, MetricBuffer, throttle, type XY } from '../lib/series';
 
@@ -69,26 +69,37 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     if (n.loss === null) n.loss = d.finalLoss;
   }
 
-  // Events can stop reaching us (a host restart, a dropped socket): while the run should be
-  // training and nothing arrived for a while, ask the host directly.
+  // Live events carry one loss per progress tick (about 5 a second); the host stores one every
+  // `logEvery` steps. While the run trains, fetch the stored points since the last fetch once a
+  // second and merge them in, so the chart shows the full logged resolution. If events stop arriving
+  // (a dropped socket, a host restart), the same poll refreshes the run's state.
   let polling = false;
+  let lastPoll = 0;
+  let storedUpTo = -1;
   async function poll(): Promise<void> {
     const s = numbers.value.status;
-    if (polling || !runId.value || !(s === 'running' || s === 'queued') || Date.now() - lastEvent < 3000) return;
+    const id = runId.value;
+    if (polling || !id || !(s === 'running' || s === 'queued') || Date.now() - lastPoll < 1000) return;
     polling = true;
+    lastPoll = Date.now();
+    const gen = generation;
     try {
-      await refreshDetail();
-      const id = runId.value;
-      const series = await studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: Math.max(0, lossBuf.lastStep + 1) });
-      for (const s2 of series) {
-        const buf = s2.name === 'loss' ? lossBuf : s2.name === 'lr' ? lrBuf : null;
-        s2.steps.forEach((st, i) => buf?.push(st, s2.values[i] ?? null));
-      }
-      lastEvent = Date.now();
+      if (Date.now() - lastEvent > 3000) await refreshDetail();
+      const series = await studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: storedUpTo + 1 });
+      if (gen !== generation) return;
+      mergeStored(series);
     } catch {
-      // shown by the next successful call
+      // the next poll or event tells
     } finally {
       polling = false;
+    }
+  }
+  function mergeStored(series: Series[]): void {
+    for (const m of series) {
+      const buf = m.name === 'loss' ? lossBuf : m.name === 'lr' ? lrBuf : null;
+      if (!buf || m.steps.length === 0) continue;
+      buf.merge(m.steps, m.values);
+      storedUpTo = Math.max(storedUpTo, m.steps[m.steps.length - 1]!);
     }
   }
 
@@ -99,6 +110,7 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     detail.value = null;
     sample.value = null;
     error.value = null;
+    storedUpTo = -1;
     numbers.value = { status: null, step: 0, totalSteps: null, stepsPerSec: null, etaSec: null, loss: null, lr: null };
     flush();
     if (!id) return;
@@ -106,10 +118,7 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     try {
       const [, series, s] = await Promise.all([refreshDetail(), studio.getMetrics({ id, names: ['loss', 'lr'], maxPoints: 5000 }), studio.latestSample({ id })]);
       if (gen !== generation) return;
-      for (const m of series) {
-        if (m.name === 'loss') lossBuf.load(m.steps, m.values);
-        if (m.name === 'lr') lrBuf.load(m.steps, m.values);
-      }
+      mergeStored(series);
       sample.value = s;
       const lastLr = lrBuf.values.at(-1);
       if (numbers.value.lr === null && lastLr !== undefined) numbers.value.lr = lastLr;
@@ -158,6 +167,11 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
         n.etaSec = null;
         if (e.error) error.value = e.error;
         void refreshDetail().catch(() => undefined);
+        // The last logged points (the host flushes them as the run ends).
+        setTimeout(() => {
+          const id = runId.value;
+          if (id === e.runId) void studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: storedUpTo + 1 }).then((m) => id === runId.value && mergeStored(m), () => undefined);
+        }, 300);
         refreshSample();
         break;
       case 'checkpoint':

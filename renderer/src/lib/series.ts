@@ -111,6 +111,44 @@ export class MetricBuffer {
     this.version++;
   }
 
+  /**
+   * Merges points in step order (stored metrics between the steps live events reported); a step
+   * already present takes the incoming value.
+   */
+  merge(steps: readonly number[], values: readonly (number | null)[]): void {
+    if (steps.length === 0) return;
+    if (steps[0]! > this.lastStep) {
+      for (let i = 0; i < steps.length; i++) this.push(steps[i]!, values[i] ?? null);
+      return;
+    }
+    const s: number[] = [];
+    const v: (number | null)[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < this.steps.length || j < steps.length) {
+      const a = i < this.steps.length ? this.steps[i]! : Infinity;
+      const b = j < steps.length ? steps[j]! : Infinity;
+      if (b <= a) {
+        if (!(s.length && s[s.length - 1] === b)) {
+          s.push(b);
+          v.push(values[j] ?? null);
+        }
+        j++;
+        if (a === b) i++;
+      } else {
+        if (!(s.length && s[s.length - 1] === a)) {
+          s.push(a);
+          v.push(this.values[i]!);
+        }
+        i++;
+      }
+    }
+    this.steps = s;
+    this.values = v;
+    while (this.steps.length > this.cap) this.compact();
+    this.version++;
+  }
+
   clear(): void {
     this.steps = [];
     this.values = [];
