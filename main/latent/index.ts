@@ -15,6 +15,7 @@
  *   pickImage(model, source)                -> LatentImage   dataset digit, file, bytes, pixels, sample
  *   invertImages(model, InvertRequest)      -> InvertResult  latent, stats vs N(0, I), reconstruction,
  *                                                            PSNR / max abs error, NFE, bits/dim +- spread
+ *   invertImage(model, { image, ... })      -> the same for one image
  *   reconstructionVsNfe(model, NfeSweepRequest) -> NfeSweepResult  error vs NFE per solver (a chart)
  *   interpolateImages(model, InterpolateRequest) -> InterpolateResult  slerp / lerp frames, norms
  *   interpolationAnimation(result, { format: 'apng' | 'gif' }) -> bytes
@@ -68,7 +69,7 @@ import type {
 
 export * from './types';
 export { pickImage, imageFromBytes, imageFromFile } from './image';
-export { invertImages, reconstructionVsNfe, DATA_RANGE } from './invert';
+export { invertImage, invertImages, reconstructionVsNfe, DATA_RANGE, BPD_SOLVER, type InvertOneResult } from './invert';
 export { interpolateImages, interpolationAnimation } from './interpolate';
 export { classSwap, sdedit, inpaint, latentArithmetic } from './edit';
 export { resultFiles, saveArtifacts, exportFiles, latentRunFor, latentRunName, type LatentResult } from './save';

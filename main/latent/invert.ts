@@ -30,6 +30,8 @@ import {
 } from './common';
 import type {
   BitsPerDimRequest,
+  ClassChoice,
+  LatentImage,
   BitsPerDimResult,
   InvertItem,
   InvertRequest,
@@ -253,4 +255,30 @@ export async function reconstructionVsNfe(model: LoadedModel, req: NfeSweepReque
       images: req.images.length,
     };
   });
+}
+
+/** One image's inversion: its item with the solves' cost (see `invertImages`). */
+export interface InvertOneResult extends InvertItem {
+  model: InvertResult['model'];
+  encode: InvertResult['encode'];
+  decode: InvertResult['decode'];
+  dataRange: number;
+  sqrtD: number;
+}
+
+/**
+ * `invertImages` for a single image.
+ *
+ * @example
+ *   const r = await invertImage(model, { image: img, classLabel: 7, solver: { method: 'rk4', steps: 20 } });
+ *   r.error.psnr; r.stats.ks; r.encode.nfe;
+ */
+export async function invertImage(
+  model: LoadedModel,
+  req: Omit<InvertRequest, 'images' | 'classLabel'> & { image: LatentImage; classLabel?: ClassChoice },
+  ctl: LatentControl = {},
+): Promise<InvertOneResult> {
+  const { image, classLabel, ...rest } = req;
+  const r = await invertImages(model, { ...rest, images: [image], classLabel: classLabel ?? null }, ctl);
+  return { ...r.items[0]!, model: r.model, encode: r.encode, decode: r.decode, dataRange: r.dataRange, sqrtD: r.sqrtD };
 }

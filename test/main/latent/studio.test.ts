@@ -36,6 +36,7 @@ import {
   classSwap,
   inpaint,
   interpolateImages,
+  invertImage,
   invertImages,
   latentArithmetic,
   pickImage,
@@ -254,7 +255,7 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const before = tf.memory().numTensors;
     const flag = sharedCancel(new SharedArrayBuffer(4));
     let steps = 0;
-    const run = invertImages(model, { images: [digits[0]!] }, { signal: flag, onProgress: () => ++steps === 3 && flag.cancel() });
+    const run = invertImage(model, { image: digits[0]! }, { signal: flag, onProgress: () => ++steps === 3 && flag.cancel() });
     await expect(run).rejects.toThrow(CancelledError);
     expect(steps).toBeLessThan(10);
     expect(tf.memory().numTensors).toBe(before);
