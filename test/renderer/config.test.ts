@@ -65,6 +65,15 @@ describe('form <-> JSON round trip', () => {
     expect(r.ok && getPath(r.value, 'train.steps')).toBe(42);
   });
 
+  it('prints point sets one point per line and still round-trips', () => {
+    const c = { data: { kind: 'points', points: Array.from({ length: 30 }, (_, i) => [i / 10, 1 - i]) }, name: 'a, "b"', tags: ['x,y'] };
+    const text = toJson(c);
+    expect(text).toContain('\n      [0.1, 0],\n');
+    expect(text).toContain('"name": "a, \\"b\\""');
+    expect(fromJson(text)).toEqual({ ok: true, value: c });
+    expect(toJson({ a: [], b: {} })).toBe('{\n  "a": [],\n  "b": {}\n}');
+  });
+
   it('rejects JSON that is not an object, saying so', () => {
     expect(fromJson('[1,2]')).toMatchObject({ ok: false, error: expect.stringContaining('JSON object') });
     expect(fromJson('{"a":')).toMatchObject({ ok: false, error: expect.stringContaining('not valid JSON') });

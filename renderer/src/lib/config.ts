@@ -201,8 +201,30 @@ export function defaultAt(config: unknown, path: string): unknown {
 
 // ---- JSON view ------------------------------------------------------------------------------------
 
+/**
+ * The JSON view's text: objects one key per line, short arrays (numbers, [x, y] pairs) on one line,
+ * so a drawn point set reads as one point per line instead of four lines per point.
+ */
 export function toJson(config: unknown): string {
-  return JSON.stringify(config, null, 2);
+  const fmt = (v: unknown, indent: string): string => {
+    if (v === undefined) return 'null';
+    if (v === null || typeof v !== 'object') return JSON.stringify(v);
+    const inner = `${indent}  `;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      const flat = v.every((x) => x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object')));
+      if (flat) {
+        const item = (x: unknown): string => (Array.isArray(x) ? `[${x.map(item).join(', ')}]` : (JSON.stringify(x) ?? 'null'));
+        const one = item(v);
+        if (one.length <= 72 || v.every((x) => x === null || typeof x !== 'object')) return one;
+      }
+      return `[\n${v.map((x) => inner + fmt(x, inner)).join(',\n')}\n${indent}]`;
+    }
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return '{}';
+    return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${fmt(x, inner)}`).join(',\n')}\n${indent}}`;
+  };
+  return fmt(config, '');
 }
 
 export type JsonParse = { ok: true; value: ConfigObject } | { ok: false; error: string };
