@@ -21,6 +21,25 @@ test('moons: train live, pause/resume, stop, sample now with trajectories', asyn
   await expect(page.getByTestId('live-rate')).not.toHaveText('—');
   await expect(page.getByTestId('latest-sample')).toHaveAttribute('data-kind', 'points', { timeout: 60_000 });
 
+  // The UI stays responsive while training: no main-thread task over 200 ms in 3 s of live updates.
+  const before = await liveStep(page);
+  const longest = await page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        let max = 0;
+        const obs = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) max = Math.max(max, e.duration);
+        });
+        obs.observe({ type: 'longtask' });
+        setTimeout(() => {
+          obs.disconnect();
+          resolve(max);
+        }, 3000);
+      }),
+  );
+  expect(longest, 'longest main-thread task during live training (ms)').toBeLessThan(200);
+  expect(await liveStep(page)).toBeGreaterThan(before);
+
   // Log scale off and on keeps the curve.
   await page.getByTestId('log-toggle').uncheck();
   await expect.poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points'))).toBeGreaterThan(5);
