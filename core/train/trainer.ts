@@ -52,6 +52,7 @@ import {
   type TimeRange,
 } from './loss';
 import { Optimizer, type OptimizerStepInfo } from './optim';
+import { readInto } from '../kernels/heap';
 import { shardRows } from './shard';
 import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
 
@@ -415,11 +416,11 @@ export function createTrainer(opts: TrainerOptions): Trainer {
         const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
         const loss = value.dataSync()[0]!;
         disposeFlowBatch(batch);
-        // One download per variable straight into `out` (no concat kernel: it would copy all values once more).
+        // One copy per variable straight into `out` (no concat kernel: it would copy all values once more).
         let offset = 0;
         for (const v of vars) {
           const g = grads[v.name];
-          if (g) out.set(g.dataSync() as Float32Array, offset);
+          if (g) readInto(g, out, offset);
           else out.fill(0, offset, offset + v.size);
           offset += v.size;
         }

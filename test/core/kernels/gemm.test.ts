@@ -6,6 +6,7 @@ import { tf } from '../../../core/tf';
 import { Rng } from '../../../core/util/random';
 import { Gemm, gemm, gemmKernelActive, gemmUsesFma, useGemmKernel, type GemmConfig } from '../../../core/kernels/gemm';
 import { hasRelaxedSimd, wasmApi, type WasmMemory } from '../../../core/kernels/wasm-asm';
+import { readInto } from '../../../core/kernels/heap';
 
 /** op(A) op(B) (+ bias) in float64; A stored [m, k] or [k, m] (transposed), B [k, n] or [n, k]. */
 function reference(A: Float32Array, B: Float32Array, m: number, n: number, k: number, tA: boolean, tB: boolean, bias?: Float32Array): Float64Array {
@@ -210,5 +211,15 @@ describe('Identity on wasm', () => {
     expect(Array.from(z.dataSync())).toEqual([2, 3, 4, 5]);
     tf.dispose([y, z]);
     expect(tf.memory().numDataBuffers).toBe(before - 1);
+  });
+});
+
+describe('readInto', () => {
+  it('copies a tensor into a host array at an offset (straight from the wasm heap there)', () => {
+    const t = tf.tensor([1.5, -2, 3], [3]);
+    const out = new Float32Array(6).fill(9);
+    readInto(t, out, 2);
+    expect(Array.from(out)).toEqual([9, 9, 1.5, -2, 3, 9]);
+    t.dispose();
   });
 });
