@@ -172,7 +172,8 @@ export interface Preset {
 
 export type Validation = { ok: true; config: Record<string, unknown> } | { ok: false; issues: FieldIssue[] };
 
-export type RunStatus = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed' | 'diverged';
+import type { RunStatus } from '../main/store/types';
+export type { RunStatus };
 
 export interface RunRow {
   id: string;

@@ -4,7 +4,7 @@
  * the reason instead of hanging.
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { workerEntry, type WorkerEntry } from '../engine/entry';
 import type { ErrorInfo } from '../../preload/contract';
 import { ContractError } from './errors';
 import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } from './protocol';
@@ -15,14 +15,9 @@ interface Pending {
   onProgress?: (p: { stage: string; fraction: number; nfe: number }) => void;
 }
 
-/** Sources: worker.ts under Node's type stripping and the project's resolve hook; built: worker js. */
-function computeEntry(): { url: URL; execArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
-    return { url: new URL('./worker.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
-  }
-  return { url: new URL(/\/chunks\/[^/]*$/.test(here) ? '../compute.js' : './compute.js', here), execArgv: [] };
+/** The compute worker: main/compute/worker.ts from sources, compute.js when built. */
+function computeEntry(): WorkerEntry {
+  return workerEntry(import.meta.url, './worker.ts', 'compute.js');
 }
 
 export class ComputeClient {

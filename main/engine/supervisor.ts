@@ -7,10 +7,12 @@
  * Events from all workers reach listeners tagged with their run id.
  */
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 import { isWorkerEvent } from './protocol';
 import { RunStore } from '../store';
+import { workerEntry, type WorkerEntry } from './entry';
+
+export type { WorkerEntry } from './entry';
 
 /** Opens the store for one small status update; the run may be gone or the file unreachable. */
 function withStore(dbPath: string, fn: (store: RunStore) => void): void {
@@ -56,11 +58,6 @@ export interface SupervisorOptions {
   workerEntry?: WorkerEntry;
 }
 
-export interface WorkerEntry {
-  url: URL;
-  execArgv: string[];
-}
-
 export interface RunResult {
   runId: string;
   status: FinalStatus;
@@ -77,18 +74,9 @@ interface Active {
   done: Promise<RunResult>;
 }
 
-/**
- * Where the worker code is. Built app: worker.js beside this bundle. Running from sources (tests,
- * development): worker.ts, run by Node 22 with type transformation and the project's resolve hook.
- */
+/** The training worker: main/engine/worker.ts from sources, worker.js when built. */
 export function defaultWorkerEntry(): WorkerEntry {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
-    return { url: new URL('./worker.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
-  }
-  // Built: worker.js is an entry of out/main; this module may sit in out/main/chunks/.
-  return { url: new URL(/\/chunks\/[^/]*$/.test(here) ? '../worker.js' : './worker.js', here), execArgv: [] };
+  return workerEntry(import.meta.url, './worker.ts', 'worker.js');
 }
 
 export class Supervisor {
