@@ -3,7 +3,7 @@
  * URL that fails the test on any page error or console error, and helpers for the common steps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
@@ -85,7 +85,11 @@ export const test = base.extend<{ host: Host; errors: string[] }>({
 
 export { expect };
 
-/** Saves a screenshot as a test artifact (and optionally a copy elsewhere, e.g. for the README). */
+/**
+ * Saves a screenshot as a test artifact (test-results/screenshots/NAME.png, kept after the run, and
+ * attached to the report). `copyTo` (the README's picture) is written when it does not exist yet or
+ * when UPDATE_SCREENSHOTS=1, so a plain test run leaves the checkout clean.
+ */
 export async function shot(page: Page, testInfo: TestInfo, name: string, copyTo?: string): Promise<string> {
   const file = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
@@ -93,7 +97,7 @@ export async function shot(page: Page, testInfo: TestInfo, name: string, copyTo?
   const keep = join(ROOT, 'test-results', 'screenshots', `${name}.png`);
   mkdirSync(dirname(keep), { recursive: true });
   copyFileSync(file, keep);
-  if (copyTo) {
+  if (copyTo && (!existsSync(copyTo) || process.env.UPDATE_SCREENSHOTS === '1')) {
     mkdirSync(dirname(copyTo), { recursive: true });
     copyFileSync(file, copyTo);
   }

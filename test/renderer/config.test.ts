@@ -103,7 +103,7 @@ describe('union kinds', () => {
   });
 
   it('setField writes out defaulted unions above the field', () => {
-    const c = setField({ data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' } }, 'path.scheduler.kind', 'cosine');
+    const c: Record<string, unknown> = setField({ data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' } }, 'path.scheduler.kind', 'cosine');
     expect(c.path).toEqual({ kind: 'affine', scheduler: { kind: 'cosine' } });
     expect(parseExperiment(c).ok).toBe(true);
     const s = setField(starterConfig(), 'source.data.kind', 'gmm');
