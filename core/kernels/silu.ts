@@ -23,6 +23,9 @@ const S = {
   i32x4_splat: 0x11,
 } as const;
 
+/** Every float constant of the exp and sigmoid code, hoisted into locals. */
+const EXP_CONSTANTS = [89, -87.3, Math.LOG2E, 0.693359375, -2.12194440e-4, 1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1];
+
 /** v128.const with the same float32 in all 4 lanes. */
 function vconst(f: FuncBuilder, v: number): void {
   f.simd(0x0c);
@@ -34,8 +37,7 @@ function vconst(f: FuncBuilder, v: number): void {
  * Pushes e^x of the v128 in local `x` (4 lanes) using temporaries; leaves the result on the stack.
  * `fma`: use f32x4.relaxed_madd for the polynomial (shorter dependency chain).
  */
-function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean): void {
-  const c = (v: number): void => vconst(f, v);
+function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean, c: (v: number) => void, bias127: number): void {
   // x = clamp(x, -87.3, 89): above ~88.7 the result overflows to Infinity through 2^128, as exp does
   f.get(x);
   c(89);
@@ -69,7 +71,7 @@ function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma
   c(1);
   f.simd(Simd.f32x4_add).set(p);
   // 2^n: (int(n) + 127) << 23 as float bits
-  f.get(p).get(n).simd(S.i32x4_trunc_sat_f32x4_s).i32(127).simd(S.i32x4_splat).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
+  f.get(p).get(n).simd(S.i32x4_trunc_sat_f32x4_s).get(bias127).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
 }
 
 /** silu(x, y, n) and siluGrad(dy, x, dx, n); byte offsets, n values. */
@@ -80,6 +82,21 @@ function siluModule(fma: boolean): Uint8Array {
     const [pdy, px, pout, pn] = grad ? [0, 1, 2, 3] : [0, 0, 1, 2];
     const i = f.local(I32);
     const nv = f.local(I32);
+    // Constants live in locals, set once (V8 would otherwise materialise each v128.const in the loop).
+    const consts = new Map<number, number>();
+    for (const v of EXP_CONSTANTS) {
+      const l = f.local(V128);
+      vconst(f, v);
+      f.set(l);
+      consts.set(v, l);
+    }
+    const bias127 = f.local(V128);
+    f.i32(127).simd(S.i32x4_splat).set(bias127);
+    const c = (v: number): void => {
+      const l = consts.get(v);
+      if (l === undefined) throw new Error(`silu: constant ${v} not hoisted`);
+      f.get(l);
+    };
     const regs = (): number[] => [0, 1, 2, 3, 4, 5, 6, 7].map(() => f.local(V128));
     const A = regs();
     const B = regs();
@@ -94,19 +111,19 @@ function siluModule(fma: boolean): Uint8Array {
       }
       // s = 1 / (1 + exp(-x))
       f.get(x).simd(0xe1 /* f32x4.neg */).set(t);
-      emitExp(f, t, nn, r, p, fma);
-      vconst(f, 1);
+      emitExp(f, t, nn, r, p, fma, c, bias127);
+      c(1);
       f.simd(Simd.f32x4_add).set(t);
-      vconst(f, 1);
+      c(1);
       f.get(t).simd(Simd.f32x4_div).set(sg);
       if (!grad) {
         f.get(x).get(sg).simd(Simd.f32x4_mul);
       } else {
         // dx = dy s (1 + x (1 - s))
         f.get(dy).get(sg).simd(Simd.f32x4_mul);
-        vconst(f, 1);
+        c(1);
         f.get(x);
-        vconst(f, 1);
+        c(1);
         f.get(sg).simd(Simd.f32x4_sub).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
         f.simd(Simd.f32x4_mul);
       }

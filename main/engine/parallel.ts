@@ -195,6 +195,24 @@ const META = 4;
 // Per replica state hash: two uint32 words.
 const HASH_INTS = 2;
 
+/**
+ * How long a thread polls a shared word before it sleeps on it. The threads of a step arrive within
+ * a fraction of a millisecond of each other, while a sleeping thread needs a futex wake-up (and the
+ * leader, which waits with Atomics.waitAsync, a turn of its event loop) before it runs again; at
+ * batch 256 the step itself is only a few milliseconds. A short poll is cheap CPU; past it the
+ * threads sleep as before (a slow or busy replica costs no spinning beyond this).
+ */
+const SPIN_MS = 0.3;
+
+/** Polls until control[index] satisfies `done` or SPIN_MS pass; true when it did. */
+function spinUntil(control: Int32Array, index: number, done: (v: number) => boolean): boolean {
+  const end = performance.now() + SPIN_MS;
+  do {
+    if (done(Atomics.load(control, index)) || Atomics.load(control, FAILED) !== 0) return true;
+  } while (performance.now() < end);
+  return false;
+}
+
 /** Typed views of the shared buffer (the same layout on every thread). */
 class Shared {
   readonly control: Int32Array;
@@ -439,6 +457,7 @@ export async function createParallelTrainer(trainer: Trainer, opts: ParallelOpti
 
   /** Resolves when ARRIVED >= target; rejects when a replica failed. */
   const barrier = async (target: number): Promise<void> => {
+    spinUntil(shared.control, ARRIVED, (v) => v >= target);
     for (;;) {
       const failure = shared.failure();
       if (failure) throw new Error(failure);
@@ -566,6 +585,7 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
   const arriveAndWait = (target: number): boolean => {
     Atomics.add(control, ARRIVED, 1);
     Atomics.notify(control, ARRIVED);
+    spinUntil(control, ARRIVED, (v) => v >= target);
     for (;;) {
       if (Atomics.load(control, FAILED) !== 0) return false;
       const v = Atomics.load(control, ARRIVED);
@@ -576,6 +596,7 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
   try {
     for (;;) {
       // Sleep until the leader starts a new round (or a failure wakes everyone).
+      spinUntil(control, GO, (v) => v !== round);
       while (Atomics.load(control, GO) === round && Atomics.load(control, FAILED) === 0) Atomics.wait(control, GO, round);
       if (Atomics.load(control, FAILED) !== 0) return;
       round = Atomics.load(control, GO);
