@@ -4,7 +4,7 @@
  * Events only append to buffers; the chart series are rebuilt at most 4 times a second, and only if
  * something changed, from decimated buffers, so a fast run cannot flood the UI.
  */
-import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
+import { onScopeDispose, ref, shallowRef, watch, type Ref } from 'vue';
 import type { RunDetail, RunEvent, RunStatus, SampleView, Series } from '../../../preload/contract';
 import { studio } from '../bridge';
 import { chartSeries, MetricBuffer, throttle, type XY } from '../lib/series';
@@ -41,7 +41,7 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     drawn = { loss: lossBuf.version, lr: lrBuf.version, smoothing: smoothing.value };
   }
   const timer = setInterval(() => {
-    if (!document.hidden) flush();
+    if (typeof document === 'undefined' || !document.hidden) flush();
     void poll();
   }, FLUSH_MS);
 
@@ -180,7 +180,8 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
   });
 
   watch(runId, (id) => void open(id), { immediate: true });
-  onBeforeUnmount(() => {
+  // Scope, not component, lifetime: the view's setup is a scope, and so is a test's effectScope().
+  onScopeDispose(() => {
     clearInterval(timer);
     refreshSample.cancel();
     off();
