@@ -90,7 +90,8 @@ export { expect };
  * attached to the report). `copyTo` (the README's picture) is written when it does not exist yet or
  * when UPDATE_SCREENSHOTS=1, so a plain test run leaves the checkout clean.
  */
-export async function shot(page: Page, testInfo: TestInfo, name: string, copyTo?: string): Promise<string> {
+export async function shot(page: Page, testInfo: TestInfo, name: string, copyTo?: string, opts: { top?: boolean } = {}): Promise<string> {
+  if (opts.top) await page.evaluate(() => document.querySelector('.content')?.scrollTo(0, 0));
   const file = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
   await testInfo.attach(name, { path: file, contentType: 'image/png' });

@@ -7,7 +7,7 @@ import { expect, liveStep, quickMoons, ROOT, shot, test, train } from '../fixtur
 
 test('moons: train live, pause/resume, stop, sample now with trajectories', async ({ page }, testInfo) => {
   await quickMoons(page, { name: 'moons e2e', steps: 20_000 });
-  await shot(page, testInfo, 'experiment');
+  await shot(page, testInfo, 'experiment', undefined, { top: true });
   const id = await train(page);
   expect(id).toBeTruthy();
 
@@ -76,6 +76,5 @@ test('moons: train live, pause/resume, stop, sample now with trajectories', asyn
   await page.waitForTimeout(500);
   await page.getByTestId('sample-now').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'live-sample-now');
-  await page.getByTestId('live-name').scrollIntoViewIfNeeded();
-  await shot(page, testInfo, 'live', join(ROOT, 'resources', 'screenshots', 'studio.png'));
+  await shot(page, testInfo, 'live', join(ROOT, 'resources', 'screenshots', 'studio.png'), { top: true });
 });
