@@ -76,5 +76,13 @@ test('moons: train live, pause/resume, stop, sample now with trajectories', asyn
   await page.waitForTimeout(500);
   await page.getByTestId('sample-now').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'live-sample-now');
+
+  // A stopped run continues from its last checkpoint, and stops again.
+  const stopped = await liveStep(page);
+  await page.getByTestId('btn-continue').click();
+  await expect(page.getByTestId('live-status')).toHaveText('running');
+  await expect.poll(() => liveStep(page), { timeout: 60_000 }).toBeGreaterThan(stopped);
+  await page.getByTestId('btn-cancel').click();
+  await expect(page.getByTestId('live-status')).toHaveText('cancelled');
   await shot(page, testInfo, 'live', join(ROOT, 'resources', 'screenshots', 'studio.png'), { top: true });
 });
