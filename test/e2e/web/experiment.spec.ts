@@ -100,3 +100,20 @@ test('settings: backend, data folder, theme persists', async ({ page, host }, te
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expect(page.getByTestId('view-settings')).toBeVisible();
 });
+
+test('every preset loads into the form as a valid config', async ({ page }) => {
+  const names = await page.getByTestId('preset-select').locator('option:not([disabled])').allTextContents();
+  expect(names).toEqual(expect.arrayContaining(['moons', '8gaussians', 'checkerboard', '8gaussians-to-moons', 'mnist']));
+  for (const name of names) {
+    await page.getByTestId('preset-select').selectOption(name);
+    await expect(page.getByTestId('config-valid'), name).toBeVisible();
+  }
+  // The translation preset: a data source, edited by the nested data form.
+  await page.getByTestId('preset-select').selectOption('8gaussians-to-moons');
+  await expect(page.getByTestId('field-source.kind')).toHaveValue('data');
+  await expect(page.getByTestId('field-source.data.name')).toHaveValue('8gaussians');
+  await expect(page.getByTestId('field-coupling.kind')).toHaveValue('exact-ot');
+  await page.getByTestId('field-source.data.kind').selectOption('gmm');
+  await expect(page.getByTestId('gmm-row')).toHaveCount(4);
+  await expect.poll(async () => JSON.parse(await page.getByTestId('json-view').inputValue()).source.data.kind).toBe('gmm');
+});
