@@ -62,6 +62,8 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     const d = await studio.getRun({ id });
     if (id !== runId.value) return;
     detail.value = d;
+    // A failed or diverged run says why (also when opened long after it ended).
+    if (d.error && (d.status === 'failed' || d.status === 'diverged')) error.value = d.error;
     const n = numbers.value;
     n.status = d.status;
     n.step = Math.max(n.step, d.step);
