@@ -14,7 +14,7 @@ export const TASKS: Record<string, Task> = {
   sample: (store, args) => sampleTask(store, args as SampleTask),
   field: (store, args) => fieldTask(store, args as FieldTask),
   'invert-points': (store, args) => invertPointsTask(store, args as InvertPointsTask),
-  preflight: (_store, args) => preflightTask(args as ExperimentConfig),
+  preflight: (store, args) => preflightTask(store, args as ExperimentConfig),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),
   latent: (store, args, progress) => latentRun(store, args as LatentRunArgs, progress),

@@ -186,13 +186,27 @@ export function fieldTask(store: RunStore, req: FieldTask): FieldView {
  * data itself (an image folder is decoded, so a missing folder or a corrupt file under onCorrupt
  * 'reject' is reported by name). MNIST is bundled and skipped.
  */
-export async function preflightTask(config: ExperimentConfig): Promise<{ ok: true }> {
+export async function preflightTask(store: RunStore, config: ExperimentConfig): Promise<{ ok: true }> {
   validateTrainSpec(config as unknown as TrainSpec);
   const check = async (spec: DataInput, field: string) => {
-    if (spec.kind !== 'mnist') await loadDataSource(spec, field);
+    if (spec.kind === 'mnist') return;
+    try {
+      await loadDataSource(spec, field);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      // An unreadable folder or file: the form marks the folder field.
+      throw new ConfigError(spec.kind === 'images' ? `${field}.folder` : field, e instanceof Error ? e.message : String(e));
+    }
   };
   await check(config.data, 'data');
   if (config.source.kind === 'data') await check(config.source.data, 'source.data');
+  if (config.reflow) {
+    // The run to reflow must exist here and have weights to generate pairs with.
+    const from = config.reflow.from;
+    const parent = store.listRuns().find((r) => r.id === from);
+    if (!parent) throw new ConfigError('reflow.from', `no run '${from}' in this data folder`);
+    if (!store.latestCheckpoint(from)) throw new ConfigError('reflow.from', `run '${from}' (${parent.name}) has no checkpoint yet: train it first`);
+  }
   return { ok: true };
 }
 

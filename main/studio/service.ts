@@ -211,10 +211,11 @@ export class StudioService {
         const runs = ids.map((id) => this.detail(store.getRun(id)));
         const loss = ids.map((id) => toSeries(store.getMetrics(id, ['loss'], { maxPoints: 500 })[0]!));
         const keys = [...new Set(runs.flatMap((r) => Object.keys(r.summary ?? {})))].sort();
+        // The runs' own numbers first, then every summary key not already shown.
         const metrics: Comparison['metrics'] = [
           { name: 'final loss', values: runs.map((r) => r.finalLoss) },
           { name: 'steps', values: runs.map((r) => r.step) },
-          ...keys.map((name) => ({ name, values: runs.map((r) => scalar((r.summary ?? {})[name])) })),
+          ...keys.filter((k) => k !== 'finalLoss' && k !== 'steps' && k !== 'step').map((name) => ({ name, values: runs.map((r) => scalar((r.summary ?? {})[name])) })),
         ];
         const samples = ids.map((id) => {
           const info = store.listSamples(id).filter((s) => s.kind !== 'trajectory').at(-1);

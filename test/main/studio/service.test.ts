@@ -42,7 +42,10 @@ describe('requests are validated by the contract schemas', () => {
     // A config that parses but whose image folder does not exist fails the preflight, by field.
     const folder = await studio.service.call('createRun', { config: { ...tinyMoons(), data: { kind: 'images', folder: '/nonexistent/faces', size: 28, channels: 1 }, model: { kind: 'unet' } } });
     expect(folder.ok).toBe(false);
-    if (!folder.ok) expect(folder.error.message).toContain('/nonexistent/faces');
+    if (!folder.ok) expect(folder.error).toMatchObject({ code: 'invalid', field: 'data.folder', message: expect.stringContaining('/nonexistent/faces') });
+    // Reflow from a run that is not in this data folder is refused before anything is stored.
+    const reflow = await studio.service.call('createRun', { config: { ...tinyMoons(), reflow: { from: '01NOSUCHRUN' } } });
+    expect(reflow).toMatchObject({ ok: false, error: { code: 'invalid', field: 'reflow.from' } });
     expect((await studio.call('listRuns', {})).length).toBe(before);
   });
 
@@ -132,6 +135,9 @@ describe('a run through the contract', () => {
     expect(cmp.loss[0]!.steps.at(-1)).toBe(150);
     expect(cmp.loss[1]!.steps.at(-1)).toBe(60);
     expect(cmp.metrics.find((m) => m.name === 'steps')?.values).toEqual([150, 60]);
+    const names = cmp.metrics.map((m) => m.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).not.toContain('finalLoss');
 
     const files = await studio.call('exportRun', { id: run.id });
     const byKind = (suffix: string) => files.find((f) => f.name.includes(suffix))!;
