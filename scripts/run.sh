@@ -31,6 +31,7 @@ case "$task" in
     npx tsc -p tsconfig.core.json
     npx tsc -p tsconfig.node.json
     if [ -f tsconfig.web.json ]; then npx vue-tsc -p tsconfig.web.json; fi
+    npx tsc -p tsconfig.tests.json
     echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
     npx vitest run "$@"
     # End-to-end tests drive the built renderer in Debian's Chromium against the web host; with
