@@ -6,7 +6,7 @@
  *   FlowSiluGrad  (dy, x) -> dx = dy s (1 + x (1 - s))
  *
  * The backward pass recomputes s from x, so the forward pass saves only its input. exp is the
- * Cephes expf scheme in 4 lanes: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts), a degree-5
+ * Cephes expf scheme in 4 lanes: n = round(x log2 e) (by the 1.5 2^23 trick), r = x - n ln 2 (ln 2 in two parts), a degree-5
  * polynomial for e^r, and 2^n through the exponent bits; |relative error| < 2e-7 on the clamped range
  * [-87.3, 88.3] (checked in test/core/kernels against float64 formulas); e^x = Infinity above ~88.7.
  */
@@ -14,17 +14,18 @@ import { tf, type Tensor } from '../tf';
 import { hasRelaxedSimd, I32, ModuleBuilder, Op, Simd, V128, wasmApi, type FuncBuilder, type WasmMemory } from './wasm-asm';
 
 const S = {
-  f32x4_nearest: 0x6a,
-  f32x4_min: 0xe8,
-  f32x4_max: 0xe9,
+  f32x4_pmin: 0xea,
+  f32x4_pmax: 0xeb,
   i32x4_shl: 0xab,
   i32x4_add: 0xae,
-  i32x4_trunc_sat_f32x4_s: 0xf8,
   i32x4_splat: 0x11,
 } as const;
 
+/** 1.5 2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the low mantissa bits. */
+const MAGIC = 12582912;
+
 /** Every float constant of the exp and sigmoid code, hoisted into locals. */
-const EXP_CONSTANTS = [89, -87.3, Math.LOG2E, 0.693359375, -2.12194440e-4, 1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1];
+const EXP_CONSTANTS = [89, -87.3, Math.LOG2E, MAGIC, 0.693359375, -2.12194440e-4, 1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1];
 
 /** v128.const with the same float32 in all 4 lanes. */
 function vconst(f: FuncBuilder, v: number): void {
@@ -37,21 +38,26 @@ function vconst(f: FuncBuilder, v: number): void {
  * Pushes e^x of the v128 in local `x` (4 lanes) using temporaries; leaves the result on the stack.
  * `fma`: use f32x4.relaxed_madd for the polynomial (shorter dependency chain).
  */
-function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean, c: (v: number) => void, bias127: number): void {
-  // x = clamp(x, -87.3, 89): above ~88.7 the result overflows to Infinity through 2^128, as exp does
+function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean, c: (v: number) => void, bias: number): void {
+  // x = clamp(x, -87.3, 89): above ~88.7 the result overflows to Infinity through 2^128, as exp does.
+  // pmin/pmax are single instructions (min/max carry NaN rules that cost a sequence).
   f.get(x);
   c(89);
-  f.simd(S.f32x4_min);
+  f.simd(S.f32x4_pmin);
   c(-87.3);
-  f.simd(S.f32x4_max).set(x);
-  // n = nearest(x log2e)
+  f.simd(S.f32x4_pmax).set(x);
+  // y = x log2e + 1.5 2^23 rounds x log2e to the nearest integer n in its low mantissa bits.
   f.get(x);
   c(Math.LOG2E);
-  f.simd(Simd.f32x4_mul).simd(S.f32x4_nearest).set(n);
-  // r = x - n C1 - n C2
+  f.simd(Simd.f32x4_mul);
+  c(MAGIC);
+  f.simd(Simd.f32x4_add).set(n);
+  // r = x - n C1 - n C2, n = y - 1.5 2^23 (exact)
   f.get(x).get(n);
+  c(MAGIC);
+  f.simd(Simd.f32x4_sub).tee(p);
   c(0.693359375);
-  f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).get(n);
+  f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).get(p);
   c(-2.12194440e-4);
   f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).set(r);
   // p = ((((c5 r + c4) r + c3) r + c2) r + c1) r + c0; e^r = p r^2 + r + 1
@@ -70,8 +76,8 @@ function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma
   f.get(r).get(r).simd(Simd.f32x4_mul).simd(Simd.f32x4_mul).get(r).simd(Simd.f32x4_add);
   c(1);
   f.simd(Simd.f32x4_add).set(p);
-  // 2^n: (int(n) + 127) << 23 as float bits
-  f.get(p).get(n).simd(S.i32x4_trunc_sat_f32x4_s).get(bias127).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
+  // 2^n as float bits: (bits(y) - bits(1.5 2^23) + 127) << 23
+  f.get(p).get(n).get(bias).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
 }
 
 /** silu(x, y, n) and siluGrad(dy, x, dx, n); byte offsets, n values. */
@@ -91,7 +97,7 @@ function siluModule(fma: boolean): Uint8Array {
       consts.set(v, l);
     }
     const bias127 = f.local(V128);
-    f.i32(127).simd(S.i32x4_splat).set(bias127);
+    f.i32(127 - 0x4b400000).simd(S.i32x4_splat).set(bias127); // 127 - bits(1.5 2^23)
     const c = (v: number): void => {
       const l = consts.get(v);
       if (l === undefined) throw new Error(`silu: constant ${v} not hoisted`);
