@@ -73,6 +73,11 @@ test('moons: train live, pause/resume, stop, sample now with trajectories', asyn
   await expect(page.getByTestId('straightness')).toHaveText(/\d/);
   await page.getByTestId('time-slider').fill('0.5');
   await expect(page.getByTestId('time-value')).toHaveText('0.50');
+  // Click a point of the plot: it is inverted to noise and its path drawn.
+  const canvas = page.getByTestId('trajectory-canvas').locator('canvas');
+  const box = (await canvas.boundingBox())!;
+  await canvas.click({ position: { x: box.width * 0.6, y: box.height * 0.4 } });
+  await expect(page.getByTestId('inverted-latent')).toHaveText(/\(-?\d.*, -?\d.*\)/);
   await page.waitForTimeout(500);
   await page.getByTestId('sample-now').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'live-sample-now');
