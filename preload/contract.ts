@@ -12,16 +12,10 @@
 import { z } from 'zod';
 import { SOLVERS } from './schema';
 import type { FieldIssue } from './schema';
-import type {
-  ArithmeticResult,
-  ClassSwapResult,
-  InpaintResult,
-  InterpolateResult,
-  InvertResult,
-  LatentImage,
-  NfeSweepResult,
-  SdeditResult,
-} from '../main/latent/types';
+import type { LatentTaskResults } from '../main/latent/types';
+
+/** The result of each latent op. */
+export type LatentResults = LatentTaskResults;
 
 export type { FieldIssue } from './schema';
 
@@ -281,17 +275,6 @@ export interface LatentModelInfo {
   numClasses: number;
 }
 
-/** The result of each latent op (main/latent/index.ts LatentTaskResults). */
-export interface LatentResults {
-  pick: LatentImage;
-  invert: InvertResult;
-  'nfe-sweep': NfeSweepResult;
-  interpolate: InterpolateResult;
-  'class-swap': ClassSwapResult;
-  sdedit: SdeditResult;
-  inpaint: InpaintResult;
-  arithmetic: ArithmeticResult;
-}
 
 export interface Replies {
   appInfo: AppInfo;

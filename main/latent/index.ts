@@ -49,22 +49,15 @@ import { interpolateImages } from './interpolate';
 import { classSwap, inpaint, latentArithmetic, sdedit } from './edit';
 import type {
   ArithmeticRequest,
-  ArithmeticResult,
   ClassSwapRequest,
-  ClassSwapResult,
   ImageSource,
   InpaintRequest,
-  InpaintResult,
   InterpolateRequest,
-  InterpolateResult,
   InvertRequest,
-  InvertResult,
   LatentControl,
-  LatentImage,
+  LatentTaskResults,
   NfeSweepRequest,
-  NfeSweepResult,
   SdeditRequest,
-  SdeditResult,
 } from './types';
 
 export * from './types';
@@ -88,17 +81,6 @@ export type LatentTask =
   | { op: 'inpaint'; request: InpaintRequest }
   | { op: 'arithmetic'; request: ArithmeticRequest };
 
-/** The result type of each task. */
-export interface LatentTaskResults {
-  pick: LatentImage;
-  invert: InvertResult;
-  'nfe-sweep': NfeSweepResult;
-  interpolate: InterpolateResult;
-  'class-swap': ClassSwapResult;
-  sdedit: SdeditResult;
-  inpaint: InpaintResult;
-  arithmetic: ArithmeticResult;
-}
 
 /**
  * Runs one task (the dispatcher a worker-thread task runner calls with the message it got).

@@ -371,3 +371,15 @@ export interface LatentFile {
   base64: string;
   meta?: Record<string, unknown>;
 }
+
+/** The result type of each latent task (main/latent runLatentTask), by op. */
+export interface LatentTaskResults {
+  pick: LatentImage;
+  invert: InvertResult;
+  'nfe-sweep': NfeSweepResult;
+  interpolate: InterpolateResult;
+  'class-swap': ClassSwapResult;
+  sdedit: SdeditResult;
+  inpaint: InpaintResult;
+  arithmetic: ArithmeticResult;
+}
