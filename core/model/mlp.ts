@@ -18,7 +18,8 @@
 import { tf, type Tensor } from '../tf';
 import { check, checkShape } from '../errors';
 import type { Activation, MlpConfig, VelocityModel } from './types';
-import { dense, silu, siluStack } from './ops';
+import { dense, silu, siluStack, siluStackAvailable, siluStackBackward, siluStackForward } from './ops';
+import { gemm } from '../kernels/gemm';
 import { classEmbedding, timeEmbedding } from './embed';
 import { lecunUniform, ParamBuilder } from './params';
 
@@ -104,11 +105,36 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
       return dense(h, wOut, bOut);
     });
 
+  /**
+   * The fast path of VelocityModel.mseLossAndGrads for SiLU on the wasm kernels: forward through
+   * ops.siluStackForward, dL/dout = (2 / N) w (out - target), then ops.siluStackBackward; the class
+   * table's gradient is onehot(labels)ᵀ dL/dz_0. The loss is formed as flowBatchLoss forms it.
+   */
+  const mseLossAndGrads = (x: Tensor, t: Tensor, labels: Tensor | undefined, target: Tensor, weights?: Tensor): { loss: tf.Scalar; grads: Tensor[] } | null => {
+    if (cfg.activation !== 'silu' || !siluStackAvailable() || x.rank !== 2 || x.dtype !== 'float32') return null;
+    if (table && !labels) return null;
+    return tf.tidy(() => {
+      const h0 = tf.concat([x, timeFeatures(t, cfg.timeEmbedDim)], 1);
+      const oneHot = table && labels ? tf.oneHot(labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), table.shape[0]!) : null;
+      const extra = oneHot && table ? gemm(oneHot, table) : undefined;
+      const params = [...layers.flatMap(({ w, b }) => [w, b]), wOut, bOut];
+      const f = siluStackForward(h0, params, extra);
+      const sq = tf.squaredDifference(f.out, target);
+      const loss = tf.mean(weights ? tf.mul(sq, weights) : sq) as tf.Scalar;
+      const r = tf.sub(f.out, target);
+      const dOut = tf.mul(weights ? tf.mul(r, weights) : r, 2 / r.size);
+      const b = siluStackBackward(dOut, f.hs, f.zs, params.filter((_, i) => i % 2 === 0));
+      const grads = oneHot ? [...b.grads, gemm(oneHot, b.dz0, { transposeA: true })] : b.grads;
+      return { loss, grads };
+    });
+  };
+
   return {
     config: cfg,
     variables: p.variables,
     names: p.names,
     apply,
+    mseLossAndGrads,
     dispose: () => p.variables.forEach((v) => v.dispose()),
   };
 }

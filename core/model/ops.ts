@@ -160,41 +160,68 @@ export function silu(x: Tensor): Tensor {
 function siluStackOp(hasExtra: boolean, hidden: number): (...inputs: Tensor[]) => Tensor {
   return customOp((inputs, save) => {
     const h0 = inputs[0]!;
-    const e = hasExtra ? inputs[1]! : null;
+    const e = hasExtra ? inputs[1]! : undefined;
     const params = inputs.slice(hasExtra ? 2 : 1);
-    const zs: Tensor[] = [];
-    const hs: Tensor[] = [h0];
-    let h = h0;
-    for (let l = 0; l < hidden; l++) {
-      let z = gemm(h, params[2 * l]!, { bias: params[2 * l + 1]! });
-      if (l === 0 && e) z = tf.add(z, e);
-      zs.push(z);
-      h = siluForward(z);
-      hs.push(h);
-    }
-    const value = gemm(h, params[2 * hidden]!, { bias: params[2 * hidden + 1]! });
-    save([...hs, ...zs, ...params.filter((_, i) => i % 2 === 0)]);
+    const f = siluStackForward(h0, params, e);
+    save([...f.hs, ...f.zs, ...params.filter((_, i) => i % 2 === 0)]);
     return {
-      value,
+      value: f.out,
       gradFunc: (dy, saved) => {
-        const hsS = saved.slice(0, hidden + 1);
-        const zsS = saved.slice(hidden + 1, 2 * hidden + 1);
-        const ws = saved.slice(2 * hidden + 1);
-        const grads: Tensor[] = new Array<Tensor>(2 * hidden + 2);
-        grads[2 * hidden] = gemm(hsS[hidden]!, dy, { transposeA: true });
-        grads[2 * hidden + 1] = sumRows(dy);
-        let dh = gemm(dy, ws[hidden]!, { transposeB: true });
-        let dz = dy;
-        for (let l = hidden - 1; l >= 0; l--) {
-          dz = siluBackward(dh, zsS[l]!);
-          grads[2 * l] = gemm(hsS[l]!, dz, { transposeA: true });
-          grads[2 * l + 1] = sumRows(dz);
-          dh = gemm(dz, ws[l]!, { transposeB: true });
-        }
-        return e ? [dh, dz, ...grads] : [dh, ...grads];
+        const b = siluStackBackward(dy, saved.slice(0, hidden + 1), saved.slice(hidden + 1, 2 * hidden + 1), saved.slice(2 * hidden + 1));
+        return e ? [b.dh0, b.dz0, ...b.grads] : [b.dh0, ...b.grads];
       },
     };
   });
+}
+
+/** What the backward pass of a SiLU stack needs from its forward pass. */
+export interface SiluStackForward {
+  out: Tensor;
+  /** Layer inputs h_0 .. h_L (h_0 is the caller's). */
+  hs: Tensor[];
+  /** Pre-activations z_0 .. z_{L-1}. */
+  zs: Tensor[];
+}
+
+/** Forward pass of a SiLU stack (kernel path; no tape). params: [W_0, b_0, ..., W_out, b_out]. */
+export function siluStackForward(h0: Tensor, params: readonly Tensor[], extra?: Tensor): SiluStackForward {
+  const hidden = params.length / 2 - 1;
+  const zs: Tensor[] = [];
+  const hs: Tensor[] = [h0];
+  let h = h0;
+  for (let l = 0; l < hidden; l++) {
+    let z = gemm(h, params[2 * l]!, { bias: params[2 * l + 1]! });
+    if (l === 0 && extra) z = tf.add(z, extra);
+    zs.push(z);
+    h = siluForward(z);
+    hs.push(h);
+  }
+  return { out: gemm(h, params[2 * hidden]!, { bias: params[2 * hidden + 1]! }), hs, zs };
+}
+
+/**
+ * Backward pass of a SiLU stack from dL/dout: gradients [dW_0, db_0, ..., dW_out, db_out], dL/dh_0
+ * and dL/dz_0 (the gradient of an extra term added to z_0). ws: [W_0, ..., W_out].
+ */
+export function siluStackBackward(dy: Tensor, hs: readonly Tensor[], zs: readonly Tensor[], ws: readonly Tensor[]): { grads: Tensor[]; dh0: Tensor; dz0: Tensor } {
+  const hidden = zs.length;
+  const grads: Tensor[] = new Array<Tensor>(2 * hidden + 2);
+  grads[2 * hidden] = gemm(hs[hidden]!, dy, { transposeA: true });
+  grads[2 * hidden + 1] = sumRows(dy);
+  let dh = gemm(dy, ws[hidden]!, { transposeB: true });
+  let dz = dy;
+  for (let l = hidden - 1; l >= 0; l--) {
+    dz = siluBackward(dh, zs[l]!);
+    grads[2 * l] = gemm(hs[l]!, dz, { transposeA: true });
+    grads[2 * l + 1] = sumRows(dz);
+    dh = gemm(dz, ws[l]!, { transposeB: true });
+  }
+  return { grads, dh0: dh, dz0: dz };
+}
+
+/** True when siluStack, siluStackForward and siluStackBackward run on the wasm kernels. */
+export function siluStackAvailable(): boolean {
+  return !builtinGradients && siluKernelActive() && gemmKernelActive();
 }
 
 const siluStacks = new Map<string, (...inputs: Tensor[]) => Tensor>();
@@ -205,7 +232,7 @@ const siluStacks = new Map<string, (...inputs: Tensor[]) => Tensor>();
  * extra: [B, width] added to the first pre-activation. Returns [B, out].
  */
 export function siluStack(h0: Tensor, layers: readonly Tensor[], extra?: Tensor): Tensor | null {
-  if (builtinGradients || !siluKernelActive() || !gemmKernelActive() || h0.rank !== 2 || h0.dtype !== 'float32') return null;
+  if (!siluStackAvailable() || h0.rank !== 2 || h0.dtype !== 'float32') return null;
   const hidden = layers.length / 2 - 1;
   const key = `${extra ? 1 : 0}/${hidden}`;
   let op = siluStacks.get(key);

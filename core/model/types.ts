@@ -58,6 +58,15 @@ export interface VelocityModel {
    * omitted for unconditional models. Returns a tensor shaped like x.
    */
   apply(x: Tensor, t: Tensor, labels?: Tensor): Tensor;
+  /**
+   * Optional training fast path: the weighted mean squared error
+   *   L = (1 / N) sum w_i (f(x, t, labels) - target)^2      (N = all values of target)
+   * and dL/dv for every variable v (same order as `variables`), computed by a hand-written backward
+   * pass without tfjs's gradient tape. x and target: [B, dim]; weights: [B, 1] or none. Returns null
+   * where it does not apply (the caller then differentiates `apply` with tf.variableGrads). The
+   * tensors returned are new; the caller disposes them.
+   */
+  mseLossAndGrads?(x: Tensor, t: Tensor, labels: Tensor | undefined, target: Tensor, weights?: Tensor): { loss: tf.Scalar; grads: Tensor[] } | null;
   /** Frees the variables. */
   dispose(): void;
 }

@@ -369,6 +369,23 @@ export function createTrainer(opts: TrainerOptions): Trainer {
     return { step: steps, loss, lr: info.lr, gradNorm: info.gradNorm, diverged: false, ...cost };
   };
 
+  /**
+   * The batch's loss and its gradient per variable (same order as `vars`; undefined where a variable
+   * does not affect the loss): the model's tape-free fast path when it has one for this batch
+   * (VelocityModel.mseLossAndGrads; MLPs see flat rows), else tf.variableGrads over flowBatchLoss.
+   */
+  const lossAndGrads = (batch: FlowBatch): { value: Tensor; grads: (Tensor | undefined)[] } => {
+    if (model.mseLossAndGrads && model.config.kind === 'mlp') {
+      const n = batch.xt.shape[0]!;
+      const flat = (x: Tensor): Tensor => (x.rank === 2 ? x : tf.reshape(x, [n, -1]));
+      const w = batch.weights ? tf.reshape(batch.weights, [n, 1]) : undefined;
+      const fast = model.mseLossAndGrads(flat(batch.xt), batch.t, batch.labels, flat(batch.target), w);
+      if (fast) return { value: fast.loss, grads: fast.grads };
+    }
+    const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
+    return { value, grads: vars.map((v) => grads[v.name]) };
+  };
+
   const parameterCount = optimizer.size;
 
   const trainer: Trainer = {
@@ -386,14 +403,14 @@ export function createTrainer(opts: TrainerOptions): Trainer {
       const rng = new Rng(stepSeed(key, steps));
       return tf.tidy(() => {
         const { batch, cost: c } = prepareStep(rng);
-        const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
+        const { value, grads } = lossAndGrads(batch);
         const loss = value.dataSync()[0]!;
         const cost = c !== undefined ? { couplingCost: c } : {};
         disposeFlowBatch(batch);
         if (!Number.isFinite(loss)) {
           return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
         }
-        return finishStep(optimizer.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v))), loss, cost);
+        return finishStep(optimizer.apply(vars.map((v, i) => grads[i] ?? tf.zerosLike(v))), loss, cost);
       });
     },
 
@@ -413,13 +430,13 @@ export function createTrainer(opts: TrainerOptions): Trainer {
         }
         const batch = hi - lo === full.t.shape[0] ? full : sliceFlowBatch(full, lo, hi);
         if (batch !== full) disposeFlowBatch(full);
-        const { value, grads } = tf.variableGrads(() => flowBatchLoss(predict, batch), vars);
+        const { value, grads } = lossAndGrads(batch);
         const loss = value.dataSync()[0]!;
         disposeFlowBatch(batch);
         // One copy per variable straight into `out` (no concat kernel: it would copy all values once more).
         let offset = 0;
-        for (const v of vars) {
-          const g = grads[v.name];
+        for (const [i, v] of vars.entries()) {
+          const g = grads[i];
           if (g) readInto(g, out, offset);
           else out.fill(0, offset, offset + v.size);
           offset += v.size;

@@ -144,6 +144,54 @@ describe('MLP', () => {
     }
   });
 
+  it('mseLossAndGrads (the tape-free training path) equals tf.variableGrads of the weighted MSE with tfjs built-ins on cpu', async () => {
+    for (const over of [{ depth: 3, timeEmbedDim: 0 }, { numClasses: 3 }]) {
+      const cfg = mlpCfg(over);
+      const rng = new Rng(31);
+      const xData = rng.normals(6 * 2);
+      const targetData = rng.normals(6 * 2);
+      const wData = Float32Array.from({ length: 6 }, (_, i) => 0.5 + i / 6);
+      const labelData = [0, 1, 2, 3, 1, 0];
+      const t = [0.1, 0.3, 0.5, 0.6, 0.8, 0.95];
+      await tf.setBackend(testBackend);
+      const m = createModel(cfg, 5);
+      randomise(m, 3);
+      let fast: Float32Array[] | null = null;
+      tf.tidy(() => {
+        const r = m.mseLossAndGrads?.(tf.tensor(xData, [6, 2]), tf.tensor1d(t), cfg.numClasses ? tf.tensor1d(labelData, 'int32') : undefined, tf.tensor(targetData, [6, 2]), tf.tensor(wData, [6, 1]));
+        if (r) fast = [r.loss.dataSync() as Float32Array, ...r.grads.map((g) => g.dataSync() as Float32Array)];
+      });
+      const weights = getWeights(m);
+      m.dispose();
+      if (testBackend !== 'wasm') {
+        expect(fast).toBeNull(); // the fast path needs the wasm kernels
+        tf.dispose([...weights.values()]);
+        continue;
+      }
+      expect(fast).not.toBeNull();
+      await tf.setBackend('cpu');
+      useBuiltinGradients(true);
+      const ref = modelFromWeights(cfg, weights);
+      const expected: Float32Array[] = tf.tidy(() => {
+        const x = tf.tensor(xData, [6, 2]);
+        const labels = cfg.numClasses ? tf.tensor1d(labelData, 'int32') : undefined;
+        const f = (): tf.Scalar => tf.mean(tf.mul(tf.squaredDifference(ref.apply(x, tf.tensor1d(t), labels), tf.tensor(targetData, [6, 2])), tf.tensor(wData, [6, 1])));
+        const { value, grads } = tf.variableGrads(f, ref.variables as tf.Variable[]);
+        return [value.dataSync() as Float32Array, ...ref.variables.map((v) => grads[v.name]!.dataSync() as Float32Array)];
+      });
+      useBuiltinGradients(false);
+      ref.dispose();
+      tf.dispose([...weights.values()]);
+      await tf.setBackend(testBackend);
+      const got = fast as Float32Array[] | null;
+      expected.forEach((r, i) => {
+        const g = got![i]!;
+        const err = maxAbs(g.map((v, k) => v - r[k]!)) / Math.max(maxAbs(r), 1e-6);
+        expect(err, `${JSON.stringify(over)} ${i === 0 ? 'loss' : `gradient ${i - 1}`}`).toBeLessThan(1e-4);
+      });
+    }
+  });
+
   it('predicts 0 before training (zero-initialised output layer)', () => {
     const m = createModel(mlpCfg({ numClasses: 2 }), 1);
     const y = m.apply(tf.ones([3, 2]), tf.ones([3]), tf.tensor1d([0, 1, 2], 'int32'));

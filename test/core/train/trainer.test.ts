@@ -5,7 +5,8 @@ import { tf } from '../../../core/tf';
 import { Rng } from '../../../core/util/random';
 import { energyDistance } from '../../../core/metrics/distances';
 import { toy2dSource } from '../../../core/data/source';
-import { disposeAll, eightGaussiansSpec, mean, trainerFor } from './helpers';
+import { useSiluKernel } from '../../../core/kernels/silu';
+import { disposeAll, eightGaussiansSpec, mean, snapshot, trainerFor } from './helpers';
 
 describe('learning', () => {
   it('the MLP learns 8gaussians: loss drops, EMA samples (rk4, 20 steps) approach fresh data', () => {
@@ -82,3 +83,29 @@ describe('learning', () => {
   });
 });
 
+
+describe('tape-free MLP training path', () => {
+  it('gives the losses and weights of the tf.variableGrads path (within float32 rounding), also with min-SNR weights', () => {
+    for (const patch of [{}, { time: { weighting: 'snr-clipped' }, prediction: 'eps' }]) {
+      const run = (fast: boolean): { losses: number[]; weights: Float32Array[] } => {
+        // Without the SiLU kernel the model has no fast path and the trainer differentiates apply().
+        const prev = useSiluKernel(fast);
+        try {
+          const tr = trainerFor(eightGaussiansSpec({ model: { kind: 'mlp', width: 32, depth: 2 }, train: { steps: 20, batchSize: 64 }, ...patch }), toy2dSource('8gaussians'));
+          const losses = Array.from({ length: 5 }, () => tr.step().loss);
+          const weights = snapshot(tr);
+          disposeAll(tr);
+          return { losses, weights };
+        } finally {
+          useSiluKernel(prev);
+        }
+      };
+      const a = run(true);
+      const b = run(false);
+      a.losses.forEach((l, i) => expect(Math.abs(l - b.losses[i]!), `loss ${i}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(b.losses[i]!))));
+      a.weights.forEach((w, i) => {
+        for (let j = 0; j < w.length; j++) expect(Math.abs(w[j]! - b.weights[i]![j]!)).toBeLessThan(1e-4);
+      });
+    }
+  });
+});
