@@ -23,7 +23,7 @@
  * xmm registers V8 allocates on x64 (it keeps one as scratch). Measured alternatives: bench via
  * test/core/kernels (see core/kernels/gemm.ts).
  */
-import { I32, ModuleBuilder, Op, Simd, V128, type FuncBuilder } from './wasm-asm';
+import { F32, I32, ModuleBuilder, Op, Simd, V128, type FuncBuilder } from './wasm-asm';
 
 export interface GemmModuleOptions {
   /** Rows of a register tile. */
@@ -264,13 +264,59 @@ function emitMacro(m: ModuleBuilder, MR: number, NR: number, relaxed: boolean): 
   });
 }
 
-/** The module's bytes; it imports env.memory and exports packA, packB and macro. */
+/**
+ * colsum(src, rows, cols, dst): dst[j] = sum_i src[i cols + j] (row-major [rows, cols], byte
+ * offsets), summed over i in order, 4 columns per vector and the last cols mod 4 one at a time.
+ */
+function emitColSum(m: ModuleBuilder): void {
+  const f = m.func('colsum', [I32, I32, I32, I32]);
+  const [src, rows, cols, dst] = [0, 1, 2, 3];
+  const j = f.local(I32);
+  const i = f.local(I32);
+  const p = f.local(I32);
+  const c4 = f.local(I32);
+  const stride = f.local(I32);
+  const acc = f.local(V128);
+  const s1 = f.local(F32);
+  f.get(cols).i32(4).op(Op.i32_mul).set(stride);
+  f.get(cols).i32(-4).op(Op.i32_and).set(c4);
+  f.forRange(j, c4, 4, () => {
+    f.f32(0).simd(V.f32x4_splat).set(acc);
+    f.get(src).get(j).i32(4).op(Op.i32_mul, Op.i32_add).set(p);
+    f.forRange(i, rows, 1, () => {
+      f.get(acc).get(p).simdMem(V.v128_load, 0, 0).simd(V.f32x4_add).set(acc);
+      f.addLocal(p, stride);
+    });
+    f.get(dst).get(j).i32(4).op(Op.i32_mul, Op.i32_add).get(acc).simdMem(V.v128_store, 0, 0);
+  });
+  f.get(c4).set(j);
+  f.ifElse(
+    () => f.get(j).get(cols).op(Op.i32_lt_s),
+    () =>
+      f.doWhile(
+        () => {
+          f.f32(0).set(s1);
+          f.get(src).get(j).i32(4).op(Op.i32_mul, Op.i32_add).set(p);
+          f.forRange(i, rows, 1, () => {
+            f.get(s1).get(p).mem(Op.f32_load, 0, 0).op(Op.f32_add).set(s1);
+            f.addLocal(p, stride);
+          });
+          f.get(dst).get(j).i32(4).op(Op.i32_mul, Op.i32_add).get(s1).mem(Op.f32_store, 0, 0);
+          f.addTo(j, 1);
+        },
+        () => f.get(j).get(cols).op(Op.i32_lt_s),
+      ),
+  );
+}
+
+/** The module's bytes; it imports env.memory and exports packA, packB, macro and colsum. */
 export function gemmModule(o: GemmModuleOptions): Uint8Array {
   if (!(o.nr % 4 === 0 && o.nr >= 4 && o.mr >= 1)) throw new Error(`gemm tile ${o.mr} x ${o.nr}: nr must be a multiple of 4`);
   const m = new ModuleBuilder();
   emitPackA(m, o.mr);
   emitPackB(m, o.nr);
   emitMacro(m, o.mr, o.nr, o.relaxed);
+  emitColSum(m);
   return m.build();
 }
 

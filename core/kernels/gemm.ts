@@ -66,6 +66,7 @@ interface GemmExports {
   packA(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
   packB(src: number, rs: number, cs: number, kc: number, nc: number, dst: number): void;
   macro(pA: number, pB: number, c: number, ldc: number, mc: number, nc: number, kc: number, mode: number, bias: number, tile: number): void;
+  colsum(src: number, rows: number, cols: number, dst: number): void;
 }
 
 const modules = new Map<string, object>();
@@ -161,6 +162,11 @@ export class Gemm {
     }
   }
 
+  /** dst[j] = sum_i src[i cols + j] over a row-major [rows, cols] matrix (byte offsets), rows in order. */
+  sumRows(src: number, rows: number, cols: number, dst: number): void {
+    this.fx.colsum(src, rows, cols, dst);
+  }
+
   /** Frees the scratch. */
   dispose(): void {
     if (this.scratch) this.heap.free(this.scratch);
@@ -246,14 +252,37 @@ function flowMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   return out;
 }
 
+/** Kernel name of the column sum of a 2-D tensor: input {x} [n, m] -> [m]. */
+export const FLOW_SUM_ROWS = 'FlowSumRows';
+
+function flowSumRowsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const x = args.inputs.x!;
+  if (x.shape.length !== 2 || x.dtype !== 'float32') throw new Error(`${FLOW_SUM_ROWS}: a 2-D float32 input expected, got [${x.shape}] ${x.dtype}`);
+  const [n, m] = x.shape as [number, number];
+  const out = backend.makeOutput([m], 'float32');
+  gemmFor(backend).sumRows(backend.dataIdMap.get(x.dataId)!.memoryOffset, n, m, backend.dataIdMap.get(out.dataId)!.memoryOffset);
+  return out;
+}
+
 let registered = false;
 
-/** Registers FlowMatMul for the wasm backend (once; harmless when that backend is absent). */
+/** Registers FlowMatMul and FlowSumRows for the wasm backend (once; harmless when that backend is absent). */
 export function registerGemmKernels(): void {
   if (registered) return;
   registered = true;
   if (!wasmApi.validate(gemmModule({ mr: DEFAULT_GEMM.mr, nr: DEFAULT_GEMM.nr, relaxed: false }))) return; // no SIMD
   if (!tf.getKernel(FLOW_MATMUL, 'wasm')) tf.registerKernel({ kernelName: FLOW_MATMUL, backendName: 'wasm', kernelFunc: flowMatMulWasm as unknown as tf.KernelFunc });
+  if (!tf.getKernel(FLOW_SUM_ROWS, 'wasm')) tf.registerKernel({ kernelName: FLOW_SUM_ROWS, backendName: 'wasm', kernelFunc: flowSumRowsWasm as unknown as tf.KernelFunc });
+}
+
+/**
+ * Column sums of a 2-D tensor x [n, m] -> [m] (sum over rows, in row order): one pass on wasm; a
+ * plain matMul ones[1, n] · x elsewhere (tf.sum over axis 0 transposes on wasm).
+ */
+export function sumRows(x: Tensor): Tensor {
+  if (gemmKernelActive() && x.dtype === 'float32' && x.rank === 2) return tf.engine().runKernel(FLOW_SUM_ROWS, { x }) as Tensor;
+  return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, x.shape[0]!]), x), [x.shape[1]!]));
 }
 
 let fastPath = true;

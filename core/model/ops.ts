@@ -16,7 +16,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { checkShape } from '../errors';
-import { gemm, gemmKernelActive } from '../kernels/gemm';
+import { gemm, gemmKernelActive, sumRows as gemmSumRows } from '../kernels/gemm';
 import { siluBackward, siluForward, siluKernelActive } from '../kernels/silu';
 
 type GradFunc = (dy: Tensor, saved: Tensor[]) => Tensor[];
@@ -42,10 +42,9 @@ function customOp(
   return (...inputs: Tensor[]) => op(...inputs);
 }
 
-/** Sum of a 2-D [n, m] tensor over its rows, as a plain matMul ones[1, n] · dy (sum over axis 0 transposes on wasm). */
+/** Sum of a 2-D [n, m] tensor over its rows (core/kernels/gemm.ts sumRows; sum over axis 0 transposes on wasm). */
 function sumRows(dy2: Tensor): Tensor {
-  const n = dy2.shape[0]!;
-  return tf.reshape(gemm(tf.ones([1, n]), dy2), [dy2.shape[1]!]);
+  return gemmSumRows(dy2);
 }
 
 let builtinGradients = false;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../../core/tf';
 import { Rng } from '../../../core/util/random';
-import { Gemm, gemm, gemmKernelActive, gemmUsesFma, useGemmKernel, type GemmConfig } from '../../../core/kernels/gemm';
+import { Gemm, gemm, gemmKernelActive, gemmUsesFma, sumRows, useGemmKernel, type GemmConfig } from '../../../core/kernels/gemm';
 import { hasRelaxedSimd, wasmApi, type WasmMemory } from '../../../core/kernels/wasm-asm';
 import { readInto } from '../../../core/kernels/heap';
 
@@ -221,5 +221,21 @@ describe('readInto', () => {
     readInto(t, out, 2);
     expect(Array.from(out)).toEqual([9, 9, 1.5, -2, 3, 9]);
     t.dispose();
+  });
+});
+
+describe('sumRows', () => {
+  it('sums a [n, m] tensor over its rows for widths with and without a tail of 4', () => {
+    const rng = new Rng(12);
+    for (const [n, m] of [[1, 1], [5, 3], [7, 8], [130, 257]] as const) {
+      const x = rng.normals(n * m);
+      const got = tf.tidy(() => sumRows(tf.tensor(x, [n, m])).dataSync() as Float32Array);
+      expect(got.length).toBe(m);
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += x[i * m + j]!;
+        expect(Math.abs(got[j]! - s)).toBeLessThan(1e-5 * Math.max(1, Math.abs(s)) * Math.sqrt(n));
+      }
+    }
   });
 });
