@@ -36,6 +36,56 @@ export interface GemmModuleOptions {
 
 const V = Simd;
 
+/** i8x16.shuffle picking float32 lanes: 0-3 from the first operand, 4-7 from the second. */
+function shuffle32(f: FuncBuilder, lanes: [number, number, number, number]): void {
+  f.simd(0x0d);
+  for (const l of lanes) f.op(4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3);
+}
+
+/**
+ * Transposes the 4x4 block held in locals r[0..3] (row i = r[i]) into locals c[0..3] (c[j] = column
+ * j), with 8 shuffles (unpack low/high, then move low/high halves).
+ */
+function transpose4(f: FuncBuilder, r: number[], t: number[], c: number[]): void {
+  const pairs: Array<[number, number, number, [number, number, number, number]]> = [
+    [t[0]!, r[0]!, r[1]!, [0, 4, 1, 5]],
+    [t[1]!, r[2]!, r[3]!, [0, 4, 1, 5]],
+    [t[2]!, r[0]!, r[1]!, [2, 6, 3, 7]],
+    [t[3]!, r[2]!, r[3]!, [2, 6, 3, 7]],
+    [c[0]!, t[0]!, t[1]!, [0, 1, 4, 5]],
+    [c[1]!, t[0]!, t[1]!, [2, 3, 6, 7]],
+    [c[2]!, t[2]!, t[3]!, [0, 1, 4, 5]],
+    [c[3]!, t[2]!, t[3]!, [2, 3, 6, 7]],
+  ];
+  for (const [out, a, b, lanes] of pairs) {
+    f.get(a).get(b);
+    shuffle32(f, lanes);
+    f.set(out);
+  }
+}
+
+/**
+ * Packs 4 k values at a time of 4 strided vectors: vector q (q = 0..3) starts at base + q stride and
+ * holds 4 consecutive k; after the transpose, k row j goes to dst + j rowBytes + colOffset. Loops
+ * k = 0, 4, ... while k + 4 <= kc; advances dst by 4 rowBytes per step when `advance`. Leaves k at
+ * kc & ~3.
+ */
+function emitPack4x4(f: FuncBuilder, k: number, kc4: number, base: number, stride: number, dst: number, rowBytes: number, colOffsets: number[], q: number, regs: { r: number[]; t: number[]; c: number[] }): void {
+  f.forRange(k, kc4, 4, () => {
+    colOffsets.forEach((col, g) => {
+      // q = base + k 4 + g 4 stride
+      f.get(base).get(k).i32(4).op(Op.i32_mul, Op.i32_add).get(stride).i32(4 * g).op(Op.i32_mul, Op.i32_add).set(q);
+      for (let i = 0; i < 4; i++) {
+        f.get(q).simdMem(V.v128_load, 0, 0).set(regs.r[i]!);
+        if (i < 3) f.addLocal(q, stride);
+      }
+      transpose4(f, regs.r, regs.t, regs.c);
+      for (let j = 0; j < 4; j++) f.get(dst).get(regs.c[j]!).simdMem(V.v128_store, 0, j * rowBytes + col);
+    });
+    f.addTo(dst, 4 * rowBytes);
+  });
+}
+
 /** packA: see the module comment. */
 function emitPackA(m: ModuleBuilder, MR: number): void {
   const f = m.func('packA', [I32, I32, I32, I32, I32, I32]);
@@ -45,6 +95,10 @@ function emitPackA(m: ModuleBuilder, MR: number): void {
   const pk = f.local(I32);
   const p = f.local(I32);
   const mr = f.local(I32);
+  const kc4 = f.local(I32);
+  const q = f.local(I32);
+  const vregs = (): number[] => [0, 1, 2, 3].map(() => f.local(V128));
+  const regs = { r: vregs(), t: vregs(), c: vregs() };
   f.forRange(i0, mc, MR, () => {
     f.get(mc).get(i0).op(Op.i32_sub).set(mr);
     // pk = src + i0 rs
@@ -62,14 +116,38 @@ function emitPackA(m: ModuleBuilder, MR: number): void {
             });
           },
           () => {
-            f.forRange(k, kc, 1, () => {
-              f.get(pk).set(p);
-              for (let r = 0; r < MR; r++) {
-                f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * r);
-                if (r < MR - 1) f.addLocal(p, rs);
-              }
-              f.addTo(dst, MR * 4).addLocal(pk, cs);
-            });
+            const scalarFrom = (): void => {
+              f.doWhile(
+                () => {
+                  f.get(pk).set(p);
+                  for (let r = 0; r < MR; r++) {
+                    f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * r);
+                    if (r < MR - 1) f.addLocal(p, rs);
+                  }
+                  f.addTo(dst, MR * 4).addLocal(pk, cs).addTo(k, 1);
+                },
+                () => f.get(k).get(kc).op(Op.i32_lt_s),
+              );
+            };
+            if (MR === 4) {
+              // A row-major (k contiguous): 4x4 blocks through registers, then the last kc mod 4 one by one.
+              f.ifElse(
+                () => f.get(cs).i32(4).op(Op.i32_eq),
+                () => {
+                  f.get(kc).i32(-4).op(Op.i32_and).set(kc4);
+                  emitPack4x4(f, k, kc4, pk, rs, dst, 16, [0], q, regs);
+                  f.get(pk).get(kc4).i32(4).op(Op.i32_mul, Op.i32_add).set(pk);
+                  f.ifElse(() => f.get(k).get(kc).op(Op.i32_lt_s), scalarFrom);
+                },
+                () => {
+                  f.i32(0).set(k);
+                  f.ifElse(() => f.get(kc).i32(0).op(Op.i32_gt_s), scalarFrom);
+                },
+              );
+            } else {
+              f.i32(0).set(k);
+              f.ifElse(() => f.get(kc).i32(0).op(Op.i32_gt_s), scalarFrom);
+            }
           },
         );
       },
@@ -101,6 +179,10 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
   const pk = f.local(I32);
   const p = f.local(I32);
   const nr = f.local(I32);
+  const kc4 = f.local(I32);
+  const q = f.local(I32);
+  const vregs = (): number[] => [0, 1, 2, 3].map(() => f.local(V128));
+  const regs = { r: vregs(), t: vregs(), c: vregs() };
   f.forRange(j0, nc, NR, () => {
     f.get(nc).get(j0).op(Op.i32_sub).set(nr);
     f.get(src).get(j0).get(cs).op(Op.i32_mul, Op.i32_add).set(pk);
@@ -116,14 +198,33 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
             });
           },
           () => {
-            f.forRange(k, kc, 1, () => {
-              f.get(pk).set(p);
-              for (let c = 0; c < NR; c++) {
-                f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * c);
-                if (c < NR - 1) f.addLocal(p, cs);
-              }
-              f.addTo(dst, NR * 4).addLocal(pk, rs);
-            });
+            const scalarFrom = (): void => {
+              f.doWhile(
+                () => {
+                  f.get(pk).set(p);
+                  for (let c = 0; c < NR; c++) {
+                    f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * c);
+                    if (c < NR - 1) f.addLocal(p, cs);
+                  }
+                  f.addTo(dst, NR * 4).addLocal(pk, rs).addTo(k, 1);
+                },
+                () => f.get(k).get(kc).op(Op.i32_lt_s),
+              );
+            };
+            // B transposed in memory (k contiguous per column): 4x4 blocks through registers.
+            f.ifElse(
+              () => f.get(rs).i32(4).op(Op.i32_eq),
+              () => {
+                f.get(kc).i32(-4).op(Op.i32_and).set(kc4);
+                emitPack4x4(f, k, kc4, pk, cs, dst, NR * 4, Array.from({ length: NR / 4 }, (_, g) => 16 * g), q, regs);
+                f.get(pk).get(kc4).i32(4).op(Op.i32_mul, Op.i32_add).set(pk);
+                f.ifElse(() => f.get(k).get(kc).op(Op.i32_lt_s), scalarFrom);
+              },
+              () => {
+                f.i32(0).set(k);
+                f.ifElse(() => f.get(kc).i32(0).op(Op.i32_gt_s), scalarFrom);
+              },
+            );
           },
         );
       },
