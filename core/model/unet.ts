@@ -36,6 +36,8 @@ import type { UNetConfig, VelocityModel } from './types';
 import { avgPool2x, bmm, conv2d, dense, groupNorm, silu, upsample2x } from './ops';
 import { classEmbedding, timeEmbedding } from './embed';
 import { lecunUniform, ParamBuilder } from './params';
+import { gemm } from '../kernels/gemm';
+import { groupNormAct, unetEmbed, unetKernelsActive } from './unet-kernels';
 
 /**
  * The default U-Net for an image size (28 or 32), channel count (1 or 3) and class count (0 for
@@ -228,19 +230,23 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
   };
   const runAttn = (a: Attention, x: Tensor): Tensor => tf.tidy(() => selfAttention(x, a, cfg.groups));
 
+  const validateInputs = (x: Tensor, t: Tensor, labels?: Tensor): void => {
+    const s = cfg.size;
+    checkShape(x.rank === 4 && x.shape[1] === s && x.shape[2] === s && x.shape[3] === cfg.channels, () =>
+      `x must have shape [batch, ${s}, ${s}, ${cfg.channels}]. Got [${x.shape}]`,
+    );
+    const bsz = x.shape[0]!;
+    checkShape(t.rank === 1 && t.shape[0] === bsz, () => `t must have shape [${bsz}]. Got [${t.shape}]`);
+    if (classTable) {
+      checkShape(labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz, () =>
+        `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
+      );
+    }
+  };
+
   const apply = (x: Tensor, t: Tensor, labels?: Tensor): Tensor =>
     tf.tidy(() => {
-      const s = cfg.size;
-      checkShape(x.rank === 4 && x.shape[1] === s && x.shape[2] === s && x.shape[3] === cfg.channels, () =>
-        `x must have shape [batch, ${s}, ${s}, ${cfg.channels}]. Got [${x.shape}]`,
-      );
-      const bsz = x.shape[0]!;
-      checkShape(t.rank === 1 && t.shape[0] === bsz, () => `t must have shape [${bsz}]. Got [${t.shape}]`);
-      if (classTable) {
-        checkShape(labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz, () =>
-          `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
-        );
-      }
+      validateInputs(x, t, labels);
       let e = dense(silu(dense(timeEmbedding(t, cfg.timeEmbedDim), time0.w, time0.b)), time1.w, time1.b);
       if (classTable && labels) e = tf.add(e, classEmbedding(labels, classTable));
       const eAct = silu(e);
@@ -267,11 +273,102 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
       return conv2d(silu(groupNorm(h, outNorm.g, outNorm.b, cfg.groups)), outConv.w, outConv.b);
     });
 
+  // ---- inference (no gradient tape recording, wasm backend) ----
+  // The same function from fewer, larger kernels (core/model/unet-kernels.ts): the embedding MLP
+  // in one, GroupNorm + the block's time/class term + SiLU in one, convs without custom-gradient
+  // wrappers, attention on FlowMatMul with a native transposed operand. Intermediates are disposed
+  // as soon as they are consumed instead of per-block tidy scopes.
+  const gn = { groups: cfg.groups, eps: 1e-5 };
+  const conv3 = (x: Tensor, c: Conv): Tensor =>
+    tf.fused.conv2d({ x: x as tf.Tensor4D, filter: c.w as tf.Tensor4D, strides: 1, pad: 'same', bias: c.b });
+  const inferRes = (blk: ResBlock, x: Tensor, eAct: Tensor): Tensor => {
+    const a1 = groupNormAct(x, blk.norm1.g, blk.norm1.b, { ...gn, silu: true });
+    const h1 = conv3(a1, blk.conv1);
+    a1.dispose();
+    const a2 = groupNormAct(h1, blk.norm2.g, blk.norm2.b, { ...gn, silu: true }, { eAct, w: blk.temb.w, b: blk.temb.b });
+    h1.dispose();
+    const h2 = conv3(a2, blk.conv2);
+    a2.dispose();
+    if (!blk.skip) {
+      const y = tf.add(x, h2);
+      h2.dispose();
+      return y;
+    }
+    const s = conv3(x, blk.skip);
+    const y = tf.add(s, h2);
+    tf.dispose([s, h2]);
+    return y;
+  };
+  const inferAttn = (a: Attention, x: Tensor): Tensor => {
+    const [bsz, hh, ww, c] = x.shape as [number, number, number, number];
+    const n4 = groupNormAct(x, a.norm.g, a.norm.b, { ...gn, silu: false });
+    const n = tf.reshape(n4, [bsz * hh * ww, c]);
+    const proj = (l: { w: Tensor; b: Tensor }): Tensor => tf.reshape(gemm(n, l.w, { bias: l.b }), [bsz, hh * ww, c]);
+    const q = proj(a.q);
+    const k = proj(a.k);
+    const v = proj(a.v);
+    const s0 = gemm(q, k, { transposeB: true });
+    const s1 = tf.mul(s0, 1 / Math.sqrt(c));
+    const pr = tf.softmax(s1);
+    const o = gemm(pr, v);
+    const o2 = gemm(tf.reshape(o, [bsz * hh * ww, c]), a.proj.w, { bias: a.proj.b });
+    const y = tf.add(x, tf.reshape(o2, [bsz, hh, ww, c]));
+    tf.dispose([n4, n, q, k, v, s0, s1, pr, o, o2]);
+    return y;
+  };
+  const inferApply = (x: Tensor, t: Tensor, labels?: Tensor): Tensor =>
+    tf.tidy(() => {
+      const cls = classTable && labels ? { labels: labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), table: classTable } : undefined;
+      const eAct = unetEmbed(t.dtype === 'float32' ? t : tf.cast(t, 'float32'), cfg.timeEmbedDim, time0, time1, cls);
+      let h = conv3(x, inConv);
+      const skips: Tensor[] = [h];
+      down.forEach((blocks, i) => {
+        for (const blk of blocks) {
+          h = inferRes(blk, h, eAct);
+          skips.push(h);
+        }
+        if (i < down.length - 1) {
+          h = avgPool2x(h);
+          skips.push(h);
+        }
+      });
+      // The down path's outputs are its skips: a skip is disposed once concatenated.
+      const step = (next: Tensor): void => {
+        if (!skips.includes(h)) h.dispose();
+        h = next;
+      };
+      step(inferRes(mid0, h, eAct));
+      if (midAttn) step(inferAttn(midAttn, h));
+      step(inferRes(mid1, h, eAct));
+      up.forEach((blocks, r) => {
+        for (const blk of blocks) {
+          const skip = skips.pop()!;
+          const cat = tf.concat([h, skip], 3);
+          if (!skips.includes(h)) h.dispose();
+          skip.dispose();
+          h = inferRes(blk, cat, eAct);
+          cat.dispose();
+        }
+        if (r < up.length - 1) step(upsample2x(h));
+      });
+      const a = groupNormAct(h, outNorm.g, outNorm.b, { ...gn, silu: true });
+      return conv3(a, outConv);
+    });
+
+  const forward = (x: Tensor, t: Tensor, labels?: Tensor): Tensor => {
+    const engine = tf.engine() as unknown as { isTapeOn(): boolean };
+    if (!engine.isTapeOn() && x.dtype === 'float32' && unetKernelsActive()) {
+      validateInputs(x, t, labels);
+      return inferApply(x, t, labels);
+    }
+    return apply(x, t, labels);
+  };
+
   return {
     config: cfg,
     variables: p.variables,
     names: p.names,
-    apply,
+    apply: forward,
     dispose: () => p.variables.forEach((v) => v.dispose()),
   };
 }
