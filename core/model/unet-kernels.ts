@@ -19,19 +19,29 @@
  */
 import { tf, type Tensor } from '../tf';
 import { siluInstance } from '../kernels/silu';
+import { gemmModule } from '../kernels/gemm-module';
+import { DEFAULT_GEMM, gemmUsesFma } from '../kernels/gemm';
 import { wasmApi, type WasmMemory } from '../kernels/wasm-asm';
+import { groupNormModule } from './groupnorm-module';
 import { timeFrequencies } from './embed';
 
 export const FLOW_GROUP_NORM_ACT = 'FlowGroupNormAct';
 export const FLOW_UNET_EMBED = 'FlowUNetEmbed';
+export const FLOW_CONV3X3 = 'FlowConv3x3';
 
 interface WasmBackendLike {
-  wasm: { asm: { memory: WasmMemory } };
+  wasm: { asm: { memory: WasmMemory }; _malloc(n: number): number; _free(p: number): void };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
+
+/** A kernel's scratch memory on the heap (allocated on first use, grown as needed). */
+interface Scratch {
+  scratch: number;
+  bytes: number;
+}
 
 const silus = new WeakMap<object, { silu(x: number, y: number, n: number): void }>();
 
@@ -59,12 +69,34 @@ export interface GroupNormActAttrs {
   eps: number;
   /** Apply SiLU after the affine map. */
   silu: boolean;
+  /** Write the result zero-padded by one pixel on each side, [B, H + 2, W + 2, C] (the input of FlowConv3x3). */
+  pad?: boolean;
+}
+
+interface GroupNormFx {
+  colsum(src: number, rows: number, c: number, dst: number): void;
+  colsqdev(src: number, rows: number, c: number, shift: number, dst: number): void;
+  affine(src: number, dst: number, rows: number, c: number, mul: number, add: number): void;
+}
+
+let gnCompiled: object | null = null;
+const gnCtx = new WeakMap<object, Scratch & { fx: GroupNormFx }>();
+
+function gnFor(b: WasmBackendLike): Scratch & { fx: GroupNormFx } {
+  let g = gnCtx.get(b);
+  if (!g) {
+    gnCompiled ??= new wasmApi.Module(groupNormModule());
+    const fx = new wasmApi.Instance(gnCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GroupNormFx;
+    g = { fx, scratch: 0, bytes: 0 };
+    gnCtx.set(b, g);
+  }
+  return g;
 }
 
 function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   const b = args.backend as WasmBackendLike;
   const { x, gamma, beta, e, ew, eb } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-  const { groups, eps, silu } = args.attrs as GroupNormActAttrs;
+  const { groups, eps, silu, pad } = args.attrs as GroupNormActAttrs;
   checkF32(FLOW_GROUP_NORM_ACT, [x, gamma, beta, e, ew, eb]);
   const [bsz, h, w, c] = x!.shape as [number, number, number, number];
   if (x!.shape.length !== 4 || c % groups !== 0) throw new Error(`${FLOW_GROUP_NORM_ACT}: x must be [B, H, W, C] with C divisible by ${groups}. Got [${x!.shape}]`);
@@ -72,7 +104,36 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   if (e && (!ew || !eb || e.shape[0] !== bsz || e.shape[1] !== tdim || ew.shape[1] !== c)) {
     throw new Error(`${FLOW_GROUP_NORM_ACT}: e [${bsz}, K], ew [K, ${c}], eb [${c}] expected. Got e [${e.shape}], ew [${ew?.shape}], eb [${eb?.shape}]`);
   }
-  const out = b.makeOutput([bsz, h, w, c], 'float32');
+  const pd = pad ? 1 : 0;
+  const out = b.makeOutput([bsz, h + 2 * pd, w + 2 * pd, c], 'float32');
+  const hw = h * w;
+  const cg = c / groups;
+  const n = hw * cg;
+  const simd = c % 4 === 0;
+  const ev = new Float64Array(c);
+  // Per channel: the sums, μ_g - e_c (what x is centred by), and the affine map x · mul + add. On the
+  // SIMD path they live in heap scratch (the module reads and writes them there).
+  let sum = new Float64Array(c);
+  let shift = new Float64Array(c);
+  let mul = new Float32Array(c);
+  let add = new Float32Array(c);
+  let ptr = { sum: 0, shift: 0, mul: 0, add: 0 };
+  let gx: GroupNormFx | null = null;
+  let xo = 0;
+  let yo = 0;
+  if (simd) {
+    const g = gnFor(b);
+    gx = g.fx;
+    const base = scratchOf(b, g, 24 * c + 64);
+    ptr = { sum: base, shift: base + 8 * c, mul: base + 16 * c, add: base + 20 * c };
+    const buf = b.wasm.asm.memory.buffer;
+    sum = new Float64Array(buf, ptr.sum, c);
+    shift = new Float64Array(buf, ptr.shift, c);
+    mul = new Float32Array(buf, ptr.mul, c);
+    add = new Float32Array(buf, ptr.add, c);
+    xo = b.dataIdMap.get(x!.dataId)!.memoryOffset;
+    yo = b.dataIdMap.get(out.dataId)!.memoryOffset;
+  }
   const xs = view(b, x!);
   const ys = view(b, out);
   const gs = view(b, gamma!);
@@ -80,14 +141,6 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   const es = e ? view(b, e) : null;
   const ews = ew ? view(b, ew) : null;
   const ebs = eb ? view(b, eb) : null;
-  const hw = h * w;
-  const cg = c / groups;
-  const n = hw * cg;
-  const ev = new Float64Array(c);
-  const sum = new Float64Array(c);
-  const shift = new Float64Array(c); // per channel: μ_g - e_c, what x is centred by
-  const mul = new Float32Array(c);
-  const add = new Float32Array(c);
   for (let s = 0; s < bsz; s++) {
     const base = s * hw * c;
     if (es && ews && ebs) {
@@ -100,9 +153,12 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
       }
       for (let j = 0; j < c; j++) ev[j] = Math.fround(Math.fround(ev[j]!) + ebs[j]!);
     }
-    sum.fill(0);
-    for (let p = base, end = base + hw * c; p < end; p += c) {
-      for (let j = 0; j < c; j++) sum[j] = sum[j]! + xs[p + j]!;
+    if (gx) gx.colsum(xo + 4 * base, hw, c, ptr.sum);
+    else {
+      sum.fill(0);
+      for (let p = base, end = base + hw * c; p < end; p += c) {
+        for (let j = 0; j < c; j++) sum[j] = sum[j]! + xs[p + j]!;
+      }
     }
     for (let g = 0; g < groups; g++) {
       let t = 0;
@@ -110,11 +166,14 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
       const mu = t / n;
       for (let j = g * cg; j < (g + 1) * cg; j++) shift[j] = mu - ev[j]!;
     }
-    sum.fill(0);
-    for (let p = base, end = base + hw * c; p < end; p += c) {
-      for (let j = 0; j < c; j++) {
-        const d = xs[p + j]! - shift[j]!;
-        sum[j] = sum[j]! + d * d;
+    if (gx) gx.colsqdev(xo + 4 * base, hw, c, ptr.shift, ptr.sum);
+    else {
+      sum.fill(0);
+      for (let p = base, end = base + hw * c; p < end; p += c) {
+        for (let j = 0; j < c; j++) {
+          const d = xs[p + j]! - shift[j]!;
+          sum[j] = sum[j]! + d * d;
+        }
       }
     }
     for (let g = 0; g < groups; g++) {
@@ -127,13 +186,31 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
         add[j] = bs[j]! - gs[j]! * rstd * shift[j]!;
       }
     }
-    for (let p = base, end = base + hw * c; p < end; p += c) {
-      for (let j = 0; j < c; j++) ys[p + j] = xs[p + j]! * mul[j]! + add[j]!;
+    const affine = (from: number, to: number, rows: number): void => {
+      if (gx) gx.affine(xo + 4 * from, yo + 4 * to, rows, c, ptr.mul, ptr.add);
+      else {
+        for (let p = from, q = to, end = from + rows * c; p < end; p += c, q += c) {
+          for (let j = 0; j < c; j++) ys[q + j] = xs[p + j]! * mul[j]! + add[j]!;
+        }
+      }
+    };
+    if (!pd) affine(base, base, hw);
+    else {
+      const wp = w + 2;
+      const sb = s * (h + 2) * wp * c;
+      ys.fill(0, sb, sb + (wp + 1) * c); // top row and the left pad of row 0
+      for (let r = 0; r < h; r++) {
+        const q = sb + ((r + 1) * wp + 1) * c;
+        affine(base + r * w * c, q, w);
+        ys.fill(0, q + w * c, q + (w + 2) * c); // right pad of this row, left pad of the next
+      }
+      ys.fill(0, sb + ((h + 1) * wp + 1) * c, sb + (h + 2) * wp * c);
     }
   }
   if (silu) {
+    // silu(0) = 0: the pad stays zero.
     const o = b.dataIdMap.get(out.dataId)!.memoryOffset;
-    siluFor(b).silu(o, o, bsz * hw * c);
+    siluFor(b).silu(o, o, out.shape.reduce((a, v) => a * v, 1));
   }
   return out;
 }
@@ -197,6 +274,121 @@ function unetEmbedWasm(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// 3x3 convolution on the FMA GEMM
+// ---------------------------------------------------------------------------------------------
+
+interface GemmFx {
+  packA(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
+  packB(src: number, rs: number, cs: number, kc: number, nc: number, dst: number): void;
+  macro(pA: number, pB: number, c: number, ldc: number, mc: number, nc: number, kc: number, mode: number, bias: number, tile: number): void;
+}
+
+interface ConvCtx extends Scratch {
+  fx: GemmFx;
+}
+
+const MR = DEFAULT_GEMM.mr;
+const NR = DEFAULT_GEMM.nr;
+/** Rows of A packed at a time in the 1x1 (skip) product. */
+const MC = 128;
+let gemmCompiled: object | null = null;
+const convCtx = new WeakMap<object, ConvCtx>();
+
+function convFor(b: WasmBackendLike): ConvCtx {
+  let c = convCtx.get(b);
+  if (!c) {
+    gemmCompiled ??= new wasmApi.Module(gemmModule({ mr: MR, nr: NR, relaxed: gemmUsesFma() }));
+    const fx = new wasmApi.Instance(gemmCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GemmFx;
+    c = { fx, scratch: 0, bytes: 0 };
+    convCtx.set(b, c);
+  }
+  return c;
+}
+
+/** 16-byte aligned scratch of at least `bytes` on the heap (grown as needed, kept). */
+function scratchOf(b: WasmBackendLike, c: Scratch, bytes: number): number {
+  if (bytes > c.bytes) {
+    if (c.scratch) b.wasm._free(c.scratch);
+    c.bytes = Math.max(bytes, 2 * c.bytes);
+    c.scratch = b.wasm._malloc(c.bytes + 16);
+    if (!c.scratch) throw new Error(`could not allocate ${c.bytes} bytes of kernel scratch on the wasm heap`);
+  }
+  return (c.scratch + 15) & ~15;
+}
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/**
+ * y = conv3x3(x, W) + b (+ sx · Ws + bs, a 1x1 skip conv) (+ r, an identity skip), stride 1, 'same':
+ * xp is x zero-padded by one pixel [B, H + 2, W + 2, Cin] (FlowGroupNormAct with pad). Per output
+ * row, the three filter rows are three GEMMs [W, 3 Cin] · [3 Cin, Cout] accumulated in place: the
+ * 3 Cin values of a row's three taps are contiguous in xp, so A is read with strides, no im2col.
+ */
+function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as WasmBackendLike;
+  const { xp, w, b, sx, sw, sb, r } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  checkF32(FLOW_CONV3X3, [xp, w, b, sx, sw, sb, r]);
+  const [bsz, hp, wp, cin] = xp!.shape as [number, number, number, number];
+  const h = hp - 2;
+  const wd = wp - 2;
+  const cout = w!.shape[3]!;
+  if (w!.shape[0] !== 3 || w!.shape[1] !== 3 || w!.shape[2] !== cin || b!.shape[0] !== cout) throw new Error(`${FLOW_CONV3X3}: filter [3, 3, ${cin}, C] and bias [C] expected. Got [${w!.shape}], [${b!.shape}]`);
+  const cs = sx ? sx.shape[3]! : 0;
+  if (sx && (!sw || !sb || sx.shape[0] !== bsz || sx.shape[1] !== h || sx.shape[2] !== wd || sw.shape[2] !== cs || sw.shape[3] !== cout)) throw new Error(`${FLOW_CONV3X3}: skip input [${bsz}, ${h}, ${wd}, C'] with filter [1, 1, C', ${cout}] expected`);
+  if (r && r.shape.reduce((a, v) => a * v, 1) !== bsz * h * wd * cout) throw new Error(`${FLOW_CONV3X3}: residual [${bsz}, ${h}, ${wd}, ${cout}] expected. Got [${r.shape}]`);
+  const out = be.makeOutput([bsz, h, wd, cout], 'float32');
+  const ctx = convFor(be);
+  const kc = 3 * cin;
+  const ncp = roundUp(cout, NR);
+  const bBytes = kc * ncp * 4;
+  const aBytes = roundUp(Math.max(wd, MC), MR) * Math.max(kc, cs) * 4;
+  const sBytes = cs * ncp * 4;
+  const base = scratchOf(be, ctx, 3 * bBytes + sBytes + aBytes + (ncp + NR) * 4 + MR * NR * 4 + 64);
+  const pB = [base, base + bBytes, base + 2 * bBytes];
+  const pS = base + 3 * bBytes;
+  const pA = pS + sBytes;
+  const bias = pA + aBytes;
+  const tile = bias + (ncp + NR) * 4;
+  const off = (t: tf.TensorInfo): number => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const fx = ctx.fx;
+  const heap = new Float32Array(be.wasm.asm.memory.buffer);
+  const bv = view(be, b!);
+  const sbv = sb ? view(be, sb) : null;
+  for (let j = 0; j < ncp + NR; j++) heap[(bias >> 2) + j] = j < cout ? (sbv ? Math.fround(bv[j]! + sbv[j]!) : bv[j]!) : 0;
+  const wOff = off(w!);
+  for (let i = 0; i < 3; i++) fx.packB(wOff + i * kc * cout * 4, cout * 4, 4, kc, cout, pB[i]!);
+  const xOff = off(xp!);
+  const yOff = off(out);
+  const ldc = cout * 4;
+  for (let s = 0; s < bsz; s++) {
+    for (let y = 0; y < h; y++) {
+      const c = yOff + (s * h + y) * wd * ldc;
+      for (let i = 0; i < 3; i++) {
+        fx.packA(xOff + ((s * hp + y + i) * wp) * cin * 4, cin * 4, 4, wd, kc, pA);
+        fx.macro(pA, pB[i]!, c, ldc, wd, cout, kc, i === 0 ? 1 : 2, bias, tile);
+      }
+    }
+  }
+  if (sx) {
+    fx.packB(off(sw!), cout * 4, 4, cs, cout, pS);
+    const rows = bsz * h * wd;
+    const sOff = off(sx);
+    for (let i0 = 0; i0 < rows; i0 += MC) {
+      const mc = Math.min(MC, rows - i0);
+      fx.packA(sOff + i0 * cs * 4, cs * 4, 4, mc, cs, pA);
+      fx.macro(pA, pS, yOff + i0 * ldc, ldc, mc, cout, cs, 2, bias, tile);
+    }
+  }
+  if (r) {
+    const ys = view(be, out);
+    const rs = view(be, r);
+    for (let i = 0; i < ys.length; i++) ys[i] = ys[i]! + rs[i]!;
+  }
+  return out;
+}
+
 let registered: boolean | null = null;
 
 /** Registers the kernels for the wasm backend (once); false where wasm SIMD is missing. */
@@ -212,6 +404,7 @@ function register(): boolean {
   for (const [kernelName, kernelFunc] of [
     [FLOW_GROUP_NORM_ACT, groupNormActWasm],
     [FLOW_UNET_EMBED, unetEmbedWasm],
+    [FLOW_CONV3X3, conv3x3Wasm],
   ] as const) {
     if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
@@ -248,4 +441,15 @@ export function unetEmbed(t: Tensor, dim: number, time0: { w: Tensor; b: Tensor 
   const inputs: tf.NamedTensorMap = { t, w0: time0.w, b0: time0.b, w1: time1.w, b1: time1.b };
   if (cls) Object.assign(inputs, { labels: cls.labels, table: cls.table });
   return tf.engine().runKernel(FLOW_UNET_EMBED, inputs, { dim } as unknown as tf.NamedAttrMap) as Tensor;
+}
+
+/**
+ * 3x3 'same' convolution + bias from a zero-padded input xp [B, H + 2, W + 2, Cin] (see
+ * FlowConv3x3), plus optionally a 1x1 skip conv of sx or an identity residual r. -> [B, H, W, Cout].
+ */
+export function conv3x3(xp: Tensor, w: Tensor, b: Tensor, skip?: { x: Tensor; w: Tensor; b: Tensor } | { residual: Tensor }): Tensor {
+  const inputs: tf.NamedTensorMap = { xp, w, b };
+  if (skip && 'residual' in skip) inputs.r = skip.residual;
+  else if (skip) Object.assign(inputs, { sx: skip.x, sw: skip.w, sb: skip.b });
+  return tf.engine().runKernel(FLOW_CONV3X3, inputs) as Tensor;
 }

@@ -37,7 +37,7 @@ import { avgPool2x, bmm, conv2d, dense, groupNorm, silu, upsample2x } from './op
 import { classEmbedding, timeEmbedding } from './embed';
 import { lecunUniform, ParamBuilder } from './params';
 import { gemm } from '../kernels/gemm';
-import { groupNormAct, unetEmbed, unetKernelsActive } from './unet-kernels';
+import { conv3x3, groupNormAct, unetEmbed, unetKernelsActive } from './unet-kernels';
 
 /**
  * The default U-Net for an image size (28 or 32), channel count (1 or 3) and class count (0 for
@@ -282,21 +282,13 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
   const conv3 = (x: Tensor, c: Conv): Tensor =>
     tf.fused.conv2d({ x: x as tf.Tensor4D, filter: c.w as tf.Tensor4D, strides: 1, pad: 'same', bias: c.b });
   const inferRes = (blk: ResBlock, x: Tensor, eAct: Tensor): Tensor => {
-    const a1 = groupNormAct(x, blk.norm1.g, blk.norm1.b, { ...gn, silu: true });
-    const h1 = conv3(a1, blk.conv1);
+    const a1 = groupNormAct(x, blk.norm1.g, blk.norm1.b, { ...gn, silu: true, pad: true });
+    const h1 = conv3x3(a1, blk.conv1.w, blk.conv1.b);
     a1.dispose();
-    const a2 = groupNormAct(h1, blk.norm2.g, blk.norm2.b, { ...gn, silu: true }, { eAct, w: blk.temb.w, b: blk.temb.b });
+    const a2 = groupNormAct(h1, blk.norm2.g, blk.norm2.b, { ...gn, silu: true, pad: true }, { eAct, w: blk.temb.w, b: blk.temb.b });
     h1.dispose();
-    const h2 = conv3(a2, blk.conv2);
+    const y = conv3x3(a2, blk.conv2.w, blk.conv2.b, blk.skip ? { x, w: blk.skip.w, b: blk.skip.b } : { residual: x });
     a2.dispose();
-    if (!blk.skip) {
-      const y = tf.add(x, h2);
-      h2.dispose();
-      return y;
-    }
-    const s = conv3(x, blk.skip);
-    const y = tf.add(s, h2);
-    tf.dispose([s, h2]);
     return y;
   };
   const inferAttn = (a: Attention, x: Tensor): Tensor => {
@@ -351,8 +343,8 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
         }
         if (r < up.length - 1) step(upsample2x(h));
       });
-      const a = groupNormAct(h, outNorm.g, outNorm.b, { ...gn, silu: true });
-      return conv3(a, outConv);
+      const a = groupNormAct(h, outNorm.g, outNorm.b, { ...gn, silu: true, pad: true });
+      return conv3x3(a, outConv.w, outConv.b);
     });
 
   const forward = (x: Tensor, t: Tensor, labels?: Tensor): Tensor => {
