@@ -26,6 +26,7 @@ const F32_SQRT = 0x91;
 const F64_PROMOTE_F32 = 0xbb;
 const F64_ADD = 0xa0;
 const F64_MUL = 0xa2;
+const F32_DEMOTE_F64 = 0xb6;
 
 /** The scalars of one update (see the module comment). */
 export interface AdamScalars {
@@ -150,12 +151,26 @@ function adamModule(): Uint8Array {
     () => q.doWhile(() => (term(0, acc[0]!), q.addTo(j, 1)), () => q.get(j).get(1).op(Op.i32_lt_s)),
   );
   q.get(acc[0]!).get(acc[1]!).op(F64_ADD).get(acc[2]!).get(acc[3]!).op(F64_ADD, F64_ADD);
+
+  // combine2(a, b, out, n, wa, wb): out[i] = float32(wa a[i] + wb b[i]) in float64, the operations of
+  // core/train/shard.ts combineShards for two shards (so the same bits).
+  const c = m.func('combine2', [I32, I32, I32, I32, F64, F64]);
+  const ci = c.local(I32);
+  const at = (p: number): void => void c.get(p).get(ci).i32(4).op(Op.i32_mul, Op.i32_add);
+  c.forRange(ci, 3, 1, () => {
+    at(2);
+    at(0);
+    c.mem(Op.f32_load, 0, 0).op(F64_PROMOTE_F32).get(4).op(F64_MUL);
+    at(1);
+    c.mem(Op.f32_load, 0, 0).op(F64_PROMOTE_F32).get(5).op(F64_MUL).op(F64_ADD).op(F32_DEMOTE_F64).mem(Op.f32_store, 0, 0);
+  });
   return m.build();
 }
 
 interface AdamExports {
   adam(g: number, w: number, m: number, v: number, e: number, wo: number, mo: number, vo: number, eo: number, n: number, ...s: number[]): void;
   sumsq(p: number, n: number): number;
+  combine2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
 }
 
 let compiled: object | null = null;
@@ -167,6 +182,7 @@ export function adamInstance(memory: WasmMemory): AdamExports {
 }
 
 export const FLOW_ADAM = 'FlowAdam';
+export const FLOW_COMBINE2 = 'FlowCombine2';
 export const FLOW_SUM_SQUARES = 'FlowSumSquares';
 
 interface WasmBackendLike {
@@ -230,6 +246,18 @@ function adamWasm(args: KernelArgs): tf.TensorInfo[] {
   return [...outs, mo, vo, eo];
 }
 
+function combine2Wasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { wa, wb } = args.attrs as { wa: number; wb: number };
+  const n = a.shape.reduce((x, y) => x * y, 1);
+  if (b.shape.reduce((x, y) => x * y, 1) !== n || a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`${FLOW_COMBINE2}: two float32 tensors of the same size expected`);
+  const out = backend.makeOutput([n], 'float32');
+  const off = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  instanceFor(backend).combine2(off(a), off(b), off(out), n, wa, wb);
+  return out;
+}
+
 let registered = false;
 
 /** Registers FlowAdam and FlowSumSquares for the wasm backend (once). */
@@ -239,6 +267,7 @@ export function registerAdamKernels(): void {
   if (!wasmApi.validate(adamModule())) return;
   if (!tf.getKernel(FLOW_ADAM, 'wasm')) tf.registerKernel({ kernelName: FLOW_ADAM, backendName: 'wasm', kernelFunc: adamWasm as unknown as tf.KernelFunc });
   if (!tf.getKernel(FLOW_SUM_SQUARES, 'wasm')) tf.registerKernel({ kernelName: FLOW_SUM_SQUARES, backendName: 'wasm', kernelFunc: sumSquaresWasm as unknown as tf.KernelFunc });
+  if (!tf.getKernel(FLOW_COMBINE2, 'wasm')) tf.registerKernel({ kernelName: FLOW_COMBINE2, backendName: 'wasm', kernelFunc: combine2Wasm as unknown as tf.KernelFunc });
 }
 
 let fastPath = true;
@@ -254,6 +283,14 @@ export function useAdamKernel(on: boolean): boolean {
 export function adamKernelActive(): boolean {
   registerAdamKernels();
   return fastPath && tf.getKernel(FLOW_ADAM, tf.getBackend()) !== undefined;
+}
+
+/**
+ * float32(wa a + wb b) per value, computed in float64 (kernel path only): the two-shard gradient
+ * combination of core/train/shard.ts combineShards, bit for bit, on tensors already in the heap.
+ */
+export function combine2(a: Tensor, b: Tensor, wa: number, wb: number): Tensor {
+  return tf.engine().runKernel(FLOW_COMBINE2, { a, b }, { wa, wb } as unknown as tf.NamedAttrMap) as Tensor;
 }
 
 /** sum of squares of all values of `grads` (float64 accumulation), read to the host. Kernel path only. */

@@ -53,7 +53,8 @@ import {
 } from './loss';
 import { Optimizer, type OptimizerStepInfo } from './optim';
 import { readInto } from '../kernels/heap';
-import { shardRows } from './shard';
+import { adamKernelActive, combine2 } from '../kernels/adam';
+import { combineShards, shardRows, type ShardPart } from './shard';
 import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
 
 export interface TrainerOptions {
@@ -146,6 +147,12 @@ export interface Trainer {
    * gradient stay identical bit for bit.
    */
   applyGradients(grads: Float32Array, loss: number, couplingCost?: number): TrainStepResult;
+  /**
+   * `combineShards(parts)` + `applyGradients`: the same update, bit for bit. Two shards with rows
+   * are combined by one wasm kernel after uploading them (no host loop over the gradients) where
+   * that kernel exists.
+   */
+  applyShards(parts: readonly ShardPart[], couplingCost?: number): TrainStepResult;
   /** Velocity field of the current weights, guided with weight cfg (default spec.sampling.cfg). */
   modelField(cfg?: number): VelocityField;
   /** Velocity field of the EMA weights (follows later steps: the twin model is refreshed on use). */
@@ -450,6 +457,21 @@ export function createTrainer(opts: TrainerOptions): Trainer {
       const cost = couplingCost !== undefined ? { couplingCost } : {};
       if (!Number.isFinite(loss)) return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
       return tf.tidy(() => finishStep(optimizer.applyFlat(tf.tensor1d(grads, 'float32')), loss, cost));
+    },
+
+    applyShards(parts, couplingCost) {
+      const used = parts.filter((p) => p.rows > 0);
+      if (used.length !== 2 || !adamKernelActive()) {
+        const g = new Float32Array(parameterCount);
+        return trainer.applyGradients(g, combineShards(parts, g), couplingCost);
+      }
+      const total = used[0]!.rows + used[1]!.rows;
+      const [w0, w1] = [used[0]!.rows / total, used[1]!.rows / total];
+      for (const p of used) if (p.grads.length !== parameterCount) throw new ShapeError(`a flat gradient needs ${parameterCount} values, got ${p.grads.length}`);
+      const loss = w0 * used[0]!.loss + w1 * used[1]!.loss; // combineShards' loss, same order
+      const cost = couplingCost !== undefined ? { couplingCost } : {};
+      if (!Number.isFinite(loss)) return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
+      return tf.tidy(() => finishStep(optimizer.applyFlat(combine2(tf.tensor1d(used[0]!.grads, 'float32'), tf.tensor1d(used[1]!.grads, 'float32'), w0, w1)), loss, cost));
     },
 
     modelField(cfg = spec.sampling.cfg) {

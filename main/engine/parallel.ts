@@ -17,8 +17,9 @@
  *             [floor(k B / K), floor((k + 1) B / K)) go to slot (p, k) of a SharedArrayBuffer,
  *             with the shard's mean loss and row count;
  *             ARRIVED += 1 (Atomics), notify; wait until ARRIVED = K r  (the barrier);
- *             g = sum_k (n_k / B) g_k, L = sum_k (n_k / B) L_k  (core/train/shard.ts, fixed order)
- *             Trainer.applyGradients(g, L): the same Adam update on every replica.
+ *             Trainer.applyShards: g = sum_k (n_k / B) g_k, L = sum_k (n_k / B) L_k
+ *             (core/train/shard.ts, fixed order; one wasm kernel for two shards), then the same
+ *             Adam update on every replica.
  * The combination reads the same bits in the same order everywhere, and the update runs the same
  * wasm kernels on the same inputs, so the replicas stay bitwise identical (checked by hashing the
  * full state: `stateHashes`, which runs at every checkpoint). Against a single thread the loss
@@ -46,7 +47,7 @@ import { createModel } from '../../core/model';
 import type { ModelConfig } from '../../core/model/types';
 import { createTrainer, type Trainer, type TrainStepResult } from '../../core/train/trainer';
 import type { TrainSpec } from '../../core/train/config';
-import { combineShards, type ShardPart } from '../../core/train/shard';
+import type { ShardPart } from '../../core/train/shard';
 import { pairedSource, type ReflowPairs } from '../../core/train/reflow';
 import type { DataInput } from '../../preload/schema';
 import { selectBackend } from './backend';
@@ -97,9 +98,9 @@ export interface ParallelTimings {
   shardMs: number;
   /** Waiting at the barrier for the replicas. */
   waitMs: number;
-  /** combineShards (host loop over K gradients). */
+  /** Reading the K shards' metadata (the gradients are combined inside Trainer.applyShards, counted in applyMs). */
   combineMs: number;
-  /** Trainer.applyGradients (upload, Adam, weights back, EMA). */
+  /** Trainer.applyShards (combine, upload, Adam, weights back, EMA). */
   applyMs: number;
   /** CPU time (user + system, ms) of each replica's thread since the start (index = replica; 0 = leader, its steps only). */
   cpuMs: number[];
@@ -452,7 +453,6 @@ export async function createParallelTrainer(trainer: Trainer, opts: ParallelOpti
 
   let round = 0;
   let busy = false;
-  const combined = new Float32Array(size);
   const times = { steps: 0, shardMs: 0, waitMs: 0, combineMs: 0, applyMs: 0, cpuMs: 0 };
 
   /** Resolves when ARRIVED >= target; rejects when a replica failed. */
@@ -515,9 +515,8 @@ export async function createParallelTrainer(trainer: Trainer, opts: ParallelOpti
         await barrier(K * r);
         const t2 = performance.now();
         const { parts, cost } = shared.parts(p, step);
-        const loss = combineShards(parts, combined);
         const t3 = performance.now();
-        const res = trainer.applyGradients(combined, loss, cost);
+        const res = trainer.applyShards(parts, cost);
         const t4 = performance.now();
         times.steps++;
         times.shardMs += t1 - t0;
@@ -579,7 +578,6 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
   }
 
   const control = shared.control;
-  const combined = new Float32Array(trainer.parameterCount);
   const cpuStart = threadCpuMs();
   let round = 0;
   const arriveAndWait = (target: number): boolean => {
@@ -617,8 +615,7 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
       shared.cpu[k] = threadCpuMs() - cpuStart;
       if (!arriveAndWait(K * round)) return;
       const { parts, cost } = shared.parts(p, step);
-      const loss = combineShards(parts, combined);
-      trainer.applyGradients(combined, loss, cost);
+      trainer.applyShards(parts, cost);
     }
   } catch (e) {
     shared.fail(k, e instanceof Error ? e.message : String(e));

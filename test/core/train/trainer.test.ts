@@ -6,6 +6,7 @@ import { Rng } from '../../../core/util/random';
 import { energyDistance } from '../../../core/metrics/distances';
 import { toy2dSource } from '../../../core/data/source';
 import { useSiluKernel } from '../../../core/kernels/silu';
+import { combineShards } from '../../../core/train/shard';
 import { disposeAll, eightGaussiansSpec, mean, snapshot, trainerFor } from './helpers';
 
 describe('learning', () => {
@@ -106,6 +107,31 @@ describe('tape-free MLP training path', () => {
       a.weights.forEach((w, i) => {
         for (let j = 0; j < w.length; j++) expect(Math.abs(w[j]! - b.weights[i]![j]!)).toBeLessThan(1e-4);
       });
+    }
+  });
+});
+
+describe('applyShards', () => {
+  it('equals combineShards + applyGradients bit for bit (two shards, uneven rows, and one empty shard)', () => {
+    for (const [batch, shards] of [[63, 2], [1, 2]] as const) {
+      const spec = eightGaussiansSpec({ model: { kind: 'mlp', width: 16, depth: 2 }, train: { steps: 10, batchSize: batch } });
+      const a = trainerFor(spec, toy2dSource('8gaussians'));
+      const b = trainerFor(spec, toy2dSource('8gaussians'));
+      for (let s = 0; s < 3; s++) {
+        const parts = Array.from({ length: shards }, (_, k) => {
+          const g = new Float32Array(a.parameterCount);
+          const r = a.shardGradients(k, shards, g);
+          return { grads: g, rows: r.rows, loss: r.loss };
+        });
+        const ra = a.applyShards(parts);
+        const combined = new Float32Array(b.parameterCount);
+        const rb = b.applyGradients(combined, combineShards(parts, combined));
+        expect(ra).toEqual(rb);
+        const [wa, wb] = [snapshot(a), snapshot(b)];
+        wa.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(wb[i]!)));
+      }
+      disposeAll(a);
+      disposeAll(b);
     }
   });
 });
