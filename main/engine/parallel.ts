@@ -593,6 +593,14 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
   };
   try {
     for (;;) {
+      // Speculation: the next round is almost always a step, and this replica's shard of it depends
+      // only on its own state, which nothing else changes. So it is computed now, into the slot of
+      // round + 1 (free: every replica finished reading it before this round began), while the
+      // leader finishes its update and comes back; a wake-up latency no longer delays the shard.
+      // Another command (hash, stop) just drops it: shardGradients changes nothing.
+      const ahead = round + 1;
+      const aheadStep = trainer.stepCount;
+      const aheadRes = trainer.shardGradients(k, K, shared.slot(ahead & 1, k));
       // Sleep until the leader starts a new round (or a failure wakes everyone).
       spinUntil(control, GO, (v) => v !== round);
       while (Atomics.load(control, GO) === round && Atomics.load(control, FAILED) === 0) Atomics.wait(control, GO, round);
@@ -609,7 +617,7 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
       }
       const p = round & 1;
       const step = trainer.stepCount;
-      const mine = trainer.shardGradients(k, K, shared.slot(p, k));
+      const mine = round === ahead && step === aheadStep ? aheadRes : trainer.shardGradients(k, K, shared.slot(p, k));
       shared.writeMeta(p, k, mine.step, mine.rows, mine.loss, mine.couplingCost);
       // Read by the leader after the barrier; this round's update shows up in the next value.
       shared.cpu[k] = threadCpuMs() - cpuStart;
