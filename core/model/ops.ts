@@ -10,6 +10,11 @@
  * against the cpu backend's built-in gradients (test/core/model/ops.test.ts per op, and whole
  * models through useBuiltinGradients in test/core/model/models.test.ts).
  *
+ * On wasm the dense products go to our own FMA GEMM (core/kernels/gemm.ts), which takes transposed
+ * operands natively, SiLU to one kernel each way (core/kernels/silu.ts), and a SiLU MLP body can
+ * run as one op (siluStack) or without the tape at all (siluStackForward / siluStackBackward, used
+ * by the MLP's mseLossAndGrads): a small MLP's step is otherwise dominated by per-op overhead.
+ *
  * All functions work on any backend; they only avoid the slow wasm paths. They follow the tfjs
  * convention that the caller owns inputs and outputs (nothing is disposed here; wrap in tf.tidy).
  * First-order gradients only: differentiating a gradient of these ops again is not supported.

@@ -128,13 +128,11 @@ export const AUTO_MIN_BATCH = 512;
  * 'auto' gives 2 when all of these hold, else 1:
  *   - an MLP model on a single-threaded backend (wasm or cpu; tfjs-node already uses every core);
  *   - batch >= AUTO_MIN_BATCH. Every replica repeats a fixed part of the step (batch preparation,
- *     ~100 op dispatches, Adam over all parameters: ~3 ms CPU for the 3x256 MLP), only the per-row
- *     part (~0.034 ms CPU a row) is split, so the CPU time per thread bounds the speed-up by about
- *     (3 + 0.034 B) / (3.5 + 0.017 B): 1.4x at B = 256, 1.6x at 512, 1.9x at 2048. Measured
- *     wall-clock with the 2 cores given to the benchmark (bench/mlp.ts, "engine 2 threads"; the
- *     process's scheduling group at high priority over a background job): 0.96-1.19x at 256,
- *     1.3-1.4x at 512, 1.6-1.7x at 2048 (futex wake-ups at the barrier and uneven shard times take
- *     the rest). At 256 the gain is too small for the risk below, hence 512;
+ *     ~40 op dispatches, the fused Adam over all parameters), only the per-row part is split.
+ *     Measured before the wasm kernels of core/kernels (fixed ~3 ms CPU, ~0.034 ms a row):
+ *     wall-clock 0.96-1.19x at 256, 1.3-1.4x at 512, 1.6-1.7x at 2048. With them (fixed ~1.5 ms,
+ *     ~0.02 ms a row; bench/mlp.ts "engine 2 threads", shared machine): ~1.0-1.3x at 256,
+ *     ~1.5-1.6x at 2048. At 256 the gain is too small for the risk below, hence 512;
  *   - at least 2 cores, and at least one of them idle. Why the idle check: with autogroup
  *     scheduling (Linux's default) all threads of one session share one fair-share slot, so while
  *     another job saturates the cores a second replica gets no extra CPU; it only adds its fixed
