@@ -4,7 +4,10 @@
  *
  *   colsum(src, rows, c, dst)             dst[j] = Σ_r src[r c + j]                 (float64 sums)
  *   colsqdev(src, rows, c, shift, dst)    dst[j] = Σ_r (src[r c + j] - shift[j])²   (float64)
- *   affine(src, dst, rows, c, mul, add)   dst[r c + j] = src[r c + j] mul[j] + add[j] (float32)
+ *   affine(src, dst, rows, c, ldd, mul, add)
+ *                                         dst[r ldd + j] = src[r c + j] mul[j] + add[j] (float32;
+ *                                         ldd: dst's row stride in floats, so a part of a wider
+ *                                         tensor can be written)
  *
  * Pointers are byte offsets into the imported memory; src, dst are float32, shift and the sums
  * float64, mul and add float32; c is a multiple of 4. The sums promote each pair of floats to
@@ -70,12 +73,13 @@ function emitColStat(m: ModuleBuilder, sq: boolean): void {
 }
 
 function emitAffine(m: ModuleBuilder): void {
-  const f = m.func('affine', [I32, I32, I32, I32, I32, I32]);
-  const [src, dst, rows, c, mul, add] = [0, 1, 2, 3, 4, 5];
+  const f = m.func('affine', [I32, I32, I32, I32, I32, I32, I32]);
+  const [src, dst, rows, c, ldd, mul, add] = [0, 1, 2, 3, 4, 5, 6];
   const r = f.local(I32);
   const j = f.local(I32);
   const cb = f.local(I32);
   f.get(c).i32(4).op(Op.i32_mul).set(cb);
+  f.get(ldd).i32(4).op(Op.i32_mul).set(ldd);
   f.forRange(r, rows, 1, () => {
     f.forRange(j, cb, 16, () => {
       f.get(dst).get(j).op(Op.i32_add);
@@ -84,7 +88,7 @@ function emitAffine(m: ModuleBuilder): void {
       f.get(add).get(j).op(Op.i32_add).simdMem(Simd.v128_load, 0, 0).simd(Simd.f32x4_add);
       f.simdMem(Simd.v128_store, 0, 0);
     });
-    f.addLocal(src, cb).addLocal(dst, cb);
+    f.addLocal(src, cb).addLocal(dst, ldd);
   });
 }
 

@@ -76,7 +76,7 @@ export interface GroupNormActAttrs {
 interface GroupNormFx {
   colsum(src: number, rows: number, c: number, dst: number): void;
   colsqdev(src: number, rows: number, c: number, shift: number, dst: number): void;
-  affine(src: number, dst: number, rows: number, c: number, mul: number, add: number): void;
+  affine(src: number, dst: number, rows: number, c: number, ldd: number, mul: number, add: number): void;
 }
 
 let gnCompiled: object | null = null;
@@ -95,11 +95,15 @@ function gnFor(b: WasmBackendLike): Scratch & { fx: GroupNormFx } {
 
 function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   const b = args.backend as WasmBackendLike;
-  const { x, gamma, beta, e, ew, eb } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { x, x2, gamma, beta, e, ew, eb } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { groups, eps, silu, pad } = args.attrs as GroupNormActAttrs;
-  checkF32(FLOW_GROUP_NORM_ACT, [x, gamma, beta, e, ew, eb]);
-  const [bsz, h, w, c] = x!.shape as [number, number, number, number];
+  checkF32(FLOW_GROUP_NORM_ACT, [x, x2, gamma, beta, e, ew, eb]);
+  const [bsz, h, w, c1] = x!.shape as [number, number, number, number];
+  const c2 = x2 ? x2.shape[3]! : 0;
+  const c = c1 + c2;
   if (x!.shape.length !== 4 || c % groups !== 0) throw new Error(`${FLOW_GROUP_NORM_ACT}: x must be [B, H, W, C] with C divisible by ${groups}. Got [${x!.shape}]`);
+  if (x2 && (x2.shape.length !== 4 || x2.shape[0] !== bsz || x2.shape[1] !== h || x2.shape[2] !== w)) throw new Error(`${FLOW_GROUP_NORM_ACT}: x2 must be [${bsz}, ${h}, ${w}, C2]. Got [${x2.shape}]`);
+  if (gamma!.shape[0] !== c || beta!.shape[0] !== c) throw new Error(`${FLOW_GROUP_NORM_ACT}: gamma and beta must have ${c} values`);
   const tdim = ew ? ew.shape[0]! : 0;
   if (e && (!ew || !eb || e.shape[0] !== bsz || e.shape[1] !== tdim || ew.shape[1] !== c)) {
     throw new Error(`${FLOW_GROUP_NORM_ACT}: e [${bsz}, K], ew [K, ${c}], eb [${c}] expected. Got e [${e.shape}], ew [${ew?.shape}], eb [${eb?.shape}]`);
@@ -109,7 +113,9 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   const hw = h * w;
   const cg = c / groups;
   const n = hw * cg;
-  const simd = c % 4 === 0;
+  // The input as parts along channels (x, then x2: their concatenation without a copy).
+  const parts = x2 ? [{ t: x!, c: c1, at: 0 }, { t: x2, c: c2, at: c1 }] : [{ t: x!, c: c1, at: 0 }];
+  const simd = parts.every((q) => q.c % 4 === 0);
   const ev = new Float64Array(c);
   // Per channel: the sums, μ_g - e_c (what x is centred by), and the affine map x · mul + add. On the
   // SIMD path they live in heap scratch (the module reads and writes them there).
@@ -119,8 +125,6 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   let add = new Float32Array(c);
   let ptr = { sum: 0, shift: 0, mul: 0, add: 0 };
   let gx: GroupNormFx | null = null;
-  let xo = 0;
-  let yo = 0;
   if (simd) {
     const g = gnFor(b);
     gx = g.fx;
@@ -131,18 +135,16 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
     shift = new Float64Array(buf, ptr.shift, c);
     mul = new Float32Array(buf, ptr.mul, c);
     add = new Float32Array(buf, ptr.add, c);
-    xo = b.dataIdMap.get(x!.dataId)!.memoryOffset;
-    yo = b.dataIdMap.get(out.dataId)!.memoryOffset;
   }
-  const xs = view(b, x!);
+  const yo = b.dataIdMap.get(out.dataId)!.memoryOffset;
   const ys = view(b, out);
+  const srcs = parts.map((q) => ({ ...q, off: b.dataIdMap.get(q.t.dataId)!.memoryOffset, v: view(b, q.t) }));
   const gs = view(b, gamma!);
   const bs = view(b, beta!);
   const es = e ? view(b, e) : null;
   const ews = ew ? view(b, ew) : null;
   const ebs = eb ? view(b, eb) : null;
   for (let s = 0; s < bsz; s++) {
-    const base = s * hw * c;
     if (es && ews && ebs) {
       // e_c = eb_c + Σ_k eAct[s, k] ew[k, c], rounded to float32 as the layer-by-layer form stores it.
       for (let j = 0; j < c; j++) ev[j] = 0;
@@ -153,11 +155,14 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
       }
       for (let j = 0; j < c; j++) ev[j] = Math.fround(Math.fround(ev[j]!) + ebs[j]!);
     }
-    if (gx) gx.colsum(xo + 4 * base, hw, c, ptr.sum);
-    else {
-      sum.fill(0);
-      for (let p = base, end = base + hw * c; p < end; p += c) {
-        for (let j = 0; j < c; j++) sum[j] = sum[j]! + xs[p + j]!;
+    for (const q of srcs) {
+      const base = s * hw * q.c;
+      if (gx) gx.colsum(q.off + 4 * base, hw, q.c, ptr.sum + 8 * q.at);
+      else {
+        for (let j = 0; j < q.c; j++) sum[q.at + j] = 0;
+        for (let p = base, end = base + hw * q.c; p < end; p += q.c) {
+          for (let j = 0; j < q.c; j++) sum[q.at + j] = sum[q.at + j]! + q.v[p + j]!;
+        }
       }
     }
     for (let g = 0; g < groups; g++) {
@@ -166,13 +171,16 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
       const mu = t / n;
       for (let j = g * cg; j < (g + 1) * cg; j++) shift[j] = mu - ev[j]!;
     }
-    if (gx) gx.colsqdev(xo + 4 * base, hw, c, ptr.shift, ptr.sum);
-    else {
-      sum.fill(0);
-      for (let p = base, end = base + hw * c; p < end; p += c) {
-        for (let j = 0; j < c; j++) {
-          const d = xs[p + j]! - shift[j]!;
-          sum[j] = sum[j]! + d * d;
+    for (const q of srcs) {
+      const base = s * hw * q.c;
+      if (gx) gx.colsqdev(q.off + 4 * base, hw, q.c, ptr.shift + 8 * q.at, ptr.sum + 8 * q.at);
+      else {
+        for (let j = 0; j < q.c; j++) sum[q.at + j] = 0;
+        for (let p = base, end = base + hw * q.c; p < end; p += q.c) {
+          for (let j = 0; j < q.c; j++) {
+            const d = q.v[p + j]! - shift[q.at + j]!;
+            sum[q.at + j] = sum[q.at + j]! + d * d;
+          }
         }
       }
     }
@@ -186,22 +194,26 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
         add[j] = bs[j]! - gs[j]! * rstd * shift[j]!;
       }
     }
+    /** rows pixels of every part, from pixel `from` of sample s, to output element `to` (row stride c). */
     const affine = (from: number, to: number, rows: number): void => {
-      if (gx) gx.affine(xo + 4 * from, yo + 4 * to, rows, c, ptr.mul, ptr.add);
-      else {
-        for (let p = from, q = to, end = from + rows * c; p < end; p += c, q += c) {
-          for (let j = 0; j < c; j++) ys[q + j] = xs[p + j]! * mul[j]! + add[j]!;
+      for (const q of srcs) {
+        const src = (s * hw + from) * q.c;
+        if (gx) gx.affine(q.off + 4 * src, yo + 4 * (to + q.at), rows, q.c, c, ptr.mul + 4 * q.at, ptr.add + 4 * q.at);
+        else {
+          for (let p = src, o = to + q.at, end = src + rows * q.c; p < end; p += q.c, o += c) {
+            for (let j = 0; j < q.c; j++) ys[o + j] = q.v[p + j]! * mul[q.at + j]! + add[q.at + j]!;
+          }
         }
       }
     };
-    if (!pd) affine(base, base, hw);
+    if (!pd) affine(0, s * hw * c, hw);
     else {
       const wp = w + 2;
       const sb = s * (h + 2) * wp * c;
       ys.fill(0, sb, sb + (wp + 1) * c); // top row and the left pad of row 0
       for (let r = 0; r < h; r++) {
         const q = sb + ((r + 1) * wp + 1) * c;
-        affine(base + r * w * c, q, w);
+        affine(r * w, q, w);
         ys.fill(0, q + w * c, q + (w + 2) * c); // right pad of this row, left pad of the next
       }
       ys.fill(0, sb + ((h + 1) * wp + 1) * c, sb + (h + 2) * wp * c);
@@ -328,15 +340,18 @@ const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
  */
 function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
   const be = args.backend as WasmBackendLike;
-  const { xp, w, b, sx, sw, sb, r } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-  checkF32(FLOW_CONV3X3, [xp, w, b, sx, sw, sb, r]);
+  const { xp, w, b, sx, sx2, sw, sb, r } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  checkF32(FLOW_CONV3X3, [xp, w, b, sx, sx2, sw, sb, r]);
   const [bsz, hp, wp, cin] = xp!.shape as [number, number, number, number];
   const h = hp - 2;
   const wd = wp - 2;
   const cout = w!.shape[3]!;
   if (w!.shape[0] !== 3 || w!.shape[1] !== 3 || w!.shape[2] !== cin || b!.shape[0] !== cout) throw new Error(`${FLOW_CONV3X3}: filter [3, 3, ${cin}, C] and bias [C] expected. Got [${w!.shape}], [${b!.shape}]`);
-  const cs = sx ? sx.shape[3]! : 0;
-  if (sx && (!sw || !sb || sx.shape[0] !== bsz || sx.shape[1] !== h || sx.shape[2] !== wd || sw.shape[2] !== cs || sw.shape[3] !== cout)) throw new Error(`${FLOW_CONV3X3}: skip input [${bsz}, ${h}, ${wd}, C'] with filter [1, 1, C', ${cout}] expected`);
+  // The skip conv's input: sx, or the concatenation of sx and sx2 along channels (never built).
+  const skipParts = sx ? (sx2 ? [sx, sx2] : [sx]) : [];
+  const cs = skipParts.reduce((a, q) => a + q.shape[3]!, 0);
+  const okSkip = skipParts.every((q) => q.shape[0] === bsz && q.shape[1] === h && q.shape[2] === wd);
+  if (sx && (!sw || !sb || !okSkip || sw.shape[2] !== cs || sw.shape[3] !== cout)) throw new Error(`${FLOW_CONV3X3}: skip input [${bsz}, ${h}, ${wd}, C'] with filter [1, 1, C', ${cout}] expected`);
   if (r && r.shape.reduce((a, v) => a * v, 1) !== bsz * h * wd * cout) throw new Error(`${FLOW_CONV3X3}: residual [${bsz}, ${h}, ${wd}, ${cout}] expected. Got [${r.shape}]`);
   const out = be.makeOutput([bsz, h, wd, cout], 'float32');
   const ctx = convFor(be);
@@ -371,14 +386,17 @@ function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
       }
     }
   }
-  if (sx) {
-    fx.packB(off(sw!), cout * 4, 4, cs, cout, pS);
+  let row0 = 0; // first row of the skip filter for this part
+  for (const q of skipParts) {
+    const cq = q.shape[3]!;
+    fx.packB(off(sw!) + row0 * cout * 4, cout * 4, 4, cq, cout, pS);
+    row0 += cq;
     const rows = bsz * h * wd;
-    const sOff = off(sx);
+    const sOff = off(q);
     for (let i0 = 0; i0 < rows; i0 += MC) {
       const mc = Math.min(MC, rows - i0);
-      fx.packA(sOff + i0 * cs * 4, cs * 4, 4, mc, cs, pA);
-      fx.macro(pA, pS, yOff + i0 * ldc, ldc, mc, cout, cs, 2, bias, tile);
+      fx.packA(sOff + i0 * cq * 4, cq * 4, 4, mc, cq, pA);
+      fx.macro(pA, pS, yOff + i0 * ldc, ldc, mc, cout, cq, 2, bias, tile);
     }
   }
   if (r) {
@@ -428,10 +446,11 @@ export function unetKernelsActive(): boolean {
 
 /**
  * GroupNorm (+ optional per-(sample, channel) term e = eAct · ew + eb added before normalising) and
- * optional SiLU, one kernel. x [B, H, W, C], gamma, beta [C], eAct [B, K], ew [K, C], eb [C].
+ * optional SiLU, one kernel. x [B, H, W, C], or a pair [B, H, W, C1], [B, H, W, C2] normalised as
+ * their concatenation along channels (C = C1 + C2); gamma, beta [C], eAct [B, K], ew [K, C], eb [C].
  */
-export function groupNormAct(x: Tensor, gamma: Tensor, beta: Tensor, attrs: GroupNormActAttrs, temb?: { eAct: Tensor; w: Tensor; b: Tensor }): Tensor {
-  const inputs: tf.NamedTensorMap = { x, gamma, beta };
+export function groupNormAct(x: Tensor | [Tensor, Tensor], gamma: Tensor, beta: Tensor, attrs: GroupNormActAttrs, temb?: { eAct: Tensor; w: Tensor; b: Tensor }): Tensor {
+  const inputs: tf.NamedTensorMap = Array.isArray(x) ? { x: x[0], x2: x[1], gamma, beta } : { x, gamma, beta };
   if (temb) Object.assign(inputs, { e: temb.eAct, ew: temb.w, eb: temb.b });
   return tf.engine().runKernel(FLOW_GROUP_NORM_ACT, inputs, attrs as unknown as tf.NamedAttrMap) as Tensor;
 }
@@ -445,11 +464,12 @@ export function unetEmbed(t: Tensor, dim: number, time0: { w: Tensor; b: Tensor 
 
 /**
  * 3x3 'same' convolution + bias from a zero-padded input xp [B, H + 2, W + 2, Cin] (see
- * FlowConv3x3), plus optionally a 1x1 skip conv of sx or an identity residual r. -> [B, H, W, Cout].
+ * FlowConv3x3), plus optionally a 1x1 skip conv of x (or of the channel concatenation of a pair) or
+ * an identity residual. -> [B, H, W, Cout].
  */
-export function conv3x3(xp: Tensor, w: Tensor, b: Tensor, skip?: { x: Tensor; w: Tensor; b: Tensor } | { residual: Tensor }): Tensor {
+export function conv3x3(xp: Tensor, w: Tensor, b: Tensor, skip?: { x: Tensor | [Tensor, Tensor]; w: Tensor; b: Tensor } | { residual: Tensor }): Tensor {
   const inputs: tf.NamedTensorMap = { xp, w, b };
   if (skip && 'residual' in skip) inputs.r = skip.residual;
-  else if (skip) Object.assign(inputs, { sx: skip.x, sw: skip.w, sb: skip.b });
+  else if (skip) Object.assign(inputs, Array.isArray(skip.x) ? { sx: skip.x[0], sx2: skip.x[1] } : { sx: skip.x }, { sw: skip.w, sb: skip.b });
   return tf.engine().runKernel(FLOW_CONV3X3, inputs) as Tensor;
 }

@@ -275,19 +275,28 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
 
   // ---- inference (no gradient tape recording, wasm backend) ----
   // The same function from fewer, larger kernels (core/model/unet-kernels.ts): the embedding MLP
-  // in one, GroupNorm + the block's time/class term + SiLU in one, convs without custom-gradient
-  // wrappers, attention on FlowMatMul with a native transposed operand. Intermediates are disposed
-  // as soon as they are consumed instead of per-block tidy scopes.
+  // in one, GroupNorm + the block's time/class term + SiLU in one (writing the zero-padded input
+  // of the 3x3 conv), each 3x3 conv with its skip conv or residual in one, the up path's
+  // concatenations never built (both kernels take the two halves), attention on FlowMatMul with a
+  // native transposed operand. Intermediates are disposed as soon as they are consumed instead of
+  // per-block tidy scopes.
   const gn = { groups: cfg.groups, eps: 1e-5 };
   const conv3 = (x: Tensor, c: Conv): Tensor =>
     tf.fused.conv2d({ x: x as tf.Tensor4D, filter: c.w as tf.Tensor4D, strides: 1, pad: 'same', bias: c.b });
-  const inferRes = (blk: ResBlock, x: Tensor, eAct: Tensor): Tensor => {
+  // x: the block's input, or a pair whose channel concatenation is (the up path's [h, skip]).
+  const inferRes = (blk: ResBlock, x: Tensor | [Tensor, Tensor], eAct: Tensor): Tensor => {
+    if (Array.isArray(x) && !blk.skip) {
+      const cat = tf.concat(x, 3);
+      const y = inferRes(blk, cat, eAct);
+      cat.dispose();
+      return y;
+    }
     const a1 = groupNormAct(x, blk.norm1.g, blk.norm1.b, { ...gn, silu: true, pad: true });
     const h1 = conv3x3(a1, blk.conv1.w, blk.conv1.b);
     a1.dispose();
     const a2 = groupNormAct(h1, blk.norm2.g, blk.norm2.b, { ...gn, silu: true, pad: true }, { eAct, w: blk.temb.w, b: blk.temb.b });
     h1.dispose();
-    const y = conv3x3(a2, blk.conv2.w, blk.conv2.b, blk.skip ? { x, w: blk.skip.w, b: blk.skip.b } : { residual: x });
+    const y = conv3x3(a2, blk.conv2.w, blk.conv2.b, blk.skip ? { x, w: blk.skip.w, b: blk.skip.b } : { residual: x as Tensor });
     a2.dispose();
     return y;
   };
@@ -335,11 +344,10 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
       up.forEach((blocks, r) => {
         for (const blk of blocks) {
           const skip = skips.pop()!;
-          const cat = tf.concat([h, skip], 3);
+          const y = inferRes(blk, [h, skip], eAct);
           if (!skips.includes(h)) h.dispose();
           skip.dispose();
-          h = inferRes(blk, cat, eAct);
-          cat.dispose();
+          h = y;
         }
         if (r < up.length - 1) step(upsample2x(h));
       });

@@ -70,7 +70,30 @@ describe.runIf(onWasm)('U-Net inference kernels (wasm)', () => {
     }
   });
 
-  it('FlowConv3x3 equals conv2d + bias, with a 1x1 skip conv or a residual added', () => {
+  it('FlowGroupNormAct of a pair of inputs normalises their concatenation (groups straddling the two)', () => {
+    const rng = new Rng(3);
+    // 64 + 32 in 8 groups of 12 (the SIMD path), 4 + 2 in 3 groups of 2 (the JavaScript path).
+    for (const [c1, c2, groups] of [
+      [64, 32, 8],
+      [4, 2, 3],
+    ] as const) {
+      tf.tidy(() => {
+        const a = randn(rng, [2, 5, 6, c1], 2);
+        const b2 = randn(rng, [2, 5, 6, c2], 0.5);
+        const g = randn(rng, [c1 + c2]);
+        const b = randn(rng, [c1 + c2]);
+        const ref = tf.pad(silu(groupNorm(tf.concat([a, b2], 3), g, b, groups)), [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]);
+        expect(relErr(groupNormAct([a, b2], g, b, { groups, eps: 1e-5, silu: true, pad: true }), ref)).toBeLessThan(2e-6);
+      });
+    }
+  });
+
+  it('FlowConv3x3 equals conv2d + bias, with a 1x1 skip conv (of one input or a pair) or a residual added', () => {
     const rng = new Rng(2);
     for (const [h, w, cin, cout] of [
       [7, 7, 64, 64],
@@ -93,6 +116,10 @@ describe.runIf(onWasm)('U-Net inference kernels (wasm)', () => {
         const sw = randn(rng, [1, 1, 5, cout]);
         const sb = randn(rng, [cout]);
         expect(relErr(conv3x3(xp, f, b, { x: sx, w: sw, b: sb }), tf.add(ref, conv2d(sx, sw, sb)))).toBeLessThan(2e-6);
+        const sx2 = randn(rng, [2, h, w, 3]);
+        const sw2 = randn(rng, [1, 1, 8, cout]);
+        const ref2 = tf.add(ref, conv2d(tf.concat([sx, sx2], 3), sw2, sb));
+        expect(relErr(conv3x3(xp, f, b, { x: [sx, sx2], w: sw2, b: sb }), ref2)).toBeLessThan(2e-6);
         const r = randn(rng, [2, h, w, cout]);
         expect(relErr(conv3x3(xp, f, b, { residual: r }), tf.add(ref, r))).toBeLessThan(2e-6);
       });
