@@ -6,7 +6,8 @@
  *
  * Each variant is warmed up once (wasm kernels compile, the heap grows), then timed `repeats` times,
  * interleaved with the other variant. Also reported: NFE, ms per field evaluation, and the PSNR of
- * decoding the latent back with the same solver (not timed), so a faster setting shows its cost.
+ * decoding the latent back with the same solver (not timed), so a faster setting shows its cost; and
+ * one field evaluation timed alone at batch 1 and at batch 2 (classifier-free guidance).
  *
  * Standalone: node ... --import ./scripts/ts-hooks.mjs bench/invert.ts [--repeats N] prints the JSON.
  */
@@ -25,6 +26,8 @@ export interface InvertBenchOptions {
 }
 
 const GOAL_MS = 2000;
+/** Field evaluations a round when timing one evaluation. */
+const EVALS = 20;
 
 export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
   const model = shippedModel('mnist');
@@ -56,8 +59,24 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
         log(`invert-image ${v.name} repeat ${r + 1}/${o.repeats}: ${round(ms.get(v.name)!.at(-1)!, 0)} ms`);
       }
     }
+    // One field evaluation on its own: the U-Net at batch 1 (CFG 0, as inverted above) and at
+    // batch 2 (CFG 1: conditional and unconditional branches in one pass), median of `repeats` rounds.
+    const evalMs: Record<string, number> = {};
+    for (const [name, f] of [
+      ['batch 1 (cfg 0)', field],
+      ['batch 2 (cfg 1)', model.field(1)],
+    ] as const) {
+      const per: number[] = [];
+      for (let r = 0; r <= o.repeats; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < EVALS; i++) f(x, 0.5, cond).dispose();
+        if (r > 0) per.push((performance.now() - t0) / EVALS); // round 0 warms up
+      }
+      evalMs[name] = timeStats(per).median;
+    }
     return {
       model: model.label,
+      fieldEvalMs: evalMs,
       image: `MNIST digit ${digit} #${o.index ?? 0}, 28x28x1, inverted under its class (CFG 0: one network pass per evaluation)`,
       goalMs: GOAL_MS,
       results: variants.map((v) => {
