@@ -14,11 +14,14 @@
  *           batch: the model step alone, the like of the PyTorch peer
  *   torch   bench/peer_mlp_step.py with /usr/bin/python3 (PyTorch CPU), when torch imports
  *
- * Reports steps/s (best and median round) and ours/torch ratios.
+ * Reports steps/s (best and median round) and ours/torch ratios, and first the GFLOP/s of one matrix
+ * product of the hidden layers' shapes on our kernel, on tfjs's XNNPACK matMul and on torch's BLAS
+ * (the step is bounded by these: ~0.8 MFLOP a row in six such products).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, type Tensor } from '../core/tf';
+import { gemm, gemmKernelActive } from '../core/kernels/gemm';
 import { countParameters, createMlp, createModel, type MlpConfig } from '../core/model';
 import { createTrainer } from '../core/train/trainer';
 import { modelConfigFor, type TrainSpec } from '../core/train/config';
@@ -203,10 +206,41 @@ async function startTorch(python: string | null): Promise<{ peer: LinePeer | nul
   }
 }
 
+/** The matrix products of the step's hidden layers, [m, k] x [k, n]: what bounds it. */
+const GEMM_SHAPES: Array<[number, number, number]> = [
+  [256, 256, 256],
+  [2048, 256, 256],
+];
+
+/**
+ * GFLOP/s of one float32 matrix product on each engine: our FMA kernel (core/kernels/gemm.ts, what the
+ * engine runs), tfjs-backend-wasm's own matMul (XNNPACK), and torch's BLAS (the peer).
+ */
+async function gemmRates(peer: LinePeer | null): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const rate = (f: () => void, flop: number): number => {
+    for (let i = 0; i < 3; i++) f();
+    return round(flop / (1e6 * (1000 / timedRound(f, 400, 3).rate)), 1);
+  };
+  for (const [m, k, n] of GEMM_SHAPES) {
+    const flop = 2 * m * k * n;
+    const a = tf.randomNormal([m, k]);
+    const b = tf.randomNormal([k, n]);
+    const ours = gemmKernelActive() ? rate(() => gemm(a, b).dispose(), flop) : null;
+    const tfjs = rate(() => tf.matMul(a, b).dispose(), flop);
+    tf.dispose([a, b]);
+    const torch = peer ? round((await peer.request<{ gflops: number }>({ mm: [m, k, n], ms: 400 })).gflops, 1) : null;
+    out.push({ shape: `[${m}, ${k}] x [${k}, ${n}]`, gflops: { 'ours (FlowMatMul, FMA)': ours, 'tfjs wasm matMul (XNNPACK)': tfjs, torch } });
+  }
+  return out;
+}
+
 export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string, unknown>> {
   const { peer, info } = await startTorch(opts.python);
   const results: Record<string, unknown>[] = [];
+  let gemmGflops: Record<string, unknown>[] = [];
   try {
+    gemmGflops = await gemmRates(peer);
     for (const batch of opts.batches) {
       const ms = batch >= 1024 ? 1500 : 600;
       const variants = [engineVariant(batch), await engineParallelVariant(batch, 2), bareVariant(batch)];
@@ -257,6 +291,7 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
       torch: 'bench/peer_mlp_step.py: nn.Sequential + torch.optim.Adam on a fixed batch',
     },
     torch: info,
+    gemmGflops,
     results,
   };
 }

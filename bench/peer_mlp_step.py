@@ -10,7 +10,9 @@ one JSON line describing the setup, then reads JSON requests from stdin, one per
   {"batch": 256, "ms": 500}
 and answers each with one JSON line
   {"batch": 256, "steps": 231, "sec": 0.5012, "loss": 3.41}
-after stepping for about `ms` milliseconds (models are built and warmed up on first use). EOF ends it.
+after stepping for about `ms` milliseconds (models are built and warmed up on first use). A request
+  {"mm": [m, k, n], "ms": 500}
+times one float32 matrix product and answers {"mm": [m, k, n], "gflops": ...}. EOF ends it.
 """
 import ctypes
 import json
@@ -108,6 +110,22 @@ def main():
         if not line.strip():
             continue
         req = json.loads(line)
+        if "mm" in req:
+            # One float32 matrix product [m, k] x [k, n] repeated for about `ms`: GFLOP/s of the BLAS.
+            m, k, n = (int(x) for x in req["mm"])
+            a = torch.randn(m, k)
+            w = torch.randn(k, n)
+            for _ in range(3):
+                a @ w
+            budget = float(req["ms"]) / 1000
+            reps = 0
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < budget:
+                a @ w
+                reps += 1
+            sec = time.perf_counter() - t0
+            print(json.dumps({"mm": [m, k, n], "gflops": 2 * m * k * n * reps / sec / 1e9}), flush=True)
+            continue
         b = int(req["batch"])
         bench = benches.get(b) or benches.setdefault(b, Bench(b))
         budget = float(req["ms"]) / 1000
