@@ -25,6 +25,13 @@
  * ResBlock convs after them do the learning. 28 -> 14 -> 7 and 32 -> 16 -> 8 with three
  * channelMults. Attention is single-head over the S/4 x S/4 positions (49 or 64).
  *
+ * Inference: when no gradient tape is recording and the backend is wasm, `apply` runs the same
+ * function on the kernels of core/model/unet-kernels.ts (the embedding MLP in one kernel, GroupNorm
+ * + time/class term + SiLU in one, each 3x3 conv with its skip conv or residual in one, on an FMA
+ * GEMM; ~70 dispatches a forward pass instead of ~600). Measured on the shipped MNIST model at
+ * batch 1: ~4.3 ms an evaluation instead of ~8.5-9 ms; outputs agree to ~4e-7 relative. Under
+ * tf.grad / variableGrads the differentiable layers below run, as before.
+ *
  * Parameter names: unet/time/{0,1}/{W,b}, unet/class/E, unet/in/{W,b}, unet/down/<i>/<j>/...,
  * unet/mid/{0,attn,1}/..., unet/up/<i>/<j>/..., unet/out/{norm/g,norm/b,W,b}; a ResBlock has
  * norm1/{g,b}, conv1/{W,b}, temb/{W,b}, norm2/{g,b}, conv2/{W,b} and, when channels change,
