@@ -290,11 +290,13 @@ export function adamKernelActive(): boolean {
  * combination of core/train/shard.ts combineShards, bit for bit, on tensors already in the heap.
  */
 export function combine2(a: Tensor, b: Tensor, wa: number, wb: number): Tensor {
+  registerAdamKernels();
   return tf.engine().runKernel(FLOW_COMBINE2, { a, b }, { wa, wb } as unknown as tf.NamedAttrMap) as Tensor;
 }
 
 /** sum of squares of all values of `grads` (float64 accumulation), read to the host. Kernel path only. */
 export function sumSquares(grads: readonly Tensor[]): number {
+  registerAdamKernels();
   const inputs: tf.NamedTensorMap = {};
   grads.forEach((g, i) => (inputs[`g${i}`] = g));
   const s = tf.engine().runKernel(FLOW_SUM_SQUARES, inputs, { count: grads.length } as unknown as tf.NamedAttrMap) as Tensor;
@@ -308,6 +310,7 @@ export function sumSquares(grads: readonly Tensor[]): number {
  * Returns new weights (one per input weight) and the new m, v, ema; the caller owns them.
  */
 export function adamUpdate(grads: readonly Tensor[], weights: readonly Tensor[], m: Tensor, v: Tensor, ema: Tensor, scalars: AdamScalars): { weights: Tensor[]; m: Tensor; v: Tensor; ema: Tensor } {
+  registerAdamKernels();
   const flatGrad = grads.length === 1 && weights.length !== 1;
   const inputs: tf.NamedTensorMap = { m, v, ema };
   grads.forEach((g, i) => (inputs[`g${i}`] = g));
