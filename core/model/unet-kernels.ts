@@ -336,7 +336,8 @@ const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
  * y = conv3x3(x, W) + b (+ sx · Ws + bs, a 1x1 skip conv) (+ r, an identity skip), stride 1, 'same':
  * xp is x zero-padded by one pixel [B, H + 2, W + 2, Cin] (FlowGroupNormAct with pad). Per output
  * row, the three filter rows are three GEMMs [W, 3 Cin] · [3 Cin, Cout] accumulated in place: the
- * 3 Cin values of a row's three taps are contiguous in xp, so A is read with strides, no im2col.
+ * 3 Cin values of a row's three taps are contiguous in xp, so A is read with strides, no im2col;
+ * each padded row is packed once and serves the three output rows it is a tap row of.
  */
 function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
   const be = args.backend as WasmBackendLike;
@@ -358,7 +359,9 @@ function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
   const kc = 3 * cin;
   const ncp = roundUp(cout, NR);
   const bBytes = kc * ncp * 4;
-  const aBytes = roundUp(Math.max(wd, MC), MR) * Math.max(kc, cs) * 4;
+  // Packed A of every padded row of one sample (a row serves three output rows, one per tap row).
+  const rowBytes = roundUp(wd, MR) * kc * 4;
+  const aBytes = Math.max(hp * rowBytes, MC * cs * 4);
   const sBytes = cs * ncp * 4;
   const base = scratchOf(be, ctx, 3 * bBytes + sBytes + aBytes + (ncp + NR) * 4 + MR * NR * 4 + 64);
   const pB = [base, base + bBytes, base + 2 * bBytes];
@@ -378,12 +381,10 @@ function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
   const yOff = off(out);
   const ldc = cout * 4;
   for (let s = 0; s < bsz; s++) {
+    for (let y = 0; y < hp; y++) fx.packA(xOff + (s * hp + y) * wp * cin * 4, cin * 4, 4, wd, kc, pA + y * rowBytes);
     for (let y = 0; y < h; y++) {
       const c = yOff + (s * h + y) * wd * ldc;
-      for (let i = 0; i < 3; i++) {
-        fx.packA(xOff + ((s * hp + y + i) * wp) * cin * 4, cin * 4, 4, wd, kc, pA);
-        fx.macro(pA, pB[i]!, c, ldc, wd, cout, kc, i === 0 ? 1 : 2, bias, tile);
-      }
+      for (let i = 0; i < 3; i++) fx.macro(pA + (y + i) * rowBytes, pB[i]!, c, ldc, wd, cout, kc, i === 0 ? 1 : 2, bias, tile);
     }
   }
   let row0 = 0; // first row of the skip filter for this part
