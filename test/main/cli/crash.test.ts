@@ -7,9 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../../main/store';
 import { cli, collect, freshHome, jsonOf, killGroup, show, startCli, writeJson } from './helpers';
 
-const TOTAL = 3000;
+// Sized for speed: this MLP trains at ~1700 steps/s on one wasm thread here, so the run must last
+// well beyond the kills (each up to ~2 s into a resume) and checkpoints must be a second or more
+// apart, or a resume finishes (or checkpoints) before a kill lands where it is meant to.
+const TOTAL = 20_000;
 const LOG_EVERY = 10;
-const CHECKPOINT_EVERY = 600;
+const CHECKPOINT_EVERY = 2000;
 const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 /**
  * The untargeted kills, each at a different random moment: one counted from the start of the
@@ -163,7 +166,7 @@ describe('kill -9 during train, then train --resume', () => {
     const home = freshHome();
     const dbPath = join(home, 'flow-studio.db');
     RunStore.open(dbPath).close();
-    const steps = 1000;
+    const steps = 20_000; // long enough (~12 s here) that Ctrl+C lands mid-run, after the first metrics flush
     const config = writeJson(home, 'sigint.json', {
       data: { kind: 'toy2d', name: 'moons' },
       model: { kind: 'mlp', width: 64, depth: 2 },
