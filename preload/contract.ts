@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { SOLVERS } from './schema';
 import type { FieldIssue } from './schema';
 import type { LatentTaskResults } from '../main/latent/types';
+import type { RunListItem, RunStatus } from '../main/store/types';
 
 /** The result of each latent op. */
 export type LatentResults = LatentTaskResults;
@@ -166,22 +167,11 @@ export interface Preset {
 
 export type Validation = { ok: true; config: Record<string, unknown> } | { ok: false; issues: FieldIssue[] };
 
-import type { RunStatus } from '../main/store/types';
 export type { RunStatus };
 
-export interface RunRow {
-  id: string;
-  name: string;
-  dataset: string | null;
-  path: string | null;
-  status: RunStatus;
-  step: number;
+/** A row of the runs table: the store's list item plus the configured step count. */
+export interface RunRow extends RunListItem {
   totalSteps: number | null;
-  finalLoss: number | null;
-  backend: string;
-  createdAt: number;
-  updatedAt: number;
-  parentRunId: string | null;
 }
 
 export interface RunDetail extends RunRow {

@@ -41,7 +41,6 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { tf, type Tensor } from '../../core/tf';
 import { createModel } from '../../core/model';
 import type { ModelConfig } from '../../core/model/types';
@@ -52,7 +51,7 @@ import { pairedSource, type ReflowPairs } from '../../core/train/reflow';
 import type { DataInput } from '../../preload/schema';
 import { selectBackend } from './backend';
 import { loadDataSource } from './sources';
-import type { WorkerEntry } from './supervisor';
+import { workerEntry, type WorkerEntry } from './entry';
 
 /** How a replica rebuilds the leader's training data. */
 export type ReplicaData =
@@ -345,18 +344,9 @@ export function stateHash(trainer: Trainer): string {
 const splitHash = (h: string): [number, number] => [parseInt(h.slice(0, 8), 16), parseInt(h.slice(8), 16)];
 const joinHash = (a: number, b: number): string => a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 
-/**
- * Where the replica code is. From sources (tests, development): replica.ts beside this file, run with
- * type transformation and the project's resolve hook. Built: replica.js is an entry of out/main,
- * and this module (shared by the worker and replica entries) may sit in out/main/chunks/.
- */
+/** Where the replica code is: replica.ts beside this file from sources, out/main/replica.js built. */
 export function defaultReplicaEntry(): WorkerEntry {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const hooks = fileURLToPath(new URL('../../scripts/ts-hooks.mjs', here));
-    return { url: new URL('./replica.ts', here), execArgv: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', hooks] };
-  }
-  return { url: new URL(/\/chunks\/[^/]*$/.test(here) ? '../replica.js' : './replica.js', here), execArgv: [] };
+  return workerEntry(import.meta.url, './replica.ts', 'replica.js');
 }
 
 /** workerData of a replica. */

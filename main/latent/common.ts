@@ -94,6 +94,27 @@ export function condOf(model: LoadedModel, classes: readonly ClassChoice[]): Ten
   return tf.tensor1d(Int32Array.from(classes, (c) => (c === null ? model.numClasses : c)), 'int32');
 }
 
+/**
+ * An edit's inputs as tensors, registered with `keep` (withTensors frees them at the end): the image
+ * batch, and its conditioning under the source classes (`condA`, to invert) and the target classes
+ * (`condB`, to decode).
+ */
+export function editInputs(
+  model: LoadedModel,
+  images: readonly LatentImage[],
+  from: readonly ClassChoice[],
+  to: readonly ClassChoice[],
+  keep: (t: Tensor | undefined) => void,
+): { x: Tensor; condA: Tensor | undefined; condB: Tensor | undefined } {
+  const x = batchOf(model, images);
+  keep(x);
+  const condA = condOf(model, from);
+  keep(condA);
+  const condB = condOf(model, to);
+  keep(condB);
+  return { x, condA, condB };
+}
+
 export const DEFAULT_SOLVER: SolverSpec = { method: 'dopri5', rtol: 1e-5, atol: 1e-5 };
 
 /** Validates a solver spec (the names of the fields in errors). */

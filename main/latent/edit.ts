@@ -31,6 +31,7 @@ import {
   checkSolver,
   classesFor,
   condOf,
+  editInputs,
   imageShape,
   latentBatch,
   modelSummary,
@@ -92,12 +93,7 @@ export async function classSwap(model: LoadedModel, req: ClassSwapRequest, ctl: 
   if (req.toClass === undefined || (req.toClass as unknown) === null) throw new ConfigError('toClass', 'is required: the class to decode under');
   const to = classesFor(model, req.toClass, n, 'toClass') as number[];
   return withTensors(async (keep) => {
-    const x = batchOf(model, req.images);
-    keep(x);
-    const condA = condOf(model, from);
-    keep(condA);
-    const condB = condOf(model, to);
-    keep(condB);
+    const { x, condA, condB } = editInputs(model, req.images, from, to, keep);
     const stages = new Stages(ctl, [
       { name: 'encode', weight: 1 },
       { name: 'decode', weight: cfg > 0 ? 2 : 1 },
@@ -147,12 +143,7 @@ export async function sdedit(model: LoadedModel, req: SdeditRequest, ctl: Latent
   const from = sourceClasses(model, req.images, req.fromClass, 'fromClass');
   const to = req.toClass === undefined ? from : classesFor(model, req.toClass, n, 'toClass');
   return withTensors(async (keep) => {
-    const x = batchOf(model, req.images);
-    keep(x);
-    const condA = condOf(model, from);
-    keep(condA);
-    const condB = condOf(model, to);
-    keep(condB);
+    const { x, condA, condB } = editInputs(model, req.images, from, to, keep);
     const stages = new Stages(ctl, [
       { name: start === 'invert' ? 'invert to t0' : 'noise to t0', weight: start === 'invert' ? 1 : 0 },
       { name: sampler === 'ode' ? 'decode' : 'SDE', weight: 1 },

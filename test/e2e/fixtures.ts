@@ -113,6 +113,11 @@ export async function setField(page: Page, path: string, value: string): Promise
   else await input.fill(value);
 }
 
+/** Sets several fields in order (a select's value or an input's text), keyed by config path. */
+export async function setFields(page: Page, values: Record<string, string>): Promise<void> {
+  for (const [path, value] of Object.entries(values)) await setField(page, path, value);
+}
+
 /**
  * Picks the moons preset and makes it quick: a small network, few steps, frequent logs and samples.
  * Returns after the form is valid.
@@ -121,16 +126,18 @@ export async function quickMoons(page: Page, opts: { name?: string; steps?: numb
   await page.getByTestId('nav-experiment').click();
   await page.getByTestId('preset-select').selectOption('moons');
   await expect(page.getByTestId('field-data.kind')).toHaveValue('toy2d');
-  await setField(page, 'name', opts.name ?? 'moons quick');
-  await setField(page, 'model.width', '64');
-  await setField(page, 'model.depth', '2');
-  await setField(page, 'train.steps', String(opts.steps ?? 400));
-  await setField(page, 'train.batchSize', '128');
-  await setField(page, 'train.logEvery', '5');
-  await setField(page, 'train.sampleEvery', '50');
-  await setField(page, 'train.sampleCount', '300');
-  await setField(page, 'train.checkpointEvery', '50');
-  await setField(page, 'optim.warmupSteps', '10');
+  await setFields(page, {
+    name: opts.name ?? 'moons quick',
+    'model.width': '64',
+    'model.depth': '2',
+    'train.steps': String(opts.steps ?? 400),
+    'train.batchSize': '128',
+    'train.logEvery': '5',
+    'train.sampleEvery': '50',
+    'train.sampleCount': '300',
+    'train.checkpointEvery': '50',
+    'optim.warmupSteps': '10',
+  });
   await expect(page.getByTestId('config-valid')).toBeVisible();
 }
 

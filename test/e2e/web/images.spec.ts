@@ -1,23 +1,22 @@
 /** An image run (class-conditional MNIST U-Net, tiny): the latest sample and "sample now" show PNG grids, with a class control. */
-import { expect, setField, shot, test, train } from '../fixtures';
+import { expect, setFields, shot, test, train } from '../fixtures';
 
 test('conditional MNIST: image grids, class and CFG controls', async ({ page }, testInfo) => {
   await page.getByTestId('preset-select').selectOption('mnist');
   await expect(page.getByTestId('field-model.kind')).toHaveValue('unet');
-  await setField(page, 'name', 'tiny mnist');
-  await setField(page, 'data.digits', '1, 7');
-  await setField(page, 'model.baseChannels', '8');
-  await setField(page, 'model.channelMults', '1, 2');
+  await setFields(page, { name: 'tiny mnist', 'data.digits': '1, 7', 'model.baseChannels': '8', 'model.channelMults': '1, 2' });
   await page.getByTestId('field-model.attention').uncheck();
-  await setField(page, 'model.groups', '4');
-  await setField(page, 'train.steps', '6');
-  await setField(page, 'train.batchSize', '8');
-  await setField(page, 'train.logEvery', '1');
-  await setField(page, 'train.sampleEvery', '3');
-  await setField(page, 'train.sampleCount', '4');
-  await setField(page, 'train.checkpointEvery', '3');
-  await setField(page, 'optim.warmupSteps', '0');
-  await setField(page, 'sampling.steps', '2');
+  await setFields(page, {
+    'model.groups': '4',
+    'train.steps': '6',
+    'train.batchSize': '8',
+    'train.logEvery': '1',
+    'train.sampleEvery': '3',
+    'train.sampleCount': '4',
+    'train.checkpointEvery': '3',
+    'optim.warmupSteps': '0',
+    'sampling.steps': '2',
+  });
   await expect(page.getByTestId('config-valid')).toBeVisible();
   await train(page);
   await expect(page.getByTestId('live-status')).toHaveText('completed', { timeout: 150_000 });
