@@ -189,6 +189,17 @@ function cpuReport(variants: readonly Variant[]): Record<string, unknown> {
   return { 'engine trainer.step': one, 'engine 2 threads (per thread)': two, idleSpeedupBound: round(one / Math.max(...two), 2) };
 }
 
+/**
+ * Debian's torch links whatever libblas.so.3 the alternatives system points at; with only the netlib
+ * reference BLAS installed (libblas3) it runs ~30x slower than with OpenBLAS, and a ratio against it
+ * flatters us. Such a peer is flagged in the result (install libopenblas0-pthread for a fair one).
+ */
+function peerWarning(info: TorchInfo): string | null {
+  if (!info.ok || !info.blasLoaded) return null;
+  if (info.blasLoaded.some((p) => /openblas|mkl|blis/i.test(p))) return null;
+  return `the peer's BLAS is not an optimised one (${info.blasLoaded.join(', ') || 'none mapped'}): its rates and the ratios are not a fair comparison`;
+}
+
 async function startTorch(python: string | null): Promise<{ peer: LinePeer | null; info: TorchInfo }> {
   if (!python) return { peer: null, info: { ok: false, error: 'skipped (--no-torch)' } };
   if (!existsSync(python)) return { peer: null, info: { ok: false, error: `${python} not found` } };
@@ -237,6 +248,8 @@ async function gemmRates(peer: LinePeer | null): Promise<Record<string, unknown>
 
 export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string, unknown>> {
   const { peer, info } = await startTorch(opts.python);
+  const warning = peerWarning(info);
+  if (warning) log(`mlp-step: ${warning}`);
   const results: Record<string, unknown>[] = [];
   let gemmGflops: Record<string, unknown>[] = [];
   try {
@@ -291,6 +304,7 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
       torch: 'bench/peer_mlp_step.py: nn.Sequential + torch.optim.Adam on a fixed batch',
     },
     torch: info,
+    ...(warning ? { peerWarning: warning } : {}),
     gemmGflops,
     results,
   };

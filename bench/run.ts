@@ -63,6 +63,22 @@ const LATEST = join(import.meta.dirname, 'results', 'latest.json');
 
 const load = (): number[] => loadavg().map((x) => round(x, 2));
 
+/**
+ * What the CPU offers for the peer's kernels: PyTorch's BLAS uses AVX-512 where present and our wasm
+ * kernels never can (128-bit SIMD), so a ratio means little without it. Machines of one pool share a
+ * model name ("AMD EPYC") but not always their vector units, hence the flags, per benchmark entry.
+ */
+function machine(): Record<string, unknown> {
+  let simd: string[] = [];
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+    simd = flags.filter((f) => /^(sse4_2|avx|avx2|fma|avx512f|avx512_bf16|avx512_vnni)$/.test(f));
+  } catch {
+    // /proc is Linux only; elsewhere the model name has to do.
+  }
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', simd, platform: `${platform()} ${arch()}`, node: process.version };
+}
+
 async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> {
   switch (name) {
     case 'mlp-step':
@@ -124,15 +140,15 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     log(`${name} ...`);
     const r = await runOne(name, args);
-    results[name] = { date: new Date().toISOString(), durationSec: round((performance.now() - t0) / 1000, 1), loadavgBefore: loadBefore, loadavgAfter: load(), ...r };
+    results[name] = { date: new Date().toISOString(), durationSec: round((performance.now() - t0) / 1000, 1), loadavgBefore: loadBefore, loadavgAfter: load(), machine: machine(), ...r };
   }
   const ordered = Object.fromEntries(NAMES.filter((n) => results[n]).map((n) => [n, results[n]!]));
   const doc = {
     suite: 'flow-studio bench',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${platform()} ${arch()}`, node: process.version, loadavg: load() },
+    machine: { ...machine(), loadavg: load() },
     backend: { name: backend.name, version: backend.version, tfjsCore: backend.coreVersion },
-    note: 'Rates are the best and the median of rounds interleaved between variants (the machine may be shared); loadavg [1, 5, 15 min] is recorded per benchmark.',
+    note: 'Rates are the best and the median of rounds interleaved between variants (the machine may be shared); loadavg [1, 5, 15 min] and the machine are recorded per benchmark (entries kept from earlier runs may come from another machine).',
     summary: summarise(ordered),
     results: ordered,
   };
