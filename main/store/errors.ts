@@ -58,3 +58,34 @@ export class SchemaError extends StoreError {
     this.path = path;
   }
 }
+
+/**
+ * The run is held by another live process (main/store/owner.ts): it alone may write the run's
+ * progress, rename, delete or resume it. The message says who and what to do.
+ */
+export class OwnershipError extends StoreError {
+  readonly runId: string;
+  readonly ownerHost: string;
+  readonly ownerPid: number;
+  constructor(runId: string, owner: { host: string; pid: number }, action: string) {
+    super(
+      `run ${runId} is being trained by process ${owner.pid} on ${owner.host}: cannot ${action} it here; ` +
+        'pause or cancel it in that process (or wait until it ends)',
+    );
+    this.runId = runId;
+    this.ownerHost = owner.host;
+    this.ownerPid = owner.pid;
+  }
+}
+
+/**
+ * This process held a run's lease and no longer does: the run was deleted, finished by another
+ * process, or taken over after this process was judged gone. Its trainer must stop writing.
+ */
+export class LeaseLostError extends StoreError {
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`run ${runId}: this process no longer holds the run (deleted, or taken over by another process); stopping without writing`);
+    this.runId = runId;
+  }
+}

@@ -16,7 +16,8 @@ export {
 } from './schema';
 export { TRANSITIONS, FINISHED_STATUSES, canTransition } from './status';
 export { newRunId, runIdTime } from './ids';
-export { StoreError, NotFoundError, TransitionError, StoreInputError, SchemaError, type RecordKind } from './errors';
+export { StoreError, NotFoundError, TransitionError, StoreInputError, SchemaError, OwnershipError, LeaseLostError, type RecordKind } from './errors';
+export { thisProcess, processAlive, describeOwner, HEARTBEAT_INTERVAL_MS, LEASE_STALE_AFTER_MS, type OwnerIdentity, type OwnerProbe, type Lease } from './owner';
 export {
   RUN_STATUSES,
   SAMPLE_KINDS,
@@ -26,6 +27,7 @@ export {
   type NewRun,
   type RunRecord,
   type RunListItem,
+  type RunOwner,
   type ListRunsOptions,
   type SetStatusOptions,
   type MetricRow,

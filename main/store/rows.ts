@@ -3,7 +3,8 @@
  * public records in types.ts. Column lists name blob columns separately so listings never select them.
  */
 import { parseJsonObject } from './json';
-import type { ArtifactInfo, Checkpoint, CheckpointInfo, RunRecord, RunStatus, SampleInfo } from './types';
+import { leaseLiveness, type Lease, type OwnerProbe } from './owner';
+import type { ArtifactInfo, Checkpoint, CheckpointInfo, RunOwner, RunRecord, RunStatus, SampleInfo } from './types';
 
 /** A row of runs (all columns). */
 export interface RunRow {
@@ -24,6 +25,11 @@ export interface RunRow {
   summary: string | null;
   owner_host: string | null;
   owner_pid: number | null;
+  owner_boot: string | null;
+  owner_started: number | null;
+  /** Non-null while a lease is held ('' for a lease migrated from schema 1, which had no nonce). */
+  owner_nonce: string | null;
+  heartbeat_at: number | null;
 }
 
 /** A row of checkpoints; the blob columns only when selected. */
@@ -69,12 +75,47 @@ export interface ArtifactRow {
 
 /** Column lists: every runs column; the metadata (non-blob) columns of the others. */
 export const RUN_COLUMNS = `id, name, config, status, backend, backend_version, seed, created_at, started_at, finished_at,
-  updated_at, parent_run_id, step, error, summary, owner_host, owner_pid`;
+  updated_at, parent_run_id, step, error, summary, owner_host, owner_pid, owner_boot, owner_started, owner_nonce, heartbeat_at`;
 export const CHECKPOINT_INFO = `id, run_id, step, created_at, is_ema_included, model_bytes, optimizer_bytes, ema_bytes, meta`;
 export const SAMPLE_INFO = `id, run_id, step, kind, encoding, bytes, meta, created_at`;
 export const ARTIFACT_INFO = `id, run_id, name, mime, bytes, meta, created_at`;
 
-export function toRunRecord(r: RunRow): RunRecord {
+/** The lease of a run row, or null when none is held. */
+export function leaseOf(r: RunRow): Lease | null {
+  if (r.owner_nonce === null || r.owner_pid === null || r.owner_host === null) return null;
+  return {
+    owner: { host: r.owner_host, boot: r.owner_boot, pid: r.owner_pid, started: r.owner_started, nonce: r.owner_nonce },
+    heartbeatAt: r.heartbeat_at,
+  };
+}
+
+/** The public view of a lease: who, when last heard of, and whether that owner still exists. */
+export function toRunOwner(lease: Lease | null, probe: OwnerProbe): RunOwner | null {
+  if (!lease) return null;
+  const live = leaseLiveness(lease, probe);
+  return {
+    host: lease.owner.host,
+    pid: lease.owner.pid,
+    heartbeatAt: lease.heartbeatAt,
+    alive: live.alive,
+    self: live.alive && live.self,
+    gone: live.alive ? null : live.why,
+  };
+}
+
+/**
+ * A run is interrupted when it should be training but its owner is gone: 'running' without a live
+ * owner, or 'queued' by a process that died before starting it. (A 'queued' run with no lease was
+ * created without being started and simply waits.)
+ */
+export function isInterrupted(status: RunStatus, owner: RunOwner | null): boolean {
+  if (status === 'running') return !owner?.alive;
+  if (status === 'queued') return owner !== null && !owner.alive;
+  return false;
+}
+
+export function toRunRecord(r: RunRow, probe: OwnerProbe): RunRecord {
+  const owner = toRunOwner(leaseOf(r), probe);
   return {
     id: r.id,
     name: r.name,
@@ -93,6 +134,8 @@ export function toRunRecord(r: RunRow): RunRecord {
     summary: r.summary === null ? null : parseJsonObject(r.summary),
     ownerHost: r.owner_host,
     ownerPid: r.owner_pid,
+    owner,
+    interrupted: isInterrupted(r.status, owner),
   };
 }
 

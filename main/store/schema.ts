@@ -121,6 +121,19 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_by_run ON artifacts (run_id, created_at);
 `;
 
+/**
+ * Version 2: the owner lease (main/store/owner.ts). owner_host/owner_pid alone could not tell a
+ * crashed owner from a live one that shares a pid (worker threads of the web host) or from a later
+ * process that reused the pid; the boot id, the process start time and a per-process nonce can, and
+ * the heartbeat covers owners on other hosts. A lease is held when owner_nonce is not NULL.
+ */
+const V2_OWNER_LEASE = `
+ALTER TABLE runs ADD COLUMN owner_boot TEXT;
+ALTER TABLE runs ADD COLUMN owner_started INTEGER;
+ALTER TABLE runs ADD COLUMN owner_nonce TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+`;
+
 /** Every migration, in order. The last one's version is the schema version this code writes. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -129,6 +142,15 @@ export const MIGRATIONS: readonly Migration[] = [
     up(db) {
       db.exec(V1_INITIAL);
       db.pragma(`application_id = ${APPLICATION_ID}`);
+    },
+  },
+  {
+    version: 2,
+    name: 'owner lease',
+    up(db) {
+      db.exec(V2_OWNER_LEASE);
+      // A v1 row left 'running' keeps its host and pid: the lease rules judge it by those alone.
+      db.exec(`UPDATE runs SET owner_nonce = '' WHERE owner_pid IS NOT NULL`);
     },
   },
 ];

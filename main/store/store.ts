@@ -19,10 +19,9 @@
  * store.close();
  */
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { NotFoundError, StoreInputError, TransitionError } from './errors';
+import { NotFoundError, OwnershipError, StoreInputError, TransitionError } from './errors';
 import { newRunId } from './ids';
 import { objectToJsonText, parseJson, toJsonText } from './json';
 import {
@@ -33,6 +32,9 @@ import {
   toArtifactInfo,
   toCheckpoint,
   toCheckpointInfo,
+  isInterrupted,
+  leaseOf,
+  toRunOwner,
   toRunRecord,
   toSampleInfo,
   type ArtifactRow,
@@ -68,6 +70,9 @@ import {
   type SetStatusOptions,
 } from './types';
 import { checkBytes, checkName, checkPositiveInt, checkStatus, checkStep, optionalBytes } from './validate';
+import { leaseLiveness, systemProbe, type OwnerIdentity, type OwnerProbe } from './owner';
+
+export { processAlive } from './owner';
 
 /** Options of RunStore.open. */
 export interface RunStoreOptions {
@@ -77,21 +82,13 @@ export interface RunStoreOptions {
   busyTimeoutMs?: number;
   /** The clock (ms since the epoch); tests pass a fake one. */
   now?: () => number;
+  /** How owners are judged alive (main/store/owner.ts); tests pass their own process table. */
+  ownerProbe?: Partial<OwnerProbe>;
 }
 
 /** Cap on the WAL file left on disk after a checkpoint: without it one large checkpoint write leaves a
  * WAL as big as the blob for the life of the connection. */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
-
-/** True when a process with this pid exists (EPERM means it exists but is not ours to signal). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The run store. Create with RunStore.open; close when done. See the file comment. */
 export class RunStore {
@@ -102,6 +99,8 @@ export class RunStore {
   private readonly db: Database.Database;
   private readonly keepCheckpoints: number;
   private readonly now: () => number;
+  /** Judges run owners; `self` is this process. */
+  readonly probe: OwnerProbe;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private constructor(db: Database.Database, options: RunStoreOptions) {
@@ -109,6 +108,7 @@ export class RunStore {
     this.path = db.name;
     this.keepCheckpoints = checkPositiveInt(options.keepCheckpoints ?? 3, 'keepCheckpoints');
     this.now = options.now ?? Date.now;
+    this.probe = systemProbe({ now: this.now, ...options.ownerProbe });
     this.journalMode = String(db.pragma('journal_mode', { simple: true }));
   }
 
@@ -188,6 +188,26 @@ export class RunStore {
     return row;
   }
 
+  /**
+   * The run's row, for a write that only its owner may make: throws OwnershipError when another live
+   * process holds the run's lease (main/store/owner.ts). Call inside the write transaction.
+   */
+  private writableRow(id: string, action: string): RunRow {
+    const row = this.runRow(id);
+    const lease = leaseOf(row);
+    if (lease) {
+      const live = leaseLiveness(lease, this.probe);
+      if (live.alive && !live.self) throw new OwnershipError(id, lease.owner, action);
+    }
+    return row;
+  }
+
+  /** Lease columns for an owner, in the order of LEASE_SET. */
+  private leaseValues(owner: OwnerIdentity | null): [string | null, number | null, string | null, number | null, string | null, number | null] {
+    if (!owner) return [null, null, null, null, null, null];
+    return [owner.host, owner.pid, owner.boot, owner.started, owner.nonce, this.now()];
+  }
+
   /** Throws NotFoundError unless the run exists (a cheap primary-key probe; the row is not read). */
   private requireRun(id: string): void {
     if (typeof id !== 'string') throw new StoreInputError('runId', `must be a string; got ${typeof id}`);
@@ -226,7 +246,7 @@ export class RunStore {
 
   /** The run with this id. @throws NotFoundError */
   getRun(id: string): RunRecord {
-    return toRunRecord(this.runRow(id));
+    return toRunRecord(this.runRow(id), this.probe);
   }
 
   /**
@@ -249,11 +269,18 @@ export class RunStore {
       created_at: number;
       updated_at: number;
       parent_run_id: string | null;
+      owner_host: string | null;
+      owner_pid: number | null;
+      owner_boot: string | null;
+      owner_started: number | null;
+      owner_nonce: string | null;
+      heartbeat_at: number | null;
       final_loss: number | string | null;
     }
     // A NULL metric value means NaN (see schema); 'NaN' tells it apart from "no loss logged" (no row).
     const rows = this.stmt<Row>(
       `SELECT r.id, r.name, r.config, r.status, r.step, r.backend, r.created_at, r.updated_at, r.parent_run_id,
+              r.owner_host, r.owner_pid, r.owner_boot, r.owner_started, r.owner_nonce, r.heartbeat_at,
               (SELECT ifnull(m.value, 'NaN') FROM metrics m
                 WHERE m.run_id = r.id AND m.name = ? ORDER BY m.step DESC LIMIT 1) AS final_loss
          FROM runs r
@@ -263,6 +290,7 @@ export class RunStore {
     ).all(lossMetric, statuses && JSON.stringify(statuses), statuses && JSON.stringify(statuses), limit);
     return rows.map((r) => {
       const { dataset, path } = summariseConfig(JSON.parse(r.config));
+      const owner = toRunOwner(leaseOf(r as unknown as RunRow), this.probe);
       return {
         id: r.id,
         name: r.name,
@@ -275,6 +303,8 @@ export class RunStore {
         createdAt: r.created_at,
         updatedAt: r.updated_at,
         parentRunId: r.parent_run_id,
+        owner,
+        interrupted: isInterrupted(r.status, owner),
       };
     });
   }
@@ -283,7 +313,7 @@ export class RunStore {
   renameRun(id: string, name: string): RunRecord {
     const clean = checkName(name, 'name');
     return this.write(() => {
-      this.requireRun(id);
+      this.writableRow(id, 'rename');
       this.stmt('UPDATE runs SET name = ?, updated_at = ? WHERE id = ?').run(clean, this.now(), id);
       return this.getRun(id);
     });
@@ -292,20 +322,23 @@ export class RunStore {
   /**
    * Deletes a run with its metrics, checkpoints, samples and artifacts (foreign-key cascades, one
    * transaction). Reflow children keep their data; their parentRunId becomes null. The file does not
-   * shrink (freed pages are reused); see compact. @throws NotFoundError
+   * shrink (freed pages are reused); see compact. Refused while another live process trains it.
+   * @throws NotFoundError, OwnershipError
    */
   deleteRun(id: string): void {
     this.write(() => {
-      this.requireRun(id);
+      this.writableRow(id, 'delete');
       this.stmt('DELETE FROM runs WHERE id = ?').run(id);
     });
   }
 
   /**
    * Changes a run's status, enforcing the lifecycle in status.ts. Side effects: entering 'running'
-   * records the owner process (and startedAt the first time); entering a finished status sets
-   * finishedAt; leaving one clears it. `error` is kept on failed/diverged, cleared otherwise unless
-   * given. @throws NotFoundError, TransitionError (naming both statuses)
+   * takes the run's lease for this process unless it holds it already (or records `options.owner`),
+   * and sets startedAt the first time; entering a finished status sets finishedAt and releases the
+   * lease; leaving one clears finishedAt. `error` is kept on failed/diverged, cleared otherwise unless
+   * given. Refused while another live process holds the run.
+   * @throws NotFoundError, TransitionError (naming both statuses), OwnershipError
    */
   setStatus(id: string, to: RunStatus, options: SetStatusOptions = {}): RunRecord {
     checkStatus(to, 'status');
@@ -315,28 +348,86 @@ export class RunStore {
     }
     const summary =
       options.summary === undefined || options.summary === null ? options.summary : objectToJsonText(options.summary, 'summary');
-    const owner = options.owner ?? { host: hostname(), pid: process.pid };
     return this.write(() => {
-      const row = this.runRow(id);
+      const row = this.writableRow(id, `set its status to '${to}'`);
       if (!canTransition(row.status, to)) throw new TransitionError(id, row.status, to, TRANSITIONS[row.status]);
       const now = this.now();
       const running = to === 'running';
+      const finished = FINISHED_STATUSES.includes(to);
       this.stmt(
-        `UPDATE runs SET status = ?, updated_at = ?, started_at = ?, finished_at = ?, error = ?, summary = ?,
-                         owner_host = ?, owner_pid = ?
-          WHERE id = ?`,
+        `UPDATE runs SET status = ?, updated_at = ?, started_at = ?, finished_at = ?, error = ?, summary = ? WHERE id = ?`,
       ).run(
         to,
         now,
         running && row.started_at === null ? now : row.started_at,
-        FINISHED_STATUSES.includes(to) ? now : null,
+        finished ? now : null,
         error !== undefined ? error : to === 'failed' || to === 'diverged' ? row.error : null,
         summary !== undefined ? summary : row.summary,
-        running ? owner.host : null,
-        running ? owner.pid : null,
         id,
       );
+      if (running) {
+        const other = options.owner;
+        const mine = other === undefined || (other.host === this.probe.self.host && other.pid === this.probe.self.pid);
+        const held = leaseOf(row);
+        if (!mine) {
+          // A lease for another process: no nonce is known for it ('' never equals a real one).
+          const started = other.host === this.probe.self.host ? this.probe.startedOf(other.pid) : null;
+          this.setLease(id, { host: other.host, pid: other.pid, boot: other.host === this.probe.self.host ? this.probe.self.boot : null, started, nonce: '' });
+        } else if (!held || !leaseLiveness(held, this.probe).alive) {
+          this.setLease(id, this.probe.self);
+        }
+      } else if (finished) {
+        this.setLease(id, null);
+      }
       return this.getRun(id);
+    });
+  }
+
+  private setLease(id: string, owner: OwnerIdentity | null): void {
+    this.stmt(
+      `UPDATE runs SET owner_host = ?, owner_pid = ?, owner_boot = ?, owner_started = ?, owner_nonce = ?, heartbeat_at = ? WHERE id = ?`,
+    ).run(...this.leaseValues(owner), id);
+  }
+
+  // ---------------------------------------------------------------- ownership (main/store/owner.ts)
+
+  /**
+   * Takes the run's lease for this process, so that it alone writes the run's progress: before it is
+   * queued or trained. A lease of a process that is gone is taken over (the run resumes from its
+   * last checkpoint); the status is not changed here. Claiming a run this process holds refreshes it.
+   * @throws NotFoundError, OwnershipError (another live process holds it)
+   */
+  claimRun(id: string): RunRecord {
+    return this.write(() => {
+      this.writableRow(id, 'train');
+      this.setLease(id, this.probe.self);
+      return this.getRun(id);
+    });
+  }
+
+  /**
+   * Refreshes the heartbeat of runs this process holds (one statement for all). Returns the ids it no
+   * longer holds (deleted, finished, or taken over after this process was judged gone): their
+   * trainer must stop writing.
+   */
+  heartbeat(ids: readonly string[]): string[] {
+    if (ids.length === 0) return [];
+    const me = this.probe.self;
+    return this.write(() => {
+      const update = this.stmt('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner_pid = ? AND owner_nonce = ? AND owner_host = ?');
+      const now = this.now();
+      return ids.filter((id) => update.run(now, id, me.pid, me.nonce, me.host).changes === 0);
+    });
+  }
+
+  /** Gives up this process's lease on a run (no-op when it does not hold it or the run is gone). */
+  releaseRun(id: string): void {
+    const me = this.probe.self;
+    this.write(() => {
+      this.stmt(
+        `UPDATE runs SET owner_host = NULL, owner_pid = NULL, owner_boot = NULL, owner_started = NULL, owner_nonce = NULL, heartbeat_at = NULL
+          WHERE id = ? AND owner_pid = ? AND owner_nonce = ? AND owner_host = ?`,
+      ).run(id, me.pid, me.nonce, me.host);
     });
   }
 
@@ -344,7 +435,7 @@ export class RunStore {
   setSummary(id: string, summary: object | null): RunRecord {
     const text = summary === null ? null : objectToJsonText(summary, 'summary');
     return this.write(() => {
-      this.requireRun(id);
+      this.writableRow(id, 'set the summary of');
       this.stmt('UPDATE runs SET summary = ?, updated_at = ? WHERE id = ?').run(text, this.now(), id);
       return this.getRun(id);
     });
@@ -356,7 +447,7 @@ export class RunStore {
    */
   setBackend(id: string, backend: string, version: string | null): RunRecord {
     return this.write(() => {
-      this.requireRun(id);
+      this.writableRow(id, 'record the backend of');
       this.stmt('UPDATE runs SET backend = ?, backend_version = ?, updated_at = ? WHERE id = ?').run(backend, version, this.now(), id);
       return this.getRun(id);
     });
@@ -371,7 +462,7 @@ export class RunStore {
   rewindRun(id: string, step: number): { metrics: number; samples: number; checkpoints: number } {
     checkStep(step, 'step');
     return this.write(() => {
-      this.requireRun(id);
+      this.writableRow(id, 'rewind');
       const metrics = this.stmt('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(id, step).changes;
       const samples = this.stmt('DELETE FROM samples WHERE run_id = ? AND step > ?').run(id, step).changes;
       const checkpoints = this.stmt('DELETE FROM checkpoints WHERE run_id = ? AND step > ?').run(id, step).changes;
@@ -381,45 +472,52 @@ export class RunStore {
   }
 
   /**
-   * After a crash, runs that were 'running' stay 'running' in the file. Call this once at process
-   * start, BEFORE this process starts any run: each 'running' run whose owner process is gone becomes
-   * 'paused' (resumable, when it has a checkpoint) or 'failed' (no checkpoint to resume from), with a
-   * note in `error`. A run owned by this very pid is treated as orphaned (the pid was reused by this
-   * new process; nothing here can be running yet). Runs owned by a live process (the CLI training
-   * concurrently) or by another host are left alone and listed as skipped.
+   * Settles runs whose owner is gone (main/store/owner.ts): a 'running' run becomes 'paused'
+   * (resumable, when it has a checkpoint) or 'failed' (no checkpoint to resume from); a 'queued' one
+   * becomes 'paused' (it has a checkpoint: it was re-queued after a pause) or 'cancelled' (it never
+   * started); either way with a note in `error` naming the lost owner, and the dead lease is dropped.
+   * A paused run's dead lease is dropped too. Runs of live owners, this process included, are left
+   * alone (skipped). Safe to call at any time from any process: lists show such runs as interrupted
+   * already; this makes the state explicit, as the app does when it starts.
    *
-   * Not done automatically by open: a worker thread opening its own connection shares the app's pid and
-   * would otherwise "recover" the app's live runs.
+   * `to` forces every settled run to one status ('failed' for a clean slate).
    */
-  markInterruptedRuns(
-    options: { to?: 'auto' | 'paused' | 'failed'; host?: string; pid?: number; isAlive?: (pid: number) => boolean } = {},
-  ): InterruptedRuns {
-    const host = options.host ?? hostname();
-    const pid = options.pid ?? process.pid;
-    const isAlive = options.isAlive ?? processAlive;
+  markInterruptedRuns(options: { to?: 'auto' | 'paused' | 'failed' } = {}): InterruptedRuns {
     const mode = options.to ?? 'auto';
     return this.write(() => {
-      const result: InterruptedRuns = { paused: [], failed: [], skipped: [] };
-      const running = this.stmt<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id`).all();
-      for (const run of running) {
-        const known = run.owner_host !== null && run.owner_pid !== null;
-        if (known && (run.owner_host !== host || (run.owner_pid !== pid && isAlive(run.owner_pid!)))) {
-          result.skipped.push(run.id);
+      const result: InterruptedRuns = { paused: [], failed: [], cancelled: [], skipped: [] };
+      const rows = this.stmt<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE status IN ('running', 'queued', 'paused') ORDER BY id`).all();
+      for (const run of rows) {
+        const lease = leaseOf(run);
+        const live = lease ? leaseLiveness(lease, this.probe) : null;
+        if (live?.alive) {
+          if (run.status !== 'paused') result.skipped.push(run.id);
           continue;
         }
+        if (run.status === 'paused' || (run.status === 'queued' && !lease)) {
+          if (lease) this.setLease(run.id, null);
+          continue; // paused: resumable as it is; queued without a lease: created, waiting to be started
+        }
         const latest = this.stmt<number>('SELECT max(step) FROM checkpoints WHERE run_id = ?').pluck().get(run.id) ?? null;
-        const who = known ? `process ${run.owner_pid} on ${run.owner_host}` : 'its process';
+        const who = live ? live.why : 'its process stopped';
+        const queued = run.status === 'queued';
+        const natural: RunStatus = latest !== null ? 'paused' : queued ? 'cancelled' : 'failed';
+        const to = mode === 'auto' ? natural : mode;
+        const note = queued
+          ? `interrupted: ${who} before this queued run started${latest !== null ? `; resumable from the checkpoint at step ${latest}` : '; start it again'}`
+          : latest === null
+            ? `interrupted: ${who} while the run was running, before its first checkpoint`
+            : `interrupted: ${who} while the run was running; resumable from the checkpoint at step ${latest}`;
         const now = this.now();
-        const to = mode === 'auto' ? (latest === null ? 'failed' : 'paused') : mode;
-        const note =
-          latest === null
-            ? `interrupted: ${who} stopped while the run was running, before its first checkpoint`
-            : `interrupted: ${who} stopped while the run was running; resumable from the checkpoint at step ${latest}`;
-        this.stmt(
-          `UPDATE runs SET status = ?, error = ?, updated_at = ?, finished_at = ?, owner_host = NULL, owner_pid = NULL
-            WHERE id = ?`,
-        ).run(to, note, now, to === 'failed' ? now : null, run.id);
-        (to === 'failed' ? result.failed : result.paused).push(run.id);
+        this.stmt(`UPDATE runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?`).run(
+          to,
+          note,
+          now,
+          FINISHED_STATUSES.includes(to) ? now : null,
+          run.id,
+        );
+        this.setLease(run.id, null);
+        (to === 'failed' ? result.failed : to === 'cancelled' ? result.cancelled : result.paused).push(run.id);
       }
       return result;
     });
@@ -450,7 +548,7 @@ export class RunStore {
       return { step, name, value: Number.isNaN(r.value) ? null : r.value, wallTime: r.wallTime };
     });
     return this.write(() => {
-      this.requireRun(runId);
+      this.writableRow(runId, 'write metrics of');
       if (clean.length === 0) return 0;
       const now = this.now();
       const insert = this.stmt(
@@ -596,7 +694,7 @@ export class RunStore {
     const keep = checkPositiveInt(options.keepLast ?? this.keepCheckpoints, 'keepLast');
     const save = (): CheckpointInfo =>
       this.write(() => {
-        this.requireRun(runId);
+        this.writableRow(runId, 'save a checkpoint of');
         const latest = this.stmt<number>('SELECT max(step) FROM checkpoints WHERE run_id = ?').pluck().get(runId) ?? null;
         if (latest !== null && step < latest) {
           throw new StoreInputError(
@@ -690,7 +788,7 @@ export class RunStore {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     const meta = objectToJsonText(sample.meta ?? {}, 'sample.meta');
     return this.write(() => {
-      this.requireRun(runId);
+      this.writableRow(runId, 'add a sample to');
       const id = Number(
         this.stmt(
           `INSERT INTO samples (run_id, step, kind, encoding, bytes, meta, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

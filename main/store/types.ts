@@ -43,9 +43,27 @@ export interface RunRecord {
   error: string | null;
   /** Final metrics, set when the run finishes. */
   summary: JsonObject | null;
-  /** The process that set the run running: host name and pid (used to detect crashed runs). */
+  /** The process that holds (or last held) the run's lease: host name and pid. */
   ownerHost: string | null;
   ownerPid: number | null;
+  /** The lease on the run, with the verdict on its owner (see main/store/owner.ts); null when none is held. */
+  owner: RunOwner | null;
+  /** True when the run should be training but its owner is gone (resumable from its last checkpoint). */
+  interrupted: boolean;
+}
+
+/** Who trains a run (its lease), judged by the rules of main/store/owner.ts at the time of reading. */
+export interface RunOwner {
+  host: string;
+  pid: number;
+  /** Last heartbeat (ms since the epoch), null for a lease recorded by an older release. */
+  heartbeatAt: number | null;
+  /** The owning process still exists. */
+  alive: boolean;
+  /** The owner is the process that read this record (one of its threads). */
+  self: boolean;
+  /** Why a dead owner is considered gone, for messages; null while alive. */
+  gone: string | null;
 }
 
 /** One row of the runs table view. */
@@ -64,6 +82,10 @@ export interface RunListItem {
   createdAt: number;
   updatedAt: number;
   parentRunId: string | null;
+  /** The lease on the run and whether its owner is alive; null when none is held. */
+  owner: RunOwner | null;
+  /** 'running' or 'queued' with its owner gone: show it as interrupted (resumable). */
+  interrupted: boolean;
 }
 
 /** Options of listRuns. */
@@ -82,7 +104,10 @@ export interface SetStatusOptions {
   error?: string | null;
   /** Final metrics (usually given with 'completed'). */
   summary?: object | null;
-  /** Owner recorded when going to 'running' (default: this host and process). */
+  /**
+   * Owner recorded when going to 'running' without holding the lease already (default: this
+   * process). Naming another process records a lease for it (imports, tests of other owners).
+   */
   owner?: { host: string; pid: number };
 }
 
@@ -210,10 +235,14 @@ export interface RunExport {
 
 /** Result of markInterruptedRuns. */
 export interface InterruptedRuns {
-  /** Runs changed from 'running' to 'paused' (a checkpoint exists) or 'failed' (none does). */
+  /**
+   * Runs whose owner is gone, changed from 'running' (or 'queued') to 'paused' when a checkpoint
+   * exists, else to 'failed' ('running') or 'cancelled' ('queued': it never started).
+   */
   paused: string[];
   failed: string[];
-  /** 'running' runs left alone: their owner is alive, or runs on another host. */
+  cancelled: string[];
+  /** 'running' or 'queued' runs left alone: their owner is alive (this process included). */
   skipped: string[];
 }
 

@@ -54,6 +54,8 @@ describe('createRun / getRun / renameRun', () => {
       summary: null,
       ownerHost: null,
       ownerPid: null,
+      owner: null,
+      interrupted: false,
     });
     expect(store.getRun(run.id)).toEqual(run);
   });
@@ -140,20 +142,29 @@ describe('setStatus', () => {
     const { store } = openTemp({ now: clock.now });
     const { id } = store.createRun(newRun());
     const t0 = clock.tick();
+    // Another process's lease (test/main/store/recovery.test.ts has the ownership rules), then ours.
     expect(store.setStatus(id, 'running', { owner: { host: 'box', pid: 77 } })).toMatchObject({
       status: 'running',
       startedAt: t0,
       finishedAt: null,
       ownerHost: 'box',
       ownerPid: 77,
+      owner: { host: 'box', pid: 77, heartbeatAt: t0, alive: true, self: false },
     });
+    expect(() => store.setStatus(id, 'paused')).toThrow(/being trained by process 77 on box/);
+    store.markInterruptedRuns({ to: 'paused' }); // not yet: box's heartbeat is fresh
+    expect(store.getRun(id).status).toBe('running');
+    clock.tick(61_000); // box has not reported for over a minute: gone
+    expect(store.getRun(id)).toMatchObject({ interrupted: true, owner: { alive: false } });
+    expect(store.claimRun(id).owner).toMatchObject({ self: true, pid: process.pid });
     clock.tick();
-    expect(store.setStatus(id, 'paused')).toMatchObject({ status: 'paused', ownerPid: null, finishedAt: null });
+    // Paused in its worker, the run stays ours (no other process may resume it meanwhile).
+    expect(store.setStatus(id, 'paused')).toMatchObject({ status: 'paused', ownerPid: process.pid, finishedAt: null });
     clock.tick();
     expect(store.setStatus(id, 'running').startedAt).toBe(t0); // a resume keeps the first start
     const t3 = clock.tick();
     const done = store.setStatus(id, 'completed', { summary: { loss: 0.01, nfe: 12 } });
-    expect(done).toMatchObject({ status: 'completed', finishedAt: t3, summary: { loss: 0.01, nfe: 12 }, error: null });
+    expect(done).toMatchObject({ status: 'completed', finishedAt: t3, summary: { loss: 0.01, nfe: 12 }, error: null, owner: null, ownerPid: null });
   });
 
   it('keeps the error on failure and clears it on retry', () => {
@@ -241,8 +252,10 @@ describe('listRuns', () => {
       createdAt: a.createdAt,
       updatedAt: expect.any(Number),
       parentRunId: null,
+      owner: null,
+      interrupted: false,
     });
-    expect(rb).toMatchObject({ dataset: 'mnist', path: 'cosine', status: 'running', step: 2, backend: 'tensorflow' });
+    expect(rb).toMatchObject({ dataset: 'mnist', path: 'cosine', status: 'running', step: 2, backend: 'tensorflow', interrupted: false, owner: { self: true } });
     expect(rb!.finalLoss).toBeNaN(); // a diverged loss is shown as NaN, not hidden
     expect(rc).toMatchObject({ dataset: null, path: null, finalLoss: null, step: 0 });
 
