@@ -21,6 +21,11 @@ export interface TrainJob {
   progressIntervalMs?: number;
   /** Test hook: stop after this step as if the process died (no final checkpoint). */
   crashAfterStep?: number;
+  /**
+   * The supervising process's nonce (main/store/owner.ts): the worker writes as that process, which
+   * claimed the run's lease before starting it.
+   */
+  ownerNonce?: string;
 }
 
 export type Job = TrainJob;

@@ -5,47 +5,36 @@
  * (its own tfjs backend instance and SQLite connection), so two runs never share state. Pause,
  * resume and cancel are messages to the worker; the worker checkpoints before it pauses or stops.
  * Events from all workers reach listeners tagged with their run id.
+ *
+ * Ownership (main/store/owner.ts): starting a run takes its lease for this process, so no other
+ * process (the app, a CLI, a second window's host) trains, renames or deletes it meanwhile. The lease
+ * is kept while the run is queued here or its worker lives (paused included), refreshed by a
+ * heartbeat (this thread for queued runs, the worker for its own), and given up when the worker exits.
  */
 import { Worker } from 'node:worker_threads';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 import { isWorkerEvent } from './protocol';
 import { RunStore } from '../store';
+import { HEARTBEAT_INTERVAL_MS, thisProcess } from '../store/owner';
 import { workerEntry, type WorkerEntry } from './entry';
 
 export type { WorkerEntry } from './entry';
-
-/** Opens the store for one small status update; the run may be gone or the file unreachable. */
-function withStore(dbPath: string, fn: (store: RunStore) => void): void {
-  let store: RunStore | null = null;
-  try {
-    store = RunStore.open(dbPath);
-    fn(store);
-  } catch {
-    // The run may have been deleted, or the database be unreachable: nothing more to record.
-  } finally {
-    store?.close();
-  }
-}
 
 /**
  * A worker that died without reporting (out of memory, a native crash) leaves its run 'queued' or
  * 'running'; record why, so the run list does not show a ghost. A run with a checkpoint becomes
  * 'paused' (resumable), one without 'failed'.
  */
-function recordLostWorker(dbPath: string, runId: string, why: string): void {
-  withStore(dbPath, (store) => {
-    const run = store.getRun(runId);
-    if (run.status !== 'queued' && run.status !== 'running') return;
-    const resumable = run.status === 'running' && store.latestCheckpoint(runId) !== null;
-    store.setStatus(runId, resumable ? 'paused' : 'failed', { error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}` });
-  });
+function recordLostWorker(store: RunStore, runId: string, why: string): void {
+  const run = store.getRun(runId);
+  if (run.status !== 'queued' && run.status !== 'running') return;
+  const resumable = run.status === 'running' && store.latestCheckpoint(runId) !== null;
+  store.setStatus(runId, resumable ? 'paused' : 'failed', { error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}` });
 }
 
 /** A queued run cancelled before a worker took it: the store says so too (a paused run stays paused). */
-function recordCancelledInQueue(dbPath: string, runId: string): void {
-  withStore(dbPath, (store) => {
-    if (store.getRun(runId).status === 'queued') store.setStatus(runId, 'cancelled');
-  });
+function recordCancelledInQueue(store: RunStore, runId: string): void {
+  if (store.getRun(runId).status === 'queued') store.setStatus(runId, 'cancelled');
 }
 
 export interface SupervisorOptions {
@@ -72,6 +61,8 @@ interface Active {
   job: TrainJob;
   worker: Worker;
   done: Promise<RunResult>;
+  /** The worker reported 'finished' and is only tearing down (it writes nothing more). */
+  finished: boolean;
 }
 
 /** The training worker: main/engine/worker.ts from sources, worker.js when built. */
@@ -86,9 +77,32 @@ export class Supervisor {
   private readonly listeners = new Set<Listener>();
   private readonly entry: WorkerEntry;
   private closed = false;
+  /** This thread's connection for leases and the few status changes made here (opened on first use). */
+  private leaseStore: RunStore | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.entry = opts.workerEntry ?? defaultWorkerEntry();
+  }
+
+  private store(): RunStore {
+    this.leaseStore ??= RunStore.open(this.opts.dbPath);
+    return this.leaseStore;
+  }
+
+  /** Runs a small store update of this thread; the run may be gone or the file unreachable. */
+  private withStore(fn: (store: RunStore) => void): void {
+    try {
+      fn(this.store());
+    } catch {
+      // The run may have been deleted, or the database be unreachable: nothing more to record.
+    }
+  }
+
+  /** Keeps the leases of queued runs fresh (workers refresh their own). */
+  private heartbeatQueued(): void {
+    const ids = this.queue.map((j) => j.runId);
+    if (ids.length > 0) this.withStore((s) => void s.heartbeat(ids));
   }
 
   /** Subscribes to events of all runs; returns the unsubscribe function. */
@@ -97,11 +111,20 @@ export class Supervisor {
     return () => this.listeners.delete(listener);
   }
 
-  /** Queues a run (new or to resume from its last checkpoint); resolves when it finishes. */
+  /**
+   * Takes the run's lease and queues it (new, or to resume from its last checkpoint); resolves when
+   * it finishes.
+   * @throws OwnershipError when another live process trains it; NotFoundError for an unknown id
+   */
   start(runId: string, extra: Partial<Omit<TrainJob, 'kind' | 'runId' | 'dbPath'>> = {}): Promise<RunResult> {
     if (this.closed) throw new Error('supervisor is shut down');
     if (this.active.has(runId) || this.queue.some((j) => j.runId === runId)) throw new Error(`run ${runId} is already queued or running`);
-    const job: TrainJob = { kind: 'train', runId, dbPath: this.opts.dbPath, backend: this.opts.backend, ...extra };
+    this.store().claimRun(runId);
+    if (!this.heartbeatTimer) {
+      this.heartbeatTimer = setInterval(() => this.heartbeatQueued(), HEARTBEAT_INTERVAL_MS);
+      this.heartbeatTimer.unref();
+    }
+    const job: TrainJob = { kind: 'train', runId, dbPath: this.opts.dbPath, backend: this.opts.backend, ownerNonce: thisProcess().nonce, ...extra };
     const w = this.waiter(runId);
     this.queue.push(job);
     this.pump();
@@ -126,7 +149,10 @@ export class Supervisor {
     const q = this.queue.findIndex((j) => j.runId === runId);
     if (q >= 0) {
       this.queue.splice(q, 1);
-      recordCancelledInQueue(this.opts.dbPath, runId);
+      this.withStore((s) => {
+        recordCancelledInQueue(s, runId);
+        s.releaseRun(runId);
+      });
       this.settle({ runId, status: 'cancelled', step: 0, summary: {} });
       return;
     }
@@ -142,9 +168,15 @@ export class Supervisor {
     this.send(runId, { type: 'checkpoint-now' });
   }
 
-  /** Whether the run has a worker (running or paused in it). */
+  /** Whether the run has a worker (running or paused in it, or tearing down after it finished). */
   isActive(runId: string): boolean {
     return this.active.has(runId);
+  }
+
+  /** Whether the run's worker still trains it (running or paused): active and not yet finished. */
+  isTraining(runId: string): boolean {
+    const a = this.active.get(runId);
+    return a !== undefined && !a.finished;
   }
 
   /** Ids of running and queued runs. */
@@ -155,13 +187,19 @@ export class Supervisor {
   /** Cancels everything and waits for the workers to checkpoint and exit. */
   async shutdown(): Promise<void> {
     this.closed = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     for (const j of this.queue.splice(0)) {
-      recordCancelledInQueue(this.opts.dbPath, j.runId);
+      this.withStore((s) => {
+        recordCancelledInQueue(s, j.runId);
+        s.releaseRun(j.runId);
+      });
       this.settle({ runId: j.runId, status: 'cancelled', step: 0, summary: {} });
     }
     const pending = [...this.active.values()].map((a) => a.done);
     for (const id of this.active.keys()) this.send(id, { type: 'cancel' });
     await Promise.allSettled(pending);
+    this.leaseStore?.close();
+    this.leaseStore = null;
   }
 
   private waiter(runId: string): Promise<RunResult> {
@@ -213,7 +251,11 @@ export class Supervisor {
       worker.on('message', (m: unknown) => {
         if (!isWorkerEvent(m)) return;
         if ('step' in m) lastStep = m.step;
-        if (m.type === 'finished') finished = { runId: m.runId, status: m.status, step: m.step, summary: m.summary, error: m.error };
+        if (m.type === 'finished') {
+          finished = { runId: m.runId, status: m.status, step: m.step, summary: m.summary, error: m.error };
+          const a = this.active.get(job.runId);
+          if (a) a.finished = true;
+        }
         this.emit(m);
       });
       worker.on('error', (err) => {
@@ -221,16 +263,18 @@ export class Supervisor {
       });
       worker.on('exit', (code) => {
         const r = finished ?? { runId: job.runId, status: 'failed' as const, step: lastStep, summary: {}, error: `worker exited with code ${code}` };
-        if (!finished) {
-          recordLostWorker(this.opts.dbPath, job.runId, r.error ?? 'worker exited');
-          this.emit({ type: 'finished', ...r });
-        }
+        this.withStore((s) => {
+          if (!finished) recordLostWorker(s, job.runId, r.error ?? 'worker exited');
+          // The worker is gone: whatever it left, this process no longer trains the run.
+          s.releaseRun(job.runId);
+        });
+        if (!finished) this.emit({ type: 'finished', ...r });
         this.active.delete(job.runId);
         this.settle(r);
         resolve(r);
         if (!this.closed) this.pump();
       });
     });
-    this.active.set(job.runId, { job, worker, done });
+    this.active.set(job.runId, { job, worker, done, finished: false });
   }
 }

@@ -12,7 +12,7 @@
  * replica threads (parallel.ts); this thread is replica 0 and everything else here (checkpoints,
  * samples, metrics) reads its trainer. The thread count is stored in each checkpoint's meta.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { tf, type Tensor } from '../../core/tf';
 import { createModel } from '../../core/model';
 import { createTrainer, type Trainer } from '../../core/train/trainer';
@@ -28,7 +28,8 @@ import { runModel } from './models';
 import { Rng } from '../../core/util/random';
 import { parseExperiment, formatIssues, type ExperimentConfig } from '../../preload/schema';
 import { RunStore } from '../store';
-import { processAlive } from '../store/store';
+import { LeaseLostError, OwnershipError } from '../store/errors';
+import { adoptProcessNonce, HEARTBEAT_INTERVAL_MS } from '../store/owner';
 import type { MetricRow } from '../store/types';
 import { imageGridPng } from '../data';
 import { selectBackend } from './backend';
@@ -79,7 +80,9 @@ const yieldToEvents = (): Promise<void> => new Promise((r) => setImmediate(r));
 const SMOOTHING = 0.98;
 
 export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void, control: ControlState): Promise<FinalStatus> {
+  adoptProcessNonce(job.ownerNonce);
   const store = RunStore.open(job.dbPath);
+  let heartbeat: NodeJS.Timeout | null = null;
   let trainer: Trainer | null = null;
   let parallel: ParallelTrainer | null = null;
   let disposeModel: (() => void) | null = null;
@@ -97,11 +100,24 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     if (run.status === 'completed' || run.status === 'diverged') {
       return finish('failed', run.step, {}, `run ${runId} is ${run.status}; a finished run cannot train further (start a new run)`);
     }
-    // One trainer per run: another live process on this host (the app, a CLI) owning a 'running' run
-    // would interleave its checkpoints and metrics with ours. A dead owner is a crash: resume.
-    if (run.status === 'running' && run.ownerPid !== null && run.ownerPid !== process.pid && run.ownerHost === hostname() && processAlive(run.ownerPid)) {
-      return finish('failed', run.step, {}, `run ${runId} is being trained by process ${run.ownerPid} on this machine; pause or cancel it there first`);
+    // One trainer per run: another live process (the app, a CLI) owning the run would interleave its
+    // checkpoints and metrics with ours. The supervisor claimed the lease for this process already;
+    // claiming again refreshes it, takes over a dead owner's (a crash: resume), or refuses a live one.
+    try {
+      store.claimRun(runId);
+    } catch (e) {
+      if (e instanceof OwnershipError) return finish('failed', run.step, {}, e.message);
+      throw e;
     }
+    // The lease's heartbeat: proves to other hosts that this trainer is alive (main/store/owner.ts).
+    heartbeat = setInterval(() => {
+      try {
+        if (store.heartbeat([runId]).length > 0) control.handle({ type: 'cancel' });
+      } catch {
+        // a busy store: the next beat will do
+      }
+    }, HEARTBEAT_INTERVAL_MS);
+    heartbeat.unref();
     const parsed = parseExperiment(run.config);
     if (!parsed.ok) {
       const msg = `invalid config:\n${formatIssues(parsed.issues)}`;
@@ -147,7 +163,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       parallel = await createParallelTrainer(trainer, { threads, data, backend: backend.name });
     }
 
-    moveTo(store, runId, 'running', { owner: { host: hostname(), pid: process.pid } });
+    moveTo(store, runId, 'running', {});
     store.setBackend(runId, backend.name, backend.version);
     const startStep = trainer.stepCount;
     post({ type: 'started', runId, backend, resumedFrom: ckpt ? ckpt.step : null, totalSteps, startStep, threads });
@@ -158,6 +174,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
         const hashes = await parallel.stateHashes();
         if (hashes.some((h) => h !== hashes[0])) throw new Error(`data-parallel replicas disagree at step ${trainer!.stepCount} (state hashes ${hashes.join(', ')})`);
       }
+      if (store.heartbeat([runId]).length > 0) throw new LeaseLostError(runId);
       const state = trainer!.getState();
       try {
         const blobs = stateToBlobs(state);
@@ -223,7 +240,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
         post({ type: 'paused', runId, step: trainer.stepCount });
         while (control.paused && !control.cancelled) await control.next();
         if (control.cancelled) break;
-        moveTo(store, runId, 'running', { owner: { host: hostname(), pid: process.pid } });
+        moveTo(store, runId, 'running', {});
         post({ type: 'resumed', runId, step: trainer.stepCount });
         rateStep = trainer.stepCount;
         rateTime = performance.now();
@@ -323,6 +340,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     }
     return finish('failed', trainer?.stepCount ?? 0, {}, msg);
   } finally {
+    if (heartbeat) clearInterval(heartbeat);
     await parallel?.close();
     trainer?.dispose();
     disposeModel?.();
