@@ -11,7 +11,7 @@
  * must fix their arguments on a 2; nothing in a 2 is worth retrying unchanged.
  */
 import { ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
-import { NotFoundError, SchemaError, StoreInputError, TransitionError } from '../store/errors';
+import { NotFoundError, OwnershipError, SchemaError, StoreInputError, TransitionError } from '../store/errors';
 
 /** Exit codes of the command line. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
@@ -52,6 +52,7 @@ const BAD_INPUT = [
   StoreInputError,
   TransitionError, // e.g. resuming a completed run
   SchemaError, // --db names a newer or foreign database
+  OwnershipError, // the run is being trained by another live process
 ] as const;
 
 /**

@@ -200,13 +200,20 @@ ${GLOBAL}`,
   flow-studio runs list
   flow-studio runs show RUN_ID
   flow-studio runs export RUN_ID [--out FILE] [--model FILE]
+  flow-studio runs rename RUN_ID NAME
   flow-studio runs delete RUN_ID [--yes]
 
-  list              a table (or --json) of runs, newest first, with status, step and final loss
-  show              one run: config, status, summary, checkpoints, metrics
+  list              a table (or --json) of runs, newest first, with status, step and final loss;
+                    'interrupted' marks a run whose training process died (continue it with
+                    flow-studio train --resume RUN_ID)
+  show              one run: config, status, owner, summary, checkpoints, metrics
   export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
                     weights blob of the latest checkpoint
+  rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
+
+  A run that another live process trains (the app, another flow-studio train) cannot be renamed,
+  deleted or resumed here: stop it there first. Exit 2 says so, naming the process.
 
 ${GLOBAL}`,
   bench: `Usage:

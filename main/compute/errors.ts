@@ -6,7 +6,7 @@ import { CancelledError, ConfigError, DataError, FlowStudioError, ShapeError } f
 import { CheckpointError } from '../../core/model/checkpoint';
 import type { ErrorInfo } from '../../preload/contract';
 import { ImageFileError } from '../data';
-import { NotFoundError, StoreInputError, TransitionError } from '../store/errors';
+import { NotFoundError, OwnershipError, StoreInputError, TransitionError } from '../store/errors';
 
 /** An error that already carries its contract form (invalid request, unknown sender ...). */
 export class ContractError extends Error {
@@ -20,7 +20,7 @@ export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof ContractError) return e.info;
   if (e instanceof CancelledError) return { code: 'cancelled', message: e.message };
   if (e instanceof NotFoundError) return { code: 'not-found', message: e.message };
-  if (e instanceof TransitionError) return { code: 'conflict', message: e.message };
+  if (e instanceof TransitionError || e instanceof OwnershipError) return { code: 'conflict', message: e.message };
   if (e instanceof ConfigError || e instanceof StoreInputError) return { code: 'invalid', message: e.message, field: e.field };
   if (e instanceof ImageFileError) return { code: 'invalid', message: e.message, field: e.file };
   if (e instanceof CheckpointError) return { code: 'not-found', message: e.message };

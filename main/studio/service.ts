@@ -14,7 +14,7 @@ import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from 
 import type { WorkerEvent } from '../engine/protocol';
 import { Supervisor, type WorkerEntry } from '../engine/supervisor';
 import type { BackendInfo } from '../engine/backend';
-import { RunStore } from '../store';
+import { OwnershipError, RunStore } from '../store';
 import { summariseConfig } from '../store/summary';
 import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
@@ -52,7 +52,8 @@ export class StudioService {
 
   constructor(private readonly opts: StudioOptions) {
     this.store = RunStore.open(opts.dbPath);
-    // Runs left 'running' by a host that died become paused (resumable) or failed.
+    // Runs whose training process died (a host, a CLI) become paused (resumable) or failed. Live
+    // owners, including another host or CLI training right now, are left alone (main/store/owner.ts).
     this.store.markInterruptedRuns();
     const backend = opts.backend ?? process.env.FLOW_STUDIO_BACKEND;
     this.supervisor = new Supervisor({
@@ -156,20 +157,21 @@ export class StudioService {
       getRun: ({ id }) => this.detail(store.getRun(id)),
       renameRun: ({ id, name }) => this.detail(store.renameRun(id, name)),
       deleteRun: ({ id }) => {
-        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) {
+        if (supervisor.isTraining(id) || supervisor.status().queued.includes(id)) {
           throw new ContractError({ code: 'conflict', message: `run ${id} is training; cancel it before deleting`, field: 'id' });
         }
         store.deleteRun(id);
         return { deleted: id };
       },
       startRun: ({ id, steps }) => {
-        store.markInterruptedRuns();
         const run = store.getRun(id);
         if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) throw new ContractError({ code: 'conflict', message: `run ${id} is already training or queued` });
         if (run.status === 'completed' || run.status === 'diverged') {
           throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status} at step ${run.step}; a finished run is not trained further (start a new run)` });
         }
-        if (run.status === 'running') throw new ContractError({ code: 'conflict', message: `run ${id} is being trained by process ${run.ownerPid ?? '?'} on ${run.ownerHost ?? '?'}` });
+        // Another live process's run is refused (claimRun in startTraining says so too); a 'running'
+        // run whose owner died is resumed from its checkpoint.
+        if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'start');
         this.startTraining(id, steps);
         return this.detail(store.getRun(id));
       },
@@ -187,7 +189,9 @@ export class StudioService {
         if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) supervisor.cancel(id);
         else {
           const run = store.getRun(id);
-          if (run.status !== 'paused' && run.status !== 'queued') throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status}; only a training, queued or paused run can be cancelled` });
+          if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'cancel');
+          // 'running' here means interrupted (its owner is gone): cancelling it is allowed.
+          if (run.status !== 'paused' && run.status !== 'queued' && run.status !== 'running') throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status}; only a training, queued, paused or interrupted run can be cancelled` });
           store.setStatus(id, 'cancelled');
         }
         return this.detail(store.getRun(id));
@@ -314,6 +318,8 @@ export class StudioService {
       createdAt: run.createdAt,
       updatedAt: run.updatedAt,
       parentRunId: run.parentRunId,
+      owner: run.owner,
+      interrupted: run.interrupted,
       config: run.config,
       seed: run.seed,
       startedAt: run.startedAt,

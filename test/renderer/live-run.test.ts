@@ -33,6 +33,8 @@ const detail = (over: Partial<RunDetail> = {}): RunDetail => ({
   numClasses: 0,
   hasOracle: false,
   live: true,
+  owner: null,
+  interrupted: false,
   ...over,
 });
 

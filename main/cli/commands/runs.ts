@@ -1,11 +1,12 @@
 /**
- * `flow-studio runs list | show ID | export ID | delete ID`: the run store from the command line.
- * Reading never creates a database; deleting asks first (or needs --yes when nobody can answer).
+ * `flow-studio runs list | show ID | export ID | rename ID NAME | delete ID`: the run store from the
+ * command line. Reading never creates a database; deleting asks first (or needs --yes when nobody can
+ * answer). Renaming and deleting a run that another live process trains is refused (OwnershipError).
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { RunListItem, RunStore } from '../../store';
-import { NotFoundError } from '../../store';
+import { NotFoundError, OwnershipError } from '../../store';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { EXIT, InputError, UsageError } from '../errors';
@@ -21,14 +22,15 @@ export const RUNS_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** What `flow-studio runs` can do. */
-export const RUNS_SUBCOMMANDS = ['list', 'show', 'export', 'delete'] as const;
+export const RUNS_SUBCOMMANDS = ['list', 'show', 'export', 'rename', 'delete'] as const;
 
-/** Dispatches `runs list | show ID | export ID | delete ID`. */
+/** Dispatches `runs list | show ID | export ID | rename ID NAME | delete ID`. */
 export async function runsCommand(ctx: Context): Promise<number> {
   const { args } = ctx;
   const [sub, id, ...rest] = args.positionals;
   if (sub === undefined) throw new UsageError(`runs needs a subcommand: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
   if (!(RUNS_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown runs subcommand '${sub}'; allowed: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
+  const name = sub === 'rename' ? rest.shift() : undefined;
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
   if (sub === 'list') {
     if (id !== undefined) throw new UsageError(`unexpected argument '${id}'`, 'runs');
@@ -36,6 +38,7 @@ export async function runsCommand(ctx: Context): Promise<number> {
     return list(ctx);
   }
   if (id === undefined) throw new UsageError(`runs ${sub} needs a RUN_ID`, 'runs');
+  if (sub === 'rename' && (name === undefined || name.trim() === '')) throw new UsageError('runs rename needs a RUN_ID and a NAME', 'runs');
   if (sub !== 'export') args.forbid(['out', 'model'], `apply only to runs export`);
   if (sub !== 'delete') args.forbid(['yes'], 'applies only to runs delete');
   args.forbid(['limit'], 'applies only to runs list');
@@ -43,6 +46,11 @@ export async function runsCommand(ctx: Context): Promise<number> {
   if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
   if (sub === 'show') return show(ctx, store, id);
   if (sub === 'export') return exportRun(ctx, store, id);
+  if (sub === 'rename') {
+    const run = store.renameRun(id, name!.trim());
+    ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
+    return EXIT.ok;
+  }
   return remove(ctx, store, id);
 }
 
@@ -54,10 +62,20 @@ function list(ctx: Context): number {
     if (runs.length === 0) return `no runs in ${ctx.dbPath}`;
     return table(
       ['ID', 'NAME', 'DATA', 'PATH', 'STATUS', 'STEP', 'LOSS', 'BACKEND', 'CREATED'],
-      runs.map((r) => [r.id, r.name, r.dataset ?? '-', r.path ?? '-', r.status, String(r.step), short(r.finalLoss), r.backend, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
+      runs.map((r) => [r.id, r.name, r.dataset ?? '-', r.path ?? '-', statusText(r), String(r.step), short(r.finalLoss), r.backend, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
     );
   });
   return EXIT.ok;
+}
+
+/**
+ * The status column: 'interrupted' for a run whose owner died (resumable with train --resume), and
+ * the owner for a run another process trains.
+ */
+function statusText(r: Pick<RunListItem, 'status' | 'interrupted' | 'owner'>): string {
+  if (r.interrupted) return `interrupted (was ${r.status})`;
+  if (r.owner?.alive && !r.owner.self) return `${r.status} (pid ${r.owner.pid}${r.owner.host === hostname() ? '' : ` on ${r.owner.host}`})`;
+  return r.status;
 }
 
 function show(ctx: Context, store: RunStore, id: string): number {
@@ -69,7 +87,8 @@ function show(ctx: Context, store: RunStore, id: string): number {
   ctx.out.result(doc, () => {
     const lines = [
       `run ${run.id}  ${run.name}`,
-      `status    ${run.status}${run.error ? ` (${run.error})` : ''}`,
+      `status    ${statusText(run)}${run.error ? ` (${run.error})` : ''}`,
+      ...(run.owner ? [`owner     process ${run.owner.pid} on ${run.owner.host}${run.owner.alive ? '' : ` (gone: ${run.owner.gone})`}`] : []),
       `step      ${run.step}`,
       `backend   ${run.backend}${run.backendVersion ? ` ${run.backendVersion}` : ''}`,
       `created   ${new Date(run.createdAt).toISOString()}${run.finishedAt ? `, finished ${new Date(run.finishedAt).toISOString()}` : ''}`,
@@ -114,11 +133,8 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
 async function remove(ctx: Context, store: RunStore, id: string): Promise<number> {
   const { args, out, streams } = ctx;
   const run = store.getRun(id);
-  // A run on another host cannot be checked; treat it as live rather than pull data from under it.
-  const live = run.status === 'running' && run.ownerPid !== null && (run.ownerHost !== hostname() || isAlive(run.ownerPid));
-  if (live) {
-    throw new InputError(`run ${id} is being trained by process ${run.ownerPid} on ${run.ownerHost}; stop it before deleting it`);
-  }
+  // Refused before asking: the store refuses it too (main/store/owner.ts), inside the delete itself.
+  if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'delete');
   if (!args.flag('yes')) {
     if (!(streams.stdin.isTTY && streams.stderr.isTTY) || out.json) {
       throw new UsageError(`runs delete ${id}: add --yes to delete without a prompt (nothing was deleted)`, 'runs');
@@ -134,13 +150,4 @@ async function remove(ctx: Context, store: RunStore, id: string): Promise<number
   store.deleteRun(id);
   out.result({ deleted: id }, () => `deleted run ${id} (${run.name})`);
   return EXIT.ok;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { validateTrainSpec } from '../../../core/train/config';
 import type { TrainSpec } from '../../../core/train/config';
 import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../preload/schema';
-import type { RunRecord, RunStore } from '../../store';
+import { OwnershipError, type RunRecord, type RunStore } from '../../store';
 import { parseBackendName } from '../../engine/backend';
 import { loadDataSource } from '../../engine/sources';
 import { Supervisor, type RunResult, type WorkerEntry } from '../../engine/supervisor';
@@ -156,22 +156,21 @@ async function preflight(config: ExperimentConfig): Promise<void> {
 }
 
 /**
- * A run that --resume may continue. Runs left 'running' by a process that died (kill -9, a crash)
- * are first marked interrupted (paused, or failed when they have no checkpoint), as the app does at
- * start; a run another live process is training is refused.
+ * A run that --resume may continue. A run another live process holds (training, queued or paused
+ * there) is refused, naming that process (main/store/owner.ts). Runs whose owner died (kill -9, a
+ * crash) are settled first (paused, or failed when they have no checkpoint), as the app does at start.
  */
 function resumable(store: RunStore, runId: string): RunRecord {
-  store.getRun(runId); // NotFoundError names the id
+  const before = store.getRun(runId); // NotFoundError names the id
+  if (before.owner?.alive && !before.owner.self) throw new OwnershipError(runId, before.owner, 'resume');
   store.markInterruptedRuns();
   const run = store.getRun(runId);
   switch (run.status) {
     case 'completed':
     case 'diverged':
       throw new InputError(`run ${runId} is ${run.status} (step ${run.step}); a finished run is not trained further: start a new run`);
-    case 'running':
-      throw new InputError(`run ${runId} is being trained by process ${run.ownerPid ?? '?'} on ${run.ownerHost ?? '?'}; stop it first`);
     default:
-      return run; // queued, paused, cancelled, failed
+      return run; // queued, paused, cancelled, failed (and running ones whose owner died, now paused or failed)
   }
 }
 
@@ -231,6 +230,7 @@ async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     progress.end();
+    await supervisor.shutdown();
   }
   let record = store.getRun(run.id);
   if (result.status === 'failed' && (record.status === 'queued' || record.status === 'running')) {
@@ -259,8 +259,8 @@ async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<
 function recordWorkerDeath(store: RunStore, run: RunRecord, error: string): RunRecord {
   try {
     if (run.status === 'running') {
-      // Owned by this process, whose worker is gone: markInterruptedRuns makes it resumable (paused)
-      // when it has a checkpoint, failed otherwise.
+      // The worker is gone and the supervisor gave up the lease: markInterruptedRuns makes the run
+      // resumable (paused) when it has a checkpoint, failed otherwise.
       store.markInterruptedRuns();
       return store.getRun(run.id);
     }
