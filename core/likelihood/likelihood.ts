@@ -8,8 +8,9 @@
  *   log p_{t1}(x) = log p_{t0}(x_{t0}) - integral_{t0}^{t1} div v(x_t, t) dt.
  *
  * (Check: v(x) = x in 1D expands space, x_1 = e x_0, so p_1(x_1) = p_0(x_0) / e: log p_1 = log p_0 - 1.)
- * NB: REFERENCES.md writes "+ integral_0^1 div" for this; that sign is wrong in our convention
- * (data at t = 1), as the oracle tests show (the error with "+" is 2 |integral|).
+ * NB: shared material elsewhere once wrote "+ integral_0^1 div" for this; that sign is wrong in our
+ * convention (data at t = 1), as the oracle tests show (the error with "+" is 2 |integral|). The
+ * formula and its tests: docs/formulas.md, "Likelihood".
  *
  * We integrate the joint state [x, L] backwards from t1 (data, default 1) to t0 (noise, default 0)
  * with d[x, L]/dt = [v, div v] and L(t1) = 0. Then L(t0) = integral_{t1}^{t0} div dt

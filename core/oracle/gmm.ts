@@ -2,7 +2,7 @@
  * Analytic flows for Gaussian-mixture targets: the exact marginal velocity, log-density, score and
  * divergence of the probability path of sum_k pi_k N(mu_k, s_k^2 I) under any affine scheduler.
  *
- * Convention (REFERENCES.md): noise x0 ~ N(0, I) at t = 0, data x1 at t = 1,
+ * Convention (docs/conventions.md, "Time"): noise x0 ~ N(0, I) at t = 0, data x1 at t = 1,
  * x_t = alpha_t x1 + sigma_t x0. With isotropic components, every marginal is again a mixture:
  *
  *   p_t(x)   = sum_k pi_k N(x; alpha mu_k, v_k^2 I),           v_k^2 = alpha^2 s_k^2 + sigma^2
@@ -16,6 +16,8 @@
  * sum_k w_k g_k . m_k - score . u, which equals the covariance form above. That form is used because
  * it has no cancellation when one component dominates (then g_k - score and m_k - u are both ~0 for
  * the dominant k), which is the usual case near the data end.
+ *
+ * These formulas, and the tests that check them, are in docs/formulas.md, "Gaussian-mixture oracle".
  *
  * Why an oracle: it is the strongest reference the project has. It is a plain VelocityField plus
  * extras, so every sampler, likelihood and inversion routine can be run on it and checked against

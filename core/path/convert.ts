@@ -14,7 +14,8 @@
  *   [f1     fe   ] [x0] = [pred]      (determinant D = alpha fe - sigma f1)
  * gives
  *   A = (g1 fe - ge f1) / D,   B = (ge alpha - g1 sigma) / D.
- * Special cases of this one formula (check them against REFERENCES.md):
+ * Special cases of this one formula (docs/formulas.md, "Target conversions", lists them with the
+ * tests that check them):
  *   eps -> x1:        x1  = (x - sigma eps) / alpha
  *   x1 -> eps:        eps = (x - alpha x1) / sigma
  *   eps -> velocity:  v   = (dAlpha / alpha) x + (dSigma - dAlpha sigma / alpha) eps

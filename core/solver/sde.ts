@@ -69,7 +69,8 @@ export interface SdeResult {
  * Coefficients (a, b) with score(x, t) = a v(x, t) + b x, for the marginal velocity v of an affine
  * path. Kept local and small on purpose (a shared converters module will take it over).
  *
- * Derivation: the marginal velocity of an affine path is (see REFERENCES.md)
+ * Derivation: the marginal velocity of an affine path is (docs/formulas.md, "Target conversions",
+ * score -> velocity)
  *   v = (alpha'/alpha) x + (alpha' sigma^2 / alpha - sigma sigma') score.
  * Multiply by alpha:  alpha v - alpha' x = sigma (alpha' sigma - alpha sigma') score, so
  *   score = (alpha v - alpha' x) / (sigma D),   D = alpha' sigma - alpha sigma' = sigma^2 d/dt(alpha/sigma) > 0

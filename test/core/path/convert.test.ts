@@ -113,7 +113,7 @@ describe('convertPrediction with per-sample coefficients', () => {
 });
 
 describe('named converters', () => {
-  it('scoreFromVelocity and velocityFromScore match the formulas in REFERENCES.md', () => {
+  it('scoreFromVelocity and velocityFromScore match the formulas in docs/formulas.md ("Target conversions")', () => {
     for (const [, s] of SCHEDULERS) {
       const c = s.coeffs(0.4);
       const { x1, eps } = draw(4);

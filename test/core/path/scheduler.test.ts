@@ -30,7 +30,7 @@ describe('scheduler derivatives match finite differences (float64)', () => {
 
 describe('scheduler boundary values', () => {
   const h = Math.PI / 2;
-  // expected [alpha_0, sigma_0, alpha_1, sigma_1] from the formulas in REFERENCES.md
+  // expected [alpha_0, sigma_0, alpha_1, sigma_1] from the closed forms in docs/formulas.md, "Schedulers"
   const T0 = 0.5 * (20 - 0.1) + 0.1; // VP: T(t=0) = (1/2)(B - b) + b
   const cases: Array<[string, Scheduler, [number, number, number, number]]> = [
     ['condot', condOT(), [0, 1, 1, 0]],

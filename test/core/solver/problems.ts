@@ -64,8 +64,8 @@ export function logLogSlope(hs: number[], errs: number[]): number {
 }
 
 /**
- * Exact marginal velocity of the Gaussian target N(mu, s^2 I) under an affine path (REFERENCES.md,
- * one-component mixture):  u_t(x) = alpha' mu + c (x - alpha mu),  c = (alpha alpha' s^2 + sigma sigma') / (alpha^2 s^2 + sigma^2).
+ * Exact marginal velocity of the Gaussian target N(mu, s^2 I) under an affine path (docs/formulas.md,
+ * "Gaussian-mixture oracle", with one component):  u_t(x) = alpha' mu + c (x - alpha mu),  c = (alpha alpha' s^2 + sigma sigma') / (alpha^2 s^2 + sigma^2).
  * Its flow maps x0 at t = 0 to x_t = alpha_t mu + std_t x0 / std_0,  std_t^2 = alpha^2 s^2 + sigma^2.
  * `calls` records the times the field was evaluated at.
  */
