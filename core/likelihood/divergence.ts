@@ -75,8 +75,9 @@ export type ProbeKind = 'rademacher' | 'gaussian';
 
 /**
  * `count` probe tensors shaped like `shape` ([batch, ...dims]), drawn from a seeded host Rng so a
- * likelihood is reproducible on every backend. Rademacher entries are +-1 (lower variance:
- * Var = 2 sum_{i != j} J_ij^2 against 2 ||J_sym||_F^2 for Gaussian). Caller disposes.
+ * likelihood is reproducible on every backend. Rademacher entries are +-1 (lower variance: with
+ * J_s = (J + J^T)/2, Var = 2 sum_{i != j} (J_s)_ij^2 against 2 ||J_s||_F^2 for Gaussian; the
+ * diagonal costs nothing. docs/formulas.md, "Hutchinson"). Caller disposes.
  */
 export function makeProbes(shape: number[], kind: ProbeKind, count: number, seed: number): Tensor[] {
   if (kind !== 'rademacher' && kind !== 'gaussian') throw new ConfigError('probe', `must be 'rademacher' or 'gaussian', got '${String(kind)}'`);
