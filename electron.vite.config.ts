@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
+import { cspMetaTag } from './main/security/csp';
 
 const root = import.meta.dirname;
 
@@ -45,7 +46,9 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(root, 'renderer'),
-    plugins: [vue()],
+    // The Content-Security-Policy meta tag comes from main/security/csp.ts, the one source of the
+    // policy (the web host and Electron send the same policy as a header).
+    plugins: [vue(), { name: 'flow-studio-csp', transformIndexHtml: () => [cspMetaTag()] }],
     build: {
       outDir: resolve(root, 'out/renderer'),
       rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },

@@ -11,8 +11,8 @@
  * - web: the page's own origin, for POST /api/<method> and the /events WebSocket. CSP Level 3 lets
  *   'self' match ws: (and wss:) on the page's own host and port when the page is http: (https:), so
  *   no ws: or wss: source is listed (a bare `ws:` would allow a socket to any host);
- * - electron: none at all, the contract goes over IPC; in development (`electron-dev`) the Vite dev server's
- *   hot-reload socket, which is again the page's own origin ('self').
+ * - electron: none at all, the contract goes over IPC; in development (`electron-dev`) the Vite
+ *   dev server's hot-reload socket, which is again the page's own origin ('self').
  */
 
 /** Which host's policy. */
@@ -68,4 +68,12 @@ export function parsePolicy(policy: string): Map<string, string[]> {
     if (name) out.set(name.toLowerCase(), values);
   }
   return out;
+}
+
+/**
+ * The meta tag electron.vite.config.ts puts first in the built index.html's head (before any script,
+ * so it applies to all of them), in the shape of Vite's transformIndexHtml tag descriptors.
+ */
+export function cspMetaTag(): { tag: 'meta'; attrs: Record<string, string>; injectTo: 'head-prepend' } {
+  return { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: metaPolicy('web') }, injectTo: 'head-prepend' };
 }
