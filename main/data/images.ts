@@ -23,7 +23,7 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 /** Largest output side `decodeImage` and the folder loader accept. */
 export const MAX_OUTPUT_SIDE = 1024;
 
-/** Files larger than this are refused unread by default (a 8192x8192 RGB PNG of noise is ~200 MB). */
+/** Files larger than this are refused unread by default (an RGB PNG of noise at MAX_IMAGE_PIXELS is ~120 MB). */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** What transparent pixels are composited onto. See `SquareOptions.background`. */
@@ -72,7 +72,7 @@ function toSquare(bytes: Uint8Array, options: DecodeOptions): Float32Array {
  * @param bytes the file's contents
  * @param name what to call the file in errors, e.g. its path
  * @throws ImageFileError (a DataError) naming `name` and the reason, for empty, truncated,
- *   unrecognised or oversized (> 8192 px a side) files; ConfigError for bad options.
+ *   unrecognised or oversized (over MAX_IMAGE_PIXELS) files; ConfigError for bad options.
  * @example
  *   const img = decodeImage(readFileSync('cat.jpg'), 'cat.jpg', { size: 32, channels: 3 });
  *   // img.data.length === 32 * 32 * 3
