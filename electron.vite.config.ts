@@ -29,6 +29,8 @@ export default defineConfig({
           replica: resolve(root, 'main/engine/replica.ts'),
           // The compute worker (sampling, vector fields) the studio service starts as compute.js.
           compute: resolve(root, 'main/compute/worker.ts'),
+          // The short-lived worker of the API's bounded image folder check (main/data/folder-check.ts).
+          'folder-check': resolve(root, 'main/data/folder-check-worker.ts'),
         },
       },
     },

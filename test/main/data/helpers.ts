@@ -175,3 +175,16 @@ export function jpegWithData(width: number, height: number, data: Uint8Array, co
   const sos = segment(0xda, [components.length, ...components.flatMap((_, k) => [k + 1, 0x00]), 0, 63, 0]);
   return concat([Uint8Array.of(0xff, 0xd8), dqt, sof, dht, sos, data, Uint8Array.of(0xff, 0xd9)]);
 }
+
+/**
+ * A large 1-bit grey PNG of noise (seeded): `width x height` pixels in width*height/8 bytes of
+ * incompressible scanlines, so decoding it costs time in proportion to its pixels while the file
+ * stays small on disk.
+ */
+export function noisePng1Bit(width: number, height: number, seed: number): Uint8Array {
+  const rowBytes = Math.ceil(width / 8);
+  const raw = new Uint8Array(height * (1 + rowBytes));
+  const next = byteStream(seed);
+  for (let y = 0; y < height; y++) for (let x = 0; x < rowBytes; x++) raw[y * (1 + rowBytes) + 1 + x] = next();
+  return pngWithData({ width, height, bitDepth: 1, colorType: 0 }, deflateSync(raw, { level: 1 }));
+}
