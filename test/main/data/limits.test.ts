@@ -5,8 +5,8 @@
  * hand-built; the process's memory is measured around each refusal, and a real decode of a large
  * picture shows the same measurement does see a large allocation.
  *
- * The refusals run first in this file (a fresh process per file), so the peak-RSS baseline is the
- * process's start and not an earlier test's peak.
+ * ArrayBuffer memory is the measure (both decoders allocate their pixels as ArrayBuffers); the
+ * process's peak RSS, a high-water mark that only rises, must not rise either.
  */
 import { deflateSync, constants as zlib } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -135,6 +135,7 @@ describe('the measurement sees a large allocation', () => {
     });
     expect(img!.rgba.length).toBe(side * side * 4);
     expect(growth.arrayBuffersMB).toBeGreaterThanOrEqual((side * side * 4) / MB);
-    expect(growth.peakRssMB).toBeGreaterThan(32);
+    // (Peak RSS is a high-water mark: it rises only past the process's earlier peak, so it is an
+    // upper bound for the refusals above but no measure of this allocation.)
   });
 });
