@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
+import { cspMetaTag } from './main/security/csp';
 
 const root = import.meta.dirname;
 
@@ -28,6 +29,8 @@ export default defineConfig({
           replica: resolve(root, 'main/engine/replica.ts'),
           // The compute worker (sampling, vector fields) the studio service starts as compute.js.
           compute: resolve(root, 'main/compute/worker.ts'),
+          // The short-lived worker of the API's bounded image folder check (main/data/folder-check.ts).
+          'folder-check': resolve(root, 'main/data/folder-check-worker.ts'),
         },
       },
     },
@@ -45,7 +48,9 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(root, 'renderer'),
-    plugins: [vue()],
+    // The Content-Security-Policy meta tag comes from main/security/csp.ts, the one source of the
+    // policy (the web host and Electron send the same policy as a header).
+    plugins: [vue(), { name: 'flow-studio-csp', transformIndexHtml: () => [cspMetaTag()] }],
     build: {
       outDir: resolve(root, 'out/renderer'),
       rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },

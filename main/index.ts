@@ -3,20 +3,52 @@
  * registered in one place (registerIpc). Every handler checks that the sender is a window this
  * process created and validates its payload with the contract's schema (StudioService.call); the
  * training runs in worker threads (Supervisor), sampling in the compute worker.
+ *
+ * Security decisions (what may load, navigate, open, or get a permission) are plain functions in
+ * ./electron/policy.ts with unit tests; this file only wires them to Electron's events. The Electron
+ * binary cannot be downloaded on the machines this project is built and tested on, so the wiring
+ * here is type-checked but only runs where Electron is installed (test/e2e/electron).
  */
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
-import { join } from 'node:path';
+import { app, BrowserWindow, ipcMain, protocol, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { contract, eventChannels, METHODS, type Envelope } from '../preload/contract';
 import { StudioService } from './studio/service';
 import { DB_FILE_NAME } from './store/paths';
+import { headerPolicy } from './security/csp';
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, navigationAllowed, permissionAllowed, rendererEntry, serveAppRequest, windowOpenDecision } from './electron/policy';
 
-/** The same policy as renderer/index.html's meta tag, also sent as a header for every response. */
-const CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; worker-src 'self' blob:";
+// The renderer's scheme must be registered as privileged before the app is ready.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
+
+const entry = rendererEntry({ isPackaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL });
+const rendererDir = resolve(import.meta.dirname, '../renderer');
 
 const windows = new Set<number>();
 let service: StudioService | null = null;
+
+/**
+ * Guards every web contents this app ever has (windows, and anything a page might create): no new
+ * windows (allowed documentation links open in the user's browser), no navigation, frame navigation
+ * or redirect out of the app, no <webview>.
+ */
+function guard(contents: WebContents): void {
+  contents.setWindowOpenHandler(({ url }) => {
+    const d = windowOpenDecision(url);
+    if (d.openExternal) void shell.openExternal(url);
+    return { action: d.action };
+  });
+  contents.on('will-navigate', (e) => {
+    if (!navigationAllowed(e.url, entry.url)) e.preventDefault();
+  });
+  contents.on('will-frame-navigate', (e) => {
+    if (!navigationAllowed(e.url, entry.url)) e.preventDefault();
+  });
+  contents.on('will-redirect', (e) => {
+    if (!navigationAllowed(e.url, entry.url)) e.preventDefault();
+  });
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+}
 
 function createWindow(): void {
   const win = new BrowserWindow({
@@ -29,20 +61,13 @@ function createWindow(): void {
       contextIsolation: true,
       nodeIntegration: false,
       webSecurity: true,
+      webviewTag: false,
     },
   });
   const id = win.webContents.id;
   windows.add(id);
   win.on('closed', () => windows.delete(id));
-  // No pop-ups and no navigation away from the app; external links open in the user's browser.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:/.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (e) => e.preventDefault());
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  void win.loadURL(entry.url);
 }
 
 /** Only windows this process created may call in (not a devtools extension, not a stray webContents). */
@@ -62,9 +87,19 @@ function registerIpc(svc: StudioService): void {
   });
 }
 
+app.on('web-contents-created', (_e, contents) => guard(contents));
+
 void app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  const ses = session.defaultSession;
+  // Deny by default: the studio uses no permission-gated API (camera, notifications, HID ...).
+  ses.setPermissionRequestHandler((_wc, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl, entry.url)));
+  ses.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin, entry.url));
+  ses.setDevicePermissionHandler(() => false);
+  // The built renderer over app:// (the handler adds the CSP to pages); the dev server's responses
+  // get the same policy as a header, with its hot-reload socket allowed.
+  protocol.handle(APP_SCHEME, (request) => serveAppRequest(rendererDir, request));
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [headerPolicy(entry.dev ? 'electron-dev' : 'electron')] } });
   });
   const dataDir = process.env.FLOW_STUDIO_HOME?.trim() || app.getPath('userData');
   mkdirSync(dataDir, { recursive: true });

@@ -1,8 +1,7 @@
 /** Compute tasks by name: what the compute worker can run. */
 import type { RunStore } from '../store';
-import type { ExperimentConfig } from '../../preload/schema';
 import { selectBackend } from '../engine/backend';
-import { fieldTask, invertPointsTask, preflightTask, sampleTask, type FieldTask, type InvertPointsTask, type SampleTask } from './tasks';
+import { fieldTask, invertPointsTask, sampleTask, type FieldTask, type InvertPointsTask, type SampleTask } from './tasks';
 import { latentExport, latentModels, latentRun, latentSave, type LatentRunArgs } from './latent';
 import type { LatentResult } from '../latent';
 
@@ -14,7 +13,6 @@ export const TASKS: Record<string, Task> = {
   sample: (store, args) => sampleTask(store, args as SampleTask),
   field: (store, args) => fieldTask(store, args as FieldTask),
   'invert-points': (store, args) => invertPointsTask(store, args as InvertPointsTask),
-  preflight: (store, args) => preflightTask(store, args as ExperimentConfig),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),
   latent: (store, args, progress) => latentRun(store, args as LatentRunArgs, progress),

@@ -11,9 +11,7 @@ import { straightness } from '../../core/metrics/straightness';
 import { mixtureOf2d } from '../../core/data/toy2d';
 import { pathScheduler } from '../../core/train/config';
 import type { GaussianMixture } from '../../core/data/mixture';
-import { validateTrainSpec, type TrainSpec } from '../../core/train/config';
-import type { DataInput, ExperimentConfig } from '../../preload/schema';
-import { loadDataSource } from '../engine/sources';
+import type { ExperimentConfig } from '../../preload/schema';
 import type { FieldView, InvertedPoints, SampleResult, SampleView } from '../../preload/contract';
 import { encode } from '../../core/inversion/encode';
 import { imageGridPng, type Channels } from '../data';
@@ -179,35 +177,6 @@ export function fieldTask(store: RunStore, req: FieldTask): FieldView {
       tf.dispose(tensors);
     }
   });
-}
-
-/**
- * What the schema cannot check, before a run record exists: combinations (validateTrainSpec) and the
- * data itself (an image folder is decoded, so a missing folder or a corrupt file under onCorrupt
- * 'reject' is reported by name). MNIST is bundled and skipped.
- */
-export async function preflightTask(store: RunStore, config: ExperimentConfig): Promise<{ ok: true }> {
-  validateTrainSpec(config as unknown as TrainSpec);
-  const check = async (spec: DataInput, field: string) => {
-    if (spec.kind === 'mnist') return;
-    try {
-      await loadDataSource(spec, field);
-    } catch (e) {
-      if (e instanceof ConfigError) throw e;
-      // An unreadable folder or file: the form marks the folder field.
-      throw new ConfigError(spec.kind === 'images' ? `${field}.folder` : field, e instanceof Error ? e.message : String(e));
-    }
-  };
-  await check(config.data, 'data');
-  if (config.source.kind === 'data') await check(config.source.data, 'source.data');
-  if (config.reflow) {
-    // The run to reflow must exist here and have weights to generate pairs with.
-    const from = config.reflow.from;
-    const parent = store.listRuns().find((r) => r.id === from);
-    if (!parent) throw new ConfigError('reflow.from', `no run '${from}' in this data folder`);
-    if (!store.latestCheckpoint(from)) throw new ConfigError('reflow.from', `run '${from}' (${parent.name}) has no checkpoint yet: train it first`);
-  }
-  return { ok: true };
 }
 
 export interface InvertPointsTask {

@@ -7,12 +7,35 @@
  * tolerant mode). Walking the container first lets us refuse huge dimensions before any allocation
  * and name what is wrong ("truncated PNG: chunk IDAT ..."), and the decoders only see files whose
  * structure is sound. Anything a decoder still throws becomes a reason string, never a crash.
+ *
+ * Two bounds keep a small file from claiming a huge picture, both checked before a decoder runs:
+ * - MAX_IMAGE_PIXELS caps width x height (the one place the limit is set);
+ * - the compressed data must be large enough to hold the pixels it declares. Deflate cannot do
+ *   better than DEFLATE_MAX_RATIO to 1 (a 258-byte match coded in a single bit, at most), so a PNG
+ *   whose IDAT chunks hold fewer than raw / DEFLATE_MAX_RATIO bytes is truncated. A Huffman-coded
+ *   JPEG spends at least one bit on every 8x8 block of every component of its first scan (the DC
+ *   difference's code; no Huffman code is shorter), so its data after that scan's header must hold
+ *   at least blocks / 8 bytes.
  */
 import { decode as decodeJpegData } from 'jpeg-js';
 import { PNG } from 'pngjs';
 
-/** Largest width or height accepted. Bigger headers are refused before any pixel memory is allocated. */
-export const MAX_IMAGE_SIDE = 8192;
+/**
+ * Largest picture accepted, in pixels (width x height): 40 megapixels, a full-frame camera's photo
+ * (e.g. 7728 x 5152). Bigger headers are refused before any pixel memory is allocated; at the limit
+ * the decoded RGBA is 160 MB.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+/** Deflate's best possible compression ratio (output bytes per input byte), see the module comment. */
+export const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * What jpeg-js may allocate for one picture, in MB. jpeg-js counts 256 bytes per 8x8 block of each
+ * component (4 bytes a pixel at full resolution), 1 byte a pixel per component plane and 4 for the
+ * RGBA output: with 4 full-resolution components (CMYK) that is 4*4 + 4 + 4 = 24 bytes a pixel.
+ */
+export const JPEG_MAX_MEMORY_MB = Math.ceil((MAX_IMAGE_PIXELS * 24) / 2 ** 20);
 
 /** The container formats this module reads. */
 export type ImageFormat = 'png' | 'jpeg';
@@ -54,18 +77,30 @@ function u32be(b: Uint8Array, i: number): number {
 
 function checkDimensions(width: number, height: number, what: string): void {
   if (width < 1 || height < 1) throw new BadImage(`invalid ${what}: dimensions ${width}x${height}`);
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE)
-    throw new BadImage(`${what} is ${width}x${height}; the largest side accepted is ${MAX_IMAGE_SIDE}`);
+  if (width * height > MAX_IMAGE_PIXELS)
+    throw new BadImage(`${what} is ${width}x${height} (${megapixels(width * height)} megapixels); the largest accepted is ${megapixels(MAX_IMAGE_PIXELS)} megapixels`);
 }
 
+function megapixels(n: number): string {
+  return String(Math.round(n / 1e5) / 10);
+}
+
+/** Samples per pixel of each PNG colour type (grey, RGB, palette index, grey + alpha, RGBA). */
+const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Bit depths each PNG colour type allows. */
+const PNG_DEPTHS: Record<number, readonly number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+
 /**
- * Walks the PNG chunk list: IHDR first, every chunk inside the file, an IEND at the end.
- * Returns the dimensions from IHDR. CRCs and the compressed data are left to pngjs.
+ * Walks the PNG chunk list: IHDR first, every chunk inside the file, an IEND at the end, and enough
+ * compressed data for the declared pixels. Returns the dimensions from IHDR. CRCs and the compressed
+ * data itself are left to pngjs.
  */
 export function checkPngStructure(bytes: Uint8Array): { width: number; height: number } {
   let offset = 8;
   let width = 0;
   let height = 0;
+  let bitsPerPixel = 0;
+  let idatBytes = 0;
   let sawIdat = false;
   for (let index = 0; ; index++) {
     if (offset + 8 > bytes.length)
@@ -84,12 +119,24 @@ export function checkPngStructure(bytes: Uint8Array): { width: number; height: n
       width = u32be(bytes, offset + 8);
       height = u32be(bytes, offset + 12);
       checkDimensions(width, height, 'PNG');
+      const depth = bytes[offset + 16] ?? 0;
+      const colorType = bytes[offset + 17] ?? 0;
+      if (!PNG_DEPTHS[colorType]?.includes(depth)) throw new BadImage(`invalid PNG: bit depth ${depth} with colour type ${colorType}`);
+      bitsPerPixel = PNG_SAMPLES[colorType]! * depth;
     }
-    if (type === 'IDAT') sawIdat = true;
+    if (type === 'IDAT') {
+      sawIdat = true;
+      idatBytes += length;
+    }
     if (type === 'IEND') break;
     offset += 12 + length;
   }
   if (!sawIdat) throw new BadImage('invalid PNG: no image data (IDAT chunk)');
+  // The pixels' bytes alone (interlaced or not; the filter bytes would only add) bound the inflated size.
+  const raw = Math.ceil((width * height * bitsPerPixel) / 8);
+  const needed = Math.ceil(raw / DEFLATE_MAX_RATIO);
+  if (idatBytes < needed)
+    throw new BadImage(`truncated PNG: ${idatBytes} bytes of image data cannot hold ${width}x${height} pixels (${raw} bytes; deflate needs at least ${needed})`);
   return { width, height };
 }
 
@@ -104,6 +151,10 @@ export function checkJpegStructure(bytes: Uint8Array): { width: number; height: 
   let height = -1;
   let orientation = 1;
   let scanStart = -1;
+  let huffman = false;
+  /** Sampling factors of the frame's components by id. */
+  const sampling = new Map<number, { h: number; v: number }>();
+  let scanComponents: number[] = [];
   while (scanStart < 0) {
     if (offset + 2 > bytes.length) throw new BadImage(`truncated JPEG: file ends at byte ${bytes.length} before the image data`);
     if (bytes[offset] !== 0xff) throw new BadImage(`invalid JPEG: expected a marker at byte ${offset}`);
@@ -127,9 +178,19 @@ export function checkJpegStructure(bytes: Uint8Array): { width: number; height: 
       if (length < 8) throw new BadImage(`invalid JPEG: frame header at byte ${offset} is too short`);
       height = u16be(bytes, offset + 5);
       width = u16be(bytes, offset + 7);
+      // SOF0..2 are the Huffman-coded frames jpeg-js decodes; the others (lossless, arithmetic) it refuses.
+      huffman = marker <= 0xc2;
+      const count = bytes[offset + 9] ?? 0;
+      if (length < 8 + 3 * count) throw new BadImage(`invalid JPEG: frame header at byte ${offset} is too short for ${count} components`);
+      for (let k = 0; k < count; k++) {
+        const f = bytes[offset + 11 + 3 * k] ?? 0;
+        sampling.set(bytes[offset + 10 + 3 * k] ?? 0, { h: f >> 4, v: f & 15 });
+      }
     } else if (marker === 0xe1 && orientation === 1) {
       orientation = exifOrientation(bytes.subarray(offset + 4, end));
     } else if (marker === 0xda) {
+      const count = bytes[offset + 4] ?? 0;
+      scanComponents = Array.from({ length: Math.min(count, (length - 3) >> 1) }, (_, k) => bytes[offset + 5 + 2 * k] ?? 0);
       scanStart = end;
     }
     offset = end;
@@ -140,15 +201,43 @@ export function checkJpegStructure(bytes: Uint8Array): { width: number; height: 
   // In entropy-coded data a literal 0xFF is always followed by 0x00 (stuffing) or a restart marker,
   // so 0xFF 0xD9 after the first scan is the end-of-image marker. Searched from the end, where it
   // normally is; the search stops at the first scan so an EXIF thumbnail's own marker does not count.
-  let sawEnd = false;
+  let endAt = -1;
   for (let i = bytes.length - 2; i >= scanStart; i--) {
     if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) {
-      sawEnd = true;
+      endAt = i;
       break;
     }
   }
-  if (!sawEnd) throw new BadImage('truncated JPEG: no end-of-image marker after the image data');
+  if (endAt < 0) throw new BadImage('truncated JPEG: no end-of-image marker after the image data');
+  if (huffman) {
+    const blocks = firstScanBlocks(width, height, sampling, scanComponents);
+    const needed = Math.ceil(blocks / 8);
+    const available = endAt - scanStart;
+    if (available < needed)
+      throw new BadImage(`truncated JPEG: ${available} bytes of image data cannot hold ${width}x${height} pixels (its first scan has ${blocks} blocks of at least one bit each)`);
+  }
   return { width, height, orientation };
+}
+
+/**
+ * 8x8 blocks the first scan codes: for each of its components, ceil(ceil(W/8) * h / hmax) x
+ * ceil(ceil(H/8) * v / vmax) (a component sampled at h/hmax of full width has that share of the
+ * columns). A scan naming no known component counts as none (the decoder then refuses it).
+ */
+function firstScanBlocks(width: number, height: number, sampling: Map<number, { h: number; v: number }>, scan: number[]): number {
+  let hmax = 1;
+  let vmax = 1;
+  for (const { h, v } of sampling.values()) {
+    hmax = Math.max(hmax, h);
+    vmax = Math.max(vmax, v);
+  }
+  let blocks = 0;
+  for (const id of scan) {
+    const f = sampling.get(id);
+    if (!f || f.h < 1 || f.v < 1) continue;
+    blocks += Math.ceil((Math.ceil(width / 8) * f.h) / hmax) * Math.ceil((Math.ceil(height / 8) * f.v) / vmax);
+  }
+  return blocks;
 }
 
 /** The Orientation tag (0x0112) of IFD0 in an APP1 payload, or 1 when absent or malformed (never throws). */
@@ -207,10 +296,10 @@ export function decodeRgba(bytes: Uint8Array): RgbaImage {
       jpeg = decodeJpegData(bytes, {
         useTArray: true,
         formatAsRGBA: true,
-        // The structure check already bounds the size; these stop jpeg-js from refusing a legal
-        // 8192x8192 photo with its smaller defaults, while still capping a malicious file.
-        maxResolutionInMP: Math.ceil((MAX_IMAGE_SIDE * MAX_IMAGE_SIDE) / 1e6),
-        maxMemoryUsageInMB: 1024,
+        // The structure check already bounds the size; jpeg-js checks the same bounds again before
+        // it allocates (its own defaults are 100 megapixels and 512 MB).
+        maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+        maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
       });
     } catch (e) {
       throw new BadImage(`invalid JPEG: ${describeError(e)}`);

@@ -15,7 +15,7 @@ import { PNG } from 'pngjs';
 import { CancelledError, check, checkShape, DataError } from '../../core/errors';
 import { BadImage, decodeRgba } from './formats';
 import { rgbaToSquare, unitToByte } from './pixels';
-import { ImageFileError, type Channels, type ImageArray, type ImageDataset } from './types';
+import { FolderLimitError, ImageFileError, type Channels, type ImageArray, type ImageDataset } from './types';
 
 /** File name endings read as images (compared case-insensitively). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
@@ -23,7 +23,7 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 /** Largest output side `decodeImage` and the folder loader accept. */
 export const MAX_OUTPUT_SIDE = 1024;
 
-/** Files larger than this are refused unread by default (a 8192x8192 RGB PNG of noise is ~200 MB). */
+/** Files larger than this are refused unread by default (an RGB PNG of noise at MAX_IMAGE_PIXELS is ~120 MB). */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** What transparent pixels are composited onto. See `SquareOptions.background`. */
@@ -72,7 +72,7 @@ function toSquare(bytes: Uint8Array, options: DecodeOptions): Float32Array {
  * @param bytes the file's contents
  * @param name what to call the file in errors, e.g. its path
  * @throws ImageFileError (a DataError) naming `name` and the reason, for empty, truncated,
- *   unrecognised or oversized (> 8192 px a side) files; ConfigError for bad options.
+ *   unrecognised or oversized (over MAX_IMAGE_PIXELS) files; ConfigError for bad options.
  * @example
  *   const img = decodeImage(readFileSync('cat.jpg'), 'cat.jpg', { size: 32, channels: 3 });
  *   // img.data.length === 32 * 32 * 3
@@ -195,7 +195,7 @@ export interface LoadImageFolderOptions extends DecodeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Candidate {
+export interface Candidate {
   /** Path relative to the folder, with '/'. */
   rel: string;
   abs: string;
@@ -205,11 +205,44 @@ interface Candidate {
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
+ * Bounds on listing a folder, for checks that must finish in bounded time whatever the folder (a
+ * huge tree, a slow network drive). Exceeding one throws FolderLimitError; the loader lists without.
+ */
+export interface ListingBounds {
+  /** Files and folders listed, at most (every folder entry counts, images or not). */
+  maxEntries: number;
+  /** Folder levels below the top one, at most (files in the top folder are at depth 0). */
+  maxDepth: number;
+  /** Seconds the listing may take (checked after each folder is read). */
+  seconds: number;
+}
+
+/** A listing in progress under bounds: the folder for messages, the count so far, the deadline. */
+interface Budget extends ListingBounds {
+  folder: string;
+  entries: number;
+  /** performance.now() after which the listing stops. */
+  deadline: number;
+}
+
+function spend(b: Budget | null, entries: number): void {
+  if (!b) return;
+  if (performance.now() > b.deadline)
+    throw new FolderLimitError(b.folder, 'seconds', `image folder "${b.folder}": listing took longer than ${b.seconds} s, the check's limit (a slow or network drive?)`);
+  b.entries += entries;
+  if (b.entries > b.maxEntries)
+    throw new FolderLimitError(b.folder, 'entries', `image folder "${b.folder}" has more than ${b.maxEntries} files and folders, the most the check lists`);
+}
+
+/**
  * Image files under `dir`, depth first in code-unit order (locale-independent, so every machine
  * loads the same order). Hidden entries are ignored: macOS leaves "._name.png" AppleDouble files
  * beside real images, which are not images at all. Symlinked folders are not followed (no cycles).
+ * `depth` is how many folders below the top `dir` is.
  */
-async function listImages(dir: string, rel: string, out: string[], unreadable: { file: string; reason: string }[]): Promise<void> {
+async function listImages(dir: string, rel: string, out: string[], unreadable: { file: string; reason: string }[], budget: Budget | null, depth: number): Promise<void> {
+  if (budget && depth > budget.maxDepth)
+    throw new FolderLimitError(budget.folder, 'depth', `image folder "${budget.folder}": "${rel}" is ${depth} folders deep; the check looks at most ${budget.maxDepth} deep`);
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -217,13 +250,111 @@ async function listImages(dir: string, rel: string, out: string[], unreadable: {
     unreadable.push({ file: rel || '.', reason: `cannot list folder: ${errorText(e)}` });
     return;
   }
+  spend(budget, entries.length);
   entries.sort((a, b) => byCodeUnit(a.name, b.name));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) await listImages(join(dir, entry.name), childRel, out, unreadable);
+    if (entry.isDirectory()) await listImages(join(dir, entry.name), childRel, out, unreadable, budget, depth + 1);
     else if ((entry.isFile() || entry.isSymbolicLink()) && isImageName(entry.name)) out.push(childRel);
   }
+}
+
+/** The image files of a folder, in the order the loader reads them. */
+export interface FoundImages {
+  candidates: Candidate[];
+  /** Class names by label, with labelsFromSubfolders. */
+  classNames?: string[];
+  /** Images outside every class subfolder (labelsFromSubfolders): skipped, never an error. */
+  outsideClasses: { file: string; reason: string }[];
+  /** Subfolders that could not be listed: bad like a corrupt file. */
+  unreadable: { file: string; reason: string }[];
+}
+
+/**
+ * Lists a folder's image files (after checking it exists and is a folder) in load order: depth
+ * first in code-unit order, or with `labelsFromSubfolders` round-robin over the sorted class
+ * subfolders so any prefix of the list stays balanced. With `bounds`, stops with FolderLimitError
+ * past any of them.
+ *
+ * @throws DataError naming the folder when it is missing or not a folder, has no class subfolders
+ *   with images (labelsFromSubfolders), or has no image files and no unreadable subfolders
+ */
+export async function findImages(folder: string, labelsFromSubfolders: boolean, bounds?: ListingBounds): Promise<FoundImages> {
+  const budget: Budget | null = bounds ? { ...bounds, folder, entries: 0, deadline: performance.now() + bounds.seconds * 1000 } : null;
+  let folderStat;
+  try {
+    folderStat = await stat(folder);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(code === 'ENOENT' ? `image folder "${folder}" does not exist` : `image folder "${folder}" cannot be read: ${errorText(e)}`);
+  }
+  if (!folderStat.isDirectory()) throw new DataError(`image folder "${folder}" is not a folder`);
+
+  const unreadable: { file: string; reason: string }[] = [];
+  const outsideClasses: { file: string; reason: string }[] = [];
+  let candidates: Candidate[];
+  let classNames: string[] | undefined;
+  if (labelsFromSubfolders) {
+    let top;
+    try {
+      top = await readdir(folder, { withFileTypes: true });
+    } catch (e) {
+      throw new DataError(`image folder "${folder}" cannot be listed: ${errorText(e)}`);
+    }
+    spend(budget, top.length);
+    top.sort((a, b) => byCodeUnit(a.name, b.name));
+    const perClass: Candidate[][] = [];
+    classNames = [];
+    for (const entry of top) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory()) {
+        const files: string[] = [];
+        await listImages(join(folder, entry.name), entry.name, files, unreadable, budget, 1);
+        if (files.length === 0) continue;
+        const label = classNames.length;
+        classNames.push(entry.name);
+        perClass.push(files.map((rel) => ({ rel, abs: join(folder, rel), label })));
+      } else if (isImageName(entry.name)) {
+        // Not an error of the file, so never a reason to reject the whole folder.
+        outsideClasses.push({ file: entry.name, reason: 'not inside a class subfolder (labelsFromSubfolders is on)' });
+      }
+    }
+    if (perClass.length === 0)
+      throw new DataError(`image folder "${folder}" has no subfolders with PNG or JPEG files (labelsFromSubfolders is on: each subfolder is a class)`);
+    // Round-robin over classes: a limit, or a run stopped early, still sees every class.
+    candidates = [];
+    const total = perClass.reduce((sum, files) => sum + files.length, 0);
+    for (let i = 0; candidates.length < total; i++)
+      for (const files of perClass) {
+        const c = files[i];
+        if (c) candidates.push(c);
+      }
+  } else {
+    const files: string[] = [];
+    await listImages(folder, '', files, unreadable, budget, 0);
+    candidates = files.map((rel) => ({ rel, abs: join(folder, rel), label: -1 }));
+  }
+  // With unreadable subfolders the caller decides first (onCorrupt 'reject' names one of them).
+  if (candidates.length === 0 && unreadable.length === 0) throw noImages(folder);
+  return { candidates, ...(classNames ? { classNames } : {}), outsideClasses, unreadable };
+}
+
+/** The error for a folder without image files. */
+export function noImages(folder: string): DataError {
+  return new DataError(`image folder "${folder}" contains no PNG or JPEG files (looked for ${IMAGE_EXTENSIONS.join(', ')} in it and its subfolders)`);
+}
+
+/**
+ * Reads and decodes one listed file; throws BadImage (or an fs error) with the reason only. Anything
+ * but a regular file (a FIFO or a device behind a symlink would block or never end) and files over
+ * `maxFileBytes` are refused unread.
+ */
+export async function readCandidate(abs: string, options: DecodeOptions, maxFileBytes: number): Promise<Float32Array> {
+  const info = await stat(abs);
+  if (!info.isFile()) throw new BadImage('not a regular file');
+  if (info.size > maxFileBytes) throw new BadImage(`file is ${info.size} bytes; the largest accepted is ${maxFileBytes}`);
+  return toSquare(await readFile(abs), options);
 }
 
 /**
@@ -247,15 +378,6 @@ export async function loadImageFolder(options: LoadImageFolderOptions): Promise<
   check(onCorrupt === 'skip' || onCorrupt === 'reject', 'onCorrupt', () => `must be 'skip' or 'reject', got ${String(onCorrupt)}`);
   check(limit === undefined || (Number.isInteger(limit) && limit >= 1), 'limit', () => `must be a positive integer, got ${String(limit)}`);
 
-  let folderStat;
-  try {
-    folderStat = await stat(folder);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `image folder "${folder}" does not exist` : `image folder "${folder}" cannot be read: ${errorText(e)}`);
-  }
-  if (!folderStat.isDirectory()) throw new DataError(`image folder "${folder}" is not a folder`);
-
   const skipped: { file: string; reason: string }[] = [];
   const bad = (c: { rel: string; abs: string }, reason: string): void => {
     if (onCorrupt === 'reject') throw new ImageFileError(c.abs, reason);
@@ -263,51 +385,11 @@ export async function loadImageFolder(options: LoadImageFolderOptions): Promise<
   };
 
   // Find the files (and classes) first, so the array is allocated once and progress has a total.
-  const unreadable: { file: string; reason: string }[] = [];
-  let candidates: Candidate[];
-  let classNames: string[] | undefined;
-  if (options.labelsFromSubfolders) {
-    let top;
-    try {
-      top = await readdir(folder, { withFileTypes: true });
-    } catch (e) {
-      throw new DataError(`image folder "${folder}" cannot be listed: ${errorText(e)}`);
-    }
-    top.sort((a, b) => byCodeUnit(a.name, b.name));
-    const perClass: Candidate[][] = [];
-    classNames = [];
-    for (const entry of top) {
-      if (entry.name.startsWith('.')) continue;
-      if (entry.isDirectory()) {
-        const files: string[] = [];
-        await listImages(join(folder, entry.name), entry.name, files, unreadable);
-        if (files.length === 0) continue;
-        const label = classNames.length;
-        classNames.push(entry.name);
-        perClass.push(files.map((rel) => ({ rel, abs: join(folder, rel), label })));
-      } else if (isImageName(entry.name)) {
-        // Not an error of the file, so never a reason to reject the whole folder.
-        skipped.push({ file: entry.name, reason: 'not inside a class subfolder (labelsFromSubfolders is on)' });
-      }
-    }
-    if (perClass.length === 0)
-      throw new DataError(`image folder "${folder}" has no subfolders with PNG or JPEG files (labelsFromSubfolders is on: each subfolder is a class)`);
-    // Round-robin over classes: a limit, or a run stopped early, still sees every class.
-    candidates = [];
-    const total = perClass.reduce((sum, files) => sum + files.length, 0);
-    for (let i = 0; candidates.length < total; i++)
-      for (const files of perClass) {
-        const c = files[i];
-        if (c) candidates.push(c);
-      }
-  } else {
-    const files: string[] = [];
-    await listImages(folder, '', files, unreadable);
-    candidates = files.map((rel) => ({ rel, abs: join(folder, rel), label: -1 }));
-  }
-  for (const u of unreadable) bad({ rel: u.file, abs: join(folder, u.file) }, u.reason);
-  if (candidates.length === 0)
-    throw new DataError(`image folder "${folder}" contains no PNG or JPEG files (looked for ${IMAGE_EXTENSIONS.join(', ')} in it and its subfolders)`);
+  const found = await findImages(folder, options.labelsFromSubfolders ?? false);
+  const { candidates, classNames } = found;
+  skipped.push(...found.outsideClasses);
+  for (const u of found.unreadable) bad({ rel: u.file, abs: join(folder, u.file) }, u.reason);
+  if (candidates.length === 0) throw noImages(folder);
 
   const capacity = Math.min(candidates.length, limit ?? Infinity);
   const per = size * size * channels;
@@ -320,12 +402,7 @@ export async function loadImageFolder(options: LoadImageFolderOptions): Promise<
     const c = candidates[i]!;
     let square: Float32Array | null = null;
     try {
-      const info = await stat(c.abs);
-      if (info.size > maxFileBytes) {
-        bad(c, `file is ${info.size} bytes; the largest accepted is ${maxFileBytes}`);
-      } else {
-        square = toSquare(await readFile(c.abs), options);
-      }
+      square = await readCandidate(c.abs, options, maxFileBytes);
     } catch (e) {
       if (e instanceof ImageFileError) throw e; // from bad() in 'reject' mode
       // BadImage carries a reason; anything else (EACCES, a decoder's internal error) is reported as is.

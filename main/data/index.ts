@@ -24,7 +24,7 @@ export {
   type GridOptions,
   type LoadImageFolderOptions,
 } from './images';
-export { MAX_IMAGE_SIDE, sniffFormat, type ImageFormat } from './formats';
+export { MAX_IMAGE_PIXELS, sniffFormat, type ImageFormat } from './formats';
 export { LUMA, axisWeights, rgbaToSquare, orientSquare, unitToByte, type SquareOptions } from './pixels';
 
 /** The image kinds of the experiment schema's data spec. */

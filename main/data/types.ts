@@ -56,3 +56,20 @@ export class ImageFileError extends DataError {
     super(`${file}: ${reason}`);
   }
 }
+
+/** Which bound of a bounded folder listing was exceeded. */
+export type FolderBound = 'entries' | 'depth' | 'seconds';
+
+/**
+ * A bounded look at an image folder (the API's check before a run is created) stopped at one of its
+ * bounds. The message names the folder and the bound; nothing about the folder's files is implied.
+ */
+export class FolderLimitError extends DataError {
+  constructor(
+    readonly folder: string,
+    readonly bound: FolderBound,
+    message: string,
+  ) {
+    super(message);
+  }
+}

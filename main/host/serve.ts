@@ -10,7 +10,7 @@ import type { OptionSpecs } from '../cli/args';
 import type { Context } from '../cli/context';
 import { UsageError } from '../cli/errors';
 import { StudioService } from '../studio/service';
-import { startWebHost } from './server';
+import { BindError, startWebHost } from './server';
 
 export const SERVE_OPTIONS = {
   host: { type: 'string' },
@@ -51,7 +51,15 @@ export async function serveCommand(ctx: Context): Promise<number> {
   const dbPath = ctx.dbPath;
   mkdirSync(dirname(dbPath), { recursive: true });
   const service = new StudioService({ dbPath, dataDir: dirname(dbPath), host: 'web', version: ownVersion(), ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}) });
-  const web = await startWebHost({ target: service, rendererDir: dir, host, port });
+  let web;
+  try {
+    web = await startWebHost({ target: service, rendererDir: dir, host, port });
+  } catch (e) {
+    await service.close();
+    // A port in use, an unknown host name, an address this machine does not have: bad input (exit 2).
+    if (e instanceof BindError) throw new UsageError(`--${e.field}: ${e.message}`, 'serve');
+    throw e;
+  }
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     process.stderr.write(`flow-studio: warning: listening on ${host}; anyone who can reach it and has the token can train and delete runs\n`);
   }

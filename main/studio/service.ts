@@ -22,6 +22,7 @@ import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
 import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../preload/contract';
 import { listPresets } from './presets';
+import { preflight } from './preflight';
 import { exportFiles } from './export';
 
 export interface StudioOptions {
@@ -143,7 +144,8 @@ export class StudioService {
       },
       createRun: async ({ config: raw, name, start }) => {
         const config = requireConfig(raw);
-        await compute.run('preflight', config);
+        // On this thread with a bounded folder check in its own worker: never the compute worker.
+        await preflight(store, config);
         const run = store.createRun({
           name: name ?? config.name ?? runName(config),
           config,

@@ -4,8 +4,10 @@
  * WebSocket (/events) to the web host. Both return envelopes; this module unwraps them, so a failed
  * call throws a StudioError with the host's code and field either way.
  *
- * The web host requires its token on every request and socket. It is in the URL the host prints
- * (?token=...); the client keeps it for the session, so a reload of a bare URL still works.
+ * The web host requires its token on every request and socket. The page never holds it: the URL the
+ * host prints carries it once (?token=...), the host answers that page with an HttpOnly cookie, and
+ * the browser attaches the cookie to every same-origin fetch and to the WebSocket handshake, so a
+ * reload of the bare URL keeps working and no script (nor an extension reading storage) sees it.
  */
 import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge, type TaskEvent } from '../../preload/contract';
 
@@ -15,26 +17,27 @@ declare global {
   }
 }
 
-const TOKEN_KEY = 'flow-studio-token';
-
-function webToken(): string {
-  const fromUrl = new URLSearchParams(window.location.search).get('token');
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    return fromUrl;
-  }
-  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+/**
+ * Drops ?token= from the address bar once the page has loaded (the cookie now carries it), so the
+ * token is not copied along with the URL or kept in bookmarks; the path and the #route stay.
+ */
+function forgetUrlToken(): void {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has('token')) return;
+  url.searchParams.delete('token');
+  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
 }
 
 /** The contract over HTTP + WebSocket. */
 function webBridge(): StudioBridge {
-  const token = webToken();
+  forgetUrlToken();
   const call = async (method: Method, req: unknown): Promise<Envelope<unknown>> => {
     let res: Response;
     try {
       res = await fetch(`/api/${method}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-studio-token': token },
+        headers: { 'content-type': 'application/json' },
+        credentials: 'same-origin',
         body: JSON.stringify(req ?? {}),
       });
     } catch (err) {
@@ -54,7 +57,7 @@ function webBridge(): StudioBridge {
   let retry = 500;
   const connect = () => {
     const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    socket = new WebSocket(`${proto}//${window.location.host}/events?token=${encodeURIComponent(token)}`);
+    socket = new WebSocket(`${proto}//${window.location.host}/events`);
     socket.onopen = () => (retry = 500);
     socket.onmessage = (m) => {
       let msg: { channel: 'run' | 'task'; event: unknown };

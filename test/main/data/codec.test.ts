@@ -193,16 +193,19 @@ describe('bad bytes', () => {
     }
   });
 
-  it('refuses huge dimensions before decoding', () => {
-    expect(reason(withPngSize(png, 10000, 12))).toBe('PNG is 10000x12; the largest side accepted is 8192');
-    expect(reason(withPngSize(png, 12, 2 ** 31 + 5))).toMatch(/largest side accepted is 8192/);
+  it('refuses huge dimensions, and headers their data cannot fill, before decoding', () => {
+    // The limit is MAX_IMAGE_PIXELS (40 megapixels) on width x height, whatever the shape.
+    expect(reason(withPngSize(png, 10000, 4001))).toBe('PNG is 10000x4001 (40 megapixels); the largest accepted is 40 megapixels');
+    expect(reason(withPngSize(png, 12, 2 ** 31 + 5))).toMatch(/the largest accepted is 40 megapixels/);
+    // 1000 x 1000 grey is 10^6 bytes of pixels; deflate needs at least 10^6 / 1032 bytes for them.
+    expect(reason(withPngSize(png, 1000, 1000))).toMatch(/^truncated PNG: \d+ bytes of image data cannot hold 1000x1000 pixels \(1000000 bytes; deflate needs at least 969\)$/);
     expect(reason(withPngSize(png, 0, 12))).toBe('invalid PNG: dimensions 0x12');
     // JPEG: rewrite the frame header's height and width.
     const big = Uint8Array.from(jpeg);
     let sof = 2;
     while (!(big[sof] === 0xff && big[sof + 1] === 0xc0)) sof += 2 + ((big[sof + 2]! << 8) | big[sof + 3]!);
     big.set([9000 >> 8, 9000 & 0xff, 9000 >> 8, 9000 & 0xff], sof + 5);
-    expect(reason(big, 'big.jpg')).toBe('JPEG is 9000x9000; the largest side accepted is 8192');
+    expect(reason(big, 'big.jpg')).toBe('JPEG is 9000x9000 (81 megapixels); the largest accepted is 40 megapixels');
   });
 
   it('reports a bad CRC through the decoder', () => {

@@ -126,3 +126,65 @@ export function handPng(header: { width: number; height: number; bitDepth: numbe
   }
   return out;
 }
+
+/** Bytes of several arrays, one after the other. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * A PNG whose header claims `width x height` (colour type and depth as given) and whose single IDAT
+ * chunk holds exactly `idat` (not necessarily enough, or even valid, compressed data).
+ */
+export function pngWithData(header: { width: number; height: number; bitDepth: number; colorType: number }, idat: Uint8Array): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, header.width);
+  v.setUint32(4, header.height);
+  ihdr.set([header.bitDepth, header.colorType, 0, 0, 0], 8);
+  return concat([Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+}
+
+/**
+ * A baseline JPEG built marker by marker: a quantisation table, a frame header claiming
+ * `width x height` with the given components' sampling factors [h, v], one-code Huffman tables, one
+ * scan over every component, then `data` as the entropy-coded bytes and the end-of-image marker.
+ */
+export function jpegWithData(width: number, height: number, data: Uint8Array, components: [number, number][] = [[1, 1], [1, 1], [1, 1]]): Uint8Array {
+  const segment = (marker: number, payload: number[]) => Uint8Array.from([0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload]);
+  const dqt = segment(0xdb, [0, ...new Array<number>(64).fill(1)]);
+  const sof = segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, components.length, ...components.flatMap(([h, v], k) => [k + 1, (h << 4) | v, 0])]);
+  // One symbol (category 0) of code length 1 in each table: the shortest code Huffman coding allows.
+  const oneCode = [1, ...new Array<number>(15).fill(0), 0];
+  const dht = concat([segment(0xc4, [0x00, ...oneCode]), segment(0xc4, [0x10, ...oneCode])]);
+  const sos = segment(0xda, [components.length, ...components.flatMap((_, k) => [k + 1, 0x00]), 0, 63, 0]);
+  return concat([Uint8Array.of(0xff, 0xd8), dqt, sof, dht, sos, data, Uint8Array.of(0xff, 0xd9)]);
+}
+
+/**
+ * A large 1-bit grey PNG of noise (seeded): `width x height` pixels in width*height/8 bytes of
+ * incompressible scanlines, so decoding it costs time in proportion to its pixels while the file
+ * stays small on disk.
+ */
+export function noisePng1Bit(width: number, height: number, seed: number): Uint8Array {
+  const rowBytes = Math.ceil(width / 8);
+  const raw = new Uint8Array(height * (1 + rowBytes));
+  const next = byteStream(seed);
+  for (let y = 0; y < height; y++) for (let x = 0; x < rowBytes; x++) raw[y * (1 + rowBytes) + 1 + x] = next();
+  return pngWithData({ width, height, bitDepth: 1, colorType: 0 }, deflateSync(raw, { level: 1 }));
+}
