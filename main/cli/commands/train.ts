@@ -109,13 +109,42 @@ async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig;
   const steps = args.int('steps', { min: 1, max: 10_000_000 });
   const seed = args.int('seed', { min: 0 });
   if (isObject(raw)) {
-    if (steps !== undefined) raw.train = { ...(isObject(raw.train) ? raw.train : {}), steps };
+    if (steps !== undefined) {
+      const shortened = fitToSteps(raw, steps);
+      if (shortened.length) ctx.out.note(`--steps ${steps}: ${shortened.join(', ')} (they must fit in the run)`);
+    }
     if (seed !== undefined) raw.seed = seed;
   }
   const parsed = parseExperiment(raw);
   if (!parsed.ok) throw new InputError(`${origin}: invalid experiment config:\n${indent(formatIssues(parsed.issues))}`);
   const name = args.string('name') ?? parsed.value.name ?? fallbackName;
   return { config: parsed.value, name };
+}
+
+/**
+ * Sets train.steps to `steps` in a raw config and shortens what must fit in the run (the schema's
+ * rules, core/train/rules.ts): train.checkpointEvery, logEvery and sampleEvery to at most `steps`,
+ * optim.warmupSteps to below it, the nearest values the rules allow. So `--preset mnist --steps 100`
+ * is a short run of the preset instead of an error about fields the command line cannot set.
+ * Returns what changed, as "field old -> new".
+ */
+function fitToSteps(raw: Record<string, unknown>, steps: number): string[] {
+  const train: Record<string, unknown> = { ...(isObject(raw.train) ? raw.train : {}), steps };
+  raw.train = train;
+  const changed: string[] = [];
+  const cap = (obj: Record<string, unknown>, name: string, key: string, max: number) => {
+    const v = obj[key];
+    if (typeof v === 'number' && v > max) {
+      obj[key] = max;
+      changed.push(`${name}.${key} ${v} -> ${max}`);
+    }
+  };
+  for (const key of ['checkpointEvery', 'logEvery', 'sampleEvery']) cap(train, 'train', key, steps);
+  if (isObject(raw.optim)) {
+    raw.optim = { ...raw.optim };
+    cap(raw.optim as Record<string, unknown>, 'optim', 'warmupSteps', steps - 1);
+  }
+  return changed;
 }
 
 /**

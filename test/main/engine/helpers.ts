@@ -51,6 +51,15 @@ export function tinyMoons(patch: Patch = {}): ExperimentInput {
       out[k] = merge ? { ...prev, ...v } : v;
     }
   }
+  // The small intervals and warmup above are tinyMoons' own: they shrink to fit a shorter run the
+  // patch asks for (the schema requires them to fit in train.steps); values the patch gives stay.
+  const train = out.train as Record<string, number>;
+  const given = (obj: unknown, key: string): boolean => isPlainObject(obj) && key in obj;
+  for (const key of ['checkpointEvery', 'logEvery', 'sampleEvery']) {
+    if (!given(patch.train, key)) train[key] = Math.min(train[key]!, train.steps!);
+  }
+  const optim = out.optim as Record<string, number>;
+  if (!given(patch.optim, 'warmupSteps')) optim.warmupSteps = Math.min(optim.warmupSteps!, train.steps! - 1);
   return out as ExperimentInput;
 }
 
