@@ -13,6 +13,17 @@ import { loadDataSource } from '../engine/sources';
 import type { Args, OptionSpecs } from './args';
 import { UsageError } from './errors';
 import type { Output } from './output';
+import type { Context } from './context';
+
+/**
+ * The model of --model (Context.model), with its warnings printed on stderr in every output mode:
+ * e.g. that the run's newest checkpoint was unusable and an older one is sampled from.
+ */
+export async function loadModel(ctx: Context): Promise<LoadedModel> {
+  const model = await ctx.model();
+  for (const w of model.warnings) ctx.out.warn(w);
+  return model;
+}
 
 /** The options of every command that takes --model. */
 export const MODEL_OPTIONS = {
@@ -137,5 +148,6 @@ export function modelInfo(model: LoadedModel): Record<string, unknown> {
     numClasses: model.numClasses,
     scheduler: model.scheduler.spec,
     timeRange: model.timeRange,
+    ...(model.warnings.length ? { warnings: model.warnings } : {}),
   };
 }

@@ -350,6 +350,10 @@ class Progress {
           `backend ${e.backend.name} (${e.backend.reason}${e.backend.skipped.length ? `; skipped ${e.backend.skipped.map((s) => s.name).join(', ')}` : ''})` +
             (e.resumedFrom !== null ? `; resumed from the checkpoint at step ${e.resumedFrom}` : ''),
         );
+        for (const w of e.warnings ?? []) {
+          this.clearBar();
+          this.out.warn(w);
+        }
         break;
       case 'progress':
         this.progress(e);
