@@ -366,6 +366,12 @@ export function parseExperiment(input: unknown): Parsed<ExperimentConfig> {
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, experimentSchema, input) };
 }
 
+/** Validates a scheduler (`path.scheduler` alone, e.g. the CLI's --scheduler of an oracle). Never throws. */
+export function parseScheduler(input: unknown): Parsed<z.output<typeof schedulerSchema>> {
+  const r = schedulerSchema.safeParse(input);
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, schedulerSchema, input) };
+}
+
 /** Validates a Gaussian-mixture description. Never throws. */
 export function parseGmm(input: unknown): Parsed<GmmFile> {
   const r = gmmSchema.safeParse(input);

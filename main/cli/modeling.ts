@@ -7,7 +7,7 @@ import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
 import type { SchedulerSpec } from '../../core/path/scheduler';
 import type { OdeMethod } from '../../core/solver/types';
-import { fieldName, formatIssues, schedulerSchema, SOLVERS } from '../../preload/schema';
+import { formatIssues, parseScheduler, SOLVERS } from '../../preload/schema';
 import type { LoadedModel } from '../engine/models';
 import { loadDataSource } from '../engine/sources';
 import type { Args, OptionSpecs } from './args';
@@ -60,15 +60,15 @@ export function parseSchedulerArg(text: string): SchedulerSpec {
     if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
     raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };
   }
-  const r = schedulerSchema.safeParse(raw);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => ({
-      field: `--scheduler${i.path.length ? ` ${fieldName(i.path)}` : ''}`,
-      message: i.code === 'invalid_union' ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
+  const r = parseScheduler(raw);
+  if (!r.ok) {
+    const issues = r.issues.map((i) => ({
+      field: `--scheduler${i.field === '(root)' ? '' : ` ${i.field}`}`,
+      message: i.message.startsWith('unknown kind') ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
     }));
     throw new UsageError(formatIssues(issues));
   }
-  return r.data as SchedulerSpec;
+  return r.value as SchedulerSpec;
 }
 
 /** How to integrate: a solver, its steps (fixed-step) and tolerances (dopri5). */
