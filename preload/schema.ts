@@ -210,13 +210,14 @@ export function fieldName(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-/**
- * Defaults of the train intervals for a run of `steps` steps: checkpointEvery 500, logEvery 10,
- * sampleEvery 250, each capped at `steps` (a 100-step run checkpoints, logs and samples at most every
- * 100 steps, instead of failing the rule that they fit in the run).
- */
+/** Defaults of the train intervals for runs of at least that many steps. */
 export const TRAIN_INTERVALS = { checkpointEvery: 500, logEvery: 10, sampleEvery: 250 } as const;
 
+/**
+ * The default of a train interval for a run of `steps` steps: TRAIN_INTERVALS capped at `steps` (a
+ * 100-step run checkpoints, logs and samples at most every 100 steps, instead of failing the rule
+ * that the intervals fit in the run).
+ */
 export function trainIntervalDefault(field: keyof typeof TRAIN_INTERVALS, steps: number): number {
   return Math.min(TRAIN_INTERVALS[field], steps);
 }
@@ -231,8 +232,10 @@ function addRuleIssues(c: ExperimentConfig, existing: readonly z.core.$ZodRawIss
   let found;
   try {
     found = ruleIssues(c, { blocked });
-  } catch {
-    // A value of the wrong type slipped past `blocked` (only possible with issues already reported).
+  } catch (e) {
+    // A value of the wrong type can reach a rule only past a field already reported (a union
+    // member's missing field, say): the config is refused anyway. Without issues it is a bug.
+    if (bad.length === 0) throw e;
     return;
   }
   for (const r of found) push({ code: 'custom', message: r.message, path: r.field.split('.'), input: c, continue: true });

@@ -376,3 +376,29 @@ describe('cross-field rules: each is an issue on the field to change, naming bot
     }
   });
 });
+
+describe('parseExperiment never throws', () => {
+  it('on 3000 full configs with one value replaced by something of another type', () => {
+    const rng = new Rng(5);
+    const junk: unknown[] = [null, 'x', -1, 0, 1e9, NaN, true, [], [1, 'a'], {}, { kind: 'zz' }, { kind: 'unet' }, { kind: 'mnist' }];
+    /** Every path to a value inside a config (objects and arrays walked). */
+    const paths = (v: unknown, p: (string | number)[] = []): (string | number)[][] =>
+      Array.isArray(v) ? [p, ...v.flatMap((x, i) => paths(x, [...p, i]))] : isObj(v) ? [p, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...p, k]))] : [p];
+    let refused = 0;
+    for (let n = 0; n < 3000; n++) {
+      const c = structuredClone(FULL[rng.int(FULL.length)]!);
+      const all = paths(c).filter((p) => p.length > 0);
+      const p = all[rng.int(all.length)]!;
+      let at: unknown = c;
+      for (const k of p.slice(0, -1)) at = (at as Obj)[k];
+      (at as Obj)[p.at(-1)!] = structuredClone(junk[rng.int(junk.length)]);
+      const r = parseExperiment(c);
+      if (!r.ok) {
+        refused++;
+        for (const i of r.issues) expect(typeof i.field === 'string' && typeof i.message === 'string' && i.message.length > 0).toBe(true);
+      }
+    }
+    expect(refused).toBeGreaterThan(2000);
+    for (const odd of [null, 3, 'config', [], [FULL[0]], {}]) expect(parseExperiment(odd).ok).toBe(false);
+  });
+});
