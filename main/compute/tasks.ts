@@ -182,9 +182,10 @@ export function fieldTask(store: RunStore, req: FieldTask): FieldView {
 }
 
 /**
- * What the schema cannot check, before a run record exists: combinations (validateTrainSpec) and the
- * data itself (an image folder is decoded, so a missing folder or a corrupt file under onCorrupt
- * 'reject' is reported by name). MNIST is bundled and skipped.
+ * What the schema cannot check, before a run record exists: the data itself (an image folder is
+ * decoded, so a missing folder or a corrupt file under onCorrupt 'reject' is reported by name; MNIST
+ * is bundled and skipped). validateTrainSpec runs too; its combination rules are the schema's own
+ * (core/train/rules.ts).
  */
 export async function preflightTask(store: RunStore, config: ExperimentConfig): Promise<{ ok: true }> {
   validateTrainSpec(config as unknown as TrainSpec);

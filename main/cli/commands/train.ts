@@ -170,9 +170,10 @@ function indent(text: string): string {
 }
 
 /**
- * Checks what the schema cannot: combinations (validateTrainSpec) and the data itself. Toy sets,
- * mixtures and point lists are built (cheap); image folders are loaded, since a missing folder or a
- * corrupt file is bad input that must not leave a failed run behind. MNIST is bundled and skipped.
+ * Checks what the schema cannot: the data itself. Toy sets, mixtures and point lists are built
+ * (cheap); image folders are loaded, since a missing folder or a corrupt file is bad input that must
+ * not leave a failed run behind. MNIST is bundled and skipped. validateTrainSpec runs too; its
+ * combination rules are the schema's own (core/train/rules.ts).
  */
 async function preflight(config: ExperimentConfig): Promise<void> {
   validateTrainSpec(config as unknown as TrainSpec);
