@@ -45,6 +45,7 @@ import { classEmbedding, timeEmbedding } from './embed';
 import { lecunUniform, ParamBuilder } from './params';
 import { gemm } from '../kernels/gemm';
 import { conv3x3, groupNormAct, unetEmbed, unetKernelsActive } from './unet-kernels';
+import { unetShapeProblems } from './unet-shape';
 
 /**
  * The default U-Net for an image size (28 or 32), channel count (1 or 3) and class count (0 for
@@ -83,16 +84,10 @@ export function validateUNetConfig(c: UNetConfig): void {
   c.channelMults.forEach((m, i) =>
     check(int(m, 1), `model.channelMults.${i}`, () => `must be an integer >= 1. Got ${m}`),
   );
-  const down = 2 ** (c.channelMults.length - 1);
-  check(c.size % down === 0, 'model.channelMults', () =>
-    `${c.channelMults.length} resolutions halve the size ${c.channelMults.length - 1} times; ${c.size} is not divisible by ${down}`,
-  );
   check(int(c.blocksPerLevel, 1), 'model.blocksPerLevel', () => `must be an integer >= 1. Got ${c.blocksPerLevel}`);
   check(int(c.groups, 1), 'model.groups', () => `must be an integer >= 1. Got ${c.groups}`);
-  // Every channel count (including skip concatenations) is a multiple of baseChannels.
-  check(c.baseChannels % c.groups === 0, 'model.groups', () =>
-    `must divide baseChannels (${c.baseChannels}) so that it divides every channel count. Got ${c.groups}`,
-  );
+  // The rules shared with the experiment schema (core/model/unet-shape.ts).
+  for (const p of unetShapeProblems(c)) check(false, `model.${p.field}`, () => p.message);
   check(int(c.timeEmbedDim, 2) && c.timeEmbedDim % 2 === 0, 'model.timeEmbedDim', () =>
     `must be an even integer >= 2. Got ${c.timeEmbedDim}`,
   );

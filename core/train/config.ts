@@ -7,15 +7,16 @@
  * (e.g. `optim.emaWarmup`, `time.snrGamma`) and get documented defaults.
  *
  * `validateTrainSpec` repeats the range checks the trainer's math relies on (core is also used
- * without the schema) and adds the cross-field checks the schema cannot express, each failure a
- * ConfigError naming the dotted field.
+ * without the schema) and the cross-field rules of core/train/rules.ts that concern the trainer
+ * (the schema applies the same functions), each failure a ConfigError naming the dotted field.
  */
-import { check } from '../errors';
+import { check, ConfigError } from '../errors';
 import type { CouplingKind } from '../coupling/couple';
 import type { DataSpec } from '../data/source';
 import type { ModelConfig, MlpConfig, UNetConfig } from '../model/types';
 import { condOT, makeScheduler, type Scheduler, type SchedulerSpec } from '../path/scheduler';
 import type { OdeMethod } from '../solver/types';
+import { ruleIssues } from './rules';
 
 export type { DataSpec } from '../data/source';
 
@@ -158,9 +159,11 @@ const intAtLeast = (v: unknown, min: number): v is number => finite(v) && Number
  * Checks the fields training uses and their combinations. Throws a ConfigError naming the first bad
  * field, e.g. "optim.beta2: must be in [0, 1), got 1".
  *
- * Cross-field rules: the interpolant path trains a velocity (its target is not an affine
- * combination of x0 and x1 alone), and has no min-SNR weighting; guidance (sampling.cfg > 0) needs a
- * conditional model trained with label dropout, or the "no label" branch is never trained.
+ * Cross-field rules: the 'spec' rules of core/train/rules.ts (the interpolant path trains a velocity
+ * and has no min-SNR weighting; label dropout and guidance need a conditional model, guidance also
+ * label dropout; class-aware coupling needs a conditional model), shared with the experiment schema.
+ * The schema's other rules (run-loop intervals, shapes implied by the data config) are checked here
+ * against what training really gets: the data source (createTrainer) and the model (modelConfigFor).
  */
 export function validateTrainSpec(spec: TrainSpec): void {
   check(intAtLeast(spec.seed, 0), 'seed', () => `must be an integer >= 0, got ${spec.seed}`);
@@ -169,9 +172,6 @@ export function validateTrainSpec(spec: TrainSpec): void {
   if (p.kind === 'affine') makeScheduler(p.scheduler);
   else check(finite(p.s) && p.s >= 0, 'path.s', () => `must be a finite number >= 0, got ${p.s}`);
   check(['velocity', 'eps', 'x1'].includes(spec.prediction), 'prediction', () => `must be velocity, eps or x1, got '${String(spec.prediction)}'`);
-  check(p.kind === 'affine' || spec.prediction === 'velocity', 'prediction', () =>
-    `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${spec.prediction}'`,
-  );
 
   const c = spec.coupling;
   check(['independent', 'exact-ot', 'sinkhorn'].includes(c.kind), 'coupling.kind', () => `must be independent, exact-ot or sinkhorn, got '${String(c.kind)}'`);
@@ -182,7 +182,6 @@ export function validateTrainSpec(spec: TrainSpec): void {
   check(finite(t.mean), 'time.mean', () => `must be a finite number, got ${t.mean}`);
   check(finite(t.std) && t.std > 0, 'time.std', () => `must be a finite number > 0, got ${t.std}`);
   check(t.weighting === 'none' || t.weighting === 'snr-clipped', 'time.weighting', () => `must be none or snr-clipped, got '${String(t.weighting)}'`);
-  check(t.weighting === 'none' || p.kind === 'affine', 'time.weighting', () => 'snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio)');
   if (t.snrGamma !== undefined) check(finite(t.snrGamma) && t.snrGamma > 0, 'time.snrGamma', () => `must be a finite number > 0, got ${t.snrGamma}`);
 
   check(finite(spec.labelDropout) && spec.labelDropout >= 0 && spec.labelDropout <= 1, 'labelDropout', () => `must be in [0, 1], got ${spec.labelDropout}`);
@@ -210,8 +209,8 @@ export function validateTrainSpec(spec: TrainSpec): void {
   check(finite(s.rtol) && s.rtol > 0, 'sampling.rtol', () => `must be a finite number > 0, got ${s.rtol}`);
   check(finite(s.atol) && s.atol > 0, 'sampling.atol', () => `must be a finite number > 0, got ${s.atol}`);
   check(finite(s.cfg) && s.cfg >= 0, 'sampling.cfg', () => `must be a finite number >= 0, got ${s.cfg}`);
-  check(s.cfg === 0 || spec.conditional, 'sampling.cfg', () => `guidance (cfg = ${s.cfg}) needs a conditional model (conditional: true)`);
-  check(s.cfg === 0 || spec.labelDropout > 0, 'labelDropout', () =>
-    `guidance (sampling.cfg = ${s.cfg}) needs labelDropout > 0, or the unconditional ("no label") branch is never trained`,
-  );
+
+  // The combinations the trainer relies on: the same rules, and messages, as the experiment schema.
+  const [first] = ruleIssues(spec, { scope: 'spec' });
+  if (first) throw new ConfigError(first.field, first.message);
 }

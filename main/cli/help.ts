@@ -70,7 +70,8 @@ export const USAGE: Record<CommandName, string> = {
 Trains in a worker thread and stores the run (metrics, checkpoints, samples) in the run store.
   --preset NAME     a bundled preset: resources/presets/NAME.json (moons, 8gaussians, ...)
   --config FILE     an experiment config (JSON; '-' for stdin); validated field by field
-  --steps N         total training steps (stored in the run's config)
+  --steps N         total training steps (stored in the run's config); checkpoint, log and
+                    sample intervals and optim.warmupSteps longer than the run are shortened
   --seed S          random seed (stored in the run's config)
   --name NAME       the run's name (default: the config's name or the preset's)
   --resume RUN_ID   continue a paused, cancelled, failed or interrupted run from its last

@@ -7,12 +7,23 @@ import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
 import type { SchedulerSpec } from '../../core/path/scheduler';
 import type { OdeMethod } from '../../core/solver/types';
-import { fieldName, formatIssues, schedulerSchema, SOLVERS } from '../../preload/schema';
+import { formatIssues, parseScheduler, SOLVERS } from '../../preload/schema';
 import type { LoadedModel } from '../engine/models';
 import { loadDataSource } from '../engine/sources';
 import type { Args, OptionSpecs } from './args';
 import { UsageError } from './errors';
 import type { Output } from './output';
+import type { Context } from './context';
+
+/**
+ * The model of --model (Context.model), with its warnings printed on stderr in every output mode:
+ * e.g. that the run's newest checkpoint was unusable and an older one is sampled from.
+ */
+export async function loadModel(ctx: Context): Promise<LoadedModel> {
+  const model = await ctx.model();
+  for (const w of model.warnings) ctx.out.warn(w);
+  return model;
+}
 
 /** The options of every command that takes --model. */
 export const MODEL_OPTIONS = {
@@ -49,15 +60,15 @@ export function parseSchedulerArg(text: string): SchedulerSpec {
     if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
     raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };
   }
-  const r = schedulerSchema.safeParse(raw);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => ({
-      field: `--scheduler${i.path.length ? ` ${fieldName(i.path)}` : ''}`,
-      message: i.code === 'invalid_union' ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
+  const r = parseScheduler(raw);
+  if (!r.ok) {
+    const issues = r.issues.map((i) => ({
+      field: `--scheduler${i.field === '(root)' ? '' : ` ${i.field}`}`,
+      message: i.message.startsWith('unknown kind') ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
     }));
     throw new UsageError(formatIssues(issues));
   }
-  return r.data as SchedulerSpec;
+  return r.value as SchedulerSpec;
 }
 
 /** How to integrate: a solver, its steps (fixed-step) and tolerances (dopri5). */
@@ -137,5 +148,6 @@ export function modelInfo(model: LoadedModel): Record<string, unknown> {
     numClasses: model.numClasses,
     scheduler: model.scheduler.spec,
     timeRange: model.timeRange,
+    ...(model.warnings.length ? { warnings: model.warnings } : {}),
   };
 }

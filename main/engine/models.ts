@@ -18,8 +18,8 @@ import { makeScheduler, type Scheduler, type SchedulerSpec } from '../../core/pa
 import type { VelocityField } from '../../core/field';
 import type { GaussianMixture } from '../../core/data/mixture';
 import { parseExperiment, parseGmm, formatIssues, TOY_DATASETS, type ExperimentConfig } from '../../preload/schema';
-import type { RunStore } from '../store';
-import { samplingWeights } from './state';
+import type { Checkpoint, RunStore } from '../store';
+import { checkpointName, loadNewestUsable, samplingWeights, type UsableCheckpoint } from './state';
 import { shippedModel } from './shipped';
 
 export interface LoadedModel {
@@ -40,6 +40,11 @@ export interface LoadedModel {
   runId?: string;
   step?: number;
   config?: ExperimentConfig;
+  /**
+   * What the user should know about how the model was loaded, e.g. that the run's newest checkpoint
+   * was unusable and an older one is used (the CLI prints these on stderr). Empty when all is well.
+   */
+  warnings: string[];
   dispose(): void;
 }
 
@@ -93,6 +98,7 @@ export function oracleModel(gmm: GaussianMixture, scheduler: Scheduler, label: s
     scheduler,
     timeRange: { lo: 0, hi: 1 },
     oracle,
+    warnings: [],
     dispose: () => {},
   };
 }
@@ -104,20 +110,37 @@ interface CheckpointMeta {
   sampleRange?: TimeRange;
 }
 
-/** A trained run's model at its latest checkpoint (or `step`), EMA weights when saved. */
+/**
+ * A trained run's model at its latest checkpoint (or `step`), EMA weights when saved.
+ *
+ * Without `step`, a newest checkpoint that does not decode or holds non-finite weights is skipped
+ * for the previous kept one, with a warning in `warnings` (state.ts loadNewestUsable). An explicit
+ * `step` is exactly that checkpoint: an unusable one is refused (TensorFormatError, or a
+ * NonFiniteCheckpointError naming the run, the step and the tensor), never replaced.
+ */
 export function runModel(store: RunStore, runId: string, step?: number): LoadedModel {
   const run = store.getRun(runId);
   const parsed = parseExperiment(run.config);
   if (!parsed.ok) throw new ConfigError('config', `run ${runId} has an invalid config:\n${formatIssues(parsed.issues)}`);
   const config = parsed.value;
-  const ckpt = step === undefined ? store.latestCheckpoint(runId) : store.checkpointAt(runId, step);
-  if (!ckpt) throw new CheckpointError('checkpoint', `run ${runId} has no checkpoint yet (status ${run.status}, step ${run.step})`);
-  const meta = (ckpt.meta ?? {}) as CheckpointMeta;
-  if (!meta.modelConfig || !meta.shape) throw new CheckpointError('checkpoint', `run ${runId} at step ${ckpt.step} does not record its model configuration`);
-  const { weights, ema } = samplingWeights(ckpt, `checkpoint of run ${runId} at step ${ckpt.step}`);
+  const load = (c: Checkpoint, what: string): { meta: CheckpointMeta; loaded: ReturnType<typeof samplingWeights> } => {
+    const meta = (c.meta ?? {}) as CheckpointMeta;
+    if (!meta.modelConfig || !meta.shape) throw new CheckpointError('checkpoint', `run ${runId} at step ${c.step} does not record its model configuration`);
+    return { meta, loaded: samplingWeights(c, what) };
+  };
+  let found: UsableCheckpoint<ReturnType<typeof load>> | null;
+  if (step === undefined) {
+    found = loadNewestUsable(store, runId, load, 'sampling from');
+  } else {
+    const c = store.checkpointAt(runId, step);
+    found = { value: load(c, checkpointName(runId, step)), checkpoint: c, warnings: [] };
+  }
+  if (!found) throw new CheckpointError('checkpoint', `run ${runId} has no checkpoint yet (status ${run.status}, step ${run.step})`);
+  const ckpt = found.checkpoint;
+  const { meta, loaded: { weights, ema } } = found.value;
   let model;
   try {
-    model = modelFromWeights(meta.modelConfig, weights);
+    model = modelFromWeights(meta.modelConfig!, weights);
   } finally {
     tf.dispose([...weights.values()]);
   }
@@ -133,13 +156,14 @@ export function runModel(store: RunStore, runId: string, step?: number): LoadedM
       if (!f) fields.set(w, (f = guidedField(model, config.prediction, scheduler, w)));
       return f;
     },
-    shape: meta.shape,
+    shape: meta.shape!,
     numClasses: meta.numClasses ?? 0,
     scheduler,
     timeRange,
     runId,
     step: ckpt.step,
     config,
+    warnings: found.warnings,
     dispose: () => model.dispose(),
   };
 }

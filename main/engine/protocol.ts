@@ -44,6 +44,8 @@ export type WorkerEvent =
       startStep: number;
       /** Data-parallel threads training the run (1: the worker alone; see main/engine/parallel.ts). */
       threads?: number;
+      /** E.g. that the newest checkpoint was unusable and the run resumed from an older one. */
+      warnings?: string[];
     }
   | {
       type: 'progress';

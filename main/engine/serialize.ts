@@ -25,14 +25,21 @@ interface Entry {
   bytes: number;
 }
 
+/**
+ * Sees each tensor's values as they are encoded or decoded (e.g. to refuse NaN); throwing from it
+ * stops the encoding or decoding (decoded tensors made so far are disposed).
+ */
+export type InspectTensor = (name: string, values: Float32Array | Int32Array) => void;
+
 /** Serialises tensors (float32 or int32) by name. Reads each tensor once (dataSync). */
-export function encodeTensors(tensors: ReadonlyMap<string, Tensor>): Uint8Array {
+export function encodeTensors(tensors: ReadonlyMap<string, Tensor>, inspect?: InspectTensor): Uint8Array {
   const entries: Entry[] = [];
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
     if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (float32 or int32 only)`);
     const data = t.dataSync() as Float32Array | Int32Array;
+    inspect?.(name, data);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     entries.push({ name, dtype: t.dtype, shape: [...t.shape], offset, bytes: bytes.byteLength });
     parts.push(bytes);
@@ -53,7 +60,7 @@ export function encodeTensors(tensors: ReadonlyMap<string, Tensor>): Uint8Array 
 }
 
 /** Parses bytes made by encodeTensors into new tensors (caller disposes). Validates every entry. */
-export function decodeTensors(bytes: Uint8Array, what = 'checkpoint'): Map<string, Tensor> {
+export function decodeTensors(bytes: Uint8Array, what = 'checkpoint', inspect?: InspectTensor): Map<string, Tensor> {
   if (bytes.byteLength < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) throw new TensorFormatError(`${what}: not a Flow Studio tensor file`);
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
   if (8 + headerLen > bytes.byteLength) throw new TensorFormatError(`${what}: header length ${headerLen} exceeds the data`);
@@ -77,6 +84,7 @@ export function decodeTensors(bytes: Uint8Array, what = 'checkpoint'): Map<strin
       // bytes.slice(): better-sqlite3 returns Buffers, whose slice() is a view into a shared pool.
       const copy = new Uint8Array(bytes.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
       const view = e.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+      inspect?.(e.name, view);
       out.set(e.name, tf.tensor(view, e.shape, e.dtype));
     }
   } catch (err) {

@@ -86,6 +86,7 @@ export function shippedModel(name: string, dir = shippedModelsDir()): LoadedMode
     scheduler,
     timeRange: m.sampleRange,
     config,
+    warnings: [],
     dispose: () => model.dispose(),
   };
 }

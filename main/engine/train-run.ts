@@ -5,8 +5,9 @@
  * Durability: metrics are flushed in batches (one transaction each); a checkpoint (model, EMA,
  * optimiser, data-stream position) is written atomically every `checkpointEvery` steps and whenever
  * the run pauses or stops. A process killed at any moment therefore resumes from its last checkpoint,
- * and the metrics logged after it are rewound. A non-finite loss ends the run as 'diverged' and keeps
- * the last good checkpoint.
+ * and the metrics logged after it are rewound. A non-finite loss, or a state found non-finite when a
+ * checkpoint is due, ends the run as 'diverged'; no non-finite checkpoint is ever written, and the
+ * error says which finite one is left (diverged.ts).
  *
  * With train.threads > 1 (or 'auto' resolving to more than 1) the steps run data-parallel over
  * replica threads (parallel.ts); this thread is replica 0 and everything else here (checkpoints,
@@ -34,7 +35,8 @@ import type { MetricRow } from '../store/types';
 import { imageGridPng } from '../data';
 import { selectBackend } from './backend';
 import { loadExperimentData } from './sources';
-import { blobsToState, stateToBlobs } from './state';
+import { blobsToState, loadNewestUsable, NonFiniteCheckpointError, stateToBlobs } from './state';
+import { divergedMessage, StateDivergedError } from './diverged';
 import { createParallelTrainer, measureIdleCores, resolveThreads, type ParallelTrainer } from './parallel';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 
@@ -137,16 +139,17 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       ? createTrainer({ spec: config, model, target: reflow.source })
       : createTrainer({ spec: config, model, target: target.source, source });
 
-    // Resume from the latest checkpoint; anything logged after it belongs to lost work.
-    const ckpt = store.latestCheckpoint(runId);
-    if (ckpt) {
-      const state = blobsToState(ckpt, `checkpoint of run ${runId} at step ${ckpt.step}`);
+    // Resume from the latest usable checkpoint (an undecodable or non-finite newest one is skipped
+    // for the previous kept one, with a warning); anything logged after it belongs to lost work.
+    const resumed = loadNewestUsable(store, runId, (c, what) => blobsToState(c, what), 'resuming from');
+    const ckpt = resumed?.checkpoint ?? null;
+    if (resumed) {
       try {
-        trainer.setState(state);
+        trainer.setState(resumed.value);
       } finally {
-        tf.dispose([...state.values()]);
+        tf.dispose([...resumed.value.values()]);
       }
-      store.rewindRun(runId, ckpt.step);
+      store.rewindRun(runId, resumed.checkpoint.step);
     } else if (run.step > 0) {
       store.rewindRun(runId, 0);
     }
@@ -166,7 +169,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     moveTo(store, runId, 'running', {});
     store.setBackend(runId, backend.name, backend.version);
     const startStep = trainer.stepCount;
-    post({ type: 'started', runId, backend, resumedFrom: ckpt ? ckpt.step : null, totalSteps, startStep, threads });
+    post({ type: 'started', runId, backend, resumedFrom: ckpt ? ckpt.step : null, totalSteps, startStep, threads, ...(resumed?.warnings.length ? { warnings: resumed.warnings } : {}) });
 
     const checkpoint = async (): Promise<void> => {
       if (parallel) {
@@ -177,7 +180,13 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
       if (store.heartbeat([runId]).length > 0) throw new LeaseLostError(runId);
       const state = trainer!.getState();
       try {
-        const blobs = stateToBlobs(state);
+        let blobs;
+        try {
+          blobs = stateToBlobs(state, `the trainer state at step ${trainer!.stepCount}`);
+        } catch (e) {
+          // Weights, EMA or moments went non-finite under a finite loss: never a checkpoint.
+          throw e instanceof NonFiniteCheckpointError ? new StateDivergedError(trainer!.stepCount, e) : e;
+        }
         store.saveCheckpoint(runId, {
           step: trainer!.stepCount,
           model: blobs.model,
@@ -264,7 +273,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
           { step: r.step, name: 'loss', value: r.loss },
           { step: r.step, name: 'grad_norm', value: r.gradNorm },
         ]);
-        const msg = `loss became ${r.loss} (gradient norm ${r.gradNorm}) at step ${r.step}; the last good checkpoint is kept`;
+        const msg = divergedMessage(store, runId, `loss became ${r.loss} (gradient norm ${r.gradNorm}) at step ${r.step}`);
         moveTo(store, runId, 'diverged', { error: msg });
         return finish('diverged', r.step - 1, { finalLoss: r.loss }, msg);
       }
@@ -332,6 +341,11 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
     return finish('completed', trainer.stepCount, summary);
   } catch (e) {
     if (e instanceof SimulatedCrash) throw e;
+    if (e instanceof StateDivergedError) {
+      const msg = divergedMessage(store, runId, e.message);
+      moveTo(store, runId, 'diverged', { error: msg });
+      return finish('diverged', e.step, {}, msg);
+    }
     const msg = e instanceof Error ? e.message : String(e);
     try {
       moveTo(store, runId, 'failed', { error: msg });

@@ -119,6 +119,19 @@ describe('union kinds', () => {
     expect(defaultAt({}, 'train.threads')).toBe(1);
     expect(defaultAt({}, 'reflow.from')).toBeUndefined();
   });
+
+  it('interval placeholders are what the schema fills in for this run length', () => {
+    for (const steps of [undefined, 5, 100, 300, 5000]) {
+      const start = setField(starterConfig(), 'optim.warmupSteps', undefined); // 50 would not fit in 5 steps
+      const c = steps === undefined ? start : setField(start, 'train.steps', steps);
+      const train = c.train as Record<string, unknown>;
+      for (const k of ['checkpointEvery', 'logEvery', 'sampleEvery']) delete train[k];
+      const parsed = parseExperiment(c);
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) continue;
+      for (const k of ['checkpointEvery', 'logEvery', 'sampleEvery'] as const) expect(defaultAt(c, `train.${k}`), `${k} at ${steps}`).toBe(parsed.value.train[k]);
+    }
+  });
 });
 
 describe('inputs and issues', () => {

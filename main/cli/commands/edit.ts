@@ -19,7 +19,7 @@ import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { UsageError } from '../errors';
 import { writeOutput } from '../io';
-import { MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice } from '../modeling';
+import { loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice } from '../modeling';
 import { keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
 
 export const EDIT_OPS = ['class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const;
@@ -110,7 +110,7 @@ export async function editCommand(ctx: Context): Promise<number> {
   const op = args.positionals[0] as EditOp;
   if (!(EDIT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown edit '${String(op)}'; edits: ${EDIT_OPS.join(', ')}`, 'edit');
   args.forbid(OP_SPECIFIC.filter((f) => !OP_FLAGS[op].includes(f)), `(not an option of 'edit ${op}')`);
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   if (model.shape.length !== 3) throw new UsageError(`${model.label} does not make images; edit works on image models`, 'edit');
   const outFile = args.string('out');
   const fixedDefault = op === 'inpaint' ? 'heun' : 'dopri5';

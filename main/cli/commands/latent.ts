@@ -12,7 +12,7 @@ import { imageGridPng, type Channels } from '../../data';
 import type { LoadedModel } from '../../engine/models';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
-import { classLabels, dimOf, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice, type SolverChoice } from '../modeling';
+import { classLabels, dimOf, loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice, type SolverChoice } from '../modeling';
 import { UsageError } from '../errors';
 import { readImages, readModelInput, type ModelInput } from '../inputs';
 import { isImageFile, readVectors, writeOutput } from '../io';
@@ -78,7 +78,7 @@ function rowsOf(x: Tensor): number[][] {
 /** Encodes the inputs into latents (t = 1 -> 0) and prints them as flat vectors with the NFE. */
 export async function invertCommand(ctx: Context): Promise<number> {
   const { args } = ctx;
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
   if (model.shape.length === 3 && args.has('image')) return invertImagesCommand(ctx, model, solver);
   args.forbid(['bpd', 'probes', 'repeats', 'seed', 'reconstruction', 'exact-size', 'background', 'save', 'export'], 'apply only to --image with an image model');
@@ -177,7 +177,7 @@ async function invertImagesCommand(ctx: Context, model: LoadedModel, solver: Sol
 /** Decodes latents (t = 0 -> 1) into points (JSON) or an image grid (PNG). */
 export async function decodeCommand(ctx: Context): Promise<number> {
   const { args } = ctx;
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   const images = model.shape.length > 1;
   if (images && !args.has('out')) throw new UsageError(`--out FILE.png is required: ${model.label} makes images`, 'decode');
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
@@ -212,7 +212,7 @@ export async function decodeCommand(ctx: Context): Promise<number> {
 /** Frames between two inputs: encode both, interpolate the latents, decode every frame in one batch. */
 export async function interpolateCommand(ctx: Context): Promise<number> {
   const { args, out } = ctx;
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   const images = model.shape.length > 1;
   if (images && !args.has('out')) throw new UsageError(`--out FILE.png is required: ${model.label} makes images`, 'interpolate');
   const fromFile = args.required('from', 'is required (a JSON file of points or latents, or an image)');

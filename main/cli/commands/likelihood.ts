@@ -9,7 +9,7 @@ import { logLikelihood } from '../../../core/likelihood/likelihood';
 import { bitsPerDim, dequantize } from '../../../core/likelihood/bpd';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
-import { classLabels, dimOf, MODEL_OPTIONS, modelInfo, requireGaussianSource, SOLVER_OPTIONS, solverChoice } from '../modeling';
+import { classLabels, dimOf, loadModel, MODEL_OPTIONS, modelInfo, requireGaussianSource, SOLVER_OPTIONS, solverChoice } from '../modeling';
 import { readModelInput } from '../inputs';
 import { short, table } from '../output';
 
@@ -30,7 +30,7 @@ export const LIKELIHOOD_OPTIONS = {
 export async function likelihoodCommand(ctx: Context): Promise<number> {
   const { args, out } = ctx;
   args.exclusive('exact', 'hutchinson');
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   requireGaussianSource(model, 'likelihood');
   const images = model.shape.length > 1;
   const divergence = args.flag('exact') ? 'exact' : args.flag('hutchinson') ? 'hutchinson' : images ? 'hutchinson' : 'exact';

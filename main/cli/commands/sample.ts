@@ -7,7 +7,7 @@ import { sampleFromField } from '../../../core/train/sample';
 import { imageGridPng, type Channels } from '../../data';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
-import { classLabels, guidanceWeight, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice, sourceStart } from '../modeling';
+import { classLabels, guidanceWeight, loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice, sourceStart } from '../modeling';
 import { UsageError } from '../errors';
 import { vectorsText } from '../output';
 import { writeOutput } from '../io';
@@ -27,7 +27,7 @@ export const SAMPLE_OPTIONS = {
 /** Draws --n samples and prints them (points) or writes a PNG grid (images), reporting the NFE. */
 export async function sampleCommand(ctx: Context): Promise<number> {
   const { args, out } = ctx;
-  const model = await ctx.model();
+  const model = await loadModel(ctx);
   const images = model.shape.length > 1;
   const outFile = args.string('out');
   if (images && !outFile) throw new UsageError(`--out FILE.png is required: ${model.label} makes images (shape [${model.shape.join(', ')}])`, 'sample');

@@ -109,13 +109,42 @@ async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig;
   const steps = args.int('steps', { min: 1, max: 10_000_000 });
   const seed = args.int('seed', { min: 0 });
   if (isObject(raw)) {
-    if (steps !== undefined) raw.train = { ...(isObject(raw.train) ? raw.train : {}), steps };
+    if (steps !== undefined) {
+      const shortened = fitToSteps(raw, steps);
+      if (shortened.length) ctx.out.note(`--steps ${steps}: ${shortened.join(', ')} (they must fit in the run)`);
+    }
     if (seed !== undefined) raw.seed = seed;
   }
   const parsed = parseExperiment(raw);
   if (!parsed.ok) throw new InputError(`${origin}: invalid experiment config:\n${indent(formatIssues(parsed.issues))}`);
   const name = args.string('name') ?? parsed.value.name ?? fallbackName;
   return { config: parsed.value, name };
+}
+
+/**
+ * Sets train.steps to `steps` in a raw config and shortens what must fit in the run (the schema's
+ * rules, core/train/rules.ts): train.checkpointEvery, logEvery and sampleEvery to at most `steps`,
+ * optim.warmupSteps to below it, the nearest values the rules allow. So `--preset mnist --steps 100`
+ * is a short run of the preset instead of an error about fields the command line cannot set.
+ * Returns what changed, as "field old -> new".
+ */
+function fitToSteps(raw: Record<string, unknown>, steps: number): string[] {
+  const train: Record<string, unknown> = { ...(isObject(raw.train) ? raw.train : {}), steps };
+  raw.train = train;
+  const changed: string[] = [];
+  const cap = (obj: Record<string, unknown>, name: string, key: string, max: number) => {
+    const v = obj[key];
+    if (typeof v === 'number' && v > max) {
+      obj[key] = max;
+      changed.push(`${name}.${key} ${v} -> ${max}`);
+    }
+  };
+  for (const key of ['checkpointEvery', 'logEvery', 'sampleEvery']) cap(train, 'train', key, steps);
+  if (isObject(raw.optim)) {
+    raw.optim = { ...raw.optim };
+    cap(raw.optim as Record<string, unknown>, 'optim', 'warmupSteps', steps - 1);
+  }
+  return changed;
 }
 
 /**
@@ -141,9 +170,10 @@ function indent(text: string): string {
 }
 
 /**
- * Checks what the schema cannot: combinations (validateTrainSpec) and the data itself. Toy sets,
- * mixtures and point lists are built (cheap); image folders are loaded, since a missing folder or a
- * corrupt file is bad input that must not leave a failed run behind. MNIST is bundled and skipped.
+ * Checks what the schema cannot: the data itself. Toy sets, mixtures and point lists are built
+ * (cheap); image folders are loaded, since a missing folder or a corrupt file is bad input that must
+ * not leave a failed run behind. MNIST is bundled and skipped. validateTrainSpec runs too; its
+ * combination rules are the schema's own (core/train/rules.ts).
  */
 async function preflight(config: ExperimentConfig): Promise<void> {
   validateTrainSpec(config as unknown as TrainSpec);
@@ -321,6 +351,10 @@ class Progress {
           `backend ${e.backend.name} (${e.backend.reason}${e.backend.skipped.length ? `; skipped ${e.backend.skipped.map((s) => s.name).join(', ')}` : ''})` +
             (e.resumedFrom !== null ? `; resumed from the checkpoint at step ${e.resumedFrom}` : ''),
         );
+        for (const w of e.warnings ?? []) {
+          this.clearBar();
+          this.out.warn(w);
+        }
         break;
       case 'progress':
         this.progress(e);

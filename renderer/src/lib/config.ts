@@ -5,7 +5,7 @@
  *
  * Pure functions over plain objects, no Vue and no DOM, so the round trip form <-> JSON is unit-tested.
  */
-import { parseExperiment, type FieldIssue } from '../../../preload/schema';
+import { parseExperiment, trainIntervalDefault, TRAIN_INTERVALS, type FieldIssue } from '../../../preload/schema';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type ConfigObject = Record<string, unknown>;
@@ -183,9 +183,16 @@ let defaultsCache: { mlp: ConfigObject; unet: ConfigObject } | null = null;
 export function defaultAt(config: unknown, path: string): unknown {
   defaultsCache ??= {
     mlp: parsedDefaults({ reflow: { from: '-' } }),
-    unet: parsedDefaults({ model: { kind: 'unet' }, reflow: { from: '-' } }),
+    // A U-Net needs image data (a schema rule), so its defaults are read off an MNIST config.
+    unet: parsedDefaults({ data: { kind: 'mnist' }, model: { kind: 'unet' }, reflow: { from: '-' } }),
   };
   if (path === 'reflow.from') return undefined;
+  // The intervals default to at most the run's length (preload/schema.ts trainIntervalDefault).
+  const interval = /^train\.(checkpointEvery|logEvery|sampleEvery)$/.exec(path)?.[1] as keyof typeof TRAIN_INTERVALS | undefined;
+  if (interval) {
+    const steps = getPath(config, 'train.steps');
+    return trainIntervalDefault(interval, typeof steps === 'number' && Number.isInteger(steps) && steps >= 1 ? steps : (getPath(defaultsCache.mlp, 'train.steps') as number));
+  }
   const isUnet = getPath(config, 'model.kind') === 'unet';
   const v = getPath(isUnet ? defaultsCache.unet : defaultsCache.mlp, path);
   if (v !== undefined) return v;

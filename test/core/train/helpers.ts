@@ -14,10 +14,13 @@ export function specFrom(input: Record<string, unknown>): TrainSpec {
 
 /** 8gaussians with the MLP 3x256, warmup + cosine, EMA 0.99, rk4 sampling; `patch` overrides top-level fields. */
 export function eightGaussiansSpec(patch: Record<string, unknown> = {}): TrainSpec {
+  // The warmup of 20 steps shrinks to fit a shorter run the patch asks for (the schema requires
+  // optim.warmupSteps < train.steps), unless the patch gives its own optim.
+  const steps = (patch.train as { steps?: number } | undefined)?.steps ?? 300;
   return specFrom({
     data: { kind: 'toy2d', name: '8gaussians' },
     model: { kind: 'mlp', width: 256, depth: 3 },
-    optim: { lr: 2e-3, warmupSteps: 20, schedule: 'cosine', minLrRatio: 0.05, emaDecay: 0.99 },
+    optim: { lr: 2e-3, warmupSteps: Math.min(20, steps - 1), schedule: 'cosine', minLrRatio: 0.05, emaDecay: 0.99 },
     train: { steps: 300, batchSize: 256 },
     sampling: { solver: 'rk4', steps: 20 },
     ...patch,

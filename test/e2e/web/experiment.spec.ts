@@ -18,6 +18,27 @@ test('a bad config shows the field error and is not submitted', async ({ page })
   await expect(page.getByTestId('config-valid')).toBeVisible();
 });
 
+test('a typo in the JSON and a combination that cannot train show where to fix them', async ({ page }) => {
+  await quickMoons(page);
+  const json = page.getByTestId('json-view');
+  const config = JSON.parse(await json.inputValue());
+  config.optim.learningRate = 1e6;
+  await json.fill(JSON.stringify(config, null, 2));
+  // No form input for an unknown key: it is listed above the form, with the field it likely means.
+  await expect(page.getByTestId('other-issues')).toContainText('optim.learningRate: unknown field; did you mean optim.lr?');
+  await expect(page.getByTestId('issue-count')).toBeVisible();
+  delete config.optim.learningRate;
+  await json.fill(JSON.stringify(config, null, 2));
+  await expect(page.getByTestId('config-valid')).toBeVisible();
+  // A checkpoint interval longer than the run: the issue sits on that field and names both values.
+  await setField(page, 'train.checkpointEvery', '5000');
+  await expect(page.getByTestId('error-train.checkpointEvery')).toContainText('is 5000, more than train.steps (400)');
+  await page.getByTestId('btn-train').click();
+  await expect(page.getByTestId('submit-error')).toContainText('fixing');
+  await setField(page, 'train.checkpointEvery', '400');
+  await expect(page.getByTestId('config-valid')).toBeVisible();
+});
+
 test('the host refuses what only it can check, and the message shows', async ({ page }) => {
   await quickMoons(page, { steps: 50 });
   // An image folder that does not exist: valid for the schema, only the host can look.

@@ -101,9 +101,18 @@ describe('bad input is refused with exit 2, naming what is wrong, and the store 
     await refused(['train', '--config', f], /optim\.lr: must be > 0/);
   });
 
-  it('an unknown top-level field is named', async () => {
-    const f = writeJson(home, 'field.json', { ...moons(8), learningRate: 0.01 });
-    await refused(['train', '--config', f], /unknown field\(s\) learningRate/);
+  it('an unknown field is named by its full path, with the field it most likely means', async () => {
+    // A misspelt learning rate once trained silently with the default one.
+    const nested = writeJson(home, 'nested.json', { ...moons(8), optim: { learningRate: 1e6 } });
+    const r = await refused(['train', '--config', nested], /nested\.json: invalid experiment config/);
+    expect(r.stderr).toContain('optim.learningRate: unknown field; did you mean optim.lr?');
+    const top = writeJson(home, 'field.json', { ...moons(8), learningRate: 0.01 });
+    await refused(['train', '--config', top], /learningRate: unknown field; did you mean optim\.lr\?/);
+  });
+
+  it('a combination that cannot train names the field to change and both values', async () => {
+    const f = writeJson(home, 'ckpt.json', { ...moons(8), train: { steps: 100, checkpointEvery: 5000 } });
+    await refused(['train', '--config', f], /train\.checkpointEvery: is 5000, more than train\.steps \(100\)/);
   });
 
   it('an unknown preset lists the available ones', async () => {

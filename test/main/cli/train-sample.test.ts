@@ -70,8 +70,10 @@ describe('train then sample (moons preset)', () => {
     const table = await cli(['runs', 'list'], { home });
     expect(table.stdout).toMatch(new RegExp(`${runId}\\s+moons\\s+moons\\s+affine/condot\\s+completed\\s+${STEPS}`));
 
-    const s = jsonOf<{ run: { id: string; config: { train: { steps: number } } }; checkpoints: { step: number }[] }>(await cli(['runs', 'show', runId, '--json'], { home }));
+    const s = jsonOf<{ run: { id: string; config: { train: { steps: number; checkpointEvery: number; sampleEvery: number } } }; checkpoints: { step: number }[] }>(await cli(['runs', 'show', runId, '--json'], { home }));
     expect(s.run.config.train.steps).toBe(STEPS); // --steps is stored in the run's config
+    // The preset checkpoints every 500 steps: a 300-step run shortens that to fit (and keeps the rest).
+    expect(s.run.config.train).toMatchObject({ checkpointEvery: STEPS, sampleEvery: 250 });
     expect(s.checkpoints.at(-1)?.step).toBe(STEPS);
 
     const exportFile = join(home, 'export.json');

@@ -1,6 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { tf } from '../../../core/tf';
+import { createModel, getWeights } from '../../../core/model';
+import { modelConfigFor } from '../../../core/train/config';
+import { encodeTensors } from '../../../main/engine/serialize';
 import { RunStore } from '../../../main/store';
 import { Supervisor, type SupervisorOptions } from '../../../main/engine/supervisor';
 import type { WorkerEvent } from '../../../main/engine/protocol';
@@ -51,6 +56,15 @@ export function tinyMoons(patch: Patch = {}): ExperimentInput {
       out[k] = merge ? { ...prev, ...v } : v;
     }
   }
+  // The small intervals and warmup above are tinyMoons' own: they shrink to fit a shorter run the
+  // patch asks for (the schema requires them to fit in train.steps); values the patch gives stay.
+  const train = out.train as Record<string, number>;
+  const given = (obj: unknown, key: string): boolean => isPlainObject(obj) && key in obj;
+  for (const key of ['checkpointEvery', 'logEvery', 'sampleEvery']) {
+    if (!given(patch.train, key)) train[key] = Math.min(train[key]!, train.steps!);
+  }
+  const optim = out.optim as Record<string, number>;
+  if (!given(patch.optim, 'warmupSteps')) optim.warmupSteps = Math.min(optim.warmupSteps!, train.steps! - 1);
   return out as ExperimentInput;
 }
 
@@ -123,4 +137,60 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Bit patterns of float32 values (so NaN payloads, -0 and equal floats compare exactly). */
 export function float32Bits(values: readonly number[] | Float32Array): number[] {
   return Array.from(new Uint32Array(Float32Array.from(values).buffer));
+}
+
+/**
+ * Damages a stored checkpoint blob the way bit rot or a torn copy would: its first 16 bytes (the
+ * tensor file's magic and header) are zeroed, the length kept. Written with a connection of its
+ * own, as another process would.
+ */
+export function corruptCheckpoint(dbPath: string, runId: string, step: number, part: 'model' | 'ema' | 'optimizer'): void {
+  const db = new Database(dbPath);
+  try {
+    const row = db.prepare(`SELECT ${part} AS blob FROM checkpoints WHERE run_id = ? AND step = ?`).get(runId, step) as { blob: Buffer | null } | undefined;
+    if (!row?.blob) throw new Error(`run ${runId} has no ${part} blob at step ${step}`);
+    const damaged = Buffer.from(row.blob);
+    damaged.fill(0, 0, 16);
+    db.prepare(`UPDATE checkpoints SET ${part} = ? WHERE run_id = ? AND step = ?`).run(damaged, runId, step);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Stores a checkpoint at `step` for a run whose config is an MLP on 2D data: freshly initialised
+ * weights (seed 1) as both the model and the EMA weights, with `value` (NaN by default) written
+ * into `tensor` at `index` of the EMA copy, and the meta sampling needs. Returns the damaged name.
+ */
+export function forgeCheckpoint(store: RunStore, runId: string, step: number, opts: { tensor?: number; index?: number; value?: number } = {}): string {
+  const p = parseExperiment(store.getRun(runId).config);
+  if (!p.ok) throw new Error(JSON.stringify(p.issues));
+  const cfg = modelConfigFor(p.value.model, [2], 0);
+  const model = createModel(cfg, 1);
+  const weights = getWeights(model);
+  try {
+    const names = [...weights.keys()];
+    const bad = names[opts.tensor ?? 0]!;
+    const prefixed = (prefix: string, poison: boolean) =>
+      new Map(
+        [...weights].map(([k, t]) => {
+          if (!poison || k !== bad) return [`${prefix}${k}`, t] as const;
+          const v = t.dataSync().slice();
+          v[opts.index ?? 0] = opts.value ?? NaN;
+          return [`${prefix}${k}`, tf.tensor(v, t.shape, 'float32')] as const;
+        }),
+      );
+    const ema = prefixed('optim/ema/', true);
+    store.saveCheckpoint(runId, {
+      step,
+      model: encodeTensors(prefixed('model/', false)),
+      ema: encodeTensors(ema),
+      meta: { modelConfig: cfg, shape: [2], numClasses: 0 },
+    });
+    tf.dispose(ema.get(`optim/ema/${bad}`)!);
+    return `optim/ema/${bad}`;
+  } finally {
+    tf.dispose([...weights.values()]);
+    model.dispose();
+  }
 }

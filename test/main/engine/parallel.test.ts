@@ -23,8 +23,9 @@ function moonsSpec(batch: number, steps = 100): TrainSpec {
   const p = parseExperiment({
     ...base,
     model: { kind: 'mlp', width: 128, depth: 3, activation: 'silu', timeEmbedDim: 8 },
-    optim: { kind: 'adamw', lr: 2e-3, weightDecay: 0.01, warmupSteps: 10, schedule: 'cosine', gradClip: 1, emaDecay: 0.99 },
-    train: { ...(base.train as object), batchSize: batch, steps },
+    optim: { kind: 'adamw', lr: 2e-3, weightDecay: 0.01, warmupSteps: Math.min(10, steps - 1), schedule: 'cosine', gradClip: 1, emaDecay: 0.99 },
+    // The preset's intervals (500, 250) must fit in the shorter run: they default to at most `steps`.
+    train: { batchSize: batch, steps },
   });
   if (!p.ok) throw new Error(JSON.stringify(p.issues));
   return p.value;

@@ -33,6 +33,7 @@ describe('reflow run', () => {
     const { dbPath, store } = freshStore();
     const base = preset('moons');
     base.train = { steps: 20, batchSize: 64, checkpointEvery: 20, logEvery: 10, sampleEvery: 0, sampleCount: 10 };
+    base.optim = { ...(base.optim as object), warmupSteps: 10 }; // the preset's 50 must fit in the 20 steps
     const parentId = createRun(store, base, 'parent');
     const sup = new Supervisor({ dbPath });
     await sup.start(parentId);

@@ -13,8 +13,8 @@ describe('resume', () => {
   it('train N straight == train k, cancel, resume to N (bit for bit on one backend)', async () => {
     h = new Harness({ maxConcurrent: 2 });
     const total = 400;
-    // checkpointEvery is larger than the run, so the only mid-run checkpoint is the cancel's.
-    const config = tinyMoons({ seed: 5, train: { steps: total, logEvery: 1, checkpointEvery: 1000 } });
+    // checkpointEvery is the run's length, so the only mid-run checkpoint is the cancel's.
+    const config = tinyMoons({ seed: 5, train: { steps: total, logEvery: 1, checkpointEvery: total } });
     const straight = h.run(config, 'straight');
     const split = h.run(config, 'split');
     const straightDone = h.sup.start(straight);
