@@ -28,6 +28,8 @@ export default defineConfig({
           replica: resolve(root, 'main/engine/replica.ts'),
           // The compute worker (sampling, vector fields) the studio service starts as compute.js.
           compute: resolve(root, 'main/compute/worker.ts'),
+          // The rolling backup of the run store (main/store/backup.ts starts it as backup.js).
+          backup: resolve(root, 'main/store/backup-worker.ts'),
         },
       },
     },

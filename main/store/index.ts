@@ -16,7 +16,21 @@ export {
 } from './schema';
 export { TRANSITIONS, FINISHED_STATUSES, canTransition } from './status';
 export { newRunId, runIdTime } from './ids';
-export { StoreError, NotFoundError, TransitionError, StoreInputError, SchemaError, type RecordKind } from './errors';
+export {
+  StoreError,
+  NotFoundError,
+  TransitionError,
+  StoreInputError,
+  SchemaError,
+  StoreFileError,
+  StoreRuntimeError,
+  type RecordKind,
+  type StoreFileReason,
+  type StoreFailure,
+} from './errors';
+export type { StoreAccess, StoreConnection } from './open';
+export { backupStore, startBackup, listBackups, readBackupStatus, backupDir, type BackupOptions, type BackupResult, type BackupOutcome, type BackupFile, type BackgroundBackup } from './backup';
+export { recoverStore, type RecoverReport, type RecoveredRun } from './recover';
 export {
   RUN_STATUSES,
   SAMPLE_KINDS,
