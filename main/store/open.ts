@@ -210,8 +210,11 @@ export function quickCheck(db: Database.Database, table?: string): string[] {
   const rows = db.prepare<unknown[], string>(sql).pluck().all();
   if (rows.length === 1 && rows[0] === 'ok') return [];
   // A row may hold several problems, one per line, under a "*** in database main ***" heading.
-  const problems = rows.flatMap((r) => r.split('\n')).filter((line) => line.trim() !== '' && !line.startsWith('*** in database'));
-  // "Tree 5 page 896: ..." names a b-tree by its root page; say which table or index that is.
+  return nameTrees(db, rows.flatMap((r) => r.split('\n')).filter((line) => line.trim() !== '' && !line.startsWith('*** in database')));
+}
+
+/** "Tree 5 page 896: ..." names a b-tree by its root page: adds which table or index that is. */
+export function nameTrees(db: Database.Database, problems: string[]): string[] {
   let roots = new Map<number, string>();
   try {
     roots = new Map(db.prepare<unknown[], { rootpage: number; name: string }>('SELECT rootpage, name FROM sqlite_schema WHERE rootpage > 0').all().map((r) => [r.rootpage, r.name]));

@@ -38,7 +38,7 @@ import {
   type RunRow,
   type SampleRow,
 } from './rows';
-import { openStoreFile, type StoreAccess, type StoreConnection } from './open';
+import { nameTrees, openStoreFile, type StoreAccess, type StoreConnection } from './open';
 import { migrate } from './schema';
 import { translateSqliteError, translateStoreErrors } from './sqlite-errors';
 import { canTransition, FINISHED_STATUSES, TRANSITIONS } from './status';
@@ -836,9 +836,22 @@ export class RunStore {
         return `SQLite stopped the check: ${e.message} (${e.code})`;
       }
     };
+    const split = (rows: string[]) => rows.flatMap((r) => r.split('\n')).filter((l) => l !== '' && !l.startsWith('*** in database'));
     let integrity = checkedRows(`PRAGMA integrity_check(${checkPositiveInt(maxProblems, 'maxProblems')})`);
     if (typeof integrity === 'string' && maxProblems > 10) integrity = checkedRows('PRAGMA integrity_check(10)');
-    const lines = typeof integrity === 'string' ? [integrity] : integrity.flatMap((r) => r.split('\n')).filter((l) => l !== '' && !l.startsWith('*** in database'));
+    let lines: string[];
+    if (typeof integrity !== 'string') {
+      lines = nameTrees(this.db, split(integrity));
+    } else {
+      // The whole-file check stopped: check table by table, to say at least which tables are damaged.
+      lines = [integrity];
+      const tables = checkedRows(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`);
+      for (const t of typeof tables === 'string' ? [] : tables) {
+        const rows = checkedRows(`PRAGMA integrity_check("${t.replace(/"/g, '""')}")`);
+        if (typeof rows === 'string') lines.push(`${t}: ${rows}`);
+        else lines.push(...split(rows).filter((l) => l !== 'ok').map((l) => `${t}: ${l}`));
+      }
+    }
     interface FkRow {
       table: string;
       rowid: number | null;
