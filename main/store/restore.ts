@@ -16,7 +16,7 @@
  * renamed aside and replaced by a copy of the backup, unless -wal/-shm files beside it say it may be
  * open.
  */
-import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, StoreFileError } from './errors';
@@ -81,7 +81,7 @@ export async function restoreBackup(dbPath: string, backup: string, options: { n
       try {
         copyFileSync(dbPath, aside);
         keptAs.push(aside);
-        if (existsSync(`${dbPath}-wal`)) {
+        if (existsSync(`${dbPath}-wal`) && statSync(`${dbPath}-wal`).size > 0) {
           copyFileSync(`${dbPath}-wal`, `${aside}-wal`);
           keptAs.push(`${aside}-wal`);
         }

@@ -217,6 +217,7 @@ export async function doctorCommand(ctx: Context): Promise<number> {
       ...(Array.isArray(db.problems) ? (db.problems as string[]).slice(0, 10).map((p) => `    ${p}`) : []),
       ...(db.health === 'damaged' ? [`    recover what can be read: flow-studio doctor --recover --db ${shellQuote(ctx.dbPath)}`] : []),
       `    backups in ${backups.dir}: ${backups.error ? `cannot be listed: ${backups.error}` : backups.files.length === 0 ? 'none yet (one is made each day the app or a training starts)' : backups.files.map((b) => `${b.date.slice(0, 19).replace('T', ' ')} UTC ${size(b.bytes)}`).join(', ')}`,
+      ...(db.health === 'damaged' && backups.files[0] ? [`    or restore the newest backup: flow-studio doctor --restore ${shellQuote(backups.files[0].file)} --db ${shellQuote(ctx.dbPath)}`] : []),
       ...(backups.last && !backups.last.ok ? [`WARN last backup failed (${new Date(backups.last.at).toISOString().slice(0, 19).replace('T', ' ')} UTC): ${backups.last.error ?? 'unknown error'}`] : []),
       `${mark(write.ok)} write check: ${write.detail}`,
     ];
