@@ -33,8 +33,10 @@
  * - otherwise a snapshot: the file's bytes read into an in-memory database (WAL content, if any, is
  *   first replayed in a private temporary copy). It costs memory the size of the file, and is what
  *   makes a read-only folder, a read-only medium or another user's store readable without a trace.
- * A store whose schema is older than this code's is also read through a snapshot, migrated in
- * memory: a reader never migrates the file.
+ * A store whose schema is older than this code's needs migrating before this code can read it. A
+ * reader that may write the file upgrades it once, as a writer would (after checking every page);
+ * one that may not reads it through a snapshot migrated in memory. An empty file (a new store) is
+ * never given a schema by a reader.
  *
  * Root: a writer running as root on another user's store works, and every file it creates (the store,
  * its folders, backups) is given to that user. SQLite itself gives the -wal and -shm files it creates
@@ -74,6 +76,8 @@ export interface OpenedFile {
   connection: StoreConnection;
   /** True when this call created the file. */
   created: boolean;
+  /** True when the caller must migrate the file (a reader upgrading an older store it may write). */
+  migrate: boolean;
 }
 
 function errnoOf(e: unknown): string | undefined {
@@ -339,7 +343,7 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
     if (!canWrite(dir)) throw readOnlyError(path, `its folder ${dir} is read-only for ${whoAmI()}, so no run store can be created there`);
     const db = connect(path, {}, busyTimeoutMs);
     adoptOwner(path, dir);
-    return { db, connection: 'read-write', created: true };
+    return { db, connection: 'read-write', created: true, migrate: true };
   }
   if (st.isDirectory()) {
     throw new StoreFileError(
@@ -374,14 +378,20 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
   }
   try {
     check(db, path, options, access === 'write');
-    if (access === 'read' && connection !== 'snapshot' && (db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
-      // An older schema: the reader's queries need the current one, and a reader does not migrate the file.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (access === 'read' && connection !== 'snapshot' && version < SCHEMA_VERSION) {
+      if (connection === 'read-write' && version > 0) {
+        // An older store this process may write: upgrade it once, checked like a writer's.
+        const problems = options.verify ? quickCheck(db) : [];
+        if (problems.length > 0) throw damagedError(path, problems);
+        return { db, connection, created: false, migrate: true };
+      }
       db.close();
       db = openSnapshot(path, busyTimeoutMs);
       connection = 'snapshot';
       check(db, path, { ...options, verify: false }, false);
     }
-    return { db, connection, created: false };
+    return { db, connection, created: false, migrate: access === 'write' || connection === 'snapshot' };
   } catch (e) {
     db.close();
     throw translateSqliteError(e, path, busyTimeoutMs);

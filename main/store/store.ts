@@ -161,9 +161,9 @@ export class RunStore {
     const busyTimeoutMs = checkPositiveInt(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs', 0);
     const access = options.access ?? 'write';
     if (access !== 'write' && access !== 'read') throw new StoreInputError('access', `must be 'write' or 'read'; got ${JSON.stringify(access)}`);
-    const { db, connection } =
+    const { db, connection, migrate: upgrade } =
       path === ':memory:'
-        ? { db: new Database(path), connection: 'read-write' as const }
+        ? { db: new Database(path), connection: 'read-write' as const, migrate: true }
         : openStoreFile(path, { access, verify: options.verify ?? true, create: options.create ?? true, busyTimeoutMs });
     try {
       db.pragma('foreign_keys = ON');
@@ -172,10 +172,9 @@ export class RunStore {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-        migrate(db);
-      } else if (connection === 'snapshot' || path === ':memory:') {
-        migrate(db); // in memory only
       }
+      // Writers; readers of an in-memory snapshot; a reader upgrading an older store (open.ts).
+      if (upgrade) migrate(db);
       return new RunStore(db, options, path, connection, busyTimeoutMs);
     } catch (err) {
       db.close();
