@@ -104,7 +104,7 @@ await measure("RunStore.open access 'read' (runs table check) + listRuns + close
   s.listRuns();
   s.close();
 });
-await measure('an in-memory snapshot (what a reader of a store it may not write pays)', () => openSnapshot(path, 5000).close());
+await measure('a snapshot copy (what a reader of a store it may not write pays)', () => openSnapshot(path, 5000).release());
 const backupDir = join(dir, 'backups');
 const backupMs = await timeAsync(() => backupStore(path, { dir: backupDir, minIntervalMs: 0 }));
 log(`backupStore (copy, check, fsync): ${backupMs} ms`);

@@ -229,7 +229,7 @@ export async function backupStore(dbPath: string, options: BackupOptions = {}): 
 
 /** Copies the store into `target` (a new file) and checks the copy. */
 async function copyVerified(dbPath: string, target: string, options: BackupOptions): Promise<void> {
-  const { db } = openStoreFile(dbPath, { access: 'read', verify: false, create: false, busyTimeoutMs: 5000 });
+  const { db, release } = openStoreFile(dbPath, { access: 'read', verify: false, create: false, busyTimeoutMs: 5000 });
   try {
     const wal = String(db.pragma('journal_mode', { simple: true })) === 'wal';
     const rate = wal ? (options.pagesPerStep ?? 1024) : -1;
@@ -247,7 +247,7 @@ async function copyVerified(dbPath: string, target: string, options: BackupOptio
     if (options.signal?.aborted) throw new Aborted();
   } finally {
     if (db.inTransaction) db.exec('COMMIT');
-    db.close();
+    release();
   }
   const copy = new Database(target);
   try {

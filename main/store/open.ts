@@ -30,19 +30,20 @@
  * - otherwise, when the -wal and -shm files exist (another process has the store open, or left them):
  *   a readonly connection; it creates no file (a readonly connection creates missing -wal/-shm files
  *   and leaves them behind, which is why it is not used when they are absent).
- * - otherwise a snapshot: the file's bytes read into an in-memory database (WAL content, if any, is
- *   first replayed in a private temporary copy). It costs memory the size of the file, and is what
- *   makes a read-only folder, a read-only medium or another user's store readable without a trace.
+ * - otherwise a snapshot: a private copy of the file (and of its WAL, if that holds frames) in a new
+ *   folder under the temporary folder, removed on close (openSnapshot). It costs a copy of the file,
+ *   and is what makes a read-only folder, a read-only medium or another user's store readable
+ *   without a trace beside it.
  * A store whose schema is older than this code's needs migrating before this code can read it. A
  * reader that may write the file upgrades it once, as a writer would (after checking every page);
- * one that may not reads it through a snapshot migrated in memory. An empty file (a new store) is
+ * one that may not reads it through a snapshot, migrating the copy. An empty file (a new store) is
  * never given a schema by a reader.
  *
  * Root: a writer running as root on another user's store works, and every file it creates (the store,
  * its folders, backups) is given to that user. SQLite itself gives the -wal and -shm files it creates
  * as root to the owner of the database file.
  */
-import { accessSync, chownSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
+import { accessSync, chownSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -71,8 +72,7 @@ export interface OpenFileOptions {
   busyTimeoutMs: number;
 }
 
-export interface OpenedFile {
-  db: Database.Database;
+export interface OpenedFile extends Released {
   connection: StoreConnection;
   /** True when this call created the file. */
   created: boolean;
@@ -264,66 +264,83 @@ function fileState(path: string): FileState {
 
 const sameState = (a: FileState, b: FileState): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.walSize === b.walSize;
 
-/** Every byte of the file, read in chunks (readFileSync stops at 2 GiB). */
-function readAll(path: string, size: number): Buffer {
-  const fd = openSync(path, 'r');
+/** Folders of private snapshot copies: `flow-studio-snapshot-<pid>-XXXXXX` in the temporary folder. */
+const SNAPSHOT_PREFIX = 'flow-studio-snapshot-';
+
+function processAlive(pid: number): boolean {
   try {
-    const buf = Buffer.allocUnsafe(size);
-    let at = 0;
-    while (at < size) {
-      const n = readSync(fd, buf, at, Math.min(size - at, 64 << 20), at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buf.subarray(0, at);
-  } finally {
-    closeSync(fd);
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoOf(e) === 'EPERM';
   }
 }
 
 /**
- * The database's content with its WAL applied: copies the file and its -wal into a private
- * temporary folder, lets SQLite replay the WAL there, and serializes the result. The copy is removed.
+ * Removes snapshot copies left by processes that died before closing them (a SIGKILL). Only copies
+ * older than an hour: a pid from another pid namespace sharing the temporary folder may look dead.
  */
-function replayedBytes(path: string): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), 'flow-studio-snapshot-'));
+function removeStaleSnapshots(): void {
   try {
-    const copy = join(dir, 'store.db');
-    copyFileSync(path, copy);
-    copyFileSync(`${path}-wal`, `${copy}-wal`);
-    const db = new Database(copy);
-    try {
-      return db.serialize();
-    } finally {
-      db.close();
+    for (const name of readdirSync(tmpdir())) {
+      const m = /^flow-studio-snapshot-(\d+)-/.exec(name);
+      if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+      const dir = join(tmpdir(), name);
+      if (Date.now() - statSync(dir).mtimeMs > 60 * 60 * 1000) rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // another user's copy, or one removed meanwhile: not ours to clean
   }
 }
 
+/** A database connection and how to let it go (close it and remove what it needed). */
+export interface Released {
+  db: Database.Database;
+  release(): void;
+}
+
 /**
- * An in-memory copy of the store (see the file comment). The file is read while nothing changes it:
- * its size, mtime, inode and WAL size must be the same before and after the read, else it is read
- * again (a writer was checkpointing), up to three times.
+ * A private snapshot of the store (see the file comment): the file, and its -wal when that holds
+ * frames, copied into a new folder under the temporary folder and opened there as a normal database
+ * (SQLite replays the WAL into the copy; a reader that migrates migrates the copy). `release` closes
+ * it and removes the folder. The copy is made while nothing changes the file: its size, mtime, inode
+ * and WAL size must be the same before and after, else it is copied again (a writer was
+ * checkpointing), up to three times.
+ *
+ * Why a copy on disk rather than `new Database(buffer)`: an in-memory database costs twice the file's
+ * size in fresh memory (the read buffer, and SQLite's own copy), and first-touching that memory is
+ * slow on some virtual machines (bench/store-check.ts); the kernel copies a file without it.
  */
-export function openSnapshot(path: string, busyTimeoutMs: number): Database.Database {
+export function openSnapshot(path: string, busyTimeoutMs: number): Released {
+  removeStaleSnapshots();
   for (let attempt = 1; ; attempt++) {
     const before = fileState(path);
-    const bytes = before.walSize ? replayedBytes(path) : readAll(path, before.size);
-    if (sameState(before, fileState(path))) {
-      if (bytes.length === 0) return new Database(':memory:');
-      // Header bytes 18-19 are the file format's write/read versions: 2 means WAL, which an
-      // in-memory database cannot use; 1 (rollback journal) reads the same pages.
-      if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
-      try {
-        return new Database(bytes);
-      } catch (e) {
-        throw translateSqliteError(e, path, busyTimeoutMs);
+    const dir = mkdtempSync(join(tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-`));
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    try {
+      const copy = join(dir, basename(path));
+      copyFileSync(path, copy);
+      if (before.walSize) copyFileSync(`${path}-wal`, `${copy}-wal`);
+      if (sameState(before, fileState(path))) {
+        const db = connect(copy, { fileMustExist: true }, busyTimeoutMs);
+        return {
+          db,
+          release: () => {
+            try {
+              db.close();
+            } finally {
+              remove();
+            }
+          },
+        };
       }
+    } catch (e) {
+      remove();
+      throw translateSqliteError(e, path, busyTimeoutMs);
     }
+    remove();
     if (attempt === 3) {
-      throw new StoreRuntimeError('busy', path, 'SQLITE_BUSY', `${path}: the file kept changing while it was read (another process is writing to it); try again`);
+      throw new StoreRuntimeError('busy', path, 'SQLITE_BUSY', `${path}: the file kept changing while it was copied (another process is writing to it); try again`);
     }
   }
 }
@@ -343,7 +360,7 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
     if (!canWrite(dir)) throw readOnlyError(path, `its folder ${dir} is read-only for ${whoAmI()}, so no run store can be created there`);
     const db = connect(path, {}, busyTimeoutMs);
     adoptOwner(path, dir);
-    return { db, connection: 'read-write', created: true, migrate: true };
+    return { db, release: () => db.close(), connection: 'read-write', created: true, migrate: true };
   }
   if (st.isDirectory()) {
     throw new StoreFileError(
@@ -360,6 +377,9 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
   }
 
   let db: Database.Database;
+  let release = (): void => {
+    db.close();
+  };
   let connection: StoreConnection;
   if (access === 'write') {
     if (!canWrite(path)) throw readOnlyError(path, `the file is read-only for ${whoAmI()}`);
@@ -373,7 +393,7 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
     db = connect(path, { readonly: true, fileMustExist: true }, busyTimeoutMs);
     connection = 'read-only';
   } else {
-    db = openSnapshot(path, busyTimeoutMs);
+    ({ db, release } = openSnapshot(path, busyTimeoutMs));
     connection = 'snapshot';
   }
   try {
@@ -384,16 +404,16 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
         // An older store this process may write: upgrade it once, checked like a writer's.
         const problems = options.verify ? quickCheck(db) : [];
         if (problems.length > 0) throw damagedError(path, problems);
-        return { db, connection, created: false, migrate: true };
+        return { db, release, connection, created: false, migrate: true };
       }
-      db.close();
-      db = openSnapshot(path, busyTimeoutMs);
+      release();
+      ({ db, release } = openSnapshot(path, busyTimeoutMs));
       connection = 'snapshot';
       check(db, path, { ...options, verify: false }, false);
     }
-    return { db, connection, created: false, migrate: access === 'write' || connection === 'snapshot' };
+    return { db, release, connection, created: false, migrate: access === 'write' || connection === 'snapshot' };
   } catch (e) {
-    db.close();
+    release();
     throw translateSqliteError(e, path, busyTimeoutMs);
   }
 }

@@ -2,7 +2,7 @@
  * Recovery of a damaged run store: copies every row that can still be read into a fresh store beside
  * it (`<name>.recovered-<UTC date-time>.db`), run by run and table by table, and reports per run what
  * was copied and what was lost. The damaged file is only read, never written: it is opened through a
- * readonly connection when its -wal/-shm files exist, else through an in-memory snapshot (open.ts).
+ * readonly connection when its -wal/-shm files exist, else through a private snapshot copy (open.ts).
  *
  * Why row by row rather than VACUUM INTO or the backup API: those stop at the first unreadable page
  * (or copy the damage as it is), while a damaged store usually has a few bad pages among many good
@@ -25,7 +25,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, parse } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from './errors';
-import { adoptOwner, openSnapshot, quickCheck } from './open';
+import { adoptOwner, openSnapshot, quickCheck, type Released } from './open';
 import { backupStamp } from './backup';
 import { RunStore } from './store';
 import { notADatabaseError } from './sqlite-errors';
@@ -135,9 +135,12 @@ function resilientScan<R>(
   }
 }
 
-/** Opens `path` for reading without writing or creating anything (see the file comment). */
-function openUntouched(path: string): Database.Database {
-  if (existsSync(`${path}-wal`) && existsSync(`${path}-shm`)) return new Database(path, { readonly: true, fileMustExist: true });
+/** Opens `path` for reading without writing or creating anything beside it (see the file comment). */
+function openUntouched(path: string): Released {
+  if (existsSync(`${path}-wal`) && existsSync(`${path}-shm`)) {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    return { db, release: () => db.close() };
+  }
   return openSnapshot(path, 5000);
 }
 
@@ -152,12 +155,13 @@ export function recoverStore(source: string, options: { target?: string; now?: (
   const started = now();
   const target = options.target ?? recoveredPath(source, started);
   if (existsSync(target)) throw new StoreError(`${target} already exists; move it away or choose another --out`);
-  let src: Database.Database;
+  let opened: Released;
   try {
-    src = openUntouched(source);
+    opened = openUntouched(source);
   } catch (e) {
     throw notADatabaseError(source, `SQLite cannot open it (${errText(e)})`, e);
   }
+  const src = opened.db;
   const partial = join(dirname(target), `.${basename(target)}.partial`);
   try {
     const header = attempt(() => ({ appId: src.pragma('application_id', { simple: true }) as number, version: src.pragma('user_version', { simple: true }) as number }));
@@ -194,7 +198,7 @@ export function recoverStore(source: string, options: { target?: string; now?: (
     rmSync(`${partial}-shm`, { force: true });
     throw e;
   } finally {
-    src.close();
+    opened.release();
   }
 }
 

@@ -41,12 +41,12 @@ export function asidePath(dbPath: string, at: number): string {
 
 /** Checks a backup file completely. @throws StoreFileError / SchemaError naming it */
 export function verifyBackup(backup: string): void {
-  const { db } = openStoreFile(backup, { access: 'read', verify: true, create: false, busyTimeoutMs: 5000 });
+  const { db, release } = openStoreFile(backup, { access: 'read', verify: true, create: false, busyTimeoutMs: 5000 });
   try {
     const problems = quickCheck(db);
     if (problems.length > 0) throw new StoreFileError('damaged', backup, `${backup} is damaged (${problems.slice(0, 3).join('; ')}); choose another backup`, { problems });
   } finally {
-    db.close();
+    release();
   }
 }
 

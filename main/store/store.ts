@@ -123,7 +123,15 @@ export class RunStore {
   private readonly now: () => number;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
-  private constructor(db: Database.Database, options: RunStoreOptions, path: string, connection: StoreConnection, busyTimeoutMs: number) {
+  private constructor(
+    db: Database.Database,
+    /** Closes the connection and removes what it needed (a snapshot's copy). */
+    private readonly release: () => void,
+    options: RunStoreOptions,
+    path: string,
+    connection: StoreConnection,
+    busyTimeoutMs: number,
+  ) {
     this.db = db;
     this.path = path;
     this.access = options.access ?? 'write';
@@ -161,10 +169,10 @@ export class RunStore {
     const busyTimeoutMs = checkPositiveInt(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs', 0);
     const access = options.access ?? 'write';
     if (access !== 'write' && access !== 'read') throw new StoreInputError('access', `must be 'write' or 'read'; got ${JSON.stringify(access)}`);
-    const { db, connection, migrate: upgrade } =
-      path === ':memory:'
-        ? { db: new Database(path), connection: 'read-write' as const, migrate: true }
-        : openStoreFile(path, { access, verify: options.verify ?? true, create: options.create ?? true, busyTimeoutMs });
+    const memory = path === ':memory:' ? new Database(path) : null;
+    const { db, release, connection, migrate: upgrade } = memory
+      ? { db: memory, release: () => memory.close(), connection: 'read-write' as const, migrate: true }
+      : openStoreFile(path, { access, verify: options.verify ?? true, create: options.create ?? true, busyTimeoutMs });
     try {
       db.pragma('foreign_keys = ON');
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -175,9 +183,9 @@ export class RunStore {
       }
       // Writers; readers of an in-memory snapshot; a reader upgrading an older store (open.ts).
       if (upgrade) migrate(db);
-      return new RunStore(db, options, path, connection, busyTimeoutMs);
+      return new RunStore(db, release, options, path, connection, busyTimeoutMs);
     } catch (err) {
-      db.close();
+      release();
       throw translateSqliteError(err, path, busyTimeoutMs);
     }
   }
@@ -193,7 +201,7 @@ export class RunStore {
     try {
       if (this.access === 'write') this.db.pragma('optimize'); // may write sqlite_stat1
     } finally {
-      this.db.close();
+      this.release();
     }
   }
 

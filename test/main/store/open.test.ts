@@ -2,7 +2,8 @@
 // readers that create and change nothing; SQLite errors that name the file. Real files throughout,
 // damaged by overwriting real pages; processes where another process is what matters.
 import { spawnSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +21,9 @@ function thrown(fn: () => unknown): Error {
   }
   throw new Error('expected an error, nothing was thrown');
 }
+
+/** This process's snapshot copies (open.ts) in the temporary folder. */
+const snapshotCopies = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`flow-studio-snapshot-${process.pid}-`));
 
 /** A closed store with `runs` runs, each with metrics, a 40 kB checkpoint and a sample. */
 function seeded(runs = 3): { path: string; dir: string; ids: string[] } {
@@ -181,7 +185,7 @@ describe("access 'read' creates and changes nothing", () => {
     expect(listing(dir)).toEqual(['runs.db']);
   });
 
-  it("on a store that is not ours, with no -wal: an in-memory snapshot; nothing appears beside the file", () => {
+  it('on a store that is not ours, with no -wal: a private snapshot copy, removed on close; nothing appears beside the file', () => {
     const { path, dir, ids } = seeded(2);
     makeNotOurs(path);
     const before = sha256File(path);
@@ -191,7 +195,9 @@ describe("access 'read' creates and changes nothing", () => {
     expect(reader.listRuns()).toHaveLength(2);
     expect(Buffer.from(reader.latestCheckpoint(ids[0]!)!.model).equals(Buffer.from(bytes(40_000, 0)))).toBe(true);
     expect(listing(dir)).toEqual(['runs.db']);
+    expect(snapshotCopies()).toHaveLength(1); // the private copy it reads, in the temporary folder
     reader.close();
+    expect(snapshotCopies()).toEqual([]);
     expect(listing(dir)).toEqual(['runs.db']);
     expect(sha256File(path)).toBe(before);
   });
