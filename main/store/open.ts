@@ -18,10 +18,11 @@
  * - 'write': the whole file. A write into a damaged file can spread the damage (a broken free list
  *   hands out a page that is still in use), so nothing writes before every page was checked.
  * - 'read': sqlite_schema and the runs table only (every read starts there). Reading cannot spread
- *   damage, SQLite checks every page it reads (cell_size_check is on), and a damaged page met later
- *   fails that read with SQLITE_CORRUPT, which the store reports as 'damaged' naming the file: a
- *   reader never gets an answer the full check would have refused, it just learns of the damage when
- *   it touches it. Workers of a host that already verified the file pass verify: false.
+ *   damage, SQLite checks the structure of every page it reads as quick_check would (more closely with
+ *   cell_size_check on), and a damaged page met later fails that read with SQLITE_CORRUPT, which the
+ *   store reports as 'damaged' naming the file: a reader gets nothing from a page the full check would
+ *   have flagged; it learns of the damage when it reaches it. Workers of a host that already verified
+ *   the file pass verify: false.
  *
  * Connections for readers ('read'):
  * - the process may write the file and its folder (and is not root looking at another user's file):
@@ -51,7 +52,7 @@ import { StoreFileError, StoreRuntimeError } from './errors';
 import { assertCompatible, SCHEMA_VERSION } from './schema';
 import { notADatabaseError, permissionError, readOnlyError, translateSqliteError, whoAmI, damagedError } from './sqlite-errors';
 
-/** What a RunStore is opened for: 'write' (the default) may change the file; 'read' never does. */
+/** What a RunStore is opened for: 'write' (the default) may change the file; 'read' does not (but for upgrading an older store it may write, once). */
 export type StoreAccess = 'write' | 'read';
 
 /** How the open store reaches the file; see the file comment. */

@@ -79,8 +79,8 @@ export interface RunStoreOptions {
   now?: () => number;
   /**
    * 'write' (default): may change the file; creates it (and its folder) when absent unless `create` is
-   * false. 'read': never writes or creates anything, works on read-only files and folders; the
-   * store's writing methods throw. See open.ts.
+   * false. 'read': creates nothing and writes nothing (but for upgrading, once, an older store it may
+   * write), works on read-only files and folders; the store's writing methods throw. See open.ts.
    */
   access?: StoreAccess;
   /**
@@ -114,7 +114,7 @@ export class RunStore {
   readonly journalMode: string;
   /** What the store was opened for; a 'read' store refuses to write. */
   readonly access: StoreAccess;
-  /** How it reaches the file: a normal connection, a readonly one, or an in-memory snapshot (open.ts). */
+  /** How it reaches the file: a normal connection, a readonly one, or a private snapshot copy (open.ts). */
   readonly connection: StoreConnection;
   /** How long a write waits for another connection's lock, in ms. */
   readonly busyTimeoutMs: number;
@@ -160,7 +160,7 @@ export class RunStore {
    * Every check (what the file is, permissions, the version, PRAGMA quick_check) runs BEFORE any
    * PRAGMA that writes (journal_mode = WAL rewrites the header), so a folder, a foreign or damaged file,
    * or one from a newer release is refused byte-for-byte untouched; see open.ts. With access 'read'
-   * none of the writing PRAGMAs run and nothing is migrated on disk.
+   * none of the writing PRAGMAs run, and only an older store this process may write is migrated.
    *
    * @throws StoreFileError (folder, not-a-database, damaged, permission, read-only, missing) naming the
    *   file; SchemaError for a newer or foreign file.
@@ -181,7 +181,7 @@ export class RunStore {
         db.pragma('synchronous = NORMAL');
         db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
       }
-      // Writers; readers of an in-memory snapshot; a reader upgrading an older store (open.ts).
+      // Writers; readers of a snapshot copy; a reader upgrading an older store it may write (open.ts).
       if (upgrade) migrate(db);
       return new RunStore(db, release, options, path, connection, busyTimeoutMs);
     } catch (err) {
