@@ -152,7 +152,7 @@ function userVersion(db: Database.Database): number {
  * Refuses, without writing anything, a file this code must not migrate: one with a schema version
  * above `latest` (written by a newer Flow Studio; migrating "down" would lose data) or one that is
  * another application's database. Only reads the header and sqlite_schema, so the file's bytes stay
- * as they were. `name` is the file named in messages (a store read from an in-memory copy passes its
+ * as they were. `name` is the file named in messages (a store read through a snapshot copy passes its
  * file's path).
  */
 export function assertCompatible(db: Database.Database, latest: number = SCHEMA_VERSION, name: string = db.name): void {
