@@ -31,6 +31,8 @@ export default defineConfig({
           compute: resolve(root, 'main/compute/worker.ts'),
           // The short-lived worker of the API's bounded image folder check (main/data/folder-check.ts).
           'folder-check': resolve(root, 'main/data/folder-check-worker.ts'),
+          // The rolling backup of the run store (main/store/backup.ts starts it as backup.js).
+          backup: resolve(root, 'main/store/backup-worker.ts'),
         },
       },
     },

@@ -6,9 +6,10 @@
  * TensorFlow.js is imported only when a command asks for the backend or a model, so commands that
  * do not compute (runs, --help, train's main thread) start quickly.
  */
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RunStore } from '../store/store';
+import { StoreFileError } from '../store/errors';
+import type { StoreAccess } from '../store/open';
 import { DB_FILE_NAME, defaultDataDir } from '../store/paths';
 import type { BackendInfo } from '../engine/backend';
 import type { LoadedModel } from '../engine/models';
@@ -50,19 +51,39 @@ export class Context {
   }
 
   /**
-   * The run store, opened once per command. With `create: false` a missing file is not created
-   * (listing runs must not leave an empty database behind) and null comes back.
+   * What this command does with the run store: 'write' for `train`, `runs delete` and `--save`
+   * (anything that saves into the store), 'read' for everything else. A reader never creates or
+   * changes the file, and works on a read-only store (see main/store/open.ts).
+   */
+  get storeAccess(): StoreAccess {
+    const { command, positionals } = this.args;
+    if (command === 'train' || (command === 'runs' && positionals[0] === 'delete')) return 'write';
+    return this.args.has('save') && this.args.flag('save') ? 'write' : 'read';
+  }
+
+  /**
+   * The run store, opened once per command with `storeAccess`. With `create: false` (and always for
+   * readers) a missing file is not created (listing runs must not leave an empty database behind) and
+   * null comes back. A store that cannot be used (a folder, not a database, damaged, unreadable, or
+   * read-only for a writer) throws StoreFileError naming the file: exit 2.
    */
   openStore(opts: { create?: boolean } = {}): RunStore | null {
     if (this.store) return this.store;
-    if (opts.create === false && !existsSync(this.dbPath)) return null;
-    this.store = RunStore.open(this.dbPath);
+    const access = this.storeAccess;
+    try {
+      this.store = RunStore.open(this.dbPath, { access, create: opts.create !== false });
+    } catch (e) {
+      if (e instanceof StoreFileError && e.reason === 'missing' && (access === 'read' || opts.create === false)) return null;
+      throw e;
+    }
     return this.store;
   }
 
-  /** The store, created if needed. */
+  /** The store, created if needed (writers only; readers get StoreFileError 'missing'). */
   requireStore(): RunStore {
-    return this.openStore()!;
+    const store = this.openStore();
+    if (!store) throw new StoreFileError('missing', this.dbPath, `there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`);
+    return store;
   }
 
   /** The --backend request ('auto' when absent; FLOW_STUDIO_BACKEND otherwise). */

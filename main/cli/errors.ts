@@ -3,15 +3,17 @@
  *
  * Exit codes (documented in `flow-studio --help`):
  *   0  success
- *   1  a run failed or diverged, or an unexpected error (a bug, a crash of a dependency)
- *   2  bad input: usage, config, data, shapes, checkpoints that do not fit, unknown ids
+ *   1  a run failed or diverged; the machine failed us (disk full, an I/O error, the store locked
+ *      by another process for too long: worth retrying); or an unexpected error (a bug)
+ *   2  bad input: usage, config, data, shapes, checkpoints that do not fit, unknown ids, a run store
+ *      file that cannot be used (a folder, not a database, damaged, no permission, read-only)
  *   130 training cancelled with Ctrl+C (the shell's convention for SIGINT)
  *
  * Why the split between 1 and 2: scripts that drive the CLI can retry or report a failed run, but
  * must fix their arguments on a 2; nothing in a 2 is worth retrying unchanged.
  */
 import { ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
-import { NotFoundError, OwnershipError, SchemaError, StoreInputError, TransitionError } from '../store/errors';
+import { NotFoundError, OwnershipError, SchemaError, StoreFileError, StoreInputError, StoreRuntimeError, TransitionError } from '../store/errors';
 
 /** Exit codes of the command line. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
@@ -53,6 +55,7 @@ const BAD_INPUT = [
   TransitionError, // e.g. resuming a completed run
   SchemaError, // --db names a newer or foreign database
   OwnershipError, // the run is being trained by another live process
+  StoreFileError, // the store is a folder, not a database, damaged, unreadable or read-only
 ] as const;
 
 /**
@@ -69,6 +72,18 @@ const BAD_INPUT_NAMES = new Set([
 /** True for errors caused by what the user gave us (exit 2). */
 export function isBadInput(e: unknown): boolean {
   return BAD_INPUT.some((cls) => e instanceof cls) || (e instanceof Error && BAD_INPUT_NAMES.has(e.name));
+}
+
+/**
+ * True for failures of the machine rather than of our code (exit 1 without "unexpected"): the disk is
+ * full, an I/O error, the store stayed locked by another process. Looks through `cause` chains, since
+ * withContext wraps errors.
+ */
+export function isEnvironmentFailure(e: unknown): boolean {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    if (c instanceof StoreRuntimeError) return c.failure !== 'sqlite';
+  }
+  return false;
 }
 
 /** The exit code of an error that reached the top level. */

@@ -56,8 +56,9 @@ Commands:
 
 ${GLOBAL}
 
-Exit codes: 0 success, 1 a run failed or diverged (or an unexpected error), 2 bad input,
-130 training cancelled with Ctrl+C. FLOW_STUDIO_DEBUG=1 prints stacks.
+Exit codes: 0 success, 1 a run failed or diverged, the disk or a lock failed (or an unexpected
+error), 2 bad input (also a run store that is a folder, not a database, damaged, or not readable or
+writable for this user), 130 training cancelled with Ctrl+C. FLOW_STUDIO_DEBUG=1 prints stacks.
 
 Run 'flow-studio COMMAND --help' for a command's options.`;
 
@@ -226,10 +227,19 @@ Only in a source checkout.
 ${GLOBAL}`,
   doctor: `Usage:
   flow-studio doctor
+  flow-studio doctor --recover [--out FILE]
+  flow-studio doctor --restore BACKUP
 
 Reports the Node version, the compute backend chosen and why (with the ones skipped), package
-versions, whether the Electron binary is installed, the data folder and run store, and a write check.
+versions, whether the Electron binary is installed, the data folder, the run store's health (a full
+integrity check: ok, damaged, read-only ...) and size, its backups, and a write check.
 Exit 0 when everything needed works, 1 otherwise.
+  --recover         copy what can be read of a damaged run store into a new one beside it
+                    (NAME.recovered-DATE.db, or --out FILE) and list the runs lost or partly read;
+                    the damaged file is never written
+  --restore BACKUP  put a backup (from the backups folder doctor lists) in place of the run store;
+                    the current file is kept as NAME.before-restore-DATE.db. Refused while another
+                    process has the store open
 
 ${GLOBAL}`,
   serve: `Usage:

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommand, type Args, type OptionSpecs } from './args';
 import { Context, type Env } from './context';
-import { EXIT, exitCodeFor, kindOf, messageOf, UsageError } from './errors';
+import { EXIT, exitCodeFor, isEnvironmentFailure, kindOf, messageOf, UsageError } from './errors';
 import { COMMAND_NAMES, OVERVIEW, USAGE, type CommandName } from './help';
 import { Output, type Streams } from './output';
 import { projectRoot } from './paths';
@@ -119,7 +119,7 @@ export async function main(argv: readonly string[], streams: Streams = processSt
     const helpFor = e instanceof UsageError ? (e.command ?? (command && isCommand(command) ? command : undefined)) : undefined;
     const hint = e instanceof UsageError ? `\n(see 'flow-studio${helpFor ? ` ${helpFor}` : ''} --help')` : '';
     // Not bad input: a bug or a broken environment, where the stack is what a report needs.
-    const debugHint = code === EXIT.failed && !debug ? '\n(unexpected; run with FLOW_STUDIO_DEBUG=1 for the stack trace)' : '';
+    const debugHint = code === EXIT.failed && !debug && !isEnvironmentFailure(e) ? '\n(unexpected; run with FLOW_STUDIO_DEBUG=1 for the stack trace)' : '';
     streams.stderr.write(`${where}: error: ${messageOf(e)}${hint}${debugHint}\n`);
     if (debug && e instanceof Error) streams.stderr.write(`${stackOf(e)}\n`);
     out.errorResult(kindOf(e), messageOf(e), code);

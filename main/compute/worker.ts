@@ -31,7 +31,8 @@ async function handle(req: ComputeRequest): Promise<void> {
   let reply: ComputeReply;
   try {
     await ready;
-    store ??= RunStore.open(job.dbPath);
+    // The host opened (and checked) the store before starting this worker.
+    store ??= RunStore.open(job.dbPath, { verify: false });
     const task = TASKS[req.task];
     if (!task) throw new Error(`unknown compute task '${req.task}'`);
     const value = await task(store, req.args, (p) => port.postMessage({ id: req.id, progress: p } satisfies ComputeReply));

@@ -86,7 +86,8 @@ export class Supervisor {
   }
 
   private store(): RunStore {
-    this.leaseStore ??= RunStore.open(this.opts.dbPath);
+    // The supervisor's owner (the app, the CLI) opened and verified the store already.
+    this.leaseStore ??= RunStore.open(this.opts.dbPath, { verify: false });
     return this.leaseStore;
   }
 

@@ -83,7 +83,8 @@ const SMOOTHING = 0.98;
 
 export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void, control: ControlState): Promise<FinalStatus> {
   adoptProcessNonce(job.ownerNonce);
-  const store = RunStore.open(job.dbPath);
+  // The host that started this worker verified the file; a second full check would only cost time.
+  const store = RunStore.open(job.dbPath, { verify: false });
   let heartbeat: NodeJS.Timeout | null = null;
   let trainer: Trainer | null = null;
   let parallel: ParallelTrainer | null = null;

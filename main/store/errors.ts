@@ -59,6 +59,55 @@ export class SchemaError extends StoreError {
   }
 }
 
+/** Why a store file cannot be used; see StoreFileError. */
+export type StoreFileReason = 'folder' | 'not-a-database' | 'damaged' | 'permission' | 'read-only' | 'missing';
+
+/**
+ * The file at `path` cannot be used as a run store, for a reason the user can act on: it is a folder,
+ * not a SQLite database, damaged, unreadable or unwritable for this user, or absent. The message
+ * names the file and says what to do; nothing was written to the file. `problems` lists the first
+ * problems PRAGMA quick_check reported for a damaged file.
+ */
+export class StoreFileError extends StoreError {
+  readonly reason: StoreFileReason;
+  readonly path: string;
+  readonly problems: readonly string[];
+  constructor(reason: StoreFileReason, path: string, message: string, options: { problems?: readonly string[]; cause?: unknown } = {}) {
+    super(message);
+    this.reason = reason;
+    this.path = path;
+    this.problems = options.problems ?? [];
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/**
+ * What went wrong when SQLite failed during an operation on a store that opened fine:
+ * - 'disk-full': the drive has no room for the file or its WAL (SQLITE_FULL);
+ * - 'busy': another connection held the lock longer than the busy timeout (SQLITE_BUSY/LOCKED);
+ * - 'io': the operating system failed a read or write (SQLITE_IOERR, SQLITE_CANTOPEN);
+ * - 'sqlite': any other SQLite error (a misuse or a constraint the store should have checked: a bug).
+ */
+export type StoreFailure = 'disk-full' | 'busy' | 'io' | 'sqlite';
+
+/**
+ * A SQLite error during a store operation, with a message that starts with the file's path and says
+ * what happened in plain words. The operation's transaction was rolled back. `code` is SQLite's
+ * extended code (e.g. 'SQLITE_IOERR_WRITE'); the original error is the `cause`.
+ */
+export class StoreRuntimeError extends StoreError {
+  readonly failure: StoreFailure;
+  readonly path: string;
+  readonly code: string;
+  constructor(failure: StoreFailure, path: string, code: string, message: string, cause?: unknown) {
+    super(message);
+    this.failure = failure;
+    this.path = path;
+    this.code = code;
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
 /**
  * The run is held by another live process (main/store/owner.ts): it alone may write the run's
  * progress, rename, delete or resume it. The message says who and what to do.

@@ -16,8 +16,24 @@ export {
 } from './schema';
 export { TRANSITIONS, FINISHED_STATUSES, canTransition } from './status';
 export { newRunId, runIdTime } from './ids';
-export { StoreError, NotFoundError, TransitionError, StoreInputError, SchemaError, OwnershipError, LeaseLostError, type RecordKind } from './errors';
 export { thisProcess, processAlive, describeOwner, HEARTBEAT_INTERVAL_MS, LEASE_STALE_AFTER_MS, type OwnerIdentity, type OwnerProbe, type Lease } from './owner';
+export {
+  StoreError,
+  NotFoundError,
+  TransitionError,
+  StoreInputError,
+  SchemaError,
+  StoreFileError,
+  StoreRuntimeError,
+  OwnershipError,
+  LeaseLostError,
+  type RecordKind,
+  type StoreFileReason,
+  type StoreFailure,
+} from './errors';
+export type { StoreAccess, StoreConnection } from './open';
+export { backupStore, startBackup, listBackups, readBackupStatus, backupDir, type BackupOptions, type BackupResult, type BackupOutcome, type BackupFile, type BackgroundBackup } from './backup';
+export { recoverStore, type RecoverReport, type RecoveredRun } from './recover';
 export {
   RUN_STATUSES,
   SAMPLE_KINDS,

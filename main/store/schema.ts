@@ -174,23 +174,24 @@ function userVersion(db: Database.Database): number {
  * Refuses, without writing anything, a file this code must not migrate: one with a schema version
  * above `latest` (written by a newer Flow Studio; migrating "down" would lose data) or one that is
  * another application's database. Only reads the header and sqlite_schema, so the file's bytes stay
- * as they were.
+ * as they were. `name` is the file named in messages (a store read through a snapshot copy passes its
+ * file's path).
  */
-export function assertCompatible(db: Database.Database, latest: number = SCHEMA_VERSION): void {
+export function assertCompatible(db: Database.Database, latest: number = SCHEMA_VERSION, name: string = db.name): void {
   const version = userVersion(db);
   const appId = db.pragma('application_id', { simple: true }) as number;
   if (appId !== 0 && appId !== APPLICATION_ID) {
     throw new SchemaError(
       'foreign',
-      db.name,
-      `${db.name} is not a Flow Studio database (application_id 0x${(appId >>> 0).toString(16)}); it was left unchanged`,
+      name,
+      `${name} is not a Flow Studio database (application_id 0x${(appId >>> 0).toString(16)}); it was left unchanged`,
     );
   }
   if (version > latest) {
     throw new SchemaError(
       'too-new',
-      db.name,
-      `${db.name} has schema version ${version}, but this Flow Studio understands up to version ${latest}: ` +
+      name,
+      `${name} has schema version ${version}, but this Flow Studio understands up to version ${latest}: ` +
         'it was written by a newer release. Update Flow Studio to open it; the file was left unchanged.',
     );
   }
@@ -201,8 +202,8 @@ export function assertCompatible(db: Database.Database, latest: number = SCHEMA_
     if (objects > 0) {
       throw new SchemaError(
         'foreign',
-        db.name,
-        `${db.name} already holds ${objects} tables/indexes but no Flow Studio schema version; it was left unchanged`,
+        name,
+        `${name} already holds ${objects} tables/indexes but no Flow Studio schema version; it was left unchanged`,
       );
     }
   }

@@ -18,10 +18,8 @@
  * store.saveCheckpoint(run.id, { step: 1, model: bytes });
  * store.close();
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { NotFoundError, OwnershipError, StoreInputError, TransitionError } from './errors';
+import { NotFoundError, OwnershipError, StoreError, StoreInputError, TransitionError } from './errors';
 import { newRunId } from './ids';
 import { objectToJsonText, parseJson, toJsonText } from './json';
 import {
@@ -42,7 +40,9 @@ import {
   type RunRow,
   type SampleRow,
 } from './rows';
-import { assertCompatible, migrate, SCHEMA_VERSION } from './schema';
+import { nameTrees, openStoreFile, type StoreAccess, type StoreConnection } from './open';
+import { migrate } from './schema';
+import { translateSqliteError, translateStoreErrors } from './sqlite-errors';
 import { canTransition, FINISHED_STATUSES, TRANSITIONS } from './status';
 import { summariseConfig } from './summary';
 import {
@@ -84,6 +84,19 @@ export interface RunStoreOptions {
   now?: () => number;
   /** How owners are judged alive (main/store/owner.ts); tests pass their own process table. */
   ownerProbe?: Partial<OwnerProbe>;
+  /**
+   * 'write' (default): may change the file; creates it (and its folder) when absent unless `create` is
+   * false. 'read': creates nothing and writes nothing (but for upgrading, once, an older store it may
+   * write), works on read-only files and folders; the store's writing methods throw. See open.ts.
+   */
+  access?: StoreAccess;
+  /**
+   * Check the file with PRAGMA quick_check before use (default true): every page for 'write', the runs
+   * table for 'read'. Worker threads opening a store their host already verified pass false.
+   */
+  verify?: boolean;
+  /** For access 'write': create the file when absent (default true); false throws StoreFileError 'missing'. */
+  create?: boolean;
 }
 
 /** Cap on the WAL file left on disk after a checkpoint: without it one large checkpoint write leaves a
@@ -96,6 +109,12 @@ export class RunStore {
   readonly path: string;
   /** Journal mode actually in effect: 'wal' unless the filesystem cannot share memory (some network drives). */
   readonly journalMode: string;
+  /** What the store was opened for; a 'read' store refuses to write. */
+  readonly access: StoreAccess;
+  /** How it reaches the file: a normal connection, a readonly one, or a private snapshot copy (open.ts). */
+  readonly connection: StoreConnection;
+  /** How long a write waits for another connection's lock, in ms. */
+  readonly busyTimeoutMs: number;
   private readonly db: Database.Database;
   private readonly keepCheckpoints: number;
   private readonly now: () => number;
@@ -103,9 +122,20 @@ export class RunStore {
   readonly probe: OwnerProbe;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
 
-  private constructor(db: Database.Database, options: RunStoreOptions) {
+  private constructor(
+    db: Database.Database,
+    /** Closes the connection and removes what it needed (a snapshot's copy). */
+    private readonly release: () => void,
+    options: RunStoreOptions,
+    path: string,
+    connection: StoreConnection,
+    busyTimeoutMs: number,
+  ) {
     this.db = db;
-    this.path = db.name;
+    this.path = path;
+    this.access = options.access ?? 'write';
+    this.connection = connection;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.keepCheckpoints = checkPositiveInt(options.keepCheckpoints ?? 3, 'keepCheckpoints');
     this.now = options.now ?? Date.now;
     this.probe = systemProbe({ now: this.now, ...options.ownerProbe });
@@ -127,27 +157,36 @@ export class RunStore {
    * - busy_timeout: a writer waits for another connection's short transaction instead of failing.
    * - journal_size_limit: truncates the WAL after checkpoints (blobs otherwise leave it huge).
    *
-   * The version check runs BEFORE any PRAGMA that writes (journal_mode = WAL rewrites the header), so a
-   * file from a newer release, or another program's database, is refused byte-for-byte untouched.
+   * Every check (what the file is, permissions, the version, PRAGMA quick_check) runs BEFORE any
+   * PRAGMA that writes (journal_mode = WAL rewrites the header), so a folder, a foreign or damaged file,
+   * or one from a newer release is refused byte-for-byte untouched; see open.ts. With access 'read'
+   * none of the writing PRAGMAs run, and only an older store this process may write is migrated.
    *
-   * @throws SchemaError for a newer or foreign file; SQLite errors for an unreadable one.
+   * @throws StoreFileError (folder, not-a-database, damaged, permission, read-only, missing) naming the
+   *   file; SchemaError for a newer or foreign file.
    */
   static open(path: string, options: RunStoreOptions = {}): RunStore {
     const busyTimeoutMs = checkPositiveInt(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs', 0);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: busyTimeoutMs });
+    const access = options.access ?? 'write';
+    if (access !== 'write' && access !== 'read') throw new StoreInputError('access', `must be 'write' or 'read'; got ${JSON.stringify(access)}`);
+    const memory = path === ':memory:' ? new Database(path) : null;
+    const { db, release, connection, migrate: upgrade } = memory
+      ? { db: memory, release: () => memory.close(), connection: 'read-write' as const, migrate: true }
+      : openStoreFile(path, { access, verify: options.verify ?? true, create: options.create ?? true, busyTimeoutMs });
     try {
-      assertCompatible(db, SCHEMA_VERSION);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-      migrate(db);
-      return new RunStore(db, options);
+      if (access === 'write') {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      }
+      // Writers; readers of a snapshot copy; a reader upgrading an older store it may write (open.ts).
+      if (upgrade) migrate(db);
+      return new RunStore(db, release, options, path, connection, busyTimeoutMs);
     } catch (err) {
-      db.close();
-      throw err;
+      release();
+      throw translateSqliteError(err, path, busyTimeoutMs);
     }
   }
 
@@ -156,14 +195,19 @@ export class RunStore {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  /** Closes the connection (after letting SQLite refresh its query statistics). Safe to call twice. */
+  /** Closes the connection (after letting SQLite refresh its query statistics, when writing). Safe to call twice. */
   close(): void {
     if (!this.db.open) return;
     try {
-      this.db.pragma('optimize');
+      if (this.access === 'write') this.db.pragma('optimize'); // may write sqlite_stat1
     } finally {
-      this.db.close();
+      this.release();
     }
+  }
+
+  /** Throws unless the store was opened for writing (a reader calling a writer is a bug). */
+  private assertWritable(): void {
+    if (this.access !== 'write') throw new StoreError(`${this.path} was opened for reading; open it with access 'write' to change it`);
   }
 
   private stmt<Row>(sql: string): Database.Statement<unknown[], Row> {
@@ -178,6 +222,7 @@ export class RunStore {
   /** Runs `fn` in one BEGIN IMMEDIATE transaction: the write lock is taken first, so a read-then-write
    * sequence cannot fail halfway with SQLITE_BUSY when another connection commits in between. */
   private write<T>(fn: () => T): T {
+    this.assertWritable();
     return this.db.transaction(fn).immediate();
   }
 
@@ -881,19 +926,53 @@ export class RunStore {
     )();
   }
 
-  /** PRAGMA integrity_check and foreign_key_check; ok when the first says 'ok' and the second is empty. */
-  integrityCheck(): IntegrityReport {
-    const integrity = this.db.prepare<unknown[], string>('PRAGMA integrity_check').pluck().all();
+  /**
+   * PRAGMA integrity_check (reporting up to `maxProblems` problems, one per line) and
+   * foreign_key_check; ok when the first says 'ok' and the second is empty. On a badly damaged file
+   * SQLite may abort a check with SQLITE_CORRUPT instead of listing problems; that is reported as a
+   * problem (after retrying with a smaller limit, which stops the check before it gets there), not thrown.
+   */
+  integrityCheck(maxProblems = 100): IntegrityReport {
+    const checkedRows = (sql: string): string[] | string => {
+      try {
+        return this.db.prepare<unknown[], string>(sql).pluck().all();
+      } catch (e) {
+        if (!(e instanceof Database.SqliteError) || !e.code.startsWith('SQLITE_CORRUPT')) throw e;
+        return `SQLite stopped the check: ${e.message} (${e.code})`;
+      }
+    };
+    const split = (rows: string[]) => rows.flatMap((r) => r.split('\n')).filter((l) => l !== '' && !l.startsWith('*** in database'));
+    let integrity = checkedRows(`PRAGMA integrity_check(${checkPositiveInt(maxProblems, 'maxProblems')})`);
+    if (typeof integrity === 'string' && maxProblems > 10) integrity = checkedRows('PRAGMA integrity_check(10)');
+    let lines: string[];
+    if (typeof integrity !== 'string') {
+      lines = nameTrees(this.db, split(integrity));
+    } else {
+      // The whole-file check stopped: check table by table, to say at least which tables are damaged.
+      lines = [integrity];
+      const tables = checkedRows(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`);
+      for (const t of typeof tables === 'string' ? [] : tables) {
+        const rows = checkedRows(`PRAGMA integrity_check("${t.replace(/"/g, '""')}")`);
+        if (typeof rows === 'string') lines.push(`${t}: ${rows}`);
+        else lines.push(...split(rows).filter((l) => l !== 'ok').map((l) => `${t}: ${l}`));
+      }
+    }
     interface FkRow {
       table: string;
       rowid: number | null;
       parent: string;
     }
-    const foreignKeyProblems = this.db.prepare<unknown[], FkRow>('PRAGMA foreign_key_check')
-      .all()
-      .map((r) => `${r.table} row ${r.rowid ?? '?'} refers to a missing ${r.parent} row`);
-    const ok = integrity.length === 1 && integrity[0] === 'ok' && foreignKeyProblems.length === 0;
-    return { ok, integrity, foreignKeyProblems };
+    let foreignKeyProblems: string[];
+    try {
+      foreignKeyProblems = this.db.prepare<unknown[], FkRow>('PRAGMA foreign_key_check')
+        .all()
+        .map((r) => `${r.table} row ${r.rowid ?? '?'} refers to a missing ${r.parent} row`);
+    } catch (e) {
+      if (!(e instanceof Database.SqliteError) || !e.code.startsWith('SQLITE_CORRUPT')) throw e;
+      foreignKeyProblems = [`SQLite stopped the foreign key check: ${e.message} (${e.code})`];
+    }
+    const ok = lines.length === 1 && lines[0] === 'ok' && foreignKeyProblems.length === 0;
+    return { ok, integrity: lines, foreignKeyProblems };
   }
 
   /**
@@ -902,7 +981,11 @@ export class RunStore {
    * space about the size of the database and blocks other writers while it runs.
    */
   compact(): void {
+    this.assertWritable();
     this.db.exec('VACUUM');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 }
+
+// Every SQLite error a method throws leaves as a store error naming the file (sqlite-errors.ts).
+translateStoreErrors(RunStore);

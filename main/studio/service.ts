@@ -15,6 +15,7 @@ import type { WorkerEvent } from '../engine/protocol';
 import { Supervisor, type WorkerEntry } from '../engine/supervisor';
 import type { BackendInfo } from '../engine/backend';
 import { OwnershipError, RunStore } from '../store';
+import { startBackup, type BackgroundBackup, type BackupOutcome, type WorkerBackupOptions } from '../store/backup';
 import { summariseConfig } from '../store/summary';
 import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
@@ -37,6 +38,8 @@ export interface StudioOptions {
   workerEntry?: WorkerEntry;
   /** How long "sample now" waits for a running run's fresh checkpoint (ms). */
   checkpointWaitMs?: number;
+  /** The daily backup started with the service (main/store/backup.ts): its options, or false for none. */
+  backup?: WorkerBackupOptions | false;
 }
 
 type Handler<M extends Method> = (req: ParsedRequest<M>) => Replies[M] | Promise<Replies[M]>;
@@ -50,6 +53,9 @@ export class StudioService {
   private readonly cancels = new Map<string, Int32Array>();
   private readonly handlers: { [M in Method]: Handler<M> };
   private closed = false;
+  private readonly backupTask: BackgroundBackup | null;
+  /** How the backup started with the service ended (resolves once; never rejects). */
+  readonly backup: Promise<BackupOutcome | null>;
 
   constructor(private readonly opts: StudioOptions) {
     this.store = RunStore.open(opts.dbPath);
@@ -66,6 +72,14 @@ export class StudioService {
     this.compute = new ComputeClient({ dbPath: opts.dbPath, ...(backend ? { backend } : {}) });
     this.supervisor.on((e) => this.emit('run', toRunEvent(e)));
     this.handlers = this.makeHandlers();
+    // The daily backup, in a worker thread; a failure is reported and never stops the app.
+    this.backupTask = opts.backup === false ? null : startBackup(opts.dbPath, opts.backup ?? {});
+    this.backup = this.backupTask
+      ? this.backupTask.done.then((outcome) => {
+          if (outcome.status === 'failed') process.stderr.write(`flow-studio: warning: the daily backup of ${opts.dbPath} failed: ${outcome.error}\n`);
+          return outcome;
+        })
+      : Promise.resolve(null);
   }
 
   /** Subscribes to every event stream: 'run' (training) and 'task' (progress of compute tasks). */
@@ -101,8 +115,10 @@ export class StudioService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.backupTask?.cancel(); // stops at its next step and removes its partial file
     await this.supervisor.shutdown();
     await this.compute.close();
+    await this.backup;
     this.store.close();
   }
 

@@ -14,6 +14,7 @@ import { validateTrainSpec } from '../../../core/train/config';
 import type { TrainSpec } from '../../../core/train/config';
 import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../preload/schema';
 import { OwnershipError, type RunRecord, type RunStore } from '../../store';
+import { startBackup } from '../../store/backup';
 import { parseBackendName } from '../../engine/backend';
 import { loadDataSource } from '../../engine/sources';
 import { Supervisor, type RunResult, type WorkerEntry } from '../../engine/supervisor';
@@ -78,7 +79,19 @@ export async function trainCommand(ctx: Context): Promise<number> {
     store = ctx.requireStore();
     run = store.createRun({ name, config, backend: ctx.backendRequest ?? 'auto', seed: config.seed });
   }
-  return trainRun(ctx, store, run);
+  // The daily backup runs beside the training (in its own thread); a failed one is reported, never
+  // fatal. Training does not wait for it; the command does, before it exits (unless cancelled).
+  const backup = startBackup(store.path);
+  let code: number = EXIT.failed;
+  try {
+    code = await trainRun(ctx, store, run);
+    return code;
+  } finally {
+    if (code === EXIT.cancelled) backup.cancel();
+    const outcome = await backup.done;
+    if (outcome.status === 'failed') ctx.streams.stderr.write(`flow-studio train: warning: the daily backup failed (training is not affected): ${outcome.error}\n`);
+    else if (outcome.status === 'created') ctx.out.note(`backed up the run store to ${outcome.backup.path}`);
+  }
 }
 
 /** The config of --preset or --config with --steps/--seed applied, validated; and the run's name. */

@@ -1,6 +1,7 @@
 // Helpers of the CLI tests: every test drives the REAL command (node bin/flow-studio.mjs ...) in a
 // child process with its own FLOW_STUDIO_HOME, and reads results the way a script would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export interface CliOptions {
   input?: string;
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Run the CLI as this user (needs root); see unprivilegedUser. */
+  user?: { uid: number; gid: number };
 }
 
 /** The environment of a CLI child: ours, minus settings that would change what it does. */
@@ -57,7 +60,7 @@ function childEnv(opts: CliOptions): NodeJS.ProcessEnv {
  * spawned). The caller collects output with `collect`.
  */
 export function startCli(args: readonly string[], opts: CliOptions): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(opts), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(opts), stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.user ?? {}) });
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
   return child;
@@ -114,4 +117,23 @@ export function jsonOf<T = Record<string, unknown>>(r: CliResult): T {
 /** A readable description of a result, for assertion messages. */
 export function show(r: CliResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(-1500)}`;
+}
+
+/**
+ * Who runs the CLI in tests where file permissions must bite. Root ignores file modes, so as root the
+ * CLI runs as nobody (uid/gid 65534; spawn drops root's groups), after checking that nobody can run
+ * this Node and read the project and better-sqlite3; `skip` says why when it cannot. Any other user
+ * runs it as themselves (`user` undefined), and modes apply to them already.
+ */
+export function unprivilegedUser(): { user?: { uid: number; gid: number }; skip?: string } {
+  if (process.getuid?.() !== 0) return {};
+  const user = { uid: 65534, gid: 65534 };
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `const fs = require('fs'); fs.accessSync(${JSON.stringify(BIN)}, fs.constants.R_OK); require(${JSON.stringify(sqlite)}); if (process.getuid() !== ${user.uid}) process.exit(3);`],
+    { ...user, cwd: '/', encoding: 'utf8' },
+  );
+  if (probe.status !== 0) return { skip: `the unprivileged user (uid ${user.uid}) cannot run ${process.execPath} or read ${ROOT}: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}` };
+  return { user };
 }

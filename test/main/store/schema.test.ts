@@ -203,3 +203,45 @@ describe('files this code must not migrate are refused and left untouched', () =
     expectRefusedUntouched(path, 'foreign', /not a Flow Studio database \(application_id 0x3039\)/);
   });
 });
+
+describe('migration 2: the owner lease', () => {
+  /** A store as release 1 wrote it: schema 1, one run left 'running' by pid `pid`, one queued. */
+  function v1File(pid: number): { path: string; running: string; queued: string } {
+    const path = join(tempDir(), 'v1.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    migrate(db, MIGRATIONS.slice(0, 1));
+    const insert = db.prepare(
+      `INSERT INTO runs (id, name, config, status, backend, created_at, updated_at, owner_host, owner_pid) VALUES (?, ?, '{}', ?, 'wasm', 1, 1, ?, ?)`,
+    );
+    insert.run('01V1RUNNING00000', 'left running', 'running', 'localhost-of-v1', pid);
+    insert.run('01V1QUEUED000000', 'queued', 'queued', null, null);
+    db.close();
+    return { path, running: '01V1RUNNING00000', queued: '01V1QUEUED000000' };
+  }
+
+  it("brings a version-1 store to the lease schema, keeping a running row's owner as a legacy lease", () => {
+    const { path, running, queued } = v1File(4242);
+    const store = openAt(path);
+    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(2);
+    // Another host with no heartbeat on record: nothing proves it gone, so it is not taken over.
+    expect(store.getRun(running)).toMatchObject({ status: 'running', ownerPid: 4242, owner: { host: 'localhost-of-v1', pid: 4242, heartbeatAt: null, alive: true } });
+    expect(() => store.renameRun(running, 'x')).toThrow(/being trained by process 4242 on localhost-of-v1/);
+    expect(store.getRun(queued)).toMatchObject({ status: 'queued', owner: null, interrupted: false });
+  });
+
+  it('a reader that may write the file upgrades a version-1 store once, and reads it', () => {
+    const { path, queued } = v1File(4242);
+    const reader = RunStore.open(path, { access: 'read' });
+    try {
+      expect(reader.schemaVersion).toBe(SCHEMA_VERSION);
+      expect(reader.listRuns().map((r) => r.id)).toContain(queued);
+    } finally {
+      reader.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+});
