@@ -9,7 +9,7 @@
  * binary cannot be downloaded on the machines this project is built and tested on, so the wiring
  * here is type-checked but only runs where Electron is installed (test/e2e/electron).
  */
-import { app, BrowserWindow, ipcMain, protocol, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { contract, eventChannels, METHODS, type Envelope } from '../preload/contract';
@@ -103,7 +103,15 @@ void app.whenReady().then(() => {
   });
   const dataDir = process.env.FLOW_STUDIO_HOME?.trim() || app.getPath('userData');
   mkdirSync(dataDir, { recursive: true });
-  service = new StudioService({ dbPath: join(dataDir, DB_FILE_NAME), dataDir, host: 'electron', version: app.getVersion() });
+  try {
+    service = new StudioService({ dbPath: join(dataDir, DB_FILE_NAME), dataDir, host: 'electron', version: app.getVersion() });
+  } catch (e) {
+    // A store that is damaged, read-only or not a database (StoreFileError) says which file and what
+    // to do; the app cannot run without it, and must not write to it.
+    dialog.showErrorBox('Flow Studio cannot open its data', `${e instanceof Error ? e.message : String(e)}\n\nSee 'flow-studio doctor' and README, "Your data".`);
+    app.exit(2);
+    return;
+  }
   registerIpc(service);
   createWindow();
   app.on('activate', () => {
