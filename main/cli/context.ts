@@ -57,7 +57,7 @@ export class Context {
    */
   get storeAccess(): StoreAccess {
     const { command, positionals } = this.args;
-    if (command === 'train' || (command === 'runs' && positionals[0] === 'delete')) return 'write';
+    if (command === 'train' || (command === 'runs' && (positionals[0] === 'delete' || positionals[0] === 'rename'))) return 'write';
     return this.args.has('save') && this.args.flag('save') ? 'write' : 'read';
   }
 
