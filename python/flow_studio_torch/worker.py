@@ -362,7 +362,8 @@ def run(job: Dict, sink: EventSink, controls: Controls, dist=None, device: Optio
             td.broadcast(flags, 0)
             controls.paused, controls.cancelled, controls.sample_now, controls.checkpoint_now = (bool(v) for v in flags.tolist())
 
-        interval = (job.get('progressIntervalMs') or 200) / 1000
+        interval = job.get('progressIntervalMs')
+        interval = 0.2 if interval is None else float(interval) / 1000
         last_progress = 0.0
         smoothed = math.nan
         last_loss = math.nan
