@@ -45,7 +45,7 @@ def squared_distances(x0, x1) -> np.ndarray:
     mean = (a.sum(0) + b.sum(0)) / (n + m)
     a, b = a - mean, b - mean
     c = (a * a).sum(1, keepdim=True) + (b * b).sum(1)[None, :] - 2 * (a @ b.t())
-    return torch.clamp(c, min=0).double().cpu().numpy()
+    return torch.clamp(c, min=0).cpu().double().numpy()  # to the host first: MPS has no float64
 
 
 def exact_assignment(cost: np.ndarray) -> np.ndarray:

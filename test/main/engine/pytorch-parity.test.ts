@@ -33,6 +33,7 @@ import {
   int32Tensor,
   readSafetensorsFile,
   toFloat32,
+  toInt32,
   toTfTensors,
   writeSafetensorsFile,
   FLOW_STUDIO_METADATA_KEY,
@@ -285,5 +286,46 @@ describe('a PyTorch run comes back into the studio', () => {
     const { diff, scale } = maxAbsDiff(ours, toFloat32(res.get('pred')!));
     expect(scale).toBeGreaterThan(0.05);
     expect(diff).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+  });
+});
+
+describe('a studio run moves to PyTorch', () => {
+  it('the PyTorch worker resumes a checkpoint written from the TS trainer', async (ctx) => {
+    if (!python) return ctx.skip();
+    const parsed = parseExperiment({
+      data: { kind: 'toy2d', name: 'moons' },
+      model: { kind: 'mlp', width: 16, depth: 2, timeEmbedDim: 4 },
+      optim: { schedule: 'cosine', warmupSteps: 3 },
+      train: { steps: 20, batchSize: 32, checkpointEvery: 1000, logEvery: 1, sampleEvery: 0 },
+      seed: 4_000_000_000,
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const cfg = parsed.value;
+    const model = createModel(modelConfigFor(cfg.model, [2], 0), cfg.seed);
+    const trainer = createTrainer({ spec: cfg, model, target: toy2dSource('moons') });
+    for (let i = 0; i < 8; i++) trainer.step();
+    const state = trainer.getState();
+    const out = join(dir, 'moved');
+    mkdirSync(out, { recursive: true });
+    const ckpt = join(out, 'from-tfjs.safetensors');
+    await writeSafetensorsFile(ckpt, fromTfTensors(state));
+    const before = (state.get('model/mlp/0/W')!.dataSync() as Float32Array).slice();
+    tf.dispose([...state.values()]);
+    trainer.dispose();
+    model.dispose();
+
+    const jobPath = join(out, 'job.json');
+    writeFileSync(jobPath, JSON.stringify({ runId: 'moved', config: cfg, out, device: 'cpu', threads: 1, resume: ckpt, progressIntervalMs: 0 }));
+    const events = (await engine(['train', '--job', jobPath], '')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ type: 'started', resumedFrom: 8, startStep: 8, totalSteps: 20 });
+    expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed', step: 20 });
+    // PyTorch continues the count where tfjs stopped: the steps logged are exactly 9..20
+    const steps = events.filter((e) => e.type === 'metrics').flatMap((e) => (e.rows as { step: number; name: string }[]).filter((r) => r.name === 'loss').map((r) => r.step));
+    expect(steps).toEqual(Array.from({ length: 12 }, (_, i) => i + 9));
+    const last = await readSafetensorsFile(events.filter((e) => e.type === 'checkpoint').at(-1)!.file as string);
+    // the data stream's key survives the trip (stored as a signed int32, as the TS trainer stores it)
+    expect(Array.from(toInt32(last.tensors.get('trainer/rng')!))).toEqual([4_000_000_000 | 0, 20]);
+    expect(Array.from(toInt32(last.tensors.get('optim/step')!))).toEqual([20]);
+    expect(toFloat32(last.tensors.get('model/mlp/0/W')!)).not.toEqual(before);
   });
 });
