@@ -13,7 +13,7 @@ state.ts samplingWeights gives the studio's samplers.
 
 Both carry one metadata key, ``flow_studio``, a JSON object: format ('flow-studio-checkpoint' or
 'flow-studio-model'), version, engine, step, modelConfig (core/model/types.ts), shape (per sample,
-studio layout), numClasses, prediction, path, sampleRange [lo, hi], and the experiment config.
+studio layout), numClasses, prediction, path, sampleRange {lo, hi}, and the experiment config.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _info(trainer, fmt: str) -> Dict:
         'numClasses': trainer.num_classes,
         'prediction': trainer.cfg['prediction'],
         'path': trainer.cfg['path'],
-        'sampleRange': list(trainer.sample_range),
+        'sampleRange': {'lo': trainer.sample_range[0], 'hi': trainer.sample_range[1]},  # TimeRange, as the TS meta
         'world': trainer.dist.world,
         'config': trainer.cfg,
     }

@@ -67,7 +67,7 @@ def _library():
     if os.environ.get('FLOW_STUDIO_SAFETENSORS') == 'builtin':
         return None
     try:
-        import safetensors  # noqa: F401
+        import safetensors  # noqa: F401  (the package itself first: a clear ImportError)
         import safetensors.numpy as stnp
         return stnp
     except Exception:  # ImportError, or a broken install

@@ -22,9 +22,10 @@ from .paths import Scheduler, conversion_coeffs
 Field = Callable[[torch.Tensor, float], torch.Tensor]
 
 
-def guided_field(model: torch.nn.Module, predict, prediction: str, scheduler: Scheduler, num_classes: int, w: float = 0.0,
+def guided_field(predict, prediction: str, scheduler: Scheduler, num_classes: int, w: float = 0.0,
                  labels: Optional[torch.Tensor] = None) -> Field:
-    """v(x, t) of ``predict(x, t [B], labels)`` (a model in engine layout), guided with weight w."""
+    """v(x, t) of ``predict(x, t [B], labels)`` (a model in engine layout), guided with weight w;
+    without ``labels`` a conditional model gets the "no label" class and w has no effect."""
     if not (w >= 0 and math.isfinite(w)):
         raise ConfigError('sampling.cfg', f'must be a finite number >= 0, got {w}')
 

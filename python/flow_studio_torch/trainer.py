@@ -292,7 +292,7 @@ class Trainer:
         s = self.cfg['sampling']
         w = s['cfg'] if cfg_w is None else cfg_w
         lab = torch.as_tensor(labels, dtype=torch.long, device=self.device) if labels is not None else None
-        field = guided_field(model, lambda x, t, l: model(x, t, l), self.cfg['prediction'], self.scheduler, self.num_classes, w, lab)
+        field = guided_field(model, self.cfg['prediction'], self.scheduler, self.num_classes, w, lab)
         rng = np.random.Generator(np.random.PCG64(seed))
         if self.data_source is not None:
             x0n, _ = self.data_source.sample(n, rng)

@@ -1,7 +1,6 @@
 """ODE solvers against closed-form solutions, and the guided field's algebra."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -34,9 +33,9 @@ def test_guided_field_combines_branches_then_converts():
     x = torch.zeros(3, 2)
     labels = torch.tensor([0, 1, 2])
     w = 2.0
-    v = guided_field(None, predict, 'eps', sched, 4, w, labels)(x, 0.5)
+    v = guided_field(predict, 'eps', sched, 4, w, labels)(x, 0.5)
     pred = (1 + w) * (labels[:, None] + 0.5) - w * (4 + 0.5)
     # eps -> velocity on CondOT at t: v = x / t + (-1 - (1 - t) / t) eps
     assert torch.allclose(v, (-1 - 0.5 / 0.5) * pred.float())
-    unc = guided_field(None, predict, 'velocity', sched, 4, w, None)(x, 0.25)
+    unc = guided_field(predict, 'velocity', sched, 4, w, None)(x, 0.25)
     assert torch.allclose(unc, torch.full((3, 2), 4.25))

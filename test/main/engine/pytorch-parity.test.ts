@@ -254,6 +254,8 @@ describe('a PyTorch run comes back into the studio', () => {
     const meta = flowStudioMetadata(ckpt)!;
     const modelConfig = meta.modelConfig as ModelConfig;
     expect(modelConfig).toEqual(modelConfigFor(cfg.model, [2], 2));
+    // the fields main/engine/models.ts reads from a checkpoint's meta, in its shapes
+    expect(meta).toMatchObject({ shape: [2], numClasses: 2, sampleRange: { lo: 0, hi: 1 }, step: 30 });
     const state0 = toTfTensors(ckpt.tensors, ckptFile);
     const blobs = stateToBlobs(state0);
     tf.dispose([...state0.values()]);
