@@ -275,7 +275,7 @@ def run(job: Dict, sink: EventSink, controls: Controls, dist=None, device: Optio
     import torch
 
     from .checkpoint import export_model, load_checkpoint, save_checkpoint
-    from .data import energy_distance
+    from .data import energy_distance, source_from_spec
     from .trainer import Dist, Trainer
     from . import safetensors_io
 
@@ -440,10 +440,13 @@ def run(job: Dict, sink: EventSink, controls: Controls, dist=None, device: Optio
             sink.emit('finished', status='cancelled', step=trainer.steps, summary=summary)
             return 'cancelled'
         if lead:
-            if len(trainer.shape) == 1 and not trainer.paired:
+            # A reflow run's target is its pairs; its quality is still measured against config.data.
+            data = trainer.target if not trainer.paired else (
+                source_from_spec(cfg['data'], 'data', None) if cfg['data']['kind'] in ('toy2d', 'gmm', 'points') else None)
+            if len(trainer.shape) == 1 and data is not None:
                 n = 2000
                 x, _, nfe = trainer.sample(n, cfg['seed'] + 104729)
-                fresh, _ = trainer.target.sample(n, np.random.Generator(np.random.PCG64(cfg['seed'] + 15485863)))
+                fresh, _ = data.sample(n, np.random.Generator(np.random.PCG64(cfg['seed'] + 15485863)))
                 summary.update({'energyDistance': energy_distance(x, fresh), 'samplingNfe': nfe})
             if cfg['train']['sampleEvery'] > 0 and trainer.steps % cfg['train']['sampleEvery'] != 0:
                 take_sample()

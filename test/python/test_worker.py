@@ -190,3 +190,29 @@ def test_info_reports_torch_devices_and_libraries():
     assert r.returncode == 0 and out['ok'] and out['torch']['version'] == torch.__version__
     assert out['python'] == sys.executable and out['devices']['cpu']['cores'] >= 1
     assert set(out['libraries']) == {'numpy', 'scipy', 'pot', 'safetensors', 'ray'}
+
+
+def test_a_reflow_run_trains_on_its_pairs_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((200, 2)).astype(np.float32)
+    x1 = (x0 * 0.5 + 1).astype(np.float32)  # a deterministic map: pairs, not independent samples
+    pairs = tmp_path / 'pairs.safetensors'
+    safetensors_io.save({'x0': x0, 'x1': x1}, str(pairs))
+    j = job(tmp_path, steps=10, reflow={'from': 'parent-run'})
+    del j['config']['sampling']
+    w = WorkerProcess(j, tmp_path)
+    try:
+        err = w.wait_for('error')
+        w.finish()
+    finally:
+        w.kill()
+    assert err['what'] == 'config' and err['field'] == 'reflow' and 'pairs' in err['message']
+    (tmp_path / 'b').mkdir()
+    j['pairs'] = str(pairs)
+    j['out'] = str(tmp_path / 'b' / 'out')
+    w = WorkerProcess(j, tmp_path / 'b')
+    try:
+        end = w.finish()
+    finally:
+        w.kill()
+    assert end['status'] == 'completed' and end['summary']['energyDistance'] is not None
