@@ -99,7 +99,10 @@ export async function probePython(command: string, opts: { env?: NodeJS.ProcessE
     const detail = (r.stderr.trim() || e?.message || 'no output').split('\n').slice(-3).join(' ');
     return { command, reason: `${command}: cannot run the probe (${detail})` };
   }
-  if (typeof out.error === 'string') return { command, reason: `${command} (${String(out.executable)}): cannot import ${out.error}` };
+  if (typeof out.error === 'string') {
+    const where = String(out.executable) === command ? command : `${command} (${String(out.executable)})`;
+    return { command, reason: `${where}: cannot import ${out.error}` };
+  }
   return {
     command,
     executable: String(out.executable),
