@@ -335,3 +335,34 @@ export function flowStudioMetadata(file: SafetensorsFile, what = 'safetensors fi
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SafetensorsError(`${what}: __metadata__.${FLOW_STUDIO_METADATA_KEY} must be a JSON object`);
   return v as Record<string, unknown>;
 }
+
+/** Images (or points) handed to the PyTorch engine: what main/data's loaders return. */
+export interface DataArrays {
+  /** Row-major values: [count, height, width, channels] images in [-1, 1] (NHWC), or [count, dim] points. */
+  readonly images: Float32Array;
+  readonly count: number;
+  /** Per-sample shape: [height, width, channels] for images, [dim] for points. */
+  readonly shape: readonly number[];
+  /** One class per row in [0, numClasses), or null for unlabelled data. */
+  readonly labels: Int32Array | null;
+  readonly numClasses: number;
+  readonly classNames?: readonly string[];
+}
+
+/**
+ * The data file of a PyTorch job (docs/pytorch-engine.md): `x` float32 [count, ...shape], `labels`
+ * int32 [count] when labelled, and metadata `flow_studio` = {numClasses, classNames}.
+ *
+ * @example
+ *   const ds = await loadImageData(config.data);
+ *   await writeDataFile(join(dir, 'data.safetensors'), { ...ds, shape: [ds.height, ds.width, ds.channels] });
+ */
+export async function writeDataFile(path: string, d: DataArrays): Promise<void> {
+  const tensors = new Map<string, SafeTensor>([['x', float32Tensor([d.count, ...d.shape], d.images)]]);
+  if (d.labels) {
+    if (d.labels.length !== d.count) throw new SafetensorsError(`labels: one per row (${d.count}) needed, got ${d.labels.length}`);
+    tensors.set('labels', int32Tensor([d.count], d.labels));
+  }
+  const meta = { numClasses: d.numClasses, ...(d.classNames ? { classNames: [...d.classNames] } : {}) };
+  await writeSafetensorsFile(path, tensors, { [FLOW_STUDIO_METADATA_KEY]: JSON.stringify(meta) });
+}

@@ -26,6 +26,7 @@ import { toy2dSource } from '../../../core/data/source';
 import { Rng } from '../../../core/util/random';
 import { parseExperiment, type ExperimentConfig, type ExperimentInput } from '../../../preload/schema';
 import { blobsToState, stateToBlobs } from '../../../main/engine/state';
+import { loadMnist } from '../../../main/data';
 import {
   float32Tensor,
   flowStudioMetadata,
@@ -35,6 +36,7 @@ import {
   toFloat32,
   toInt32,
   toTfTensors,
+  writeDataFile,
   writeSafetensorsFile,
   FLOW_STUDIO_METADATA_KEY,
   type SafeTensor,
@@ -329,5 +331,35 @@ describe('a studio run moves to PyTorch', () => {
     expect(Array.from(toInt32(last.tensors.get('trainer/rng')!))).toEqual([4_000_000_000 | 0, 20]);
     expect(Array.from(toInt32(last.tensors.get('optim/step')!))).toEqual([20]);
     expect(toFloat32(last.tensors.get('model/mlp/0/W')!)).not.toEqual(before);
+  });
+});
+
+describe('MNIST handed over to PyTorch', () => {
+  it('trains a class-conditional U-Net on the studio’s MNIST arrays and writes image samples', async (ctx) => {
+    if (!python) return ctx.skip();
+    const ds = loadMnist({ limit: 300 });
+    const out = join(dir, 'mnist');
+    mkdirSync(out, { recursive: true });
+    const data = join(out, 'data.safetensors');
+    await writeDataFile(data, { ...ds, shape: [ds.height, ds.width, ds.channels] });
+    const parsed = parseExperiment({
+      data: { kind: 'mnist' },
+      conditional: true,
+      labelDropout: 0.1,
+      model: { kind: 'unet', baseChannels: 8, channelMults: [1, 2], groups: 4, timeEmbedDim: 16 },
+      train: { steps: 4, batchSize: 8, checkpointEvery: 1000, logEvery: 1, sampleEvery: 4, sampleCount: 10 },
+      sampling: { solver: 'euler', steps: 2, cfg: 1 },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const jobPath = join(out, 'job.json');
+    writeFileSync(jobPath, JSON.stringify({ runId: 'mnist', config: parsed.value, data, out, device: 'cpu', threads: 1 }));
+    const events = (await engine(['train', '--job', jobPath], '')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed', step: 4 });
+    expect(events[0]).toMatchObject({ modelConfig: { kind: 'unet', size: 28, channels: 1, numClasses: 10 } });
+    const sample = events.find((e) => e.type === 'sample')!;
+    expect(sample).toMatchObject({ kind: 'images', n: 10, labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    const file = await readSafetensorsFile(sample.file as string);
+    expect(file.tensors.get('x')!.shape).toEqual([10, 28, 28, 1]); // NHWC, as the studio renders
+    expect(Array.from(toInt32(file.tensors.get('labels')!))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
