@@ -115,3 +115,16 @@ def test_independent_keeps_the_pairs_and_costs_them():
     x1 = torch.tensor([[3.0, 4.0], [1.0, 2.0]])
     c = couple('independent', x0, x1)
     assert list(c.i0) == [0, 1] and list(c.i1) == [0, 1] and c.cost == pytest.approx((25 + 1) / 2)
+
+
+def test_sinkhorn_with_costs_far_beyond_exp_underflow():
+    """reg so small that exp(-C / reg) underflows: the stabilised solver still gives the plan."""
+    pytest.importorskip('ot', reason='POT is not importable here')
+    rng = np.random.default_rng(4)
+    x0 = torch.tensor(rng.standard_normal((6, 2)), dtype=torch.float32)
+    x1 = torch.tensor(rng.standard_normal((6, 2)) * 3, dtype=torch.float32)
+    C = squared_distances(x0, x1)
+    reg = C.max() / 1000  # exp(-1000) is 0 in float64
+    plan, ok = sinkhorn_plan(C, reg, max_iter=20000, tol=1e-9)
+    assert ok and np.all(np.isfinite(plan))
+    assert np.allclose(plan, sinkhorn_reference(C, reg, iters=50000), atol=1e-8)
