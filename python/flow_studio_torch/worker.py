@@ -245,7 +245,7 @@ def device_info(device: str) -> Dict:
 def load_sources(cfg: Dict, job: Dict):
     """(target, source or None) of the experiment; a reflow run's target is its pairs file."""
     from . import safetensors_io
-    from .data import PairedSource, source_from_spec
+    from .data import PairedSource, _file_meta, source_from_spec
     if cfg.get('reflow'):
         if not job.get('pairs'):
             raise ConfigError('reflow', "a reflow run trains on (noise, sample) pairs of its parent run: the job must name them "
@@ -254,7 +254,7 @@ def load_sources(cfg: Dict, job: Dict):
         for k in ('x0', 'x1'):
             if k not in t:
                 raise ConfigError('pairs', f"{job['pairs']} has no tensor '{k}'")
-        info = json.loads(meta['flow_studio']) if meta and 'flow_studio' in meta else {}
+        info = _file_meta(meta, job['pairs'])
         lab = t.get('labels')
         k = info.get('numClasses', int(lab.max()) + 1 if lab is not None and lab.size else 0) if lab is not None else 0
         return PairedSource(t['x0'], t['x1'], lab, k, job['pairs']), None
