@@ -34,6 +34,20 @@ case "$task" in
     npx tsc -p tsconfig.tests.json
     echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
     npx vitest run "$@"
+    # The PyTorch engine's own tests, with the interpreter the studio would use (main/engine/python.ts):
+    # FLOW_STUDIO_PYTHON, else the first python3 that has torch, numpy and pytest.
+    if [ $# -eq 0 ]; then
+      py=""
+      for c in ${FLOW_STUDIO_PYTHON:-python3 /usr/bin/python3 python}; do
+        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import torch, numpy, pytest' >/dev/null 2>&1; then py="$c"; break; fi
+      done
+      if [ -n "$py" ]; then
+        echo "== PyTorch engine tests (pytest, $py)" >&2
+        "$py" -m pytest -q test/python
+      else
+        echo "== PyTorch engine tests SKIPPED: no python3 with torch, numpy and pytest (apt-get install python3-torch python3-pytest; .ci/run does)" >&2
+      fi
+    fi
     # End-to-end tests drive the built renderer in Debian's Chromium against the web host; with
     # arguments (a vitest filter) only the unit tests run.
     if [ $# -eq 0 ] && [ -f playwright.config.ts ]; then
