@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
 import { cspMetaTag } from './main/security/csp';
+import { MAIN_ENTRIES, WORKER_ENTRIES } from './main/runtime/entries';
 
 const root = import.meta.dirname;
 
@@ -19,21 +20,10 @@ export default defineConfig({
       externalizeDeps: { exclude: ['@tensorflow/tfjs-core'] },
       rollupOptions: {
         external: ['@tensorflow/tfjs-core'],
-        input: {
-          index: resolve(root, 'main/index.ts'),
-          // The command line (bin/flow-studio.mjs runs out/main/cli.js when there are no sources) and
-          // the training worker, which the Supervisor loads as worker.js beside the bundle.
-          cli: resolve(root, 'main/cli/index.ts'),
-          worker: resolve(root, 'main/engine/worker.ts'),
-          // Data-parallel training replicas, which the training worker loads as replica.js beside it.
-          replica: resolve(root, 'main/engine/replica.ts'),
-          // The compute worker (sampling, vector fields) the studio service starts as compute.js.
-          compute: resolve(root, 'main/compute/worker.ts'),
-          // The short-lived worker of the API's bounded image folder check (main/data/folder-check.ts).
-          'folder-check': resolve(root, 'main/data/folder-check-worker.ts'),
-          // The rolling backup of the run store (main/store/backup.ts starts it as backup.js).
-          backup: resolve(root, 'main/store/backup-worker.ts'),
-        },
+        // Electron's main process, the command line (bin/flow-studio.mjs runs out/main/cli.js where
+        // there are no sources) and every worker thread, as out/main/<name>.js: one table,
+        // main/runtime/entries.ts, which main/runtime/resources.ts reads to start the workers.
+        input: Object.fromEntries(Object.entries({ ...MAIN_ENTRIES, ...WORKER_ENTRIES }).map(([name, file]) => [name, resolve(root, file)])),
       },
     },
   },

@@ -9,23 +9,23 @@ import pluginVue from 'eslint-plugin-vue';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Node built-ins, by either spelling. */
-const NODE = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'http', 'https', 'net', 'stream', 'util', 'zlib', 'events', 'readline', 'readline/*'];
-const NATIVE = ['electron', 'electron/*', 'better-sqlite3', 'ws', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+/** Node built-ins by their bare names (exact module names, so '../path/x' is not one of them). */
+const NODE_NAMES = ['fs', 'fs/promises', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'http', 'https', 'net', 'stream', 'util', 'zlib', 'events', 'readline', 'readline/promises'];
+const NATIVE_NAMES = ['electron', 'better-sqlite3', 'ws', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 /** A no-restricted-imports rule forbidding these module groups, with the reason in the message. */
 function forbid(groups) {
-  return {
-    'no-restricted-imports': ['error', { patterns: groups.map(({ group, message }) => ({ group, message })) }],
-  };
+  const paths = groups.flatMap(({ names = [], message }) => names.map((name) => ({ name, message })));
+  const patterns = groups.filter((g) => g.group).map(({ group, message }) => ({ group, message }));
+  return { 'no-restricted-imports': ['error', { paths, patterns }] };
 }
 
 const toMain = { group: ['**/main/**', '**/main'], message: 'this layer must not import main/ (docs/architecture.md)' };
 const toRenderer = { group: ['**/renderer/**'], message: 'this layer must not import the renderer (docs/architecture.md)' };
 const toPreload = { group: ['**/preload/**'], message: 'import the contract from common/, not preload/ (docs/architecture.md)' };
 const toCommon = { group: ['**/common/**'], message: 'core is the math engine: it knows nothing of the app (docs/architecture.md)' };
-const toNode = { group: NODE, message: 'this layer runs in every process: no Node APIs (docs/architecture.md)' };
-const toNative = { group: NATIVE, message: 'this layer runs in every process: no Electron, SQLite or native modules (docs/architecture.md)' };
+const toNode = { group: ['node:*'], names: NODE_NAMES, message: 'this layer runs in every process: no Node APIs (docs/architecture.md)' };
+const toNative = { group: ['electron/*'], names: NATIVE_NAMES, message: 'this layer runs in every process: no Electron, SQLite or native modules (docs/architecture.md)' };
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.tools/**', 'test-results/**', 'playwright-report/**', 'python/**', 'bench/results/**', '.scratch*/**'] },

@@ -15,7 +15,7 @@ import { tf } from '../core/tf';
 import { decode, encode, type InversionOptions } from '../core/inversion/encode';
 import { reconstructionError } from '../core/inversion/stats';
 import { mnistDigit } from '../main/data';
-import { shippedModel } from '../main/engine/shipped';
+import { shippedModel } from '../main/models/shipped';
 import { log, round, timeStats } from './lib';
 
 export interface InvertBenchOptions {
@@ -92,7 +92,7 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
 }
 
 if (process.argv[1]?.endsWith('invert.ts')) {
-  const { selectBackend } = await import('../main/engine/backend');
+  const { selectBackend } = await import('../main/runtime/backend');
   const at = process.argv.indexOf('--repeats');
   const repeats = at >= 0 ? Number(process.argv[at + 1]) : 5;
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error('--repeats must be an integer >= 1');

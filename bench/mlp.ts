@@ -6,7 +6,7 @@
  *           Rng, t ~ U(0, 1), loss, gradients, our Adam with schedule, gradient norm and EMA, the
  *           loss read back to the host)
  *   engine 2 threads
- *           the same trainer, data-parallel over two threads (main/engine/parallel.ts): each thread
+ *           the same trainer, data-parallel over two threads (main/training/parallel.ts): each thread
  *           has its own wasm backend and computes half of the batch's gradient; the halves are
  *           combined through a SharedArrayBuffer and every thread applies the same Adam update.
  *           Also reports where the leader's step time went (shard, barrier wait, combine, apply)
@@ -26,9 +26,9 @@ import { countParameters, createMlp, createModel, type MlpConfig } from '../core
 import { createTrainer } from '../core/train/trainer';
 import { modelConfigFor, type TrainSpec } from '../core/train/config';
 import { toy2dSource } from '../core/data/source';
-import { parseExperiment } from '../preload/schema';
-import { selectBackend } from '../main/engine/backend';
-import { createParallelTrainer, type ParallelTimings } from '../main/engine/parallel';
+import { parseExperiment } from '../common/config';
+import { selectBackend } from '../main/runtime/backend';
+import { createParallelTrainer, type ParallelTimings } from '../main/training/parallel';
 import { LinePeer, log, rateStats, round, timedRound, timedRoundAsync, type RateStats } from './lib';
 import { readPreset } from './presets';
 
@@ -299,7 +299,7 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
     variants: {
       'engine trainer.step': 'core createTrainer on the moons preset with this net: data, coupling, loss, grads, Adam + schedule + grad norm + EMA, loss to host',
       'engine 2 threads':
-        'the engine trainer data-parallel over 2 threads (main/engine/parallel.ts): half the batch per thread, gradients combined through a SharedArrayBuffer, the same Adam update on both',
+        'the engine trainer data-parallel over 2 threads (main/training/parallel.ts): half the batch per thread, gradients combined through a SharedArrayBuffer, the same Adam update on both',
       'bare model step': 'createMlp + tf.variableGrads + tf.train.adam on a fixed batch, loss to host (the same work as the torch peer)',
       torch: 'bench/peer_mlp_step.py: nn.Sequential + torch.optim.Adam on a fixed batch',
     },

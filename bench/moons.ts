@@ -13,7 +13,7 @@ import { modelConfigFor } from '../core/train/config';
 import { toy2dSource } from '../core/data/source';
 import { energyDistance } from '../core/metrics/distances';
 import { Rng } from '../core/util/random';
-import { parseExperiment } from '../preload/schema';
+import { parseExperiment } from '../common/config';
 import { log, round } from './lib';
 import { readPreset } from './presets';
 

@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
-import { selectBackend } from '../main/engine/backend';
+import { selectBackend } from '../main/runtime/backend';
 import { log, round } from './lib';
 import { benchMlpStep } from './mlp';
 import { benchSampling } from './sampling';

@@ -15,7 +15,7 @@ import { gmmOracle } from '../core/oracle/gmm';
 import { mixtureOf2d } from '../core/data/toy2d';
 import { Rng } from '../core/util/random';
 import type { VelocityField } from '../core/field';
-import { parseExperiment } from '../preload/schema';
+import { parseExperiment } from '../common/config';
 import { log, round, timeStats } from './lib';
 import { readPreset } from './presets';
 

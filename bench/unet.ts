@@ -6,8 +6,8 @@
 import { countParameters, createModel } from '../core/model';
 import { createTrainer, type Trainer } from '../core/train/trainer';
 import { modelConfigFor } from '../core/train/config';
-import { loadExperimentData } from '../main/engine/sources';
-import { parseExperiment } from '../preload/schema';
+import { loadExperimentData } from '../main/training/sources';
+import { parseExperiment } from '../common/config';
 import { log, round, timeStats } from './lib';
 import { readPreset } from './presets';
 

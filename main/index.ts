@@ -10,19 +10,20 @@
  * here is type-checked but only runs where Electron is installed (test/e2e/electron).
  */
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { contract, eventChannels, METHODS, type Envelope } from '../preload/contract';
+import { contract, eventChannels, METHODS, type Envelope } from '../common/contract';
 import { StudioService } from './studio/service';
 import { DB_FILE_NAME } from './store/paths';
 import { headerPolicy } from './security/csp';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, navigationAllowed, permissionAllowed, rendererEntry, serveAppRequest, windowOpenDecision } from './electron/policy';
+import { rendererDir } from './runtime/resources';
 
 // The renderer's scheme must be registered as privileged before the app is ready.
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 const entry = rendererEntry({ isPackaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL });
-const rendererDir = resolve(import.meta.dirname, '../renderer');
+const renderer = rendererDir();
 
 const windows = new Set<number>();
 let service: StudioService | null = null;
@@ -97,7 +98,7 @@ void app.whenReady().then(() => {
   ses.setDevicePermissionHandler(() => false);
   // The built renderer over app:// (the handler adds the CSP to pages); the dev server's responses
   // get the same policy as a header, with its hot-reload socket allowed.
-  protocol.handle(APP_SCHEME, (request) => serveAppRequest(rendererDir, request));
+  protocol.handle(APP_SCHEME, (request) => serveAppRequest(renderer, request));
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [headerPolicy(entry.dev ? 'electron-dev' : 'electron')] } });
   });

@@ -3,7 +3,7 @@
 // envelopes here (renderer/src/bridge.ts unwraps them), because contextBridge copies only the message
 // of a thrown Error and the renderer needs an error's field.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { contract, eventChannels, METHODS, type RunEvent, type StudioBridge, type TaskEvent } from './contract';
+import { contract, eventChannels, METHODS, type RunEvent, type StudioBridge, type TaskEvent } from '../common/contract';
 
 const methods = Object.fromEntries(METHODS.map((m) => [m, (req?: unknown) => ipcRenderer.invoke(contract[m].channel, req ?? {})]));
 

@@ -34,7 +34,7 @@ case "$task" in
     npx tsc -p tsconfig.tests.json
     echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
     npx vitest run "$@"
-    # The PyTorch engine's own tests, with the interpreter the studio would use (main/engine/python.ts):
+    # The PyTorch engine's own tests, with the interpreter the studio would use (main/runtime/python.ts):
     # FLOW_STUDIO_PYTHON, else the first python3 that has torch, numpy and pytest.
     if [ $# -eq 0 ]; then
       py=""

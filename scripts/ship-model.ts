@@ -3,9 +3,9 @@
 //     scripts/ship-model.ts --db FILE --run RUN_ID --name mnist [--per-class 50] [--cfg 1]
 import '@tensorflow/tfjs-backend-wasm';
 import { parseArgs } from 'node:util';
-import { selectBackend } from '../main/engine/backend';
+import { selectBackend } from '../main/runtime/backend';
 import { RunStore } from '../main/store';
-import { exportShippedModel, shippedModel } from '../main/engine/shipped';
+import { exportShippedModel, shippedModel } from '../main/models/shipped';
 import { conditionalAccuracy, trainMnistClassifier } from '../main/eval/mnist-quality';
 
 const { values } = parseArgs({

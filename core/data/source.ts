@@ -59,7 +59,7 @@ export function isPairedSource(s: DataSource | PairedSource): s is PairedSource 
 
 /** The 2-D toy datasets an experiment config can name. */
 export type Toy2DName = 'moons' | '8gaussians' | 'circles' | 'checkerboard' | '2spirals' | 'swissroll';
-/** The data kinds of an experiment config (preload/schema.ts `data`), as plain types. */
+/** The data kinds of an experiment config (common/config.ts `data`), as plain types. */
 export type DataSpec =
   | { kind: 'toy2d'; name: Toy2DName; noise?: number }
   | { kind: 'gmm'; gmm: GaussianMixture }

@@ -1,7 +1,8 @@
 /**
- * What training needs to know, as plain TypeScript types (core cannot import zod).
+ * What training needs to know: the types of core/train/spec.ts (plain TypeScript, since core cannot
+ * import zod), the checks of them, and the scheduler of a path.
  *
- * `TrainSpec` mirrors the output type of preload/schema.ts (`ExperimentConfig`, defaults filled in):
+ * `TrainSpec` mirrors the output type of common/config.ts (`ExperimentConfig`, defaults filled in):
  * a validated experiment config can be handed to the trainer as is, and a test checks at compile time
  * that ExperimentConfig is assignable to TrainSpec. Fields the schema does not have are optional here
  * (e.g. `optim.emaWarmup`, `time.snrGamma`) and get documented defaults.
@@ -11,113 +12,14 @@
  * (the schema applies the same functions), each failure a ConfigError naming the dotted field.
  */
 import { check, ConfigError } from '../errors';
-import type { CouplingKind } from '../coupling/couple';
-import type { DataSpec } from '../data/source';
-import type { ModelConfig, MlpConfig, UNetConfig } from '../model/types';
-import { condOT, makeScheduler, type Scheduler, type SchedulerSpec } from '../path/scheduler';
-import type { OdeMethod } from '../solver/types';
+import type { ModelConfig } from '../model/types';
+import { condOT, makeScheduler, type Scheduler } from '../path/scheduler';
 import { ruleIssues } from './rules';
 
-export type { DataSpec } from '../data/source';
+export type { CouplingSpec, DataSpec, MlpSpec, ModelSpec, OptimSpec, PathSpec, SamplingSpec, SourceSpec, TimeSpec, TrainLoopSpec, TrainPrediction, TrainSpec, UNetSpec } from './spec';
+import type { ModelSpec, PathSpec, TrainSpec } from './spec';
 
-/**
- * The probability path:
- *   affine       x_t = alpha_t x1 + sigma_t x0 with a scheduler (core/path/scheduler);
- *   interpolant  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps (stochastic interpolant / SB-CFM).
- */
-export type PathSpec = { kind: 'affine'; scheduler: SchedulerSpec } | { kind: 'interpolant'; s: number };
-
-/** What the network is trained to predict (the schema's choices; 'score' is not trained directly). */
-export type TrainPrediction = 'velocity' | 'eps' | 'x1';
-
-export interface CouplingSpec {
-  kind: CouplingKind;
-  /** Sinkhorn regularisation relative to the batch's mean pairwise squared distance. */
-  reg: number;
-  /** Pair only rows of the same class (needs labelled target data). */
-  classAware: boolean;
-}
-
-export interface TimeSpec {
-  /** t ~ U(0, 1), or t = sigmoid(z) with z ~ N(mean, std^2) (SD3's logit-normal). */
-  distribution: 'uniform' | 'logit-normal';
-  mean: number;
-  std: number;
-  /** Per-sample loss weight: none, or min-SNR-gamma (Hang et al. 2023; see loss.ts). */
-  weighting: 'none' | 'snr-clipped';
-  /** gamma of the min-SNR weighting (default 5, the paper's choice). */
-  snrGamma?: number;
-}
-
-/** The MLP part of a config; dim and numClasses come from the data. */
-export type MlpSpec = Omit<MlpConfig, 'dim' | 'numClasses'>;
-/** The U-Net part of a config; size, channels and numClasses come from the data. */
-export type UNetSpec = Omit<UNetConfig, 'size' | 'channels' | 'numClasses'>;
-export type ModelSpec = MlpSpec | UNetSpec;
-
-export interface OptimSpec {
-  /** 'adam' adds weightDecay * w to the gradient (L2, as torch.optim.Adam); 'adamw' decays decoupled. */
-  kind: 'adam' | 'adamw';
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Linear warmup over this many steps: lr (k + 1) / warmupSteps at step k. */
-  warmupSteps: number;
-  /** After warmup: constant lr, or cosine decay to minLrRatio * lr at the last step. */
-  schedule: 'constant' | 'cosine';
-  minLrRatio: number;
-  /** Global-norm clipping threshold; 0 disables clipping. */
-  gradClip: number;
-  /** EMA decay d of the shadow weights; 0 keeps the EMA equal to the weights. */
-  emaDecay: number;
-  /** Ramp the decay as min(d, (1 + k) / (10 + k)) at step k (default true), so early EMA tracks. */
-  emaWarmup?: boolean;
-}
-
-export interface TrainLoopSpec {
-  /** Total optimiser steps (sets the cosine schedule's length). */
-  steps: number;
-  batchSize: number;
-  checkpointEvery?: number;
-  logEvery?: number;
-  sampleEvery?: number;
-  sampleCount?: number;
-}
-
-export interface SamplingSpec {
-  solver: OdeMethod;
-  steps: number;
-  rtol: number;
-  atol: number;
-  /** Classifier-free guidance weight w: v = (1 + w) v_cond - w v_uncond. */
-  cfg: number;
-}
-
-export type SourceSpec = { kind: 'gaussian' } | { kind: 'data'; data: DataSpec };
-
-/** Everything the training engine reads from an experiment config. */
-export interface TrainSpec {
-  name?: string;
-  seed: number;
-  data: DataSpec;
-  source: SourceSpec;
-  path: PathSpec;
-  prediction: TrainPrediction;
-  coupling: CouplingSpec;
-  time: TimeSpec;
-  model: ModelSpec;
-  /** Probability of replacing a label by the "no label" class numClasses in training (CFG). */
-  labelDropout: number;
-  /** Train a class-conditional model (labels from the target data). */
-  conditional: boolean;
-  optim: OptimSpec;
-  train: TrainLoopSpec;
-  sampling: SamplingSpec;
-}
-
-/** The scheduler of a path: its own for 'affine'; CondOT (alpha = t, sigma = 1 - t) for the interpolant's mean path. */
+/** The scheduler of a path: its own for an affine path; the interpolant's mean path is CondOT. */
 export function pathScheduler(path: PathSpec): Scheduler {
   return path.kind === 'affine' ? makeScheduler(path.scheduler) : condOT();
 }

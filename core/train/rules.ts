@@ -1,7 +1,7 @@
 /**
  * The cross-field rules of an experiment config: combinations of individually valid values that
  * would fail at the first training step, or silently do something other than what was asked. Each
- * rule lives here once. The experiment schema (preload/schema.ts) applies all of them, so the CLI,
+ * rule lives here once. The experiment schema (common/config.ts) applies all of them, so the CLI,
  * the app's form and the hosts report them before anything is stored; core's validateTrainSpec
  * applies the 'spec' ones again, since core is also used without the schema.
  *
@@ -15,7 +15,7 @@ import { DATASETS_2D } from '../data/toy2d-info';
 import type { DataSpec } from '../data/source';
 import { makeScheduler } from '../path/scheduler';
 import { unetShapeProblems } from '../model/unet-shape';
-import type { TrainSpec } from './config';
+import type { TrainSpec } from './spec';
 
 /** One violated rule: the dotted field to change and why. */
 export interface RuleIssue {

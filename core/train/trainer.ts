@@ -58,7 +58,7 @@ import { combineShards, shardRows, type ShardPart } from './shard';
 import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
 
 export interface TrainerOptions {
-  /** The experiment (an ExperimentConfig from preload/schema.ts fits). */
+  /** The experiment (an ExperimentConfig from common/config.ts fits). */
   spec: TrainSpec;
   /** The network; the trainer updates its variables but does not dispose it. */
   model: VelocityModel;

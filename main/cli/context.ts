@@ -11,8 +11,8 @@ import { RunStore } from '../store/store';
 import { StoreFileError } from '../store/errors';
 import type { StoreAccess } from '../store/open';
 import { DB_FILE_NAME, defaultDataDir } from '../store/paths';
-import type { BackendInfo } from '../engine/backend';
-import type { LoadedModel } from '../engine/models';
+import type { BackendInfo } from '../runtime/backend';
+import type { LoadedModel } from '../models/load';
 import type { Args } from './args';
 import { UsageError, withContext } from './errors';
 import type { Output, Streams } from './output';
@@ -93,7 +93,7 @@ export class Context {
 
   /** Initialises tfjs in this thread (commands that compute: sample, likelihood, invert ...). */
   async backend(): Promise<BackendInfo> {
-    const { selectBackend } = await import('../engine/backend');
+    const { selectBackend } = await import('../runtime/backend');
     try {
       return await selectBackend(this.backendRequest);
     } catch (e) {
@@ -120,8 +120,8 @@ export class Context {
       if (!s) throw new UsageError(`--model ${spec}: there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`, this.args.command);
       store = s;
     }
-    const { parseSchedulerArg } = await import('./modeling');
-    const { resolveModel } = await import('../engine/models');
+    const { parseSchedulerArg } = await import('./scheduler');
+    const { resolveModel } = await import('../models/load');
     const scheduler = this.args.has('scheduler') ? parseSchedulerArg(this.args.string('scheduler')!) : undefined;
     const gmmFile = this.args.string('gmm');
     let model: LoadedModel;

@@ -65,8 +65,8 @@ const BAD_INPUT = [
  */
 const BAD_INPUT_NAMES = new Set([
   'CheckpointError', // core/model/checkpoint: a variable missing or of the wrong shape
-  'NonFiniteCheckpointError', // main/engine/state: a checkpoint holding NaN or Infinity
-  'TensorFormatError', // main/engine/serialize: a checkpoint blob that is not ours or is cut short
+  'NonFiniteCheckpointError', // main/models/state: a checkpoint holding NaN or Infinity
+  'TensorFormatError', // main/models/serialize: a checkpoint blob that is not ours or is cut short
 ]);
 
 /** True for errors caused by what the user gave us (exit 2). */

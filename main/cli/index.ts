@@ -19,7 +19,7 @@ import { Context, type Env } from './context';
 import { EXIT, exitCodeFor, isEnvironmentFailure, kindOf, messageOf, UsageError } from './errors';
 import { COMMAND_NAMES, OVERVIEW, USAGE, type CommandName } from './help';
 import { Output, type Streams } from './output';
-import { projectRoot } from './paths';
+import { packageRoot } from '../runtime/resources';
 
 /** A command's module: its options and what runs it. */
 interface CommandModule {
@@ -52,7 +52,7 @@ const COMMANDS: Record<CommandName, CommandSpec> = {
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
   bench: { positionals: [0, 1], load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })) },
   doctor: { positionals: [0, 0], load: async () => import('./commands/doctor').then((m) => ({ options: m.DOCTOR_OPTIONS, run: m.doctorCommand })) },
-  serve: { positionals: [0, 0], load: async () => import('../host/serve').then((m) => ({ options: m.SERVE_OPTIONS, run: m.serveCommand })) },
+  serve: { positionals: [0, 0], load: async () => import('./commands/serve').then((m) => ({ options: m.SERVE_OPTIONS, run: m.serveCommand })) },
 };
 
 /** Global flags that take a value: skipped when looking for the command name. */
@@ -163,7 +163,7 @@ function stackOf(e: Error): string {
 }
 
 function ownVersion(): string {
-  const root = projectRoot();
+  const root = packageRoot();
   try {
     return root ? ((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown') : 'unknown';
   } catch {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { tf, type Tensor } from '../../core/tf';
 import { DataError } from '../../core/errors';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { decodePngToArray, ImageFileError, type Channels } from '../data';
 import { UsageError } from './errors';
 import { readVectors } from './io';

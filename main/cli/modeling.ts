@@ -7,9 +7,9 @@ import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
 import type { SchedulerSpec } from '../../core/path/scheduler';
 import type { OdeMethod } from '../../core/solver/types';
-import { formatIssues, parseScheduler, SOLVERS } from '../../preload/schema';
-import type { LoadedModel } from '../engine/models';
-import { loadDataSource } from '../engine/sources';
+import { formatIssues, parseScheduler, SOLVERS } from '../../common/config';
+import type { LoadedModel } from '../models/load';
+import { loadDataSource } from '../training/sources';
 import type { Args, OptionSpecs } from './args';
 import { UsageError } from './errors';
 import type { Output } from './output';
@@ -39,37 +39,6 @@ export const SOLVER_OPTIONS = {
   rtol: { type: 'string' },
   atol: { type: 'string' },
 } as const satisfies OptionSpecs;
-
-/**
- * --scheduler for an oracle: a kind, optionally with its parameter after a colon:
- * condot, condot:0.01 (sigmaMin), polynomial:2 (n), cosine, linear-vp, vp, ve. Or a JSON object.
- */
-export function parseSchedulerArg(text: string): SchedulerSpec {
-  let raw: unknown;
-  if (text.trim().startsWith('{')) {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new UsageError(`--scheduler: not valid JSON: ${text}`);
-    }
-  } else {
-    const [kind, param] = text.split(':') as [string, string | undefined];
-    const value = param === undefined ? undefined : Number(param);
-    if (param !== undefined && !Number.isFinite(value)) throw new UsageError(`--scheduler: '${param}' is not a number (use e.g. polynomial:2)`);
-    const key = kind === 'polynomial' ? 'n' : kind === 'condot' || kind === 've' ? 'sigmaMin' : null;
-    if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
-    raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };
-  }
-  const r = parseScheduler(raw);
-  if (!r.ok) {
-    const issues = r.issues.map((i) => ({
-      field: `--scheduler${i.field === '(root)' ? '' : ` ${i.field}`}`,
-      message: i.message.startsWith('unknown kind') ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
-    }));
-    throw new UsageError(formatIssues(issues));
-  }
-  return r.value as SchedulerSpec;
-}
 
 /** How to integrate: a solver, its steps (fixed-step) and tolerances (dopri5). */
 export interface SolverChoice {

@@ -6,10 +6,10 @@
  * Inputs are all read and checked before anything is written, so a corrupt or wrong-size file
  * stops the command (exit 2, the file named) with the store untouched.
  */
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { pickImage } from '../latent/image';
 import { exportFiles, resultFiles, saveArtifacts, type LatentResult } from '../latent/save';
-import type { LatentImage, SolverSpec } from '../latent/types';
+import type { LatentImage, SolverSpec } from '../../common/latent';
 import type { OptionSpecs } from './args';
 import type { Context } from './context';
 import { UsageError } from './errors';

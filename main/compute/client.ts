@@ -4,8 +4,8 @@
  * the reason instead of hanging.
  */
 import { Worker } from 'node:worker_threads';
-import { workerEntry, type WorkerEntry } from '../engine/entry';
-import type { ErrorInfo } from '../../preload/contract';
+import { workerEntry, type WorkerEntry } from '../runtime/resources';
+import type { ErrorInfo } from '../../common/contract';
 import { ContractError } from './errors';
 import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } from './protocol';
 
@@ -17,7 +17,7 @@ interface Pending {
 
 /** The compute worker: main/compute/worker.ts from sources, compute.js when built. */
 function computeEntry(): WorkerEntry {
-  return workerEntry(import.meta.url, './worker.ts', 'compute.js');
+  return workerEntry('compute');
 }
 
 export class ComputeClient {

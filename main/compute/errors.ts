@@ -4,7 +4,7 @@
  */
 import { CancelledError, ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
 import { CheckpointError } from '../../core/model/checkpoint';
-import type { ErrorInfo } from '../../preload/contract';
+import type { ErrorInfo } from '../../common/contract';
 import { ImageFileError } from '../data';
 import { NotFoundError, OwnershipError, StoreInputError, TransitionError } from '../store/errors';
 

@@ -3,9 +3,9 @@
  * spec (shipped:NAME, RUN_ID, RUN_ID@STEP), with progress and cancellation through shared memory.
  * The last model stays loaded: the studio's calls come in series on one model (pick, invert, edit).
  */
-import type { LatentModelInfo } from '../../preload/contract';
-import { listShippedModels, readManifest } from '../engine/shipped';
-import { resolveModel, type LoadedModel } from '../engine/models';
+import type { LatentModelInfo } from '../../common/contract';
+import { listShippedModels, readManifest } from '../models/shipped';
+import { resolveModel, type LoadedModel } from '../models/load';
 import { resultFiles, runLatentTask, saveArtifacts, sharedCancel, type LatentFile, type LatentProgress, type LatentResult, type LatentTask } from '../latent';
 import type { RunStore } from '../store';
 

@@ -2,7 +2,7 @@
  * Messages between the host (main process / web host) and the compute worker: a request names a task
  * and carries its JSON arguments; the reply carries the result or an error with the field it is about.
  */
-import type { ErrorInfo } from '../../preload/contract';
+import type { ErrorInfo } from '../../common/contract';
 
 export interface ComputeRequest {
   id: number;

@@ -1,6 +1,6 @@
 /** Compute tasks by name: what the compute worker can run. */
 import type { RunStore } from '../store';
-import { selectBackend } from '../engine/backend';
+import { selectBackend } from '../runtime/backend';
 import { fieldTask, invertPointsTask, sampleTask, type FieldTask, type InvertPointsTask, type SampleTask } from './tasks';
 import { latentExport, latentModels, latentRun, latentSave, type LatentRunArgs } from './latent';
 import type { LatentResult } from '../latent';

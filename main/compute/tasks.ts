@@ -11,11 +11,11 @@ import { straightness } from '../../core/metrics/straightness';
 import { mixtureOf2d } from '../../core/data/toy2d';
 import { pathScheduler } from '../../core/train/config';
 import type { GaussianMixture } from '../../core/data/mixture';
-import type { ExperimentConfig } from '../../preload/schema';
-import type { FieldView, InvertedPoints, SampleResult, SampleView } from '../../preload/contract';
+import type { ExperimentConfig } from '../../common/config';
+import type { FieldView, InvertedPoints, SampleResult, SampleView } from '../../common/contract';
 import { encode } from '../../core/inversion/encode';
 import { imageGridPng, type Channels } from '../data';
-import { oracleModel, runModel, type LoadedModel } from '../engine/models';
+import { oracleModel, runModel, type LoadedModel } from '../models/load';
 import type { RunStore } from '../store';
 
 export interface SampleTask {

@@ -4,7 +4,7 @@
  * runs a solver. Requests are handled one at a time, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend } from '../engine/backend';
+import { selectBackend } from '../runtime/backend';
 import { RunStore } from '../store';
 import { errorInfo } from './errors';
 import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } from './protocol';

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DataError } from '../../core/errors';
-import { workerEntry } from '../engine/entry';
+import { workerEntry } from '../runtime/resources';
 import { BadImage } from './formats';
 import { DEFAULT_MAX_FILE_BYTES, findImages, noImages, readCandidate, type ListingBounds } from './images';
 import { FolderLimitError, ImageFileError, type Channels, type FolderBound } from './types';
@@ -124,7 +124,7 @@ const SLACK_MS = 250;
  * `checkImageFolder` throws.
  */
 export function checkImageFolderInWorker(spec: FolderCheckSpec, limits: FolderCheckLimits = FOLDER_CHECK_LIMITS): Promise<FolderCheckResult> {
-  const entry = workerEntry(import.meta.url, './folder-check-worker.ts', 'folder-check.js');
+  const entry = workerEntry('folder-check');
   const worker = new Worker(entry.url, { workerData: { spec, limits }, execArgv: entry.execArgv });
   return new Promise<FolderCheckResult>((resolve, reject) => {
     let settled = false;

@@ -3,7 +3,7 @@
  * Float32Arrays in [-1, 1] that core turns into tensors; plus PNG encoding for grids and exports.
  * No Electron imports: Electron main, worker threads and the CLI all use it.
  */
-import type { DataInput } from '../../preload/schema';
+import type { DataInput } from '../../common/config';
 import { loadImageFolder, type LoadImageFolderOptions } from './images';
 import { loadMnist } from './mnist';
 import type { ImageDataset } from './types';

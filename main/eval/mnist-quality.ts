@@ -12,7 +12,7 @@ import { sampleFromField } from '../../core/train/sample';
 import { sourceScale } from '../../core/path/scheduler';
 import type { OdeMethod } from '../../core/solver/types';
 import { loadMnist } from '../data';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 
 export interface MnistClassifierResult {
   classifier: Classifier;

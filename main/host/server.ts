@@ -2,7 +2,7 @@
  * The web host: serves the built renderer and the studio contract over HTTP + WebSocket, for
  * machines without an Electron binary and for a headless GPU box opened from a browser.
  *
- * - POST /api/<method> with a JSON body -> the method's envelope (preload/contract.ts), status 200;
+ * - POST /api/<method> with a JSON body -> the method's envelope (common/contract.ts), status 200;
  * - GET /events (WebSocket) -> events, one JSON { channel: 'run' | 'task', event } per message;
  * - anything else -> a file of the renderer (index.html for unknown paths).
  *
@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Envelope, ErrorInfo } from '../../preload/contract';
+import type { Envelope, ErrorInfo } from '../../common/contract';
 import { headerPolicy } from '../security/csp';
 import { BadPathError, contentTypeOf, decodePath, resolveStatic } from './static';
 

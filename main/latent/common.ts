@@ -8,8 +8,8 @@ import type { InversionOptions } from '../../core/inversion/encode';
 import type { StepInfo } from '../../core/field';
 import { ODE_METHODS } from '../../core/solver/types';
 import { encodePng, imageGridPng, type Channels } from '../data';
-import type { LoadedModel } from '../engine/models';
-import type { ClassChoice, LatentControl, LatentImage, ModelSummary, SolveInfo, SolverSpec } from './types';
+import type { LoadedModel } from '../models/load';
+import type { ClassChoice, LatentControl, LatentImage, ModelSummary, SolveInfo, SolverSpec } from '../../common/latent';
 
 /** The studio works on image models: [height, width, channels] with 1 or 3 channels. */
 export function imageShape(model: LoadedModel): [number, number, Channels] {

@@ -24,7 +24,7 @@ import { uniformGrid } from '../../core/solver/ode';
 import { sampleSde } from '../../core/solver/sde';
 import { sourceScale } from '../../core/path/scheduler';
 import { Rng } from '../../core/util/random';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import {
   batchOf,
   checkPixels,
@@ -58,7 +58,7 @@ import type {
   LatentOperand,
   SdeditRequest,
   SdeditResult,
-} from './types';
+} from '../../common/latent';
 
 function checkCfg(cfg: number | undefined, fallback: number): number {
   const w = cfg ?? fallback;

@@ -10,9 +10,9 @@ import { sampleFromField } from '../../core/train/sample';
 import { sourceScale } from '../../core/path/scheduler';
 import { ImageFileError, mnistClassCounts, mnistDigit, rgbaToSquare } from '../data';
 import { decodeRgba } from '../data/formats';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { checkPixels, checkSolver, classesFor, condOf, imageShape } from './common';
-import type { ImageSource, LatentControl, LatentImage } from './types';
+import type { ImageSource, LatentControl, LatentImage } from '../../common/latent';
 
 /** Largest image file read (bytes); bigger files are refused before reading. */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;

@@ -6,7 +6,7 @@
  * Convention: noise x0 ~ N(0, I) at t = 0, data x1 at t = 1, x_t = alpha_t x1 + sigma_t x0. Inverting
  * integrates dx/dt = v(x, t) from t = 1 down to 0; decoding from 0 up to 1 (core/inversion).
  *
- * Every function takes a `LoadedModel` (main/engine/models: resolveModel('shipped:mnist' | RUN_ID
+ * Every function takes a `LoadedModel` (main/models/load: resolveModel('shipped:mnist' | RUN_ID
  * | ...)), a plain-JSON request, and optionally `{ onProgress, signal }`; it resolves to a plain-JSON
  * result (pixels and latents as number arrays in [-1, 1] / latent units, pictures as base64 PNGs),
  * so requests and results cross postMessage unchanged. Long calls report progress after each solver
@@ -42,7 +42,7 @@
  *   saveArtifacts(store, model, resultFiles({ kind: 'class-swap', result: swap }), { modelKey: 'shipped:mnist' });
  */
 import { ConfigError } from '../../core/errors';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { pickImage } from './image';
 import { invertImages, reconstructionVsNfe } from './invert';
 import { interpolateImages } from './interpolate';
@@ -58,9 +58,9 @@ import type {
   LatentTaskResults,
   NfeSweepRequest,
   SdeditRequest,
-} from './types';
+} from '../../common/latent';
 
-export * from './types';
+export * from '../../common/latent';
 export { pickImage, imageFromBytes, imageFromFile } from './image';
 export { invertImage, invertImages, reconstructionVsNfe, DATA_RANGE, BPD_SOLVER, type InvertOneResult } from './invert';
 export { interpolateImages, interpolationAnimation } from './interpolate';

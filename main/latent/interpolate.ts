@@ -9,11 +9,11 @@ import { decode, encode } from '../../core/inversion/encode';
 import { interpolatePath } from '../../core/inversion/interpolate';
 import { reconstructionError } from '../../core/inversion/stats';
 import { unitToByte } from '../data';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { encodeApng, encodeGif } from './anim';
 import { batchOf, checkSolver, classesFor, condOf, dimOf, imageShape, modelSummary, odeOptions, pngBase64, rowsOf, since, solveInfo, Stages, stripBase64, withTensors } from './common';
 import { DATA_RANGE } from './invert';
-import type { InterpolateRequest, InterpolateResult, InterpolationMode, InterpolationPath, LatentControl } from './types';
+import type { InterpolateRequest, InterpolateResult, InterpolationMode, InterpolationPath, LatentControl } from '../../common/latent';
 
 /**
  * Frames between `a` and `b` (see the module comment).

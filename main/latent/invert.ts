@@ -10,7 +10,7 @@ import { latentStats, reconstructionError } from '../../core/inversion/stats';
 import { logLikelihood } from '../../core/likelihood/likelihood';
 import { bitsPerDim, dequantize } from '../../core/likelihood/bpd';
 import { unitToByte } from '../data';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import {
   batchOf,
   checkSolver,
@@ -41,7 +41,7 @@ import type {
   NfeSweepRequest,
   NfeSweepResult,
   SolverSpec,
-} from './types';
+} from '../../common/latent';
 
 /**
  * Solver of the likelihood ODE when the inversion uses a fixed-step method and the request names

@@ -15,7 +15,7 @@ import { ConfigError, DataError } from '../../core/errors';
 import { tf } from '../../core/tf';
 import type { RunStore } from '../store/store';
 import type { ArtifactInfo } from '../store/types';
-import type { LoadedModel } from '../engine/models';
+import type { LoadedModel } from '../models/load';
 import { interpolationAnimation } from './interpolate';
 import type {
   ArithmeticResult,
@@ -26,7 +26,7 @@ import type {
   LatentFile,
   NfeSweepResult,
   SdeditResult,
-} from './types';
+} from '../../common/latent';
 
 /** A result with what kind it is (the union `resultFiles` takes). */
 export type LatentResult =

@@ -28,7 +28,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { hostname } from 'node:os';
 import { basename, dirname, join, parse } from 'node:path';
 import Database from 'better-sqlite3';
-import { workerEntry } from '../engine/entry';
+import { workerEntry } from '../runtime/resources';
 import { StoreError, StoreFileError } from './errors';
 import { adoptOwner, openStoreFile, quickCheck } from './open';
 import { shellQuote } from './sqlite-errors';
@@ -283,7 +283,7 @@ export type WorkerBackupOptions = Omit<BackupOptions, 'now' | 'signal'>;
  * reported through `done`, never thrown: a backup must not stop the app or a training.
  */
 export function startBackup(dbPath: string, options: WorkerBackupOptions = {}): BackgroundBackup {
-  const entry = workerEntry(import.meta.url, './backup-worker.ts', 'backup.js');
+  const entry = workerEntry('backup');
   let worker: Worker;
   try {
     worker = new Worker(entry.url, { workerData: { dbPath, options }, execArgv: entry.execArgv });

@@ -14,7 +14,7 @@ export {
   type Migration,
   type MigrationResult,
 } from './schema';
-export { TRANSITIONS, FINISHED_STATUSES, canTransition } from './status';
+export { TRANSITIONS, FINISHED_STATUSES, canTransition } from '../../common/runs';
 export { newRunId, runIdTime } from './ids';
 export { thisProcess, processAlive, describeOwner, HEARTBEAT_INTERVAL_MS, LEASE_STALE_AFTER_MS, type OwnerIdentity, type OwnerProbe, type Lease } from './owner';
 export {

@@ -43,7 +43,7 @@ import {
 import { nameTrees, openStoreFile, type StoreAccess, type StoreConnection } from './open';
 import { migrate } from './schema';
 import { translateSqliteError, translateStoreErrors } from './sqlite-errors';
-import { canTransition, FINISHED_STATUSES, TRANSITIONS } from './status';
+import { canTransition, FINISHED_STATUSES, TRANSITIONS } from '../../common/runs';
 import { summariseConfig } from './summary';
 import {
   SAMPLE_KINDS,

@@ -3,13 +3,13 @@
  * non-negative integers; blobs are opaque bytes produced by the engine (serialised tensors, PNGs ...).
  */
 
+import type { RunOwner, RunStatus } from '../../common/runs';
+
+export { RUN_STATUSES, type RunListItem, type RunOwner, type RunStatus } from '../../common/runs';
+
 /** A value JSON can carry. The store refuses NaN and Infinity in JSON columns (JSON has neither). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
-
-/** Every status a run can have, in lifecycle order. */
-export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'cancelled', 'failed', 'diverged'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** What createRun needs. `config` must be a plain JSON object (the experiment as configured). */
 export interface NewRun {
@@ -52,41 +52,6 @@ export interface RunRecord {
   interrupted: boolean;
 }
 
-/** Who trains a run (its lease), judged by the rules of main/store/owner.ts at the time of reading. */
-export interface RunOwner {
-  host: string;
-  pid: number;
-  /** Last heartbeat (ms since the epoch), null for a lease recorded by an older release. */
-  heartbeatAt: number | null;
-  /** The owning process still exists. */
-  alive: boolean;
-  /** The owner is the process that read this record (one of its threads). */
-  self: boolean;
-  /** Why a dead owner is considered gone, for messages; null while alive. */
-  gone: string | null;
-}
-
-/** One row of the runs table view. */
-export interface RunListItem {
-  id: string;
-  name: string;
-  /** Dataset name read from the config (see summariseConfig); null when the config names none. */
-  dataset: string | null;
-  /** Probability path / scheduler read from the config; null when the config names none. */
-  path: string | null;
-  status: RunStatus;
-  step: number;
-  /** Latest value of the loss metric (NaN if it was NaN), null if none was logged. */
-  finalLoss: number | null;
-  backend: string;
-  createdAt: number;
-  updatedAt: number;
-  parentRunId: string | null;
-  /** The lease on the run and whether its owner is alive; null when none is held. */
-  owner: RunOwner | null;
-  /** 'running' or 'queued' with its owner gone: show it as interrupted (resumable). */
-  interrupted: boolean;
-}
 
 /** Options of listRuns. */
 export interface ListRunsOptions {

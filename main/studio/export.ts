@@ -3,11 +3,11 @@
  * all metrics (CSV), the latest sample (PNG: the image grid, or a scatter plot of 2D points), sampled
  * trajectories (CSV, 2D) and the model (JSON with the checkpoint's EMA weights, base64).
  */
-import type { EXPORT_KINDS, ExportFile, SampleResult } from '../../preload/contract';
+import type { EXPORT_KINDS, ExportFile, SampleResult } from '../../common/contract';
 import { encodePng } from '../data';
 import type { RunStore } from '../store';
 import type { RunRecord } from '../store/types';
-import { sampleView } from './service';
+import { sampleView } from './views';
 
 type Kind = (typeof EXPORT_KINDS)[number];
 
@@ -94,7 +94,7 @@ export async function exportFiles(
           config: run.config,
           meta: ckpt.meta,
           weights: ckpt.ema ? 'ema' : 'model',
-          // The serialised tensors (main/engine/state.ts blob format), as stored in the checkpoint.
+          // The serialised tensors (main/models/state.ts blob format), as stored in the checkpoint.
           blob: b64(ckpt.ema ?? ckpt.model),
         };
         files.push({ name: `${base}-model-step${ckpt.step}.json`, mime: 'application/json', base64: b64(JSON.stringify(model)) });

@@ -1,5 +1,5 @@
 /**
- * The studio service: one implementation of the contract (preload/contract.ts) that the Electron
+ * The studio service: one implementation of the contract (common/contract.ts) that the Electron
  * main process and the web host both serve. It owns the run store connection of the host thread
  * (reads, renames, deletes; WAL lets it read while training workers write), the Supervisor (training
  * in worker threads) and the compute worker (sampling, vector fields, preflight checks), so nothing
@@ -9,11 +9,11 @@
  * envelope: a bad request is { ok: false, error: { code: 'invalid', field } }, never a thrown error.
  */
 import { availableParallelism } from 'node:os';
-import { contract, type AppInfo, type Comparison, type Envelope, type ExportFile, type Method, type ParsedRequest, type Replies, type RunDetail, type RunEvent, type RunRow, type SampleView, type Series } from '../../preload/contract';
-import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from '../../preload/schema';
-import type { WorkerEvent } from '../engine/protocol';
-import { Supervisor, type WorkerEntry } from '../engine/supervisor';
-import type { BackendInfo } from '../engine/backend';
+import { contract, type AppInfo, type Comparison, type Envelope, type ExportFile, type Method, type ParsedRequest, type Replies, type RunDetail, type RunEvent, type RunRow, type SampleView, type Series } from '../../common/contract';
+import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from '../../common/config';
+import type { WorkerEvent } from '../training/protocol';
+import { Supervisor, type WorkerEntry } from '../training/supervisor';
+import type { BackendInfo } from '../runtime/backend';
 import { OwnershipError, RunStore } from '../store';
 import { startBackup, type BackgroundBackup, type BackupOutcome, type WorkerBackupOptions } from '../store/backup';
 import { summariseConfig } from '../store/summary';
@@ -21,10 +21,11 @@ import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
 import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
-import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../preload/contract';
-import { listPresets } from './presets';
-import { preflight } from './preflight';
+import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../common/contract';
+import { listPresets } from '../app/presets';
+import { preflight } from '../app/preflight';
 import { exportFiles } from './export';
+import { sampleView, toRunEvent, toSeries } from './views';
 
 export interface StudioOptions {
   dbPath: string;
@@ -399,32 +400,4 @@ function withoutId<T extends { id: string }>(req: T): Omit<T, 'id'> {
 
 function scalar(v: unknown): number | string | null {
   return typeof v === 'number' || typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v);
-}
-
-function toSeries(s: { name: string; steps: number[]; values: number[] }): Series {
-  return { name: s.name, steps: s.steps, values: s.values.map((v) => (Number.isFinite(v) ? v : null)) };
-}
-
-export function sampleView(store: RunStore, sampleId: number): SampleView {
-  const s = store.getSample(sampleId);
-  if (s.kind === 'image-grid' && s.data instanceof Uint8Array) {
-    const labels = (s.meta as { labels?: number[] }).labels;
-    return { kind: 'image-grid', step: s.step, png: Buffer.from(s.data).toString('base64'), ...(labels ? { labels } : {}) };
-  }
-  return { kind: 'points', step: s.step, points: s.data as number[][] };
-}
-
-/** WorkerEvent -> RunEvent: JSON-safe (NaN/inf as null), and only what a live view uses. */
-export function toRunEvent(e: WorkerEvent): RunEvent | null {
-  const num = (v: number) => (Number.isFinite(v) ? v : null);
-  switch (e.type) {
-    case 'started':
-      return { type: 'started', runId: e.runId, totalSteps: e.totalSteps, startStep: e.startStep, backend: e.backend.name, ...(e.threads ? { threads: e.threads } : {}) };
-    case 'progress':
-      return { type: 'progress', runId: e.runId, step: e.step, totalSteps: e.totalSteps, loss: num(e.loss), lossSmoothed: num(e.lossSmoothed), lr: e.lr, stepsPerSec: e.stepsPerSec, etaSec: num(e.etaSec) };
-    case 'finished':
-      return { type: 'finished', runId: e.runId, status: e.status, step: e.step, ...(e.error ? { error: e.error } : {}) };
-    default:
-      return e;
-  }
 }

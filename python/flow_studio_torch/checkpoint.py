@@ -1,7 +1,7 @@
 """Checkpoint and model files, in safetensors with the tfjs names and layouts.
 
 Checkpoint (everything a resume needs; the keys of the TS trainer's getState, which
-main/engine/state.ts splits into the studio's model / EMA / optimiser blobs):
+main/models/state.ts splits into the studio's model / EMA / optimiser blobs):
   model/<name>       weights
   optim/m/<name>     Adam first moments      optim/v/<name>  second moments
   optim/ema/<name>   EMA weights (what sampling uses)

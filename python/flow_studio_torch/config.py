@@ -1,4 +1,4 @@
-"""The experiment config, as the studio stores it (preload/schema.ts, validated, defaults filled in).
+"""The experiment config, as the studio stores it (common/config.ts, validated, defaults filled in).
 
 ``experiment(raw)`` fills in the schema's defaults (so a hand-written job file works too) and
 repeats the checks the training math relies on, with the cross-field rules of

@@ -1,7 +1,7 @@
 """The training worker: ``python -m flow_studio_torch train --job JOB.json``.
 
 Runs one job (docs/pytorch-engine.md has the job fields, the events and the controls), streaming
-JSON lines on stdout and reading control lines on stdin, with the loop of main/engine/train-run.ts:
+JSON lines on stdout and reading control lines on stdin, with the loop of main/training/train-job.ts:
 checkpoints every ``train.checkpointEvery`` steps, on pause, on checkpoint-now and at the end
 (cancel included); samples every ``train.sampleEvery`` steps and on sample-now; metric rows every
 ``train.logEvery`` steps, sent in batches; a non-finite loss or gradient ends the run 'diverged'
@@ -86,7 +86,7 @@ CONTROLS = ('pause', 'resume', 'cancel', 'checkpoint-now', 'sample-now')
 
 class Controls:
     """pause / resume / cancel / checkpoint-now / sample-now, from stdin lines or a control file.
-    A line is a JSON object {"type": "pause"} (main/engine/protocol.ts Control) or the bare word.
+    A line is a JSON object {"type": "pause"} (main/training/protocol.ts Control) or the bare word.
     EOF on stdin means cancel: a supervisor that dies closes the pipe, and the run stops cleanly."""
 
     def __init__(self, sink: EventSink):

@@ -9,7 +9,7 @@
  * the browser attaches the cookie to every same-origin fetch and to the WebSocket handshake, so a
  * reload of the bare URL keeps working and no script (nor an extension reading storage) sees it.
  */
-import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge, type TaskEvent } from '../../preload/contract';
+import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge, type TaskEvent } from '../../common/contract';
 
 declare global {
   interface Window {

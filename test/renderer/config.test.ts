@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../preload/schema';
+import { parseExperiment } from '../../common/config';
 import {
   defaultAt,
   fromJson,

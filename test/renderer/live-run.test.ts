@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { effectScope, nextTick, ref } from 'vue';
-import type { RunDetail, RunEvent, Series } from '../../preload/contract';
+import type { RunDetail, RunEvent, Series } from '../../common/contract';
 
 const listeners = new Set<(e: RunEvent) => void>();
 const calls: { method: string; req: unknown }[] = [];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { InputError } from '../errors';
-import { projectRoot, tsNodeFlags } from '../paths';
+import { packageRoot, tsNodeFlags } from '../../runtime/resources';
 
 /** bench takes no options of its own; script arguments follow `--`. */
 export const BENCH_OPTIONS = {} as const satisfies OptionSpecs;
@@ -16,7 +16,7 @@ export const BENCH_OPTIONS = {} as const satisfies OptionSpecs;
 /** Runs bench/run.ts (or bench/NAME.ts); returns the script's exit code. */
 export async function benchCommand(ctx: Context, passThrough: readonly string[]): Promise<number> {
   const { args, out } = ctx;
-  const root = projectRoot();
+  const root = packageRoot();
   const dir = root ? join(root, 'bench') : null;
   if (!root || !dir || !existsSync(dir)) {
     throw new InputError('no bench/ folder here; benchmarks run from a source checkout of Flow Studio');

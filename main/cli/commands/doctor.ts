@@ -18,11 +18,11 @@ import { canWrite } from '../../store/open';
 import { recoverStore, type RecoverReport } from '../../store/recover';
 import { restoreBackup } from '../../store/restore';
 import { shellQuote } from '../../store/sqlite-errors';
-import type { BackendInfo } from '../../engine/backend';
+import type { BackendInfo } from '../../runtime/backend';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { messageOf, UsageError } from '../errors';
-import { projectRoot, runningFromSources } from '../paths';
+import { packageRoot, runningFromSources } from '../../runtime/resources';
 
 /** doctor's options besides the global ones (--backend changes what it tries). */
 export const DOCTOR_OPTIONS = {
@@ -184,7 +184,7 @@ export async function doctorCommand(ctx: Context): Promise<number> {
     node: { version: process.versions.node, required: `>=${MIN_NODE.join('.')}`, ok: nodeOk, execPath: process.execPath },
     platform: `${process.platform} ${process.arch}`,
     running: runningFromSources() ? 'sources' : 'bundle',
-    root: projectRoot(),
+    root: packageRoot(),
     backend: backend
       ? { name: backend.name, tfName: backend.tfName, reason: backend.reason, requested: ctx.backendRequest ?? 'auto', version: backend.version, coreVersion: backend.coreVersion, skipped: backend.skipped }
       : { error: backendError, requested: ctx.backendRequest ?? 'auto' },
@@ -227,7 +227,7 @@ export async function doctorCommand(ctx: Context): Promise<number> {
 }
 
 function readOwnVersion(): string | null {
-  const root = projectRoot();
+  const root = packageRoot();
   if (!root) return null;
   try {
     return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? null;

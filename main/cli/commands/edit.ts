@@ -10,11 +10,11 @@
  * Output: --out FILE.png (rows of original | edited, or the arithmetic strip a | b | c | result),
  * the numbers on stdout (--json: one document), and --save / --export like the other studio commands.
  */
-import type { LoadedModel } from '../../engine/models';
+import type { LoadedModel } from '../../models/load';
 import { imageGridPng, type Channels } from '../../data';
 import { classSwap, inpaint, latentArithmetic, sdedit } from '../../latent/edit';
 import type { LatentResult } from '../../latent/save';
-import type { ClassChoice, LatentImage } from '../../latent/types';
+import type { ClassChoice, LatentImage } from '../../../common/latent';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { UsageError } from '../errors';

@@ -9,7 +9,7 @@ import { tf, type Tensor } from '../../../core/tf';
 import { decode, encode, type InversionOptions } from '../../../core/inversion/encode';
 import { interpolatePath } from '../../../core/inversion/interpolate';
 import { imageGridPng, type Channels } from '../../data';
-import type { LoadedModel } from '../../engine/models';
+import type { LoadedModel } from '../../models/load';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { classLabels, dimOf, loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice, type SolverChoice } from '../modeling';
@@ -19,7 +19,7 @@ import { isImageFile, readVectors, writeOutput } from '../io';
 import { vectorsText } from '../output';
 import { invertImages } from '../../latent/invert';
 import { interpolateImages, interpolationAnimation } from '../../latent/interpolate';
-import type { InterpolationMode, LatentImage } from '../../latent/types';
+import type { InterpolationMode, LatentImage } from '../../../common/latent';
 import { isImageSpec, keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
 
 const COMMON = { ...MODEL_OPTIONS, ...SOLVER_OPTIONS, class: { type: 'string' }, out: { type: 'string' } } as const satisfies OptionSpecs;

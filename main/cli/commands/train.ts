@@ -7,24 +7,23 @@
  * once (image folders decode every file, so a corrupt file under onCorrupt 'reject' is reported
  * here, by name, before a run record exists).
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { validateTrainSpec } from '../../../core/train/config';
 import type { TrainSpec } from '../../../core/train/config';
-import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../preload/schema';
+import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../common/config';
 import { OwnershipError, type RunRecord, type RunStore } from '../../store';
 import { startBackup } from '../../store/backup';
-import { parseBackendName } from '../../engine/backend';
-import { loadDataSource } from '../../engine/sources';
-import { Supervisor, type RunResult, type WorkerEntry } from '../../engine/supervisor';
-import type { WorkerEvent } from '../../engine/protocol';
+import { parseBackendName } from '../../runtime/backend';
+import { loadDataSource } from '../../training/sources';
+import { Supervisor, type RunResult } from '../../training/supervisor';
+import type { WorkerEvent } from '../../training/protocol';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { EXIT, InputError, UsageError } from '../errors';
 import { displayName, parseJsonText, readInput } from '../io';
 import { duration, short, type Output } from '../output';
-import { projectRoot, runningFromSources } from '../paths';
+import { presetNames } from '../../app/presets';
+import { presetsDir } from '../../runtime/resources';
 
 /** train: --preset | --config with --steps/--seed/--name, or --resume RUN_ID. */
 export const TRAIN_OPTIONS = {
@@ -35,26 +34,6 @@ export const TRAIN_OPTIONS = {
   name: { type: 'string' },
   resume: { type: 'string' },
 } as const satisfies OptionSpecs;
-
-/** The bundled presets folder. */
-export function presetsDir(): string | null {
-  const root = projectRoot();
-  return root ? join(root, 'resources', 'presets') : null;
-}
-
-/** Names of the bundled presets, sorted. */
-export function presetNames(): string[] {
-  const dir = presetsDir();
-  if (!dir) return [];
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -5))
-      .sort();
-  } catch {
-    return [];
-  }
-}
 
 /** Creates (or resumes) a run and trains it to the end; returns 0, 1, 2 or 130 (see errors.ts). */
 export async function trainCommand(ctx: Context): Promise<number> {
@@ -104,9 +83,9 @@ async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig;
   if (preset !== undefined) {
     const names = presetNames();
     if (!names.includes(preset)) {
-      throw new UsageError(`--preset: unknown preset '${preset}'; available: ${names.length ? names.join(', ') : '(none found: resources/presets is missing)'}`, 'train');
+      throw new UsageError(`--preset: unknown preset '${preset}'; available: ${names.length ? names.join(', ') : '(none found: ${presetsDir()} is missing)'}`, 'train');
     }
-    const file = join(presetsDir()!, `${preset}.json`);
+    const file = join(presetsDir(), `${preset}.json`);
     raw = parseJsonText((await readInput(file)).toString('utf8'), file);
     origin = `preset ${preset}`;
     fallbackName = preset;
@@ -217,26 +196,12 @@ function resumable(store: RunStore, runId: string): RunRecord {
   }
 }
 
-/**
- * The worker entry for this build. From sources the Supervisor's default (worker.ts with the TS
- * hooks) is right. In the bundle worker.js sits in out/main beside cli.js, but this code and the
- * Supervisor may have been split into out/main/chunks/, where a plain './worker.js' points wrong.
- */
-function workerEntry(): WorkerEntry | undefined {
-  if (runningFromSources()) return undefined;
-  const candidates = [new URL('./worker.js', import.meta.url), new URL('../worker.js', import.meta.url)];
-  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
-  if (!url) throw new Error(`the training worker (worker.js) is missing beside ${fileURLToPath(import.meta.url)}; rebuild with 'npm run build'`);
-  return { url, execArgv: [] };
-}
-
 async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<number> {
   const { out } = ctx;
   const totalSteps = (run.config as { train?: { steps?: number } }).train?.steps ?? 0;
   const dbPath = store.path;
   // The worker opens its own connection; ours must not hold a write lock meanwhile (it holds none).
-  const entry = workerEntry();
-  const supervisor = new Supervisor({ dbPath, ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}), ...(entry ? { workerEntry: entry } : {}) });
+  const supervisor = new Supervisor({ dbPath, ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}) });
   const progress = new Progress(out, totalSteps);
   supervisor.on((e) => progress.event(e));
   let interrupted = false;

@@ -5,7 +5,7 @@
  * something changed, from decimated buffers, so a fast run cannot flood the UI.
  */
 import { onScopeDispose, ref, shallowRef, watch, type Ref } from 'vue';
-import type { RunDetail, RunEvent, RunStatus, SampleView, Series } from '../../../preload/contract';
+import type { RunDetail, RunEvent, RunStatus, SampleView, Series } from '../../../common/contract';
 import { studio } from '../bridge';
 import { chartSeries, MetricBuffer, throttle, type XY } from '../lib/series';
 

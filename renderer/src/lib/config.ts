@@ -5,7 +5,7 @@
  *
  * Pure functions over plain objects, no Vue and no DOM, so the round trip form <-> JSON is unit-tested.
  */
-import { parseExperiment, trainIntervalDefault, TRAIN_INTERVALS, type FieldIssue } from '../../../preload/schema';
+import { parseExperiment, trainIntervalDefault, TRAIN_INTERVALS, type FieldIssue } from '../../../common/config';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type ConfigObject = Record<string, unknown>;
@@ -187,7 +187,7 @@ export function defaultAt(config: unknown, path: string): unknown {
     unet: parsedDefaults({ data: { kind: 'mnist' }, model: { kind: 'unet' }, reflow: { from: '-' } }),
   };
   if (path === 'reflow.from') return undefined;
-  // The intervals default to at most the run's length (preload/schema.ts trainIntervalDefault).
+  // The intervals default to at most the run's length (common/config.ts trainIntervalDefault).
   const interval = /^train\.(checkpointEvery|logEvery|sampleEvery)$/.exec(path)?.[1] as keyof typeof TRAIN_INTERVALS | undefined;
   if (interval) {
     const steps = getPath(config, 'train.steps');

@@ -1,5 +1,5 @@
 /** Saves an exported file (the contract's ExportFile: name, mime, base64 bytes) through the browser. */
-import type { ExportFile } from '../../../preload/contract';
+import type { ExportFile } from '../../../common/contract';
 import { base64ToBytes } from './format';
 
 export function downloadFile(f: ExportFile): void {

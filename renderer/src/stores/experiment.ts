@@ -5,8 +5,8 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { Preset } from '../../../preload/contract';
-import { parseExperiment, type FieldIssue } from '../../../preload/schema';
+import type { Preset } from '../../../common/contract';
+import { parseExperiment, type FieldIssue } from '../../../common/config';
 import { clone, setField, starterConfig, type ConfigObject } from '../lib/config';
 
 export const useExperiment = defineStore('experiment', () => {

@@ -5,7 +5,7 @@
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { RunEvent, RunRow } from '../../../preload/contract';
+import type { RunEvent, RunRow } from '../../../common/contract';
 import { studio } from '../bridge';
 import { throttle } from '../lib/series';
 

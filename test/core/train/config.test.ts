@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../core/errors';
 import { modelConfigFor, pathScheduler, validateTrainSpec, type TrainSpec } from '../../../core/train/config';
-import type { ExperimentConfig } from '../../../preload/schema';
+import type { ExperimentConfig } from '../../../common/config';
 import { specFrom } from './helpers';
 
 // Compile-time check (tsc -p tsconfig.node.json): every validated experiment config is a TrainSpec,

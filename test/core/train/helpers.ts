@@ -1,5 +1,5 @@
 // Shared helpers of the training tests.
-import { parseExperiment } from '../../../preload/schema';
+import { parseExperiment } from '../../../common/config';
 import { createModel } from '../../../core/model';
 import type { DataSource } from '../../../core/data/source';
 import { modelConfigFor, type TrainSpec } from '../../../core/train/config';

@@ -1,7 +1,7 @@
 // Data-parallel arithmetic in one thread: the split of a batch into shards, the weighted combination
 // of shard gradients, and the trainer's two halves of a step (shardGradients, applyGradients).
-// Several trainers in one thread stand in for replicas; main/engine/parallel.ts runs them on threads
-// (test/main/engine/parallel.test.ts).
+// Several trainers in one thread stand in for replicas; main/training/parallel.ts runs them on threads
+// (test/main/training/parallel.test.ts).
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../../core/tf';
 import { ConfigError } from '../../../core/errors';

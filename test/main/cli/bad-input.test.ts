@@ -8,9 +8,9 @@ import { tf } from '../../../core/tf';
 import { createModel, getWeights } from '../../../core/model';
 import { modelConfigFor } from '../../../core/train/config';
 import { encodePng } from '../../../main/data';
-import { encodeTensors } from '../../../main/engine/serialize';
+import { encodeTensors } from '../../../main/models/serialize';
 import { RunStore } from '../../../main/store';
-import { parseExperiment, type ExperimentInput } from '../../../preload/schema';
+import { parseExperiment, type ExperimentInput } from '../../../common/config';
 import { cli, freshHome, jsonOf, show, writeJson, type CliResult } from './helpers';
 
 const home = freshHome();

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../../main/data';
-import { shippedModelsDir } from '../../../main/engine/shipped';
+import { shippedModelsDir } from '../../../main/runtime/resources';
 import { decodeApng, decodeGif } from '../../../main/latent/anim';
 import { cli, freshHome, jsonOf, show } from './helpers';
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { tf } from '../../../core/tf';
 import { accuracyByClass } from '../../../core/eval/classifier';
 import { conditionalAccuracy, trainMnistClassifier, type MnistClassifierResult } from '../../../main/eval/mnist-quality';
-import { readManifest, shippedModel, shippedModelsDir } from '../../../main/engine/shipped';
+import { readManifest, shippedModel } from '../../../main/models/shipped';
+import { shippedModelsDir } from '../../../main/runtime/resources';
 
 let clf: MnistClassifierResult;
 let tensorsBefore = 0;

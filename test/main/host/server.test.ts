@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { BindError, startWebHost, tokenMatches, type ContractTarget, type WebHost } from '../../../main/host/server';
-import type { Envelope } from '../../../preload/contract';
+import type { Envelope } from '../../../common/contract';
 
 /** A contract target that records calls: the transport is under test here, not the handlers. */
 function recordingTarget() {

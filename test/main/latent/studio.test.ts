@@ -28,8 +28,9 @@ import { logLikelihood } from '../../../core/likelihood/likelihood';
 import { bitsPerDim, dequantize } from '../../../core/likelihood/bpd';
 import type { Classifier } from '../../../core/eval/classifier';
 import { encodePng, ImageFileError, unitToByte } from '../../../main/data';
-import { shippedModel, shippedModelsDir } from '../../../main/engine/shipped';
-import type { LoadedModel } from '../../../main/engine/models';
+import { shippedModel } from '../../../main/models/shipped';
+import { shippedModelsDir } from '../../../main/runtime/resources';
+import type { LoadedModel } from '../../../main/models/load';
 import { trainMnistClassifier } from '../../../main/eval/mnist-quality';
 import { RunStore } from '../../../main/store';
 import {

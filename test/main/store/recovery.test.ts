@@ -1,6 +1,6 @@
 // Run ownership in the store (main/store/owner.ts): who holds a run, whether that owner is gone,
 // and what a dead owner's runs become. Liveness rules are checked against an injected process table
-// here; test/main/engine/ownership.test.ts and test/main/cli/ownership.test.ts use real processes.
+// here; test/main/training/ownership.test.ts and test/main/cli/ownership.test.ts use real processes.
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';

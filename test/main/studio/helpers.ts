@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StudioService } from '../../../main/studio/service';
-import type { Method, Replies, Request, RunEvent } from '../../../preload/contract';
+import type { Method, Replies, Request, RunEvent } from '../../../common/contract';
 
 /** A StudioService on a fresh data folder (real SQLite file, real worker threads), recording events. */
 export function freshStudio() {

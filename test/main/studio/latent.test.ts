@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { freshStudio } from './helpers';
-import type { InvertResult, LatentImage } from '../../../main/latent/types';
-import type { TaskEvent } from '../../../preload/contract';
+import type { InvertResult, LatentImage } from '../../../common/latent';
+import type { TaskEvent } from '../../../common/contract';
 
 let studio: ReturnType<typeof freshStudio>;
 const tasks: TaskEvent[] = [];

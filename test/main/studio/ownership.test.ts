@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioService } from '../../../main/studio/service';
 import { cli, collect, freshHome, killGroup, show, startCli, writeJson } from '../cli/helpers';
-import { tinyMoons } from '../engine/helpers';
+import { tinyMoons } from '../training/helpers';
 import { freshStudio } from './helpers';
 
 let studio: ReturnType<typeof freshStudio> | null = null;

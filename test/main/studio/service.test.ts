@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import { tinyMoons } from '../engine/helpers';
+import { tinyMoons } from '../training/helpers';
 import { freshStudio } from './helpers';
-import type { RunDetail } from '../../../preload/contract';
+import type { RunDetail } from '../../../common/contract';
 import { tf } from '../../../core/tf';
 import { integrateField } from '../../../core/solver/sample';
-import { runModel } from '../../../main/engine/models';
+import { runModel } from '../../../main/models/load';
 
 let studio: ReturnType<typeof freshStudio>;
 beforeAll(() => {

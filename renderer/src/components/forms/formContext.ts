@@ -3,7 +3,7 @@
  * its issues; and which fields are on screen, so issues no field shows are listed above the form.
  */
 import { inject, provide, reactive, type InjectionKey } from 'vue';
-import type { FieldIssue } from '../../../../preload/schema';
+import type { FieldIssue } from '../../../../common/config';
 import { defaultAt, getPath, issuesUnder } from '../../lib/config';
 import { useExperiment } from '../../stores/experiment';
 

@@ -1,0 +1,369 @@
+/**
+ * The single contract between the renderer and a host (Electron main, or the web host).
+ *
+ * Each method has a channel name and a request schema here; its reply type is in `Replies`. Main's
+ * IPC handlers, the preload bridge, the web host and the renderer's web client all derive from this
+ * file, so no channel name is spelled twice and every payload is validated by the same schema on the
+ * host side (experiment configs by common/config.ts, the schema the CLI uses).
+ *
+ * Replies cross the boundary wrapped as `Envelope` ({ ok, value } or { ok: false, error }): Electron's
+ * IPC keeps only an Error's message, and the renderer needs the field an error is about.
+ */
+import { z } from 'zod';
+import { SOLVERS } from './config';
+import type { FieldIssue } from './config';
+import type { LatentTaskResults } from './latent';
+import type { RunListItem, RunStatus } from './runs';
+
+/** The result of each latent op. */
+export type LatentResults = LatentTaskResults;
+
+export type { FieldIssue } from './config';
+
+const runId = z.string().min(1).max(64);
+const none = z.object({}).strict().optional();
+const byId = z.object({ id: runId }).strict();
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/** Solver controls of "sample now", the vector field and trajectories. */
+export const sampleRequestSchema = z
+  .object({
+    id: runId,
+    solver: z.enum(SOLVERS).optional(),
+    steps: int(1, 1000).optional(),
+    cfg: z.number().min(0).max(20).optional(),
+    /** Class to sample for a conditional model (omitted: classes 0..C-1 in turn). */
+    classLabel: int(0, 1000).optional(),
+    /** Number of samples (points) or images. */
+    n: int(1, 4096).optional(),
+    /** How many of the samples to return as trajectories (2D only). */
+    trajectories: int(0, 512).optional(),
+  })
+  .strict();
+
+export const fieldRequestSchema = z
+  .object({
+    id: runId,
+    t: z.number().min(0).max(1),
+    /** Arrows per axis. */
+    grid: int(4, 64).optional(),
+    /** Plot window [xmin, xmax, ymin, ymax]; default from the data. */
+    bounds: z.tuple([z.number(), z.number(), z.number(), z.number()]).optional(),
+    cfg: z.number().min(0).max(20).optional(),
+  })
+  .strict();
+
+export const EXPORT_KINDS = ['config', 'samples', 'trajectories', 'model', 'metrics'] as const;
+
+/** A model the latent studio can use: `shipped:NAME`, `RUN_ID` or `RUN_ID@STEP`. */
+const modelSpec = z.string().min(1).max(100).regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
+const taskId = z.string().min(1).max(64);
+const body = z.record(z.string(), z.unknown());
+
+/**
+ * An image source from the app. Files arrive as their bytes (the renderer reads what the user picks);
+ * a path on the host's disk is not accepted over the contract.
+ */
+const imageSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('dataset'), dataset: z.literal('mnist').optional(), classId: int(0, 9), index: int(0, 100_000) }).strict(),
+  z.object({ kind: z.literal('bytes'), name: z.string().min(1).max(300), base64: z.string().min(1).max(20_000_000), exactSize: z.boolean().optional(), background: z.enum(['white', 'black']).optional() }).strict(),
+  z.object({ kind: z.literal('pixels'), pixels: z.array(z.number()).min(1).max(3 * 64 * 64), range: z.enum(['unit', 'byte']).optional(), name: z.string().max(300).optional(), label: int(0, 1000).optional() }).strict(),
+  z.object({ kind: z.literal('sample'), seed: int(0, 2 ** 31).optional(), classLabel: int(0, 1000).nullable().optional(), cfg: z.number().min(0).max(20).optional(), solver: body.optional() }).strict(),
+]);
+
+/**
+ * One latent-studio computation (main/latent runLatentTask). The request bodies are checked field by
+ * field by main/latent itself (the checks the CLI gets), whose errors name the field.
+ */
+export const latentTaskSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('pick'), source: imageSourceSchema }).strict(),
+  ...(['invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const).map((op) => z.object({ op: z.literal(op), request: body }).strict()),
+]);
+export const LATENT_OPS = ['pick', 'invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const;
+export type LatentOp = (typeof LATENT_OPS)[number];
+/** A result to save or export: every op but 'pick' (a picked image is an input, not a result). */
+const latentResultSchema = z.object({ kind: z.enum(LATENT_OPS.filter((o) => o !== 'pick') as [Exclude<LatentOp, 'pick'>, ...Exclude<LatentOp, 'pick'>[]]), result: body }).strict();
+
+/** Every request method: channel and request schema. */
+export const contract = {
+  appInfo: { channel: 'app:info', request: none },
+  settings: { channel: 'app:settings', request: none },
+  listPresets: { channel: 'presets:list', request: none },
+  validateConfig: { channel: 'config:validate', request: z.object({ config: z.unknown() }).strict() },
+  /** Stores a validated experiment as a run and (by default) queues it for training. */
+  createRun: {
+    channel: 'runs:create',
+    request: z.object({ config: z.unknown(), name: z.string().min(1).max(200).optional(), start: z.boolean().optional() }).strict(),
+  },
+  listRuns: { channel: 'runs:list', request: none },
+  getRun: { channel: 'runs:get', request: byId },
+  renameRun: { channel: 'runs:rename', request: z.object({ id: runId, name: z.string().trim().min(1).max(200) }).strict() },
+  deleteRun: { channel: 'runs:delete', request: byId },
+  /** Queues a run that is not training (a new run, or a paused/cancelled/interrupted one: resume). */
+  startRun: { channel: 'runs:start', request: z.object({ id: runId, steps: int(1, 10_000_000).optional() }).strict() },
+  pauseRun: { channel: 'runs:pause', request: byId },
+  resumeRun: { channel: 'runs:resume', request: byId },
+  cancelRun: { channel: 'runs:cancel', request: byId },
+  getMetrics: {
+    channel: 'runs:metrics',
+    request: z
+      .object({ id: runId, names: z.array(z.string().min(1).max(100)).max(32).optional(), fromStep: int(0, Number.MAX_SAFE_INTEGER).optional(), maxPoints: int(2, 100_000).optional() })
+      .strict(),
+  },
+  latestSample: { channel: 'runs:latest-sample', request: byId },
+  sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema },
+  vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
+  /** 2D: points of data space inverted to noise through the PF-ODE (t = 1 -> 0), with their paths. */
+  invertPoints: {
+    channel: 'runs:invert-points',
+    request: z
+      .object({ id: runId, points: z.array(z.tuple([z.number(), z.number()])).min(1).max(256), solver: z.enum(SOLVERS).optional(), steps: int(1, 1000).optional() })
+      .strict(),
+  },
+  compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
+  exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
+  /** Models with an image latent space: shipped ones and runs with a checkpoint. */
+  latentModels: { channel: 'latent:models', request: none },
+  /** Runs one latent computation in the compute worker; progress streams as 'task' events under taskId. */
+  latentRun: { channel: 'latent:run', request: z.object({ model: modelSpec, taskId: taskId.optional(), task: latentTaskSchema }).strict() },
+  latentCancel: { channel: 'latent:cancel', request: z.object({ taskId }).strict() },
+  /** Stores a result's files as artifacts of the model's run (shipped models: a "Latent studio" run). */
+  latentSave: { channel: 'latent:save', request: z.object({ model: modelSpec, result: latentResultSchema }).strict() },
+  /** A result as files (PNGs, numbers as JSON, APNG and GIF of an interpolation) for download. */
+  latentExport: { channel: 'latent:export', request: z.object({ result: latentResultSchema }).strict() },
+} as const;
+
+export type Method = keyof typeof contract;
+export type Request<M extends Method> = z.input<(typeof contract)[M]['request']>;
+export type ParsedRequest<M extends Method> = z.output<(typeof contract)[M]['request']>;
+
+/** Event streams from host to renderer (over the web host's socket: { channel: 'run' | 'task', event }). */
+export const eventChannels = { run: 'events:run', task: 'events:task' } as const;
+
+// ---- Reply types ---------------------------------------------------------------------------------
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  /** 'electron' when the Electron shell serves the renderer, 'web' for the web host. */
+  host: 'electron' | 'web';
+  platform: string;
+}
+
+export interface Settings {
+  dataDir: string;
+  dbPath: string;
+  /** The backend training uses, as the last selection found it. */
+  backend: { name: string; version: string | null; reason: string; tried: { name: string; why: string }[]; threads: number };
+  /** FLOW_STUDIO_BACKEND, or 'auto'. */
+  requested: string;
+  nodeVersion: string;
+}
+
+export interface Preset {
+  name: string;
+  config: Record<string, unknown>;
+}
+
+export type Validation = { ok: true; config: Record<string, unknown> } | { ok: false; issues: FieldIssue[] };
+
+export type { RunStatus };
+
+/** A row of the runs table: the store's list item plus the configured step count. */
+export interface RunRow extends RunListItem {
+  totalSteps: number | null;
+}
+
+export interface RunDetail extends RunRow {
+  config: Record<string, unknown>;
+  seed: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  summary: Record<string, unknown> | null;
+  /** Data shape per sample: [2] for points, [H, W, C] for images. */
+  shape: number[];
+  numClasses: number;
+  /** A Gaussian-mixture target: the analytic oracle field exists. */
+  hasOracle: boolean;
+  /** The trainer of this run is alive in this host (pause/cancel apply). */
+  live: boolean;
+}
+
+export interface Series {
+  name: string;
+  steps: number[];
+  /** NaN (a diverged loss) crosses as null. */
+  values: (number | null)[];
+}
+
+export type SampleView =
+  | { kind: 'points'; step: number; points: number[][] }
+  | { kind: 'image-grid'; step: number; png: string; labels?: number[] };
+
+export interface SampleResult {
+  step: number;
+  solver: string;
+  steps: number;
+  nfe: number;
+  seconds: number;
+  sample: SampleView;
+  /** 2D: particle paths from noise (t = 0) to data (t = 1), paths[i][k] at times[k]. */
+  trajectories?: { times: number[]; paths: number[][][] };
+  /** Mean over particles of the straightness defect, 0 for straight paths (core/metrics/straightness). */
+  straightness?: number;
+}
+
+export interface FieldView {
+  t: number;
+  step: number;
+  bounds: [number, number, number, number];
+  grid: number;
+  /** Grid points row-major (y outer), each [x, y]. */
+  points: number[][];
+  learned: number[][];
+  /** Mixture targets: the analytic velocity at the same points, and |learned - oracle| per point. */
+  oracle?: number[][];
+  error?: number[];
+  /** Mean |learned - oracle| / mean |oracle| over the grid. */
+  relError?: number;
+}
+
+export interface InvertedPoints {
+  step: number;
+  /** The noise point of each input (t = 0). */
+  latents: number[][];
+  /** paths[i][k] at times[k], from the data point (t = 1) down to its noise point (t = 0). */
+  times: number[];
+  paths: number[][][];
+  nfe: number;
+  /** log N(z; 0, I) of each latent: how typical a noise point it is. */
+  logPrior: number[];
+}
+
+export interface Comparison {
+  runs: RunDetail[];
+  /** Loss per run (decimated), same order as runs. */
+  loss: Series[];
+  /** Union of summary keys, values per run. */
+  metrics: { name: string; values: (number | string | null)[] }[];
+  samples: (SampleView | null)[];
+}
+
+export interface ExportFile {
+  name: string;
+  mime: string;
+  /** File bytes, base64. */
+  base64: string;
+}
+
+export interface LatentModelInfo {
+  spec: string;
+  label: string;
+  kind: 'shipped' | 'run';
+  shape: number[];
+  numClasses: number;
+}
+
+
+export interface Replies {
+  appInfo: AppInfo;
+  settings: Settings;
+  listPresets: Preset[];
+  validateConfig: Validation;
+  createRun: RunDetail;
+  listRuns: RunRow[];
+  getRun: RunDetail;
+  renameRun: RunDetail;
+  deleteRun: { deleted: string };
+  startRun: RunDetail;
+  pauseRun: RunDetail;
+  resumeRun: RunDetail;
+  cancelRun: RunDetail;
+  getMetrics: Series[];
+  latestSample: SampleView | null;
+  sampleNow: SampleResult;
+  vectorField: FieldView;
+  invertPoints: InvertedPoints;
+  compareRuns: Comparison;
+  exportRun: ExportFile[];
+  latentModels: LatentModelInfo[];
+  /** The result of the task's op (main/latent LatentTaskResults[op]). */
+  latentRun: unknown;
+  latentCancel: { cancelled: boolean };
+  latentSave: { runId: string; artifacts: { id: number; name: string }[] };
+  latentExport: ExportFile[];
+}
+
+/** Progress of a latent task (or any long compute task started with a taskId). */
+export interface TaskEvent {
+  taskId: string;
+  stage: string;
+  fraction: number;
+  nfe: number;
+}
+
+/** Training events as the renderer receives them (main/training/protocol.ts WorkerEvent, JSON-safe). */
+export type RunEvent =
+  | { type: 'started'; runId: string; totalSteps: number; startStep: number; backend: string; threads?: number }
+  | { type: 'progress'; runId: string; step: number; totalSteps: number; loss: number | null; lossSmoothed: number | null; lr: number; stepsPerSec: number; etaSec: number | null }
+  | { type: 'sample'; runId: string; step: number; sampleId: number; kind: 'points' | 'image-grid' }
+  | { type: 'checkpoint'; runId: string; step: number }
+  | { type: 'paused'; runId: string; step: number }
+  | { type: 'resumed'; runId: string; step: number }
+  | { type: 'finished'; runId: string; status: RunStatus; step: number; error?: string };
+
+// ---- Errors and envelopes ------------------------------------------------------------------------
+
+export type ErrorCode = 'invalid' | 'not-found' | 'conflict' | 'failed' | 'unauthorized' | 'cancelled';
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  /** The request field (dotted path) the error is about, if any. */
+  field?: string;
+  /** Every schema issue of an invalid config. */
+  issues?: FieldIssue[];
+}
+
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+/** What the renderer sees thrown for a failed call: the host's error with its code and field. */
+export class StudioError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly issues?: FieldIssue[];
+  constructor(info: ErrorInfo) {
+    super(info.message);
+    this.name = 'StudioError';
+    this.code = info.code;
+    if (info.field !== undefined) this.field = info.field;
+    if (info.issues !== undefined) this.issues = info.issues;
+  }
+}
+
+/** The value of a reply, or the StudioError it carries. */
+export function unwrap<T>(env: Envelope<T>): T {
+  if (env.ok) return env.value;
+  throw new StudioError(env.error);
+}
+
+/** The API the renderer sees as window.studio (Electron) or through the web client. */
+export type StudioApi = {
+  [M in Method]: (req?: Request<M>) => Promise<Replies[M]>;
+} & {
+  /** Subscribes to training events of every run; returns the unsubscribe function. */
+  onRunEvent(listener: (e: RunEvent) => void): () => void;
+  /** Subscribes to progress of compute tasks started with a taskId. */
+  onTaskEvent(listener: (e: TaskEvent) => void): () => void;
+};
+
+/**
+ * What the preload exposes as window.studio: the same methods returning envelopes (the renderer's
+ * bridge unwraps them; an Error thrown across contextBridge would lose its code and field).
+ */
+export type StudioBridge = {
+  [M in Method]: (req?: Request<M>) => Promise<Envelope<Replies[M]>>;
+} & Pick<StudioApi, 'onRunEvent' | 'onTaskEvent'>;
+
+export const METHODS = Object.keys(contract) as Method[];
