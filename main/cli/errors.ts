@@ -13,6 +13,7 @@
  * must fix their arguments on a 2; nothing in a 2 is worth retrying unchanged.
  */
 import { ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
+import { InvalidConfigError, RunActionError } from '../app/errors';
 import { NotFoundError, OwnershipError, SchemaError, StoreFileError, StoreInputError, StoreRuntimeError, TransitionError } from '../store/errors';
 
 /** Exit codes of the command line. */
@@ -55,6 +56,8 @@ const BAD_INPUT = [
   TransitionError, // e.g. resuming a completed run
   SchemaError, // --db names a newer or foreign database
   OwnershipError, // the run is being trained by another live process
+  RunActionError, // e.g. resuming a completed run (main/app/runs.ts)
+  InvalidConfigError, // a config the schema refuses, every field named
   StoreFileError, // the store is a folder, not a database, damaged, unreadable or read-only
 ] as const;
 

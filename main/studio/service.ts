@@ -14,7 +14,7 @@ import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from 
 import type { WorkerEvent } from '../training/protocol';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
 import type { BackendInfo } from '../runtime/backend';
-import { OwnershipError, RunStore } from '../store';
+import { RunStore } from '../store';
 import { startBackup, type BackgroundBackup, type BackupOutcome, type WorkerBackupOptions } from '../store/backup';
 import { summariseConfig } from '../store/summary';
 import type { RunRecord } from '../store/types';
@@ -23,7 +23,7 @@ import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
 import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../common/contract';
 import { listPresets } from '../app/presets';
-import { preflight } from '../app/preflight';
+import { createRun, Runs } from '../app/runs';
 import { exportFiles } from './export';
 import { sampleView, toRunEvent, toSeries } from './views';
 
@@ -48,6 +48,8 @@ type Handler<M extends Method> = (req: ParsedRequest<M>) => Replies[M] | Promise
 export class StudioService {
   readonly store: RunStore;
   readonly supervisor: Supervisor;
+  /** The run use-cases (main/app/runs.ts) on this host's store and supervisor. */
+  readonly runs: Runs;
   readonly compute: ComputeClient;
   private readonly listeners = new Set<(stream: 'run' | 'task', e: RunEvent | TaskEvent) => void>();
   /** Cancel flags of running latent tasks, by the renderer's taskId. */
@@ -71,6 +73,7 @@ export class StudioService {
       ...(opts.workerEntry ? { workerEntry: opts.workerEntry } : {}),
     });
     this.compute = new ComputeClient({ dbPath: opts.dbPath, ...(backend ? { backend } : {}) });
+    this.runs = new Runs(this.store, this.supervisor);
     this.supervisor.on((e) => this.emit('run', toRunEvent(e)));
     this.handlers = this.makeHandlers();
     // The daily backup, in a worker thread; a failure is reported and never stops the app.
@@ -135,7 +138,7 @@ export class StudioService {
   }
 
   private makeHandlers(): { [M in Method]: Handler<M> } {
-    const { store, supervisor, compute, opts } = this;
+    const { store, compute, opts, runs } = this;
     return {
       appInfo: () => ({ name: 'Flow Studio', version: opts.version, host: opts.host, platform: process.platform }),
       settings: async () => {
@@ -159,60 +162,34 @@ export class StudioService {
         const p = parseExperiment(config);
         return p.ok ? { ok: true, config: p.value as unknown as Record<string, unknown> } : { ok: false, issues: p.issues };
       },
-      createRun: async ({ config: raw, name, start }) => {
-        const config = requireConfig(raw);
-        // On this thread with a bounded folder check in its own worker: never the compute worker.
-        await preflight(store, config);
-        const run = store.createRun({
-          name: name ?? config.name ?? runName(config),
-          config,
-          backend: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
-          seed: config.seed,
-        });
+      createRun: async ({ config, name, start }) => {
+        const run = await createRun(store, config, { ...(name ? { name } : {}), backend: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto' });
         if (start !== false) this.startTraining(run.id);
         return this.detail(store.getRun(run.id));
       },
       listRuns: () => store.listRuns().map((r) => ({ ...r, totalSteps: totalStepsOf(store.getRun(r.id)) }) satisfies RunRow),
       getRun: ({ id }) => this.detail(store.getRun(id)),
-      renameRun: ({ id, name }) => this.detail(store.renameRun(id, name)),
+      renameRun: ({ id, name }) => this.detail(runs.rename(id, name)),
       deleteRun: ({ id }) => {
-        if (supervisor.isTraining(id) || supervisor.status().queued.includes(id)) {
-          throw new ContractError({ code: 'conflict', message: `run ${id} is training; cancel it before deleting`, field: 'id' });
-        }
-        store.deleteRun(id);
+        runs.delete(id);
         return { deleted: id };
       },
       startRun: ({ id, steps }) => {
-        const run = store.getRun(id);
-        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) throw new ContractError({ code: 'conflict', message: `run ${id} is already training or queued` });
-        if (run.status === 'completed' || run.status === 'diverged') {
-          throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status} at step ${run.step}; a finished run is not trained further (start a new run)` });
-        }
-        // Another live process's run is refused (claimRun in startTraining says so too); a 'running'
-        // run whose owner died is resumed from its checkpoint.
-        if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'start');
         this.startTraining(id, steps);
         return this.detail(store.getRun(id));
       },
       pauseRun: ({ id }) => {
-        this.requireLive(id, 'pause');
-        supervisor.pause(id);
+        runs.pause(id);
         return this.detail(store.getRun(id));
       },
       resumeRun: ({ id }) => {
-        if (supervisor.isActive(id)) supervisor.resume(id);
-        else this.startTraining(id); // paused by a previous host: continue from its checkpoint
+        // Paused in this host's worker: it continues; stopped (or paused by a previous host): it
+        // continues from its checkpoint in a new worker.
+        void runs.resume(id)?.catch(() => {});
         return this.detail(store.getRun(id));
       },
       cancelRun: ({ id }) => {
-        if (supervisor.isActive(id) || supervisor.status().queued.includes(id)) supervisor.cancel(id);
-        else {
-          const run = store.getRun(id);
-          if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'cancel');
-          // 'running' here means interrupted (its owner is gone): cancelling it is allowed.
-          if (run.status !== 'paused' && run.status !== 'queued' && run.status !== 'running') throw new ContractError({ code: 'conflict', message: `run ${id} is ${run.status}; only a training, queued, paused or interrupted run can be cancelled` });
-          store.setStatus(id, 'cancelled');
-        }
+        runs.cancel(id);
         return this.detail(store.getRun(id));
       },
       getMetrics: ({ id, names, fromStep, maxPoints }) =>
@@ -282,13 +259,9 @@ export class StudioService {
   }
 
   private startTraining(id: string, steps?: number): void {
-    // The result arrives as a 'finished' event; a rejection here would only repeat it.
-    void this.supervisor.start(id, steps !== undefined ? { stepsOverride: steps } : {}).catch(() => {});
-  }
-
-  private requireLive(id: string, what: string): void {
-    const run = this.store.getRun(id);
-    if (!this.supervisor.isActive(id)) throw new ContractError({ code: 'conflict', message: `cannot ${what} run ${id}: it is not training here (status ${run.status})` });
+    // The result arrives as a 'finished' event; a rejection here would only repeat it. A refusal
+    // (RunActionError, OwnershipError) is thrown at once, before anything is queued.
+    void this.runs.start(id, steps !== undefined ? { steps } : {}).catch(() => {});
   }
 
   /**
@@ -352,18 +325,6 @@ export class StudioService {
       live: this.supervisor.isActive(run.id) && (run.status === 'running' || run.status === 'paused' || run.status === 'queued'),
     };
   }
-}
-
-function requireConfig(raw: unknown): ExperimentConfig {
-  const p = parseExperiment(raw);
-  if (p.ok) return p.value;
-  const first = p.issues[0]!;
-  throw new ContractError({ code: 'invalid', message: `invalid experiment config:\n${formatIssues(p.issues)}`, field: first.field, issues: p.issues });
-}
-
-function runName(config: ExperimentConfig): string {
-  const d = config.data;
-  return d.kind === 'toy2d' ? d.name : d.kind;
 }
 
 function totalStepsOf(run: RunRecord): number | null {

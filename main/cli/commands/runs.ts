@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { RunListItem, RunStore } from '../../store';
-import { NotFoundError, OwnershipError } from '../../store';
+import { NotFoundError } from '../../store';
+import { Runs } from '../../app/runs';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { EXIT, InputError, UsageError } from '../errors';
@@ -47,7 +48,7 @@ export async function runsCommand(ctx: Context): Promise<number> {
   if (sub === 'show') return show(ctx, store, id);
   if (sub === 'export') return exportRun(ctx, store, id);
   if (sub === 'rename') {
-    const run = store.renameRun(id, name!.trim());
+    const run = new Runs(store).rename(id, name!.trim());
     ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
     return EXIT.ok;
   }
@@ -132,9 +133,9 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
 
 async function remove(ctx: Context, store: RunStore, id: string): Promise<number> {
   const { args, out, streams } = ctx;
-  const run = store.getRun(id);
-  // Refused before asking: the store refuses it too (main/store/owner.ts), inside the delete itself.
-  if (run.owner?.alive && !run.owner.self) throw new OwnershipError(id, run.owner, 'delete');
+  const runs = new Runs(store);
+  // Refused before asking (the store refuses it too, inside the delete itself: main/store/owner.ts).
+  const { run } = runs.check(id, 'delete');
   if (!args.flag('yes')) {
     if (!(streams.stdin.isTTY && streams.stderr.isTTY) || out.json) {
       throw new UsageError(`runs delete ${id}: add --yes to delete without a prompt (nothing was deleted)`, 'runs');
@@ -147,7 +148,7 @@ async function remove(ctx: Context, store: RunStore, id: string): Promise<number
       return EXIT.ok;
     }
   }
-  store.deleteRun(id);
+  runs.delete(id);
   out.result({ deleted: id }, () => `deleted run ${id} (${run.name})`);
   return EXIT.ok;
 }

@@ -8,18 +8,15 @@
  * here, by name, before a run record exists).
  */
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { validateTrainSpec } from '../../../core/train/config';
-import type { TrainSpec } from '../../../core/train/config';
-import { parseExperiment, formatIssues, type DataInput, type ExperimentConfig } from '../../../common/config';
-import { OwnershipError, type RunRecord, type RunStore } from '../../store';
+import type { RunRecord, RunStore } from '../../store';
 import { startBackup } from '../../store/backup';
 import { parseBackendName } from '../../runtime/backend';
-import { loadDataSource } from '../../training/sources';
+import { checkRunAction, createRun } from '../../app/runs';
 import { Supervisor, type RunResult } from '../../training/supervisor';
 import type { WorkerEvent } from '../../training/protocol';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
-import { EXIT, InputError, UsageError } from '../errors';
+import { EXIT, UsageError } from '../errors';
 import { displayName, parseJsonText, readInput } from '../io';
 import { duration, short, type Output } from '../output';
 import { presetNames } from '../../app/presets';
@@ -53,10 +50,10 @@ export async function trainCommand(ctx: Context): Promise<number> {
   } else {
     args.exclusive('preset', 'config');
     if (!args.has('preset') && !args.has('config')) throw new UsageError('give --preset NAME or --config FILE (or --resume RUN_ID)', 'train');
-    const { config, name } = await readExperiment(ctx);
-    await preflight(config);
+    const { raw, name, origin } = await readExperiment(ctx);
+    // The app's use-case, with every image file decoded (a corrupt one is named before a run exists).
+    run = await createRun(() => ctx.requireStore(), raw, { ...(name ? { name } : {}), origin, backend: ctx.backendRequest ?? 'auto', folders: 'full' });
     store = ctx.requireStore();
-    run = store.createRun({ name, config, backend: ctx.backendRequest ?? 'auto', seed: config.seed });
   }
   // The daily backup runs beside the training (in its own thread); a failed one is reported, never
   // fatal. Training does not wait for it; the command does, before it exits (unless cancelled).
@@ -73,8 +70,11 @@ export async function trainCommand(ctx: Context): Promise<number> {
   }
 }
 
-/** The config of --preset or --config with --steps/--seed applied, validated; and the run's name. */
-async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig; name: string }> {
+/**
+ * The raw config of --preset or --config with --steps/--seed applied (createRun validates it), where
+ * it came from, and the run's name when the command line or the file says one.
+ */
+async function readExperiment(ctx: Context): Promise<{ raw: unknown; name: string | undefined; origin: string }> {
   const { args } = ctx;
   let raw: unknown;
   let origin: string;
@@ -107,10 +107,8 @@ async function readExperiment(ctx: Context): Promise<{ config: ExperimentConfig;
     }
     if (seed !== undefined) raw.seed = seed;
   }
-  const parsed = parseExperiment(raw);
-  if (!parsed.ok) throw new InputError(`${origin}: invalid experiment config:\n${indent(formatIssues(parsed.issues))}`);
-  const name = args.string('name') ?? parsed.value.name ?? fallbackName;
-  return { config: parsed.value, name };
+  const named = isObject(raw) && typeof raw.name === 'string' ? raw.name : undefined;
+  return { raw, name: args.string('name') ?? named ?? fallbackName, origin };
 }
 
 /**
@@ -157,43 +155,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function indent(text: string): string {
-  return text.replace(/^/gm, '  ');
-}
+
 
 /**
- * Checks what the schema cannot: the data itself. Toy sets, mixtures and point lists are built
- * (cheap); image folders are loaded, since a missing folder or a corrupt file is bad input that must
- * not leave a failed run behind. MNIST is bundled and skipped. validateTrainSpec runs too; its
- * combination rules are the schema's own (core/train/rules.ts).
- */
-async function preflight(config: ExperimentConfig): Promise<void> {
-  validateTrainSpec(config as unknown as TrainSpec);
-  const check = async (spec: DataInput, field: string) => {
-    if (spec.kind === 'mnist') return;
-    await loadDataSource(spec, field);
-  };
-  await check(config.data, 'data');
-  if (config.source.kind === 'data') await check(config.source.data, 'source.data');
-}
-
-/**
- * A run that --resume may continue. A run another live process holds (training, queued or paused
- * there) is refused, naming that process (main/store/owner.ts). Runs whose owner died (kill -9, a
- * crash) are settled first (paused, or failed when they have no checkpoint), as the app does at start.
+ * A run that --resume may continue (main/app/runs.ts: refused for a finished run, or one another
+ * live process holds, naming it). Runs whose owner died (kill -9, a crash) are settled first (paused,
+ * or failed when they have no checkpoint), as the app does at start.
  */
 function resumable(store: RunStore, runId: string): RunRecord {
-  const before = store.getRun(runId); // NotFoundError names the id
-  if (before.owner?.alive && !before.owner.self) throw new OwnershipError(runId, before.owner, 'resume');
+  checkRunAction(store.getRun(runId), 'start'); // NotFoundError names the id
   store.markInterruptedRuns();
-  const run = store.getRun(runId);
-  switch (run.status) {
-    case 'completed':
-    case 'diverged':
-      throw new InputError(`run ${runId} is ${run.status} (step ${run.step}); a finished run is not trained further: start a new run`);
-    default:
-      return run; // queued, paused, cancelled, failed (and running ones whose owner died, now paused or failed)
-  }
+  return store.getRun(runId);
 }
 
 async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<number> {
