@@ -13,7 +13,8 @@
  */
 import { check, ConfigError } from '../errors';
 import type { ModelConfig } from '../model/types';
-import { condOT, makeScheduler, type Scheduler } from '../path/scheduler';
+import { makeScheduler, type Scheduler } from '../path/scheduler';
+import { probPath } from '../path/prob-path';
 import { ruleIssues } from './rules';
 
 export type { CouplingSpec, DataSpec, MlpSpec, ModelSpec, OptimSpec, PathSpec, SamplingSpec, SourceSpec, TimeSpec, TrainLoopSpec, TrainPrediction, TrainSpec, UNetSpec } from './spec';
@@ -21,7 +22,7 @@ import type { ModelSpec, PathSpec, TrainSpec } from './spec';
 
 /** The scheduler of a path: its own for an affine path; the interpolant's mean path is CondOT. */
 export function pathScheduler(path: PathSpec): Scheduler {
-  return path.kind === 'affine' ? makeScheduler(path.scheduler) : condOT();
+  return probPath(path).scheduler;
 }
 
 /**

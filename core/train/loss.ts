@@ -45,13 +45,14 @@
  * dropout), so a batch is reproducible on every backend.
  */
 import { tf, type Tensor } from '../tf';
-import { ConfigError, SolverError } from '../errors';
+import { ConfigError } from '../errors';
 import type { Rng } from '../util/random';
-import { samplePath, target as pathTarget, disposePathSample } from '../path/affine';
 import { conversionCoeffs } from '../path/convert';
-import { sampleInterpolant } from '../path/interpolant';
+import { probPath, type PathSpec, type TimeRange } from '../path/prob-path';
 import type { Scheduler } from '../path/scheduler';
-import { pathScheduler, type PathSpec, type TimeSpec, type TrainPrediction } from './config';
+import type { TimeSpec, TrainPrediction } from './spec';
+
+export type { TimeRange };
 
 /** Distance kept from a singular end of the time interval (see the module comment). */
 export const T_EPS = 1e-3;
@@ -61,12 +62,6 @@ export const SAMPLE_T_EPS = 0.05;
 
 /** Default gamma of the min-SNR weighting (Hang et al. 2023). */
 export const SNR_GAMMA = 5;
-
-/** A closed time interval [lo, hi] inside [0, 1]. */
-export interface TimeRange {
-  readonly lo: number;
-  readonly hi: number;
-}
 
 /** What the loss of a batch depends on (the matching fields of a TrainSpec). */
 export interface LossConfig {
@@ -79,28 +74,13 @@ export interface LossConfig {
 /** A network's prediction f(x, t, labels): x [B, ...], t [B] float32, labels [B] int32 (conditional models). */
 export type Predictor = (x: Tensor, t: Tensor, labels?: Tensor) => Tensor;
 
-/** True when a model predicting `prediction` can be trained and turned into a velocity at time `t`. */
-function regularAt(scheduler: Scheduler, prediction: TrainPrediction, t: number): boolean {
-  const c = scheduler.coeffs(t);
-  if (![c.alpha, c.sigma, c.dAlpha, c.dSigma].every(Number.isFinite)) return false;
-  try {
-    conversionCoeffs(prediction, 'velocity', c, t);
-    return true;
-  } catch (e) {
-    if (e instanceof SolverError) return false;
-    throw e;
-  }
-}
-
 /**
  * The time interval a prediction type is trained and sampled on: [0, 1] with an end moved in by
  * `eps` where it is singular (see the module comment). Examples with CondOT: velocity [0, 1],
  * eps [1e-3, 1], x1 [0, 1 - 1e-3]; interpolant with s > 0: [1e-3, 1 - 1e-3].
  */
 export function trainingTimeRange(path: PathSpec, prediction: TrainPrediction, eps = T_EPS): TimeRange {
-  if (path.kind === 'interpolant') return path.s > 0 ? { lo: eps, hi: 1 - eps } : { lo: 0, hi: 1 };
-  const s = pathScheduler(path);
-  return { lo: regularAt(s, prediction, 0) ? 0 : eps, hi: regularAt(s, prediction, 1) ? 1 : 1 - eps };
+  return probPath(path).trainingRange(prediction, eps);
 }
 
 /**
@@ -109,9 +89,7 @@ export function trainingTimeRange(path: PathSpec, prediction: TrainPrediction, e
  * in by `eps` where the conversion to a velocity is singular (CondOT: eps [0.05, 1], x1 [0, 0.95]).
  */
 export function samplingTimeRange(path: PathSpec, prediction: TrainPrediction, eps = SAMPLE_T_EPS): TimeRange {
-  if (prediction === 'velocity' || path.kind === 'interpolant') return { lo: 0, hi: 1 };
-  const s = pathScheduler(path);
-  return { lo: regularAt(s, prediction, 0) ? 0 : eps, hi: regularAt(s, prediction, 1) ? 1 : 1 - eps };
+  return probPath(path).samplingRange(prediction, eps);
 }
 
 /** Logistic sigmoid in float64, without overflow for large |z|. */
@@ -221,36 +199,18 @@ export function prepareFlowBatch(cfg: LossConfig, x0: Tensor, x1: Tensor, rng: R
   const n = x0.shape[0] ?? 0;
   const range = opts.range ?? trainingTimeRange(cfg.path, cfg.prediction);
   const times = sampleTimes(n, cfg.time, rng, range);
-  let xt: Tensor;
-  let target: Tensor;
+  const path = probPath(cfg.path);
+  path.checkPrediction(cfg.prediction);
+  if (cfg.time.weighting === 'snr-clipped' && !path.hasSnr) throw new ConfigError('time.weighting', 'snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio)');
+  if (cfg.time.weighting !== 'none' && cfg.time.weighting !== 'snr-clipped') {
+    throw new ConfigError('time.weighting', `must be none or snr-clipped, got '${String(cfg.time.weighting)}'`);
+  }
+  const { xt, target } = path.sample(cfg.prediction, x0, x1, times, rng);
   let weights: Tensor | undefined;
-  if (cfg.path.kind === 'interpolant') {
-    if (cfg.prediction !== 'velocity') throw new ConfigError('prediction', `the interpolant path trains a velocity, got '${cfg.prediction}'`);
-    if (cfg.time.weighting !== 'none') throw new ConfigError('time.weighting', 'snr-clipped needs an affine path');
-    const p = sampleInterpolant(x0, x1, times, cfg.path.s, rng);
-    xt = p.xt;
-    target = p.velocityTarget;
-    tf.dispose([p.eps, p.gamma]);
-  } else {
-    const scheduler = pathScheduler(cfg.path);
-    const p = samplePath(scheduler, x0, x1, times);
-    try {
-      // The velocity target is already in the path sample; keep it (and x_t) rather than clone.
-      target = cfg.prediction === 'velocity' ? p.velocityTarget : pathTarget(cfg.prediction, p, x0, x1);
-    } catch (e) {
-      disposePathSample(p);
-      throw e;
-    }
-    xt = p.xt;
-    tf.dispose([p.alpha, p.sigma, p.dAlpha, p.dSigma, ...(target === p.velocityTarget ? [] : [p.velocityTarget])]);
-    if (cfg.time.weighting === 'snr-clipped') {
-      const w = new Float32Array(n);
-      for (let i = 0; i < n; i++) w[i] = snrClippedWeight(scheduler, cfg.prediction, times[i]!, cfg.time.snrGamma ?? SNR_GAMMA);
-      const shape = [n, ...x0.shape.slice(1).map(() => 1)];
-      weights = tf.tensor(w, shape, 'float32');
-    } else if (cfg.time.weighting !== 'none') {
-      throw new ConfigError('time.weighting', `must be none or snr-clipped, got '${String(cfg.time.weighting)}'`);
-    }
+  if (cfg.time.weighting === 'snr-clipped') {
+    const w = new Float32Array(n);
+    for (let i = 0; i < n; i++) w[i] = snrClippedWeight(path.scheduler, cfg.prediction, times[i]!, cfg.time.snrGamma ?? SNR_GAMMA);
+    weights = tf.tensor(w, [n, ...x0.shape.slice(1).map(() => 1)], 'float32');
   }
   const t = tf.tensor1d(Float32Array.from(times), 'float32');
   let labels: Tensor | undefined;

@@ -6,7 +6,7 @@
 import type { CouplingKind } from '../coupling/couple';
 import type { DataSpec } from '../data/source';
 import type { MlpConfig, UNetConfig } from '../model/types';
-import type { SchedulerSpec } from '../path/scheduler';
+import type { PathSpec } from '../path/prob-path';
 import type { OdeMethod } from '../solver/types';
 
 export type { DataSpec };
@@ -16,7 +16,7 @@ export type { DataSpec };
  *   affine       x_t = alpha_t x1 + sigma_t x0 with a scheduler (core/path/scheduler);
  *   interpolant  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps (stochastic interpolant / SB-CFM).
  */
-export type PathSpec = { kind: 'affine'; scheduler: SchedulerSpec } | { kind: 'interpolant'; s: number };
+export type { PathSpec };
 
 /** What the network is trained to predict (the schema's choices; 'score' is not trained directly). */
 export type TrainPrediction = 'velocity' | 'eps' | 'x1';

@@ -30,9 +30,8 @@
  * `applyGradients`, so the replicas stay identical. The threads themselves are main/'s business.
  */
 import { tf, type Tensor } from '../tf';
-import { ConfigError, DataError, ShapeError } from '../errors';
+import { ConfigError, ShapeError } from '../errors';
 import type { VelocityField } from '../field';
-import { couple, type CoupleOptions } from '../coupling/couple';
 import { gaussianSource, isPairedSource, type DataSource, type PairedSource } from '../data/source';
 import { createModel } from '../model';
 import { CheckpointError, getWeights, setWeights } from '../model/checkpoint';
@@ -43,15 +42,14 @@ import { pathScheduler, validateTrainSpec, type TrainSpec } from './config';
 import {
   disposeFlowBatch,
   flowBatchLoss,
-  prepareFlowBatch,
   samplingTimeRange,
   sliceFlowBatch,
   trainingTimeRange,
   type FlowBatch,
-  type LossConfig,
   type TimeRange,
 } from './loss';
 import { Optimizer, type OptimizerStepInfo } from './optim';
+import { BatchStream } from './batches';
 import { readInto } from '../kernels/heap';
 import { adamKernelActive, combine2 } from '../kernels/adam';
 import { combineShards, shardRows, type ShardPart } from './shard';
@@ -190,51 +188,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** (1/n^2) sum_ij ||x0_i - x1_j||^2 = mean||x0||^2 + mean||x1||^2 - 2 mean(x0) . mean(x1). */
-function meanPairwiseCost(x0: Tensor, x1: Tensor): number {
-  const n = x0.shape[0]!;
-  return tf.tidy(() => {
-    const a = tf.reshape(x0, [n, -1]);
-    const b = tf.reshape(x1, [n, -1]);
-    const s = tf.sub(tf.add(tf.mean(tf.sum(tf.square(a), 1)), tf.mean(tf.sum(tf.square(b), 1))), tf.mul(tf.sum(tf.mul(tf.mean(a, 0), tf.mean(b, 0))), 2));
-    return s.dataSync()[0]!;
-  });
-}
 
-/**
- * n rows of `source` whose labels are exactly `labels` (row i has class labels[i]), by drawing
- * batches of n and keeping rows of still-needed classes. Gives up with a DataError naming the class
- * after 100 batches (a class the source almost never yields).
- */
-function sampleWithLabels(source: DataSource, labels: Int32Array, rng: Rng): Tensor {
-  const n = labels.length;
-  const row = source.shape.reduce((a, b) => a * b, 1);
-  const slots = new Map<number, number[]>();
-  labels.forEach((l, i) => {
-    const list = slots.get(l);
-    if (list) list.push(i);
-    else slots.set(l, [i]);
-  });
-  const out = new Float32Array(n * row);
-  let missing = n;
-  for (let round = 0; missing > 0; round++) {
-    if (round === 100) {
-      const cls = [...slots].find(([, list]) => list.length > 0)![0];
-      throw new DataError(`class-aware coupling: the source yielded too few samples of class ${cls} in 100 batches of ${n}`);
-    }
-    const b = source.sample(n, rng);
-    const v = b.x.dataSync();
-    b.x.dispose();
-    if (!b.labels) throw new ConfigError('coupling.classAware', 'the source returned no labels');
-    for (let i = 0; i < n && missing > 0; i++) {
-      const slot = slots.get(b.labels[i]!)?.pop();
-      if (slot === undefined) continue;
-      out.set(v.subarray(i * row, (i + 1) * row), slot * row);
-      missing--;
-    }
-  }
-  return tf.tensor(out, [n, ...source.shape], 'float32');
-}
 
 /** Checks that the model fits the data and the spec. */
 function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainSpec, numClasses: number): void {
@@ -252,6 +206,70 @@ function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainS
     }
   } else if (cfg.numClasses !== 0) {
     throw new ConfigError('conditional', `is false, but the model is class-conditional (${cfg.numClasses} classes)`);
+  }
+}
+
+/**
+ * The trainer's inputs against each other: the model fits the data, conditional <-> labels, a paired
+ * target takes no source and no re-coupling, class-aware pairing has labels on both sides, a data
+ * source has the target's shape and a path that starts at it.
+ */
+function checkInputs(opts: TrainerOptions): { paired: boolean; shape: number[]; numClasses: number; scheduler: Scheduler; source: DataSource; labelledSource: boolean } {
+  const { spec, model } = opts;
+  const paired = isPairedSource(opts.target);
+  const shape = [...opts.target.shape];
+  const numClasses = opts.target.numClasses;
+  checkModel(model, shape, spec, numClasses);
+  if (paired && opts.source) throw new ConfigError('source', 'a paired target supplies x0 itself; give no source');
+  if (paired && spec.coupling.kind !== 'independent') {
+    throw new ConfigError('coupling.kind', `a paired source (reflow) keeps its pairs; use 'independent', got '${spec.coupling.kind}'`);
+  }
+  if (spec.coupling.classAware && numClasses < 1) throw new ConfigError('coupling.classAware', 'needs labelled target data');
+  const scheduler = pathScheduler(spec.path);
+  const source = opts.source ?? gaussianSource(shape);
+  if (opts.source) {
+    if (!sameShape(opts.source.shape, shape)) throw new ShapeError(`source samples have shape [${opts.source.shape}], target samples [${shape}]; they must match`);
+    const c0 = scheduler.coeffs(0);
+    if (!(Math.abs(c0.alpha) <= 0.01 && Math.abs(c0.sigma - 1) <= 0.01)) {
+      throw new ConfigError('path', `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); this one has alpha_0 = ${c0.alpha}, sigma_0 = ${c0.sigma}`);
+    }
+  }
+  const labelledSource = opts.source !== undefined && opts.source.numClasses > 0;
+  if (spec.coupling.classAware && labelledSource && opts.source!.numClasses !== numClasses) {
+    throw new ConfigError(
+      'coupling.classAware',
+      `pairs rows of the same class, but the source has ${opts.source!.numClasses} classes and the target ${numClasses}`,
+    );
+  }
+  return { paired, shape, numClasses, scheduler, source, labelledSource };
+}
+
+/**
+ * A second model holding the EMA weights, for sampling: built on first use and refreshed from the
+ * optimiser when a field is used after an update (not at every step, which would copy the weights
+ * for nothing).
+ */
+class EmaTwin {
+  private twin: VelocityModel | null = null;
+  private version = -1;
+
+  constructor(
+    private readonly base: VelocityModel,
+    private readonly optimizer: Optimizer,
+  ) {}
+
+  model(): VelocityModel {
+    if (!this.twin) this.twin = createModel(this.base.config, 0);
+    if (this.version !== this.optimizer.version) {
+      this.optimizer.assignEma(this.twin.variables as tf.Variable[]);
+      this.version = this.optimizer.version;
+    }
+    return this.twin;
+  }
+
+  dispose(): void {
+    this.twin?.dispose();
+    this.twin = null;
   }
 }
 
@@ -278,93 +296,21 @@ function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainS
 export function createTrainer(opts: TrainerOptions): Trainer {
   const { spec, model } = opts;
   validateTrainSpec(spec);
-  const paired = isPairedSource(opts.target);
-  const shape = [...opts.target.shape];
-  const numClasses = opts.target.numClasses;
-  checkModel(model, shape, spec, numClasses);
-  if (paired && opts.source) throw new ConfigError('source', 'a paired target supplies x0 itself; give no source');
-  if (paired && spec.coupling.kind !== 'independent') {
-    throw new ConfigError('coupling.kind', `a paired source (reflow) keeps its pairs; use 'independent', got '${spec.coupling.kind}'`);
-  }
-  if (spec.coupling.classAware && numClasses < 1) throw new ConfigError('coupling.classAware', 'needs labelled target data');
-  const scheduler = pathScheduler(spec.path);
-  const source = opts.source ?? gaussianSource(shape);
-  if (opts.source) {
-    if (!sameShape(opts.source.shape, shape)) throw new ShapeError(`source samples have shape [${opts.source.shape}], target samples [${shape}]; they must match`);
-    const c0 = scheduler.coeffs(0);
-    if (!(Math.abs(c0.alpha) <= 0.01 && Math.abs(c0.sigma - 1) <= 0.01)) {
-      throw new ConfigError('path', `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); this one has alpha_0 = ${c0.alpha}, sigma_0 = ${c0.sigma}`);
-    }
-  }
-  const labelledSource = opts.source !== undefined && opts.source.numClasses > 0;
-  if (spec.coupling.classAware && labelledSource && opts.source!.numClasses !== numClasses) {
-    throw new ConfigError(
-      'coupling.classAware',
-      `pairs rows of the same class, but the source has ${opts.source!.numClasses} classes and the target ${numClasses}`,
-    );
-  }
+  const { shape, numClasses, scheduler, source, labelledSource } = checkInputs(opts);
   const seed = opts.seed ?? spec.seed;
   if (!Number.isInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${seed}`);
   let key = seed >>> 0;
 
   const timeRange = trainingTimeRange(spec.path, spec.prediction);
   const sampleRange = samplingTimeRange(spec.path, spec.prediction);
-  const lossCfg: LossConfig = { path: spec.path, prediction: spec.prediction, time: spec.time, labelDropout: spec.labelDropout };
   const predict = modelPredictor(model);
   const vars = model.variables as tf.Variable[];
   const optimizer = new Optimizer(vars, model.names, spec.optim, spec.train.steps);
-  const batchSize = spec.train.batchSize;
-  const conditional = spec.conditional;
   let steps = 0;
 
-  // The EMA twin: a second model holding the EMA weights, refreshed when a field is used after an update.
-  let twin: VelocityModel | null = null;
-  let twinVersion = -1;
-  const emaModel = (): VelocityModel => {
-    if (!twin) twin = createModel(model.config, 0);
-    if (twinVersion !== optimizer.version) {
-      optimizer.assignEma(twin.variables as tf.Variable[]);
-      twinVersion = optimizer.version;
-    }
-    return twin;
-  };
+  const twin = new EmaTwin(model, optimizer);
 
-  const drawPairs = (rng: Rng): { x0: Tensor; x1: Tensor; labels?: Int32Array; cost?: number } => {
-    if (paired) return (opts.target as PairedSource).samplePairs(batchSize, rng);
-    const tb = (opts.target as DataSource).sample(batchSize, rng);
-    const kind = spec.coupling.kind;
-    const classAware = spec.coupling.classAware;
-    if (classAware && !tb.labels) throw new ConfigError('coupling.classAware', 'the target returned no labels');
-    // Class-aware with a labelled source: draw source rows with exactly the target batch's labels.
-    const x0 = classAware && labelledSource ? sampleWithLabels(source, tb.labels!, rng) : source.sample(batchSize, rng).x;
-    if (kind === 'independent' && !classAware) return { x0, x1: tb.x, ...(tb.labels ? { labels: tb.labels } : {}) };
-    const co: CoupleOptions = { rng };
-    if (kind === 'sinkhorn') co.reg = spec.coupling.reg * Math.max(meanPairwiseCost(x0, tb.x), 1e-12);
-    if (classAware) {
-      // Row i of x0 belongs to the class of row i of x1: its own class for a labelled source (drawn to
-      // match), an arbitrary but equal share of the noise otherwise (conditional OT-CFM).
-      co.labels0 = tb.labels!;
-      co.labels1 = tb.labels!;
-    }
-    const c = couple(kind, x0, tb.x, co);
-    let labels = c.labels;
-    if (!labels && tb.labels) {
-      const l = tb.labels;
-      labels = c.i1.map((j) => l[j]!);
-    }
-    return { x0: c.x0, x1: c.x1, cost: c.cost, ...(labels ? { labels } : {}) };
-  };
-
-  /** The step's batch: drawn, coupled and prepared from rng (caller disposes, inside a tidy). */
-  const prepareStep = (rng: Rng): { batch: FlowBatch; cost?: number } => {
-    const pairs = drawPairs(rng);
-    if (conditional && !pairs.labels) throw new ConfigError('conditional', 'the target returned no labels');
-    const batch = prepareFlowBatch(lossCfg, pairs.x0, pairs.x1, rng, {
-      range: timeRange,
-      ...(conditional && pairs.labels ? { labels: pairs.labels, numClasses } : {}),
-    });
-    return { batch, ...(pairs.cost !== undefined ? { cost: pairs.cost } : {}) };
-  };
+  const batches = new BatchStream({ spec, target: opts.target, source, labelledSource, shape, numClasses, range: timeRange });
 
   /**
    * The optimiser's outcome as a step result (steps counts the update when it was applied). The
@@ -409,7 +355,7 @@ export function createTrainer(opts: TrainerOptions): Trainer {
     step(): TrainStepResult {
       const rng = new Rng(stepSeed(key, steps));
       return tf.tidy(() => {
-        const { batch, cost: c } = prepareStep(rng);
+        const { batch, cost: c } = batches.prepare(rng);
         const { value, grads } = lossAndGrads(batch);
         const loss = value.dataSync()[0]!;
         const cost = c !== undefined ? { couplingCost: c } : {};
@@ -427,7 +373,7 @@ export function createTrainer(opts: TrainerOptions): Trainer {
       if (out.length !== parameterCount) throw new ShapeError(`the gradient buffer needs ${parameterCount} values, got ${out.length}`);
       const rng = new Rng(stepSeed(key, steps));
       return tf.tidy(() => {
-        const { batch: full, cost } = prepareStep(rng);
+        const { batch: full, cost } = batches.prepare(rng);
         const { lo, hi } = shardRows(full.t.shape[0]!, shard, shards);
         const base = { step: steps, rows: hi - lo, ...(cost !== undefined ? { couplingCost: cost } : {}) };
         if (hi === lo) {
@@ -483,10 +429,10 @@ export function createTrainer(opts: TrainerOptions): Trainer {
       const proxy: VelocityModel = {
         config: model.config,
         get variables() {
-          return emaModel().variables;
+          return twin.model().variables;
         },
         names: model.names,
-        apply: (x, t, labels) => emaModel().apply(x, t, labels),
+        apply: (x, t, labels) => twin.model().apply(x, t, labels),
         dispose: () => undefined,
       };
       return guidedField(proxy, spec.prediction, scheduler, cfg);
@@ -561,8 +507,7 @@ export function createTrainer(opts: TrainerOptions): Trainer {
 
     dispose() {
       optimizer.dispose();
-      twin?.dispose();
-      twin = null;
+      twin.dispose();
     },
   };
   return trainer;
