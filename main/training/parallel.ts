@@ -40,18 +40,20 @@
  * leader's thread ends, Node terminates its replica workers (also when blocked in Atomics.wait).
  */
 import { Worker } from 'node:worker_threads';
-import { availableParallelism, cpus } from 'node:os';
-import { tf, type Tensor } from '../../core/tf';
 import { createModel } from '../../core/model';
 import type { ModelConfig } from '../../core/model/types';
 import { createTrainer, type Trainer, type TrainStepResult } from '../../core/train/trainer';
 import type { TrainSpec } from '../../core/train/config';
-import type { ShardPart } from '../../core/train/shard';
 import { pairedSource, type ReflowPairs } from '../../core/train/reflow';
 import type { DataInput } from '../../common/config';
 import { selectBackend } from '../runtime/backend';
 import { loadDataSource } from './sources';
 import { workerEntry, type WorkerEntry } from '../runtime/resources';
+import { ARRIVED, CMD, CMD_HASH, CMD_STEP, CMD_STOP, FAILED, GO, HASH_INTS, Shared, spinUntil, waitAsync } from './parallel-shared';
+import { exportState, importState, joinHash, splitHash, stateHash, type StateEntry } from './parallel-state';
+
+export { AUTO_MIN_BATCH, measureIdleCores, resolveThreads, type MachineLoad } from './threads';
+export { stateHash } from './parallel-state';
 
 /** How a replica rebuilds the leader's training data. */
 export type ReplicaData =
@@ -110,239 +112,6 @@ const threadCpuMs = (): number => {
   const u = process.threadCpuUsage();
   return (u.user + u.system) / 1000;
 };
-
-/** What 'auto' looks at (see `resolveThreads`). */
-export interface MachineLoad {
-  /** os.availableParallelism(). */
-  cores: number;
-  /** Cores left idle by everything else on the machine, measured just before the run (`measureIdleCores`). */
-  idleCores: number;
-}
-
-/** Smallest batch for which 'auto' uses replicas (see `resolveThreads`). */
-export const AUTO_MIN_BATCH = 512;
-
-/**
- * The number of replicas for a run. An explicit count is capped by the batch (a shard needs a row).
- * 'auto' gives 2 when all of these hold, else 1:
- *   - an MLP model on a single-threaded backend (wasm or cpu; tfjs-node already uses every core);
- *   - batch >= AUTO_MIN_BATCH. Every replica repeats a fixed part of the step (batch preparation,
- *     ~40 op dispatches, the fused Adam over all parameters), only the per-row part is split.
- *     Measured before the wasm kernels of core/kernels (fixed ~3 ms CPU, ~0.034 ms a row):
- *     wall-clock 0.96-1.19x at 256, 1.3-1.4x at 512, 1.6-1.7x at 2048. With them (fixed ~1.5 ms,
- *     ~0.02 ms a row; bench/mlp.ts "engine 2 threads", shared machine): ~1.0-1.3x at 256,
- *     ~1.5-1.6x at 2048. At 256 the gain is too small for the risk below, hence 512;
- *   - at least 2 cores, and at least one of them idle. Why the idle check: with autogroup
- *     scheduling (Linux's default) all threads of one session share one fair-share slot, so while
- *     another job saturates the cores a second replica gets no extra CPU; it only adds its fixed
- *     costs and the barrier waits. Measured with a background training job on both cores: 2
- *     threads ran at 0.63-0.73x (batch 256) and 0.89-0.96x (batch 2048) of 1 thread.
- * The engine stores the choice in each checkpoint and a resumed 'auto' run keeps it, because the
- * count changes the float32 rounding of the gradient (a resumed run must equal a straight one).
- */
-export function resolveThreads(
-  setting: number | 'auto' | undefined,
-  run: { modelKind: string; batchSize: number; backend: string },
-  machine?: MachineLoad,
-): number {
-  if (setting !== 'auto') return Math.max(1, Math.min(setting ?? 1, run.batchSize));
-  const m = machine ?? { cores: availableParallelism(), idleCores: 0 };
-  const ok = run.modelKind === 'mlp' && (run.backend === 'wasm' || run.backend === 'cpu') && run.batchSize >= AUTO_MIN_BATCH && m.cores >= 2 && m.idleCores >= 1;
-  return ok ? 2 : 1;
-}
-
-/**
- * Cores idle over the next `ms` milliseconds, from the kernel's per-core idle counters
- * (os.cpus() times): sum over cores of idle time / elapsed time.
- */
-export async function measureIdleCores(ms = 250): Promise<number> {
-  const idle = (): { idle: number; total: number }[] => cpus().map((c) => ({ idle: c.times.idle, total: c.times.idle + c.times.user + c.times.nice + c.times.sys + c.times.irq }));
-  const a = idle();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = idle();
-  let sum = 0;
-  b.forEach((x, i) => {
-    const y = a[i];
-    const dt = y ? x.total - y.total : 0;
-    if (y && dt > 0) sum += (x.idle - y.idle) / dt;
-  });
-  return sum;
-}
-
-/**
- * Atomics.waitAsync (V8 / Node >= 16; in the ES2024 lib, while tsconfig.node.json targets ES2023):
- * resolves once `index` is notified or no longer holds `value`, without blocking the thread.
- */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, index: number, value: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-}).waitAsync;
-
-// Control words (Int32 indices).
-const GO = 0; // round number the leader asked for
-const CMD = 1; // what to do in that round
-const ARRIVED = 2; // shard arrivals since the start (monotonic)
-const FAILED = 3; // 0, or 1 + the index of the first replica that failed
-const MSG_LEN = 4; // bytes of the failure message
-const CONTROL_INTS = 8;
-const CMD_STEP = 1;
-const CMD_STOP = 2;
-const CMD_HASH = 3;
-const MSG_BYTES = 2048;
-// Per (buffer, shard) meta, Float64: step, rows, loss, coupling cost (NaN: none).
-const META = 4;
-// Per replica state hash: two uint32 words.
-const HASH_INTS = 2;
-
-/**
- * How long a thread polls a shared word before it sleeps on it. The threads of a step arrive within
- * a fraction of a millisecond of each other, while a sleeping thread needs a futex wake-up (and the
- * leader, which waits with Atomics.waitAsync, a turn of its event loop) before it runs again; at
- * batch 256 the step itself is only a few milliseconds. A short poll is cheap CPU; past it the
- * threads sleep as before (a slow or busy replica costs no spinning beyond this).
- */
-const SPIN_MS = 0.3;
-
-/** Polls until control[index] satisfies `done` or SPIN_MS pass; true when it did. */
-function spinUntil(control: Int32Array, index: number, done: (v: number) => boolean): boolean {
-  const end = performance.now() + SPIN_MS;
-  do {
-    if (done(Atomics.load(control, index)) || Atomics.load(control, FAILED) !== 0) return true;
-  } while (performance.now() < end);
-  return false;
-}
-
-/** Typed views of the shared buffer (the same layout on every thread). */
-class Shared {
-  readonly control: Int32Array;
-  readonly message: Uint8Array;
-  readonly meta: Float64Array;
-  readonly hashes: Uint32Array;
-  /** Per replica: CPU ms its thread spent on rounds (diagnostics only). */
-  readonly cpu: Float64Array;
-  private readonly grads: Float32Array;
-
-  constructor(
-    readonly buffer: SharedArrayBuffer,
-    readonly shards: number,
-    readonly size: number,
-  ) {
-    let offset = 0;
-    this.control = new Int32Array(buffer, offset, CONTROL_INTS);
-    offset += CONTROL_INTS * 4;
-    this.message = new Uint8Array(buffer, offset, MSG_BYTES);
-    offset += MSG_BYTES;
-    this.meta = new Float64Array(buffer, offset, 2 * shards * META);
-    offset += 2 * shards * META * 8;
-    this.cpu = new Float64Array(buffer, offset, shards);
-    offset += shards * 8;
-    this.hashes = new Uint32Array(buffer, offset, shards * HASH_INTS);
-    offset += shards * HASH_INTS * 4;
-    this.grads = new Float32Array(buffer, offset, 2 * shards * size);
-  }
-
-  static bytes(shards: number, size: number): number {
-    return CONTROL_INTS * 4 + MSG_BYTES + 2 * shards * META * 8 + shards * 8 + shards * HASH_INTS * 4 + 2 * shards * size * 4;
-  }
-
-  /** The gradient slot of shard k in buffer p. */
-  slot(p: number, k: number): Float32Array {
-    return this.grads.subarray((p * this.shards + k) * this.size, (p * this.shards + k + 1) * this.size);
-  }
-
-  writeMeta(p: number, k: number, step: number, rows: number, loss: number, cost: number | undefined): void {
-    const o = (p * this.shards + k) * META;
-    this.meta[o] = step;
-    this.meta[o + 1] = rows;
-    this.meta[o + 2] = loss;
-    this.meta[o + 3] = cost ?? NaN;
-  }
-
-  /** The K shards of buffer p, checked to belong to the same step. */
-  parts(p: number, step: number): { parts: ShardPart[]; cost: number | undefined } {
-    const parts: ShardPart[] = [];
-    for (let k = 0; k < this.shards; k++) {
-      const o = (p * this.shards + k) * META;
-      if (this.meta[o] !== step) throw new Error(`data-parallel replicas out of step: replica ${k} computed step ${this.meta[o]}, replica 0 step ${step}`);
-      parts.push({ grads: this.slot(p, k), rows: this.meta[o + 1]!, loss: this.meta[o + 2]! });
-    }
-    const c = this.meta[p * this.shards * META + 3]!;
-    return { parts, cost: Number.isNaN(c) ? undefined : c };
-  }
-
-  fail(k: number, message: string): void {
-    const bytes = new TextEncoder().encode(message).subarray(0, MSG_BYTES);
-    if (Atomics.compareExchange(this.control, FAILED, 0, k + 1) === 0) {
-      this.message.set(bytes);
-      Atomics.store(this.control, MSG_LEN, bytes.length);
-    }
-    // Wake everyone, wherever they wait.
-    Atomics.notify(this.control, ARRIVED);
-    Atomics.notify(this.control, GO);
-  }
-
-  failure(): string | null {
-    const f = Atomics.load(this.control, FAILED);
-    if (f === 0) return null;
-    const len = Atomics.load(this.control, MSG_LEN);
-    return `data-parallel replica ${f - 1} failed: ${new TextDecoder().decode(this.message.slice(0, len)) || 'no message'}`;
-  }
-}
-
-/** Tensors as plain typed arrays, to hand a state to another thread. */
-interface StateEntry {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  values: Float32Array | Int32Array;
-}
-
-function exportState(trainer: Trainer): StateEntry[] {
-  const state = trainer.getState();
-  try {
-    return [...state].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype as 'float32' | 'int32', values: (t.dataSync() as Float32Array | Int32Array).slice() }));
-  } finally {
-    tf.dispose([...state.values()]);
-  }
-}
-
-function importState(trainer: Trainer, entries: readonly StateEntry[]): void {
-  const state = new Map<string, Tensor>(entries.map((e) => [e.name, tf.tensor(e.values, e.shape, e.dtype)]));
-  try {
-    trainer.setState(state);
-  } finally {
-    tf.dispose([...state.values()]);
-  }
-}
-
-/**
- * A 64-bit hash (two FNV-1a-style 32-bit lanes with different primes/offsets) of the trainer's full
- * state: every tensor of getState() in name order, over the raw bits. Equal states hash equal; any
- * differing bit almost surely does not.
- */
-export function stateHash(trainer: Trainer): string {
-  const state = trainer.getState();
-  try {
-    let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c;
-    const mix = (x: number): void => {
-      h1 = Math.imul(h1 ^ x, 0x01000193);
-      h2 = Math.imul(h2 ^ x, 0x5bd1e995) ^ (h2 >>> 15);
-    };
-    for (const name of [...state.keys()].sort()) {
-      for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i));
-      const t = state.get(name)!;
-      const data = t.dataSync() as Float32Array | Int32Array;
-      const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
-      for (let i = 0; i < words.length; i++) mix(words[i]!);
-    }
-    return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
-  } finally {
-    tf.dispose([...state.values()]);
-  }
-}
-
-const splitHash = (h: string): [number, number] => [parseInt(h.slice(0, 8), 16), parseInt(h.slice(8), 16)];
-const joinHash = (a: number, b: number): string => a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 
 /** Where the replica code is: replica.ts beside this file from sources, out/main/replica.js built. */
 export function defaultReplicaEntry(): WorkerEntry {
