@@ -27,8 +27,8 @@
  * cost per op, so moments and EMA weights live here as single flat vectors: an update is ~35 ops
  * whatever the number of variables (gradients and weights concatenated in, new weights split out
  * through the host), and it includes the gradient norm and the EMA. Host scalars (lr, bias
- * corrections, clip factor) fold into the scalar multipliers, so clipping costs no extra op.
- * Measured on the 3x256 MLP (wasm): ~1 ms an update, the same as tf.train.adam without norm or EMA.
+ * corrections, clip factor) fold into the scalar multipliers, so clipping costs no extra op; an
+ * update with norm and EMA costs about what tf.train.adam costs without them (bench/mlp.ts).
  *
  * Non-finite gradients (NaN or Inf anywhere makes the norm non-finite) skip the update entirely:
  * weights, moments, EMA and the step count are left as they were.
@@ -132,8 +132,8 @@ export class Optimizer {
   /**
    * Splits a flat vector into per-variable tensors of the variables' shapes, through the host: one
    * download and one upload per variable. Why not tf.split / tf.slice: on wasm every slice reads the
-   * whole input back (readSync copies it), so k slices of an n-vector copy k n values; measured
-   * 3-4 ms for the 3x256 MLP against ~0.2 ms this way.
+   * whole input back (readSync copies it), so k slices of an n-vector copy k n values, against one
+   * pass over the n values this way.
    */
   private unflatten(flat: Tensor): Tensor[] {
     const host = flat.dataSync() as Float32Array;
