@@ -12,6 +12,10 @@
  *
  * Everything runs in float64 on the host: the algorithm is branchy and sequential (no use for a
  * tensor backend), and float64 keeps ties and near-ties between permutations resolved correctly.
+ *
+ * Why hand-written: core imports nothing but tfjs-core, and no assignment package is installed (npm's
+ * munkres and munkres-js implement the Hungarian method). This one is tested against brute force over
+ * all permutations (test/core/coupling).
  */
 import { DataError, ShapeError } from '../errors';
 

@@ -4,6 +4,11 @@
  * Why not tf.random*: their streams differ between backends, and datasets, couplings and probes must
  * be reproducible from a seed alone. Generator: xoshiro128** (Blackman & Vigna), 32-bit state words,
  * seeded through splitmix32 so that nearby seeds give unrelated streams.
+ *
+ * Why hand-written: core imports nothing but tfjs-core, and a stored run's seed must keep giving the
+ * same data, couplings and probes, so the stream is part of the run format and cannot follow a
+ * library's changes. seedrandom (installed only as a tfjs dependency) has no xoshiro128**, and
+ * switching generator would change every seeded result already stored.
  */
 export class Rng {
   private s0: number;

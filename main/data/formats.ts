@@ -16,6 +16,11 @@
  *   JPEG spends at least one bit on every 8x8 block of every component of its first scan (the DC
  *   difference's code; no Huffman code is shorter), so its data after that scan's header must hold
  *   at least blocks / 8 bytes.
+ *
+ * Why hand-written: the decoders themselves are maintained packages (pngjs, jpeg-js); these walks only
+ * guard them, and need what no installed package gives: the size bounds above, before any
+ * allocation, with messages that name the defect. The EXIF orientation is one tag of IFD0, read here
+ * rather than through an EXIF library (exifr, not installed) for that one value.
  */
 import { decode as decodeJpegData } from 'jpeg-js';
 import { PNG } from 'pngjs';

@@ -66,7 +66,7 @@ export { invertImage, invertImages, reconstructionVsNfe, DATA_RANGE, BPD_SOLVER,
 export { interpolateImages, interpolationAnimation } from './interpolate';
 export { classSwap, sdedit, inpaint, latentArithmetic } from './edit';
 export { resultFiles, saveArtifacts, exportFiles, latentRunFor, latentRunName, type LatentResult } from './save';
-export { encodeApng, decodeApng, encodeGif, decodeGif, type Animation } from './anim';
+export { encodeApng, encodeGif } from './anim';
 export { sharedCancel, DEFAULT_SOLVER } from './common';
 export { latentStats, reconstructionError, ksStatistic, ksPValue, normalCdf } from '../../core/inversion/stats';
 

@@ -5,6 +5,10 @@
  * Header: [{ name, dtype, shape, offset, bytes }]; offsets are relative to the data start and 4-byte
  * aligned, so float32/int32 views can be made without copying. Little-endian, as every platform
  * Electron runs on.
+ *
+ * Why not safetensors (main/models/safetensors.ts, the format shared with the PyTorch engine): every
+ * checkpoint blob already stored and the shipped weights.fst files are in this layout, so this reader
+ * stays in any case; moving new blobs to safetensors would be a store migration of its own.
  */
 import { tf, type Tensor } from '../../core/tf';
 

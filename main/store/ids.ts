@@ -2,6 +2,11 @@
  * Run ids: 16 characters of Crockford base32, the first 10 encoding the creation time in milliseconds
  * (good until the year 10889), the last 6 random (30 bits). Sorting ids as strings sorts runs by
  * creation time, which keeps the runs table's primary-key order useful and ids short enough to show.
+ *
+ * Why hand-written rather than the ulid package (not installed): a ULID is 26 characters (48-bit time,
+ * 80 random bits), too long for the run lists, URLs and CLI arguments where users read and type ids;
+ * these are the ULID scheme cut to 16. Every stored run already has an id of this form, and
+ * runIdTime reads its time back, so a change of format would need a migration for nothing gained.
  */
 import { randomInt } from 'node:crypto';
 

@@ -13,6 +13,22 @@ type Kind = (typeof EXPORT_KINDS)[number];
 
 const b64 = (data: Uint8Array | string) => Buffer.from(data).toString('base64');
 
+/**
+ * CSV lines (RFC 4180) with a header: a field holding a comma, a double quote or a line break goes in
+ * double quotes, its quotes doubled (metric names are free text); numbers as JavaScript prints them
+ * (NaN and Infinity included, which Python's float() reads). Hand-written because these are flat rows
+ * of numbers and names and no CSV package is installed (csv-stringify would do).
+ */
+function csv(header: readonly string[], rows: Iterable<readonly (string | number)[]>): string {
+  const field = (v: string | number): string => {
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [header.map(field).join(',')];
+  for (const row of rows) lines.push(row.map(field).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
 function slug(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
 }
@@ -60,9 +76,8 @@ export async function exportFiles(
         files.push({ name: `${base}-config.json`, mime: 'application/json', base64: b64(`${JSON.stringify(run.config, null, 2)}\n`) });
         break;
       case 'metrics': {
-        const lines = ['step,name,value'];
-        for (const s of store.getMetrics(run.id)) s.steps.forEach((step, i) => lines.push(`${step},${s.name},${s.values[i]}`));
-        files.push({ name: `${base}-metrics.csv`, mime: 'text/csv', base64: b64(`${lines.join('\n')}\n`) });
+        const rows = store.getMetrics(run.id).flatMap((s) => s.steps.map((step, i) => [step, s.name, s.values[i]!]));
+        files.push({ name: `${base}-metrics.csv`, mime: 'text/csv', base64: b64(csv(['step', 'name', 'value'], rows)) });
         break;
       }
       case 'samples': {
@@ -77,9 +92,10 @@ export async function exportFiles(
         if (!store.latestCheckpoint(run.id)) break;
         const r = await sample({ n: 256, trajectories: 256, seed: 0 });
         if (!r.trajectories) break; // images: no 2D paths
-        const lines = ['particle,k,t,x,y'];
-        r.trajectories.paths.forEach((path, p) => path.forEach((xy, k) => lines.push(`${p},${k},${r.trajectories!.times[k]},${xy[0]},${xy[1]}`)));
-        files.push({ name: `${base}-trajectories-step${r.step}.csv`, mime: 'text/csv', base64: b64(`${lines.join('\n')}\n`) });
+        const { paths, times } = r.trajectories;
+        const rows = paths.flatMap((path, p) => path.map((xy, k) => [p, k, times[k]!, xy[0]!, xy[1]!]));
+        const text = csv(['particle', 'k', 't', 'x', 'y'], rows);
+        files.push({ name: `${base}-trajectories-step${r.step}.csv`, mime: 'text/csv', base64: b64(text) });
         break;
       }
       case 'model': {

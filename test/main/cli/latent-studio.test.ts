@@ -9,7 +9,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../../main/data';
 import { shippedModelsDir } from '../../../main/runtime/resources';
-import { decodeApng, decodeGif } from '../../../main/latent/anim';
+import { readApng, readGif } from '../latent/anim-readers';
 import { cli, freshHome, jsonOf, show } from './helpers';
 
 const shipped = existsSync(join(shippedModelsDir(), 'mnist', 'model.json'));
@@ -78,14 +78,17 @@ describe.skipIf(!shipped)('latent studio commands (shipped:mnist)', () => {
     expect(doc.norms.lerp[2]! / doc.norms.slerp[2]!).toBeLessThan(0.85);
     expect(doc.endpoints.a.psnr).toBeGreaterThan(30);
     expect(pngSize(strip)).toEqual([5 * 30 + 2, 2 * 30 + 2]);
-    const g = decodeGif(readFileSync(gif), gif);
-    const a = decodeApng(readFileSync(apng), apng);
-    expect([g.frames.length, g.width, g.height, g.delaysMs[0]]).toEqual([5, 28, 28, 100]);
-    expect([a.frames.length, a.width, a.height, a.delaysMs[0]]).toEqual([5, 28, 28, 100]);
-    // The two animations hold the same frames (grey GIF is lossless), and pngjs reads the APNG's first.
-    a.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(g.frames[i]!))).toBe(true));
+    // Read back through omggif and upng-js.
+    const g = readGif(readFileSync(gif));
+    const a = readApng(readFileSync(apng));
+    expect([g.frames.length, g.width, g.height, g.delaysMs[0], g.loops]).toEqual([5, 28, 28, 100, 0]);
+    expect([a.frames.length, a.numFrames, a.width, a.height, a.delaysMs[0], a.loops]).toEqual([5, 5, 28, 28, 100, 0]);
+    // The two animations hold the same grey (r = g = b) frames (grey GIF is lossless), and pngjs
+    // reads the APNG's first.
+    a.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(g.frames[i]!)), `frame ${i}`).toBe(true));
+    for (let p = 0; p < 784; p++) expect([a.frames[0]![p * 4 + 1], a.frames[0]![p * 4 + 2]]).toEqual([a.frames[0]![p * 4], a.frames[0]![p * 4]]);
     const first = PNG.sync.read(readFileSync(apng));
-    for (let p = 0; p < 784; p++) expect(first.data[p * 4]).toBe(a.frames[0]![p]);
+    expect(Buffer.from(first.data).equals(Buffer.from(a.frames[0]!))).toBe(true);
   });
 
   it('edit class-swap, inpaint, sdedit and arithmetic write PNGs and report their numbers', async () => {
