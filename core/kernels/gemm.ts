@@ -284,7 +284,7 @@ function transposeLast2(x: Tensor): Tensor {
 /**
  * op(a) · op(b) (+ bias) for rank-2 or rank-3 (batched; a batch of 1 broadcasts) float32 tensors,
  * op = transpose of the last two axes when asked. bias: [n] added to every row. No gradient (use it
- * inside a custom gradient, as core/model/ops.ts does).
+ * inside a custom gradient, as core/model/ops/ does).
  */
 export function gemm(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor } = {}): Tensor {
   const tA = opts.transposeA === true;

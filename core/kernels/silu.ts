@@ -211,7 +211,7 @@ export function siluGradWasm(args: WasmKernelArgs): tf.TensorInfo {
 
 let fastPath = true;
 
-/** Testing aid: off makes core/model/ops.ts use tfjs sigmoid and elementwise ops. Returns the previous setting. */
+/** Testing aid: off makes core/model/ops/activation.ts use tfjs sigmoid and elementwise ops. Returns the previous setting. */
 export function useSiluKernel(on: boolean): boolean {
   const prev = fastPath;
   fastPath = on;
