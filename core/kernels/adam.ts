@@ -21,12 +21,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { F32, F64, I32, ModuleBuilder, Op, Simd, V128, wasmApi, type FuncBuilder, type ValType, type WasmMemory } from './wasm-asm';
-
-const F32_SQRT = 0x91;
-const F64_PROMOTE_F32 = 0xbb;
-const F64_ADD = 0xa0;
-const F64_MUL = 0xa2;
-const F32_DEMOTE_F64 = 0xb6;
+import { asWasmBackend, f32View, offsetOf, perBackend, sizeOf, type WasmKernelArgs } from './wasm-backend';
 
 /** The scalars of one update (see the module comment). */
 export interface AdamScalars {
@@ -46,7 +41,7 @@ export interface AdamScalars {
 const SCALARS: (keyof AdamScalars)[] = ['gs', 'wd', 'b1', 'c1', 'b2', 'c2', 'epsS', 'dw', 'stepS', 'd', 'dm'];
 
 /** adam(g, w, m, v, ema, wOut, mOut, vOut, emaOut, n, ...scalars) and sumsq(p, n) -> f64. */
-function adamModule(): Uint8Array {
+export function adamModule(): Uint8Array {
   const m = new ModuleBuilder();
   const f = m.func('adam', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, ...SCALARS.map((): ValType => F32)]);
   const ptrs = [0, 1, 2, 3, 4, 5, 6, 7, 8]; // g w m v ema wOut mOut vOut emaOut
@@ -95,7 +90,7 @@ function adamModule(): Uint8Array {
     mul();
     f.get(mm).get(v);
     if (vec) f.simd(Simd.f32x4_sqrt);
-    else f.op(F32_SQRT);
+    else f.op(Op.f32_sqrt);
     f.get(sc.epsS);
     add();
     div();
@@ -142,7 +137,7 @@ function adamModule(): Uint8Array {
   const n4q = q.local(I32);
   q.get(1).i32(-4).op(Op.i32_and).set(n4q);
   const term = (off: number, a: number): void => {
-    q.get(0).get(j).i32(4).op(Op.i32_mul, Op.i32_add).mem(Op.f32_load, 0, off).op(F64_PROMOTE_F32).tee(x).get(x).op(F64_MUL).get(a).op(F64_ADD).set(a);
+    q.get(0).get(j).i32(4).op(Op.i32_mul, Op.i32_add).mem(Op.f32_load, 0, off).op(Op.f64_promote_f32).tee(x).get(x).op(Op.f64_mul).get(a).op(Op.f64_add).set(a);
   };
   q.forRange(j, n4q, 4, () => [0, 1, 2, 3].forEach((k) => term(4 * k, acc[k]!)));
   q.get(n4q).set(j);
@@ -150,7 +145,7 @@ function adamModule(): Uint8Array {
     () => q.get(j).get(1).op(Op.i32_lt_s),
     () => q.doWhile(() => (term(0, acc[0]!), q.addTo(j, 1)), () => q.get(j).get(1).op(Op.i32_lt_s)),
   );
-  q.get(acc[0]!).get(acc[1]!).op(F64_ADD).get(acc[2]!).get(acc[3]!).op(F64_ADD, F64_ADD);
+  q.get(acc[0]!).get(acc[1]!).op(Op.f64_add).get(acc[2]!).get(acc[3]!).op(Op.f64_add, Op.f64_add);
 
   // combine2(a, b, out, n, wa, wb): out[i] = float32(wa a[i] + wb b[i]) in float64, the operations of
   // core/train/shard.ts combineShards for two shards (so the same bits).
@@ -160,9 +155,9 @@ function adamModule(): Uint8Array {
   c.forRange(ci, 3, 1, () => {
     at(2);
     at(0);
-    c.mem(Op.f32_load, 0, 0).op(F64_PROMOTE_F32).get(4).op(F64_MUL);
+    c.mem(Op.f32_load, 0, 0).op(Op.f64_promote_f32).get(4).op(Op.f64_mul);
     at(1);
-    c.mem(Op.f32_load, 0, 0).op(F64_PROMOTE_F32).get(5).op(F64_MUL).op(F64_ADD).op(F32_DEMOTE_F64).mem(Op.f32_store, 0, 0);
+    c.mem(Op.f32_load, 0, 0).op(Op.f64_promote_f32).get(5).op(Op.f64_mul).op(Op.f64_add).op(Op.f32_demote_f64).mem(Op.f32_store, 0, 0);
   });
   return m.build();
 }
@@ -185,44 +180,30 @@ export const FLOW_ADAM = 'FlowAdam';
 export const FLOW_COMBINE2 = 'FlowCombine2';
 export const FLOW_SUM_SQUARES = 'FlowSumSquares';
 
-interface WasmBackendLike {
-  wasm: { asm: { memory: WasmMemory } };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
+const instanceFor = perBackend((b) => adamInstance(b.wasm.asm.memory));
 
-const instances = new WeakMap<object, AdamExports>();
-function instanceFor(backend: WasmBackendLike): AdamExports {
-  let x = instances.get(backend);
-  if (!x) {
-    x = adamInstance(backend.wasm.asm.memory);
-    instances.set(backend, x);
-  }
-  return x;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-
-function sumSquaresWasm(args: KernelArgs): tf.TensorInfo {
-  const backend = args.backend as WasmBackendLike;
+/** FlowSumSquares on the wasm backend (registered by core/kernels/register.ts). */
+export function sumSquaresWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = asWasmBackend(args.backend);
   const x = instanceFor(backend);
   const { count } = args.attrs as { count: number };
   let s = 0;
   for (let i = 0; i < count; i++) {
     const g = args.inputs[`g${i}`]!;
-    s += x.sumsq(backend.dataIdMap.get(g.dataId)!.memoryOffset, g.shape.reduce((a, b) => a * b, 1));
+    s += x.sumsq(offsetOf(backend, g), sizeOf(g));
   }
   const out = backend.makeOutput([], 'float32');
-  new Float32Array(backend.wasm.asm.memory.buffer, backend.dataIdMap.get(out.dataId)!.memoryOffset, 1)[0] = s;
+  f32View(backend, out)[0] = s;
   return out;
 }
 
-function adamWasm(args: KernelArgs): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendLike;
+/** FlowAdam on the wasm backend (registered by core/kernels/register.ts). */
+export function adamWasm(args: WasmKernelArgs): tf.TensorInfo[] {
+  const backend = asWasmBackend(args.backend);
   const x = instanceFor(backend);
   const attrs = args.attrs as { count: number; flatGrad: boolean; scalars: AdamScalars };
   const inp = args.inputs;
-  const off = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const off = (t: tf.TensorInfo): number => offsetOf(backend, t);
   const m = inp.m!;
   const total = m.shape[0]!;
   const mo = backend.makeOutput([total], 'float32');
@@ -235,7 +216,7 @@ function adamWasm(args: KernelArgs): tf.TensorInfo[] {
   let o = 0;
   for (let i = 0; i < attrs.count; i++) {
     const w = inp[`w${i}`]!;
-    const n = w.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(w);
     const wo = backend.makeOutput([...w.shape], 'float32');
     const pg = attrs.flatGrad ? gFlat + 4 * o : off(inp[`g${i}`]!);
     x.adam(pg, off(w), pm + 4 * o, pv + 4 * o, pe + 4 * o, off(wo), pmo + 4 * o, pvo + 4 * o, peo + 4 * o, n, ...s);
@@ -246,28 +227,16 @@ function adamWasm(args: KernelArgs): tf.TensorInfo[] {
   return [...outs, mo, vo, eo];
 }
 
-function combine2Wasm(args: KernelArgs): tf.TensorInfo {
-  const backend = args.backend as WasmBackendLike;
+/** FlowCombine2 on the wasm backend (registered by core/kernels/register.ts). */
+export function combine2Wasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = asWasmBackend(args.backend);
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { wa, wb } = args.attrs as { wa: number; wb: number };
-  const n = a.shape.reduce((x, y) => x * y, 1);
-  if (b.shape.reduce((x, y) => x * y, 1) !== n || a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`${FLOW_COMBINE2}: two float32 tensors of the same size expected`);
+  const n = sizeOf(a);
+  if (sizeOf(b) !== n || a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`${FLOW_COMBINE2}: two float32 tensors of the same size expected`);
   const out = backend.makeOutput([n], 'float32');
-  const off = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  instanceFor(backend).combine2(off(a), off(b), off(out), n, wa, wb);
+  instanceFor(backend).combine2(offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), n, wa, wb);
   return out;
-}
-
-let registered = false;
-
-/** Registers FlowAdam and FlowSumSquares for the wasm backend (once). */
-export function registerAdamKernels(): void {
-  if (registered) return;
-  registered = true;
-  if (!wasmApi.validate(adamModule())) return;
-  if (!tf.getKernel(FLOW_ADAM, 'wasm')) tf.registerKernel({ kernelName: FLOW_ADAM, backendName: 'wasm', kernelFunc: adamWasm as unknown as tf.KernelFunc });
-  if (!tf.getKernel(FLOW_SUM_SQUARES, 'wasm')) tf.registerKernel({ kernelName: FLOW_SUM_SQUARES, backendName: 'wasm', kernelFunc: sumSquaresWasm as unknown as tf.KernelFunc });
-  if (!tf.getKernel(FLOW_COMBINE2, 'wasm')) tf.registerKernel({ kernelName: FLOW_COMBINE2, backendName: 'wasm', kernelFunc: combine2Wasm as unknown as tf.KernelFunc });
 }
 
 let fastPath = true;
@@ -279,9 +248,8 @@ export function useAdamKernel(on: boolean): boolean {
   return prev;
 }
 
-/** True when the fused kernels run on the current backend. */
+/** True when the fused kernels run on the current backend (asks only; registerFlowKernels registers). */
 export function adamKernelActive(): boolean {
-  registerAdamKernels();
   return fastPath && tf.getKernel(FLOW_ADAM, tf.getBackend()) !== undefined;
 }
 
@@ -290,13 +258,11 @@ export function adamKernelActive(): boolean {
  * combination of core/train/shard.ts combineShards, bit for bit, on tensors already in the heap.
  */
 export function combine2(a: Tensor, b: Tensor, wa: number, wb: number): Tensor {
-  registerAdamKernels();
   return tf.engine().runKernel(FLOW_COMBINE2, { a, b }, { wa, wb } as unknown as tf.NamedAttrMap) as Tensor;
 }
 
 /** sum of squares of all values of `grads` (float64 accumulation), read to the host. Kernel path only. */
 export function sumSquares(grads: readonly Tensor[]): number {
-  registerAdamKernels();
   const inputs: tf.NamedTensorMap = {};
   grads.forEach((g, i) => (inputs[`g${i}`] = g));
   const s = tf.engine().runKernel(FLOW_SUM_SQUARES, inputs, { count: grads.length } as unknown as tf.NamedAttrMap) as Tensor;
@@ -310,7 +276,6 @@ export function sumSquares(grads: readonly Tensor[]): number {
  * Returns new weights (one per input weight) and the new m, v, ema; the caller owns them.
  */
 export function adamUpdate(grads: readonly Tensor[], weights: readonly Tensor[], m: Tensor, v: Tensor, ema: Tensor, scalars: AdamScalars): { weights: Tensor[]; m: Tensor; v: Tensor; ema: Tensor } {
-  registerAdamKernels();
   const flatGrad = grads.length === 1 && weights.length !== 1;
   const inputs: tf.NamedTensorMap = { m, v, ema };
   grads.forEach((g, i) => (inputs[`g${i}`] = g));

@@ -38,8 +38,7 @@ const V = Simd;
 
 /** i8x16.shuffle picking float32 lanes: 0-3 from the first operand, 4-7 from the second. */
 function shuffle32(f: FuncBuilder, lanes: [number, number, number, number]): void {
-  f.simd(0x0d);
-  for (const l of lanes) f.op(4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3);
+  f.shuffle(lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
 }
 
 /**

@@ -10,14 +10,15 @@
  * instruction.
  *
  * `gemm(a, b, {transposeA, transposeB, bias})` runs the kernel 'FlowMatMul' where it is registered
- * (the wasm backend, when the engine validates 128-bit SIMD) and falls back to explicit transposes
- * and tfjs's plain matMul elsewhere. Numerics: float32 products summed in k order (fused when
+ * (by registerFlowKernels, core/kernels/register.ts: the wasm backend, when the engine validates
+ * 128-bit SIMD) and falls back to explicit transposes and tfjs's plain matMul elsewhere. Numerics: float32 products summed in k order (fused when
  * relaxed_madd fuses), so results differ from tfjs's kernels by rounding only; the same machine
  * gives the same bits every time.
  */
 import { tf, type Tensor } from '../tf';
 import { gemmModule } from './gemm-module';
 import { hasRelaxedSimd, wasmApi, type WasmMemory } from './wasm-asm';
+import { asWasmBackend, offsetOf, perBackend, type WasmKernelArgs } from './wasm-backend';
 
 /** Block sizes and register tile of a Gemm. */
 export interface GemmConfig {
@@ -182,32 +183,19 @@ export class Gemm {
 /** Kernel name of the GEMM: inputs {a, b, bias?}, attrs {transposeA, transposeB}. */
 export const FLOW_MATMUL = 'FlowMatMul';
 
-/** The parts of tfjs-backend-wasm's BackendWasm the kernel uses. */
-interface WasmBackendLike {
-  wasm: { asm: { memory: WasmMemory }; _malloc(n: number): number; _free(p: number): void };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-const gemms = new WeakMap<object, Gemm>();
-
-function gemmFor(backend: WasmBackendLike): Gemm {
-  let g = gemms.get(backend);
-  if (!g) {
-    const w = backend.wasm;
-    g = new Gemm({ memory: w.asm.memory, malloc: (n) => w._malloc(n), free: (p) => w._free(p) });
-    gemms.set(backend, g);
-  }
-  return g;
-}
+const gemmFor = perBackend((b) => {
+  const w = b.wasm;
+  return new Gemm({ memory: w.asm.memory, malloc: (n) => w._malloc(n), free: (p) => w._free(p) });
+});
 
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
 }
 
-function flowMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): tf.TensorInfo {
-  const backend = args.backend as WasmBackendLike;
+/** FlowMatMul on the wasm backend (registered by core/kernels/register.ts). */
+export function flowMatMulWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = asWasmBackend(args.backend);
   const { a, b, bias } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
   const { transposeA, transposeB } = (args.attrs ?? {}) as Partial<MatMulAttrs>;
   const tA = transposeA === true;
@@ -227,7 +215,7 @@ function flowMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) throw new Error(`${FLOW_MATMUL}: float32 operands only`);
   const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput(ra === 3 || rb === 3 ? [batch, m, n] : [m, n], 'float32');
-  const off = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const off = (t: tf.TensorInfo): number => offsetOf(backend, t);
   const g = gemmFor(backend);
   const aOff = off(a);
   const bOff = off(b);
@@ -255,25 +243,15 @@ function flowMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
 /** Kernel name of the column sum of a 2-D tensor: input {x} [n, m] -> [m]. */
 export const FLOW_SUM_ROWS = 'FlowSumRows';
 
-function flowSumRowsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
-  const backend = args.backend as WasmBackendLike;
+/** FlowSumRows on the wasm backend (registered by core/kernels/register.ts). */
+export function flowSumRowsWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = asWasmBackend(args.backend);
   const x = args.inputs.x!;
   if (x.shape.length !== 2 || x.dtype !== 'float32') throw new Error(`${FLOW_SUM_ROWS}: a 2-D float32 input expected, got [${x.shape}] ${x.dtype}`);
   const [n, m] = x.shape as [number, number];
   const out = backend.makeOutput([m], 'float32');
-  gemmFor(backend).sumRows(backend.dataIdMap.get(x.dataId)!.memoryOffset, n, m, backend.dataIdMap.get(out.dataId)!.memoryOffset);
+  gemmFor(backend).sumRows(offsetOf(backend, x), n, m, offsetOf(backend, out));
   return out;
-}
-
-let registered = false;
-
-/** Registers FlowMatMul and FlowSumRows for the wasm backend (once; harmless when that backend is absent). */
-export function registerGemmKernels(): void {
-  if (registered) return;
-  registered = true;
-  if (!wasmApi.validate(gemmModule({ mr: DEFAULT_GEMM.mr, nr: DEFAULT_GEMM.nr, relaxed: false }))) return; // no SIMD
-  if (!tf.getKernel(FLOW_MATMUL, 'wasm')) tf.registerKernel({ kernelName: FLOW_MATMUL, backendName: 'wasm', kernelFunc: flowMatMulWasm as unknown as tf.KernelFunc });
-  if (!tf.getKernel(FLOW_SUM_ROWS, 'wasm')) tf.registerKernel({ kernelName: FLOW_SUM_ROWS, backendName: 'wasm', kernelFunc: flowSumRowsWasm as unknown as tf.KernelFunc });
 }
 
 /**
@@ -294,44 +272,9 @@ export function useGemmKernel(on: boolean): boolean {
   return prev;
 }
 
-/** True when `gemm` runs the FlowMatMul kernel on the current backend. */
+/** True when `gemm` runs the FlowMatMul kernel on the current backend (asks only; registerFlowKernels registers). */
 export function gemmKernelActive(): boolean {
-  registerGemmKernels();
-  const on = fastPath && tf.getKernel(FLOW_MATMUL, tf.getBackend()) !== undefined;
-  if (on) shareIdentityData();
-  return on;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Identity without a copy
-// ---------------------------------------------------------------------------------------------
-
-let identityShared = false;
-
-/**
- * Makes the wasm backend's Identity kernel (tf.clone, and every tensor a custom gradient saves for
- * its backward pass) share the input's data, as the tfjs cpu backend's Identity does, instead of
- * copying it: tfjs tensors are immutable (a variable's assign swaps the data id, nothing writes into
- * a tensor's memory), so sharing with a reference count is safe. Measured: 20 copies of up to
- * 256 KB per MLP training step at batch 256. Applied once the wasm backend's kernels are registered.
- */
-function shareIdentityData(): void {
-  if (identityShared) return;
-  const prev = tf.getKernel('Identity', 'wasm');
-  if (!prev) return;
-  identityShared = true;
-  const copying = prev.kernelFunc;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const x = args.inputs.x!;
-      if (x.dtype === 'string') return copying(args as unknown as Parameters<tf.KernelFunc>[0]);
-      (args.backend as { incRef(id: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    }) as unknown as tf.KernelFunc,
-  });
+  return fastPath && tf.getKernel(FLOW_MATMUL, tf.getBackend()) !== undefined;
 }
 
 function transposeLast2(x: Tensor): Tensor {
@@ -341,7 +284,7 @@ function transposeLast2(x: Tensor): Tensor {
 /**
  * op(a) · op(b) (+ bias) for rank-2 or rank-3 (batched; a batch of 1 broadcasts) float32 tensors,
  * op = transpose of the last two axes when asked. bias: [n] added to every row. No gradient (use it
- * inside a custom gradient, as core/model/ops.ts does).
+ * inside a custom gradient, as core/model/ops/ does).
  */
 export function gemm(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor } = {}): Tensor {
   const tA = opts.transposeA === true;

@@ -12,14 +12,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { hasRelaxedSimd, I32, ModuleBuilder, Op, Simd, V128, wasmApi, type FuncBuilder, type WasmMemory } from './wasm-asm';
-
-const S = {
-  f32x4_pmin: 0xea,
-  f32x4_pmax: 0xeb,
-  i32x4_shl: 0xab,
-  i32x4_add: 0xae,
-  i32x4_splat: 0x11,
-} as const;
+import { asWasmBackend, offsetOf, perBackend, sizeOf, type WasmKernelArgs } from './wasm-backend';
 
 /** 1.5 2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the low mantissa bits. */
 const MAGIC = 12582912;
@@ -29,9 +22,7 @@ const EXP_CONSTANTS = [89, -87.3, Math.LOG2E, MAGIC, 0.693359375, -2.12194440e-4
 
 /** v128.const with the same float32 in all 4 lanes. */
 function vconst(f: FuncBuilder, v: number): void {
-  f.simd(0x0c);
-  const b = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
-  f.op(...b);
+  f.v128Const(new Uint8Array(new Float32Array([v, v, v, v]).buffer));
 }
 
 /**
@@ -43,9 +34,9 @@ function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma
   // pmin/pmax are single instructions (min/max carry NaN rules that cost a sequence).
   f.get(x);
   c(89);
-  f.simd(S.f32x4_pmin);
+  f.simd(Simd.f32x4_pmin);
   c(-87.3);
-  f.simd(S.f32x4_pmax).set(x);
+  f.simd(Simd.f32x4_pmax).set(x);
   // y = x log2e + 1.5 2^23 rounds x log2e to the nearest integer n in its low mantissa bits.
   f.get(x);
   c(Math.LOG2E);
@@ -77,11 +68,11 @@ function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma
   c(1);
   f.simd(Simd.f32x4_add).set(p);
   // 2^n as float bits: (bits(y) - bits(1.5 2^23) + 127) << 23
-  f.get(p).get(n).get(bias).simd(S.i32x4_add).i32(23).simd(S.i32x4_shl).simd(Simd.f32x4_mul);
+  f.get(p).get(n).get(bias).simd(Simd.i32x4_add).i32(23).simd(Simd.i32x4_shl).simd(Simd.f32x4_mul);
 }
 
 /** silu(x, y, n) and siluGrad(dy, x, dx, n); byte offsets, n values. */
-function siluModule(fma: boolean): Uint8Array {
+export function siluModule(fma: boolean): Uint8Array {
   const m = new ModuleBuilder();
   for (const grad of [false, true]) {
     const f = m.func(grad ? 'siluGrad' : 'silu', grad ? [I32, I32, I32, I32] : [I32, I32, I32]);
@@ -97,7 +88,7 @@ function siluModule(fma: boolean): Uint8Array {
       consts.set(v, l);
     }
     const bias127 = f.local(V128);
-    f.i32(127 - 0x4b400000).simd(S.i32x4_splat).set(bias127); // 127 - bits(1.5 2^23)
+    f.i32(127 - 0x4b400000).simd(Simd.i32x4_splat).set(bias127); // 127 - bits(1.5 2^23)
     const c = (v: number): void => {
       const l = consts.get(v);
       if (l === undefined) throw new Error(`silu: constant ${v} not hoisted`);
@@ -116,7 +107,7 @@ function siluModule(fma: boolean): Uint8Array {
         f.set(dy);
       }
       // s = 1 / (1 + exp(-x))
-      f.get(x).simd(0xe1 /* f32x4.neg */).set(t);
+      f.get(x).simd(Simd.f32x4_neg).set(t);
       emitExp(f, t, nn, r, p, fma, c, bias127);
       c(1);
       f.simd(Simd.f32x4_add).set(t);
@@ -190,71 +181,45 @@ export function siluInstance(memory: WasmMemory): SiluExports {
 export const FLOW_SILU = 'FlowSilu';
 export const FLOW_SILU_GRAD = 'FlowSiluGrad';
 
-interface WasmBackendLike {
-  wasm: { asm: { memory: WasmMemory } };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-const instances = new WeakMap<object, SiluExports>();
-function instanceFor(backend: WasmBackendLike): SiluExports {
-  let x = instances.get(backend);
-  if (!x) {
-    x = siluInstance(backend.wasm.asm.memory);
-    instances.set(backend, x);
-  }
-  return x;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
-const off = (b: WasmBackendLike, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId)!.memoryOffset;
-const size = (t: tf.TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
+/** The module's instance over a backend's heap. */
+export const siluFor = perBackend((b) => siluInstance(b.wasm.asm.memory));
 
 function checkF32(name: string, ...ts: tf.TensorInfo[]): void {
   if (ts.some((t) => t.dtype !== 'float32')) throw new Error(`${name}: float32 inputs only`);
 }
 
-function siluWasm(args: KernelArgs): tf.TensorInfo {
-  const b = args.backend as WasmBackendLike;
+/** FlowSilu on the wasm backend (registered by core/kernels/register.ts). */
+export function siluWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const b = asWasmBackend(args.backend);
   const x = args.inputs.x!;
   checkF32(FLOW_SILU, x);
   const y = b.makeOutput([...x.shape], 'float32');
-  instanceFor(b).silu(off(b, x), off(b, y), size(x));
+  siluFor(b).silu(offsetOf(b, x), offsetOf(b, y), sizeOf(x));
   return y;
 }
 
-function siluGradWasm(args: KernelArgs): tf.TensorInfo {
-  const b = args.backend as WasmBackendLike;
+/** FlowSiluGrad on the wasm backend (registered by core/kernels/register.ts). */
+export function siluGradWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const b = asWasmBackend(args.backend);
   const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
   checkF32(FLOW_SILU_GRAD, dy, x);
-  if (size(dy) !== size(x)) throw new Error(`${FLOW_SILU_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
+  if (sizeOf(dy) !== sizeOf(x)) throw new Error(`${FLOW_SILU_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
   const dx = b.makeOutput([...x.shape], 'float32');
-  instanceFor(b).siluGrad(off(b, dy), off(b, x), off(b, dx), size(x));
+  siluFor(b).siluGrad(offsetOf(b, dy), offsetOf(b, x), offsetOf(b, dx), sizeOf(x));
   return dx;
-}
-
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  if (!wasmApi.validate(siluModule(false))) return;
-  if (!tf.getKernel(FLOW_SILU, 'wasm')) tf.registerKernel({ kernelName: FLOW_SILU, backendName: 'wasm', kernelFunc: siluWasm as unknown as tf.KernelFunc });
-  if (!tf.getKernel(FLOW_SILU_GRAD, 'wasm')) tf.registerKernel({ kernelName: FLOW_SILU_GRAD, backendName: 'wasm', kernelFunc: siluGradWasm as unknown as tf.KernelFunc });
 }
 
 let fastPath = true;
 
-/** Testing aid: off makes core/model/ops.ts use tfjs sigmoid and elementwise ops. Returns the previous setting. */
+/** Testing aid: off makes core/model/ops/activation.ts use tfjs sigmoid and elementwise ops. Returns the previous setting. */
 export function useSiluKernel(on: boolean): boolean {
   const prev = fastPath;
   fastPath = on;
   return prev;
 }
 
-/** True when FlowSilu / FlowSiluGrad run on the current backend. */
+/** True when FlowSilu / FlowSiluGrad run on the current backend (asks only; registerFlowKernels registers). */
 export function siluKernelActive(): boolean {
-  register();
   return fastPath && tf.getKernel(FLOW_SILU, tf.getBackend()) !== undefined;
 }
 

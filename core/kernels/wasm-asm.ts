@@ -2,7 +2,10 @@
  * A tiny WebAssembly assembler: just enough of the binary format to emit the kernels of
  * core/kernels (one imported memory, functions over i32/f32/v128 locals, structured control flow,
  * the 128-bit SIMD and relaxed-SIMD instructions they use). No dependency: the bytes are built at
- * run time, so the generator is the source and nothing generated is committed.
+ * run time, so the generator is the source. Every instruction is named once, in the opcode table
+ * below (CORE_OPS, SIMD_OPS); builders spell instructions only through Op and Simd. For review, a
+ * text dump of each generated module (wasm-text.ts) is kept under test/core/kernels/golden (see
+ * docs/kernels.md).
  *
  * Encoding reference: the WebAssembly core specification, "Binary Format" (sections, LEB128 integers,
  * instructions), and the SIMD (0xfd prefix) and relaxed-SIMD opcode tables.
@@ -35,56 +38,123 @@ export const F64 = 0x7c;
 export const V128 = 0x7b;
 export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
-/** One-byte opcodes used by the kernels. */
-export const Op = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  else: 0x05,
-  end: 0x0b,
-  br: 0x0c,
-  br_if: 0x0d,
-  return: 0x0f,
-  select: 0x1b,
-  local_get: 0x20,
-  local_set: 0x21,
-  local_tee: 0x22,
-  f32_load: 0x2a,
-  f32_store: 0x38,
-  i32_const: 0x41,
-  f32_const: 0x43,
-  i32_eqz: 0x45,
-  i32_eq: 0x46,
-  i32_ne: 0x47,
-  i32_lt_s: 0x48,
-  i32_gt_s: 0x4a,
-  i32_le_s: 0x4c,
-  i32_ge_s: 0x4e,
-  i32_add: 0x6a,
-  i32_sub: 0x6b,
-  i32_mul: 0x6c,
-  i32_and: 0x71,
-  i32_shl: 0x74,
-  f32_add: 0x92,
-  f32_sub: 0x93,
-  f32_mul: 0x94,
-  f32_div: 0x95,
-  f32_max: 0x97,
-} as const;
+/** Text-format names of the value types (the disassembler prints these). */
+export const VALTYPE_NAMES: Readonly<Record<number, string>> = { [I32]: 'i32', [F32]: 'f32', [F64]: 'f64', [V128]: 'v128' };
 
-/** SIMD opcodes (after the 0xfd prefix, LEB128-encoded). */
-export const Simd = {
-  v128_load: 0x00,
-  v128_load32_splat: 0x09,
-  v128_store: 0x0b,
-  f32x4_splat: 0x13,
-  f32x4_extract_lane: 0x1f,
-  f32x4_add: 0xe4,
-  f32x4_sub: 0xe5,
-  f32x4_mul: 0xe6,
-  f32x4_div: 0xe7,
-  f32x4_sqrt: 0xe3,
-  f32x4_relaxed_madd: 0x105,
+/**
+ * What follows an opcode in the instruction stream (core specification 5.4, SIMD 5.4.8):
+ *   blocktype  0x40 (no result) or a value type          label   uleb32 relative depth
+ *   local      uleb32 local index                          memarg  uleb32 align (log2), uleb32 offset
+ *   i32        sleb32                                      f32     4 bytes little-endian IEEE 754
+ *   v128       16 bytes                                    shuffle 16 lane indices (bytes, 0-31)
+ *   lane       1 byte lane index                           none    nothing
+ */
+export type Immediate = 'none' | 'blocktype' | 'label' | 'local' | 'memarg' | 'i32' | 'f32' | 'v128' | 'shuffle' | 'lane';
+
+/** One instruction: its opcode, its immediates, and for memory access the natural alignment (log2 bytes). */
+export type OpSpec = readonly [code: number, imm: Immediate, naturalAlign?: number];
+
+/**
+ * THE opcode table of the assembler: every instruction any module builder emits, by name. The key
+ * is the text-format name with its first '.' written as '_' (i32_add is i32.add, f32x4_relaxed_madd
+ * is f32x4.relaxed_madd); the disassembler (wasm-text.ts) reads the same table, so an instruction
+ * added here is both emitted and printed. One-byte opcodes:
+ */
+export const CORE_OPS = {
+  block: [0x02, 'blocktype'],
+  loop: [0x03, 'blocktype'],
+  if: [0x04, 'blocktype'],
+  else: [0x05, 'none'],
+  end: [0x0b, 'none'],
+  br: [0x0c, 'label'],
+  br_if: [0x0d, 'label'],
+  return: [0x0f, 'none'],
+  select: [0x1b, 'none'],
+  local_get: [0x20, 'local'],
+  local_set: [0x21, 'local'],
+  local_tee: [0x22, 'local'],
+  f32_load: [0x2a, 'memarg', 2],
+  f32_store: [0x38, 'memarg', 2],
+  i32_const: [0x41, 'i32'],
+  f32_const: [0x43, 'f32'],
+  i32_eqz: [0x45, 'none'],
+  i32_eq: [0x46, 'none'],
+  i32_ne: [0x47, 'none'],
+  i32_lt_s: [0x48, 'none'],
+  i32_gt_s: [0x4a, 'none'],
+  i32_le_s: [0x4c, 'none'],
+  i32_ge_s: [0x4e, 'none'],
+  i32_add: [0x6a, 'none'],
+  i32_sub: [0x6b, 'none'],
+  i32_mul: [0x6c, 'none'],
+  i32_and: [0x71, 'none'],
+  i32_shl: [0x74, 'none'],
+  f32_sqrt: [0x91, 'none'],
+  f32_add: [0x92, 'none'],
+  f32_sub: [0x93, 'none'],
+  f32_mul: [0x94, 'none'],
+  f32_div: [0x95, 'none'],
+  f32_max: [0x97, 'none'],
+  f64_add: [0xa0, 'none'],
+  f64_mul: [0xa2, 'none'],
+  f32_demote_f64: [0xb6, 'none'],
+  f64_promote_f32: [0xbb, 'none'],
+} as const satisfies Record<string, OpSpec>;
+
+/** The SIMD prefix byte: a SIMD instruction is 0xfd, then its opcode below as uleb32. */
+export const SIMD_PREFIX = 0xfd;
+
+/** SIMD and relaxed-SIMD opcodes (after SIMD_PREFIX). */
+export const SIMD_OPS = {
+  v128_load: [0x00, 'memarg', 4],
+  v128_load32_splat: [0x09, 'memarg', 2],
+  v128_store: [0x0b, 'memarg', 4],
+  v128_const: [0x0c, 'v128'],
+  i8x16_shuffle: [0x0d, 'shuffle'],
+  i32x4_splat: [0x11, 'none'],
+  f32x4_splat: [0x13, 'none'],
+  f32x4_extract_lane: [0x1f, 'lane'],
+  v128_load64_zero: [0x5d, 'memarg', 3],
+  f64x2_promote_low_f32x4: [0x5f, 'none'],
+  i32x4_shl: [0xab, 'none'],
+  i32x4_add: [0xae, 'none'],
+  f32x4_neg: [0xe1, 'none'],
+  f32x4_sqrt: [0xe3, 'none'],
+  f32x4_add: [0xe4, 'none'],
+  f32x4_sub: [0xe5, 'none'],
+  f32x4_mul: [0xe6, 'none'],
+  f32x4_div: [0xe7, 'none'],
+  f32x4_pmin: [0xea, 'none'],
+  f32x4_pmax: [0xeb, 'none'],
+  f64x2_add: [0xf0, 'none'],
+  f64x2_sub: [0xf1, 'none'],
+  f64x2_mul: [0xf2, 'none'],
+  f32x4_relaxed_madd: [0x105, 'none'],
+} as const satisfies Record<string, OpSpec>;
+
+function codes<T extends Record<string, OpSpec>>(table: T): { readonly [K in keyof T]: number } {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, v[0]])) as { readonly [K in keyof T]: number };
+}
+
+/** One-byte opcodes by name (from CORE_OPS). */
+export const Op = codes(CORE_OPS);
+
+/** SIMD opcodes by name (from SIMD_OPS; emitted after SIMD_PREFIX). */
+export const Simd = codes(SIMD_OPS);
+
+/** The bytes of the module structure (core specification 5.5), named for the builder and the disassembler. */
+export const Enc = {
+  /** "\0asm", then version 1. */
+  magic: [0x00, 0x61, 0x73, 0x6d],
+  version: [0x01, 0x00, 0x00, 0x00],
+  section: { type: 1, import: 2, function: 3, export: 7, code: 10 },
+  funcType: 0x60,
+  /** Block type of a block, loop or if without a result. */
+  emptyBlock: 0x40,
+  importKind: { memory: 0x02 },
+  exportKind: { func: 0x00 },
+  /** Memory limits flag: a minimum, no maximum. */
+  limitsMinOnly: 0x00,
 } as const;
 
 function uleb(out: number[], v: number): void {
@@ -185,8 +255,24 @@ export class FuncBuilder {
   }
 
   simd(opcode: number): this {
-    this.code.push(0xfd);
+    this.code.push(SIMD_PREFIX);
     uleb(this.code, opcode);
+    return this;
+  }
+
+  /** v128.const with the 16 bytes of `bytes` (e.g. a Float32Array of 4 lanes). */
+  v128Const(bytes: Uint8Array): this {
+    if (bytes.length !== 16) throw new Error(`v128.const: 16 bytes expected, got ${bytes.length}`);
+    this.simd(Simd.v128_const);
+    this.code.push(...bytes);
+    return this;
+  }
+
+  /** i8x16.shuffle: byte j of the result is byte lanes[j] of the two operands (0-15 first, 16-31 second). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !(l >= 0 && l < 32))) throw new Error(`i8x16.shuffle: 16 lane indices in 0..31 expected, got [${lanes}]`);
+    this.simd(Simd.i8x16_shuffle);
+    this.code.push(...lanes);
     return this;
   }
 
@@ -215,7 +301,7 @@ export class FuncBuilder {
 
   /** A do-while loop: `body` runs, then the loop repeats while `cond` leaves a non-zero i32. */
   doWhile(body: () => void, cond: () => void): this {
-    this.op(Op.loop, 0x40);
+    this.op(Op.loop, Enc.emptyBlock);
     body();
     cond();
     this.op(Op.br_if, 0, Op.end);
@@ -225,7 +311,7 @@ export class FuncBuilder {
   /** if (cond) then [else otherwise]. */
   ifElse(cond: () => void, then: () => void, otherwise?: () => void): this {
     cond();
-    this.op(Op.if, 0x40);
+    this.op(Op.if, Enc.emptyBlock);
     then();
     if (otherwise) {
       this.op(Op.else);
@@ -268,32 +354,32 @@ export class ModuleBuilder {
   }
 
   build(): Uint8Array {
-    const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const out: number[] = [...Enc.magic, ...Enc.version];
     const types = this.funcs.map((f) => {
-      const t = [0x60];
+      const t: number[] = [Enc.funcType];
       vec(t, f.params.map((p) => [p]));
       vec(t, f.results.map((r) => [r]));
       return t;
     });
     const typeSec: number[] = [];
     vec(typeSec, types);
-    section(out, 1, typeSec);
+    section(out, Enc.section.type, typeSec);
     const importSec: number[] = [];
     const imp: number[] = [];
     name(imp, 'env');
     name(imp, 'memory');
-    imp.push(0x02, 0x00, 0x01); // memory, limits: min 1 page, no max
+    imp.push(Enc.importKind.memory, Enc.limitsMinOnly, 1); // memory, limits: min 1 page, no max
     vec(importSec, [imp]);
-    section(out, 2, importSec);
+    section(out, Enc.section.import, importSec);
     const funcSec: number[] = [];
     vec(funcSec, this.funcs.map((_, i) => { const b: number[] = []; uleb(b, i); return b; }));
-    section(out, 3, funcSec);
+    section(out, Enc.section.function, funcSec);
     const exportSec: number[] = [];
-    vec(exportSec, this.funcs.map((f, i) => { const b: number[] = []; name(b, f.exportName); b.push(0x00); uleb(b, i); return b; }));
-    section(out, 7, exportSec);
+    vec(exportSec, this.funcs.map((f, i) => { const b: number[] = []; name(b, f.exportName); b.push(Enc.exportKind.func); uleb(b, i); return b; }));
+    section(out, Enc.section.export, exportSec);
     const codeSec: number[] = [];
     vec(codeSec, this.funcs.map((f) => f.encode()));
-    section(out, 10, codeSec);
+    section(out, Enc.section.code, codeSec);
     return new Uint8Array(out);
   }
 }

@@ -16,23 +16,14 @@
  */
 import { I32, ModuleBuilder, Op, Simd, V128, type FuncBuilder } from '../kernels/wasm-asm';
 
-const S = {
-  v128_const: 0x0c,
-  v128_load64_zero: 0x5d,
-  f64x2_promote_low_f32x4: 0x5f,
-  f64x2_add: 0xf0,
-  f64x2_sub: 0xf1,
-  f64x2_mul: 0xf2,
-} as const;
-
 function zero(f: FuncBuilder): FuncBuilder {
-  return f.simd(S.v128_const).op(...new Array<number>(16).fill(0));
+  return f.v128Const(new Uint8Array(16));
 }
 
 /** Pushes two f64x2 (lanes 0-1 then 2-3) of the 4 floats at local `p`: leaves them in locals lo, hi. */
 function load4As64(f: FuncBuilder, p: number, lo: number, hi: number): void {
-  f.get(p).simdMem(S.v128_load64_zero, 0, 0).simd(S.f64x2_promote_low_f32x4).set(lo);
-  f.get(p).simdMem(S.v128_load64_zero, 0, 8).simd(S.f64x2_promote_low_f32x4).set(hi);
+  f.get(p).simdMem(Simd.v128_load64_zero, 0, 0).simd(Simd.f64x2_promote_low_f32x4).set(lo);
+  f.get(p).simdMem(Simd.v128_load64_zero, 0, 8).simd(Simd.f64x2_promote_low_f32x4).set(hi);
 }
 
 function emitColStat(m: ModuleBuilder, sq: boolean): void {
@@ -60,11 +51,11 @@ function emitColStat(m: ModuleBuilder, sq: boolean): void {
     f.forRange(r, rows, 1, () => {
       load4As64(f, p, lo, hi);
       if (sq) {
-        f.get(lo).get(s0).simd(S.f64x2_sub).tee(lo).get(lo).simd(S.f64x2_mul).set(lo);
-        f.get(hi).get(s1).simd(S.f64x2_sub).tee(hi).get(hi).simd(S.f64x2_mul).set(hi);
+        f.get(lo).get(s0).simd(Simd.f64x2_sub).tee(lo).get(lo).simd(Simd.f64x2_mul).set(lo);
+        f.get(hi).get(s1).simd(Simd.f64x2_sub).tee(hi).get(hi).simd(Simd.f64x2_mul).set(hi);
       }
-      f.get(a0).get(lo).simd(S.f64x2_add).set(a0);
-      f.get(a1).get(hi).simd(S.f64x2_add).set(a1);
+      f.get(a0).get(lo).simd(Simd.f64x2_add).set(a0);
+      f.get(a1).get(hi).simd(Simd.f64x2_add).set(a1);
       f.addLocal(p, stride);
     });
     f.get(dst).get(j).i32(8).op(Op.i32_mul, Op.i32_add).get(a0).simdMem(Simd.v128_store, 0, 0);

@@ -15,50 +15,22 @@
  * these are small (≤ 28·28·48 values a sample) and memory-bound, so the saving is in dispatches and
  * passes, not in FLOPs. They have no gradients: the U-Net uses them only when no gradient tape is
  * recording (see core/model/unet.ts), and outputs agree with the differentiable ops to float32
- * rounding (test/core/model/unet-infer.test.ts).
+ * rounding (test/core/model/unet-infer.test.ts). The kernels are registered with the others by
+ * registerFlowKernels (core/kernels/register.ts) and reach the backend through
+ * core/kernels/wasm-backend.ts.
  */
 import { tf, type Tensor } from '../tf';
-import { siluInstance } from '../kernels/silu';
+import { siluFor } from '../kernels/silu';
 import { gemmModule } from '../kernels/gemm-module';
 import { DEFAULT_GEMM, gemmUsesFma } from '../kernels/gemm';
-import { wasmApi, type WasmMemory } from '../kernels/wasm-asm';
+import { wasmApi } from '../kernels/wasm-asm';
+import { asWasmBackend, f32View, HeapScratch, i32View, offsetOf, perBackend, sizeOf, type WasmKernelArgs } from '../kernels/wasm-backend';
 import { groupNormModule } from './groupnorm-module';
 import { timeFrequencies } from './embed';
 
 export const FLOW_GROUP_NORM_ACT = 'FlowGroupNormAct';
 export const FLOW_UNET_EMBED = 'FlowUNetEmbed';
 export const FLOW_CONV3X3 = 'FlowConv3x3';
-
-interface WasmBackendLike {
-  wasm: { asm: { memory: WasmMemory }; _malloc(n: number): number; _free(p: number): void };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-
-/** A kernel's scratch memory on the heap (allocated on first use, grown as needed). */
-interface Scratch {
-  scratch: number;
-  bytes: number;
-}
-
-const silus = new WeakMap<object, { silu(x: number, y: number, n: number): void }>();
-
-function siluFor(b: WasmBackendLike): { silu(x: number, y: number, n: number): void } {
-  let s = silus.get(b);
-  if (!s) {
-    s = siluInstance(b.wasm.asm.memory);
-    silus.set(b, s);
-  }
-  return s;
-}
-
-/** A float32 view of a tensor's data on the heap (made after every allocation: the heap may grow). */
-function view(b: WasmBackendLike, t: tf.TensorInfo): Float32Array {
-  const n = t.shape.reduce((a, c) => a * c, 1);
-  return new Float32Array(b.wasm.asm.memory.buffer, b.dataIdMap.get(t.dataId)!.memoryOffset, n);
-}
 
 function checkF32(name: string, ts: Array<tf.TensorInfo | undefined>): void {
   for (const t of ts) if (t && t.dtype !== 'float32') throw new Error(`${name}: float32 inputs only, got ${t.dtype}`);
@@ -80,21 +52,17 @@ interface GroupNormFx {
 }
 
 let gnCompiled: object | null = null;
-const gnCtx = new WeakMap<object, Scratch & { fx: GroupNormFx }>();
 
-function gnFor(b: WasmBackendLike): Scratch & { fx: GroupNormFx } {
-  let g = gnCtx.get(b);
-  if (!g) {
-    gnCompiled ??= new wasmApi.Module(groupNormModule());
-    const fx = new wasmApi.Instance(gnCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GroupNormFx;
-    g = { fx, scratch: 0, bytes: 0 };
-    gnCtx.set(b, g);
-  }
-  return g;
-}
+/** The GroupNorm module over a backend's heap, with its scratch. */
+const gnFor = perBackend((b) => {
+  gnCompiled ??= new wasmApi.Module(groupNormModule());
+  const fx = new wasmApi.Instance(gnCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GroupNormFx;
+  return { fx, scratch: new HeapScratch() };
+});
 
-function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
-  const b = args.backend as WasmBackendLike;
+/** FlowGroupNormAct on the wasm backend (registered by core/kernels/register.ts). */
+export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const b = asWasmBackend(args.backend);
   const { x, x2, gamma, beta, e, ew, eb } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { groups, eps, silu, pad } = args.attrs as GroupNormActAttrs;
   checkF32(FLOW_GROUP_NORM_ACT, [x, x2, gamma, beta, e, ew, eb]);
@@ -128,7 +96,7 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   if (simd) {
     const g = gnFor(b);
     gx = g.fx;
-    const base = scratchOf(b, g, 24 * c + 64);
+    const base = g.scratch.at(b, 24 * c + 64);
     ptr = { sum: base, shift: base + 8 * c, mul: base + 16 * c, add: base + 20 * c };
     const buf = b.wasm.asm.memory.buffer;
     sum = new Float64Array(buf, ptr.sum, c);
@@ -136,14 +104,14 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
     mul = new Float32Array(buf, ptr.mul, c);
     add = new Float32Array(buf, ptr.add, c);
   }
-  const yo = b.dataIdMap.get(out.dataId)!.memoryOffset;
-  const ys = view(b, out);
-  const srcs = parts.map((q) => ({ ...q, off: b.dataIdMap.get(q.t.dataId)!.memoryOffset, v: view(b, q.t) }));
-  const gs = view(b, gamma!);
-  const bs = view(b, beta!);
-  const es = e ? view(b, e) : null;
-  const ews = ew ? view(b, ew) : null;
-  const ebs = eb ? view(b, eb) : null;
+  const yo = offsetOf(b, out);
+  const ys = f32View(b, out);
+  const srcs = parts.map((q) => ({ ...q, off: offsetOf(b, q.t), v: f32View(b, q.t) }));
+  const gs = f32View(b, gamma!);
+  const bs = f32View(b, beta!);
+  const es = e ? f32View(b, e) : null;
+  const ews = ew ? f32View(b, ew) : null;
+  const ebs = eb ? f32View(b, eb) : null;
   for (let s = 0; s < bsz; s++) {
     if (es && ews && ebs) {
       // e_c = eb_c + Σ_k eAct[s, k] ew[k, c], rounded to float32 as the layer-by-layer form stores it.
@@ -221,8 +189,8 @@ function groupNormActWasm(args: KernelArgs): tf.TensorInfo {
   }
   if (silu) {
     // silu(0) = 0: the pad stays zero.
-    const o = b.dataIdMap.get(out.dataId)!.memoryOffset;
-    siluFor(b).silu(o, o, out.shape.reduce((a, v) => a * v, 1));
+    const o = offsetOf(b, out);
+    siluFor(b).silu(o, o, sizeOf(out));
   }
   return out;
 }
@@ -234,8 +202,9 @@ export interface UNetEmbedAttrs {
 
 const siluF64 = (v: number): number => v / (1 + Math.exp(-v));
 
-function unetEmbedWasm(args: KernelArgs): tf.TensorInfo {
-  const b = args.backend as WasmBackendLike;
+/** FlowUNetEmbed on the wasm backend (registered by core/kernels/register.ts). */
+export function unetEmbedWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const b = asWasmBackend(args.backend);
   const { t, labels, w0, b0, w1, b1, table } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { dim } = args.attrs as UNetEmbedAttrs;
   checkF32(FLOW_UNET_EMBED, [t, w0, b0, w1, b1, table]);
@@ -244,15 +213,15 @@ function unetEmbedWasm(args: KernelArgs): tf.TensorInfo {
   if (w0!.shape[0] !== dim || w1!.shape[0] !== td || w1!.shape[1] !== td) throw new Error(`${FLOW_UNET_EMBED}: W0 [${dim}, D], W1 [D, D] expected. Got [${w0!.shape}], [${w1!.shape}]`);
   if (table && (!labels || labels.dtype !== 'int32' || labels.shape[0] !== bsz || table.shape[1] !== td)) throw new Error(`${FLOW_UNET_EMBED}: labels [${bsz}] int32 and table [K, ${td}] expected`);
   const out = b.makeOutput([bsz, td], 'float32');
-  const ts = view(b, t!);
-  const w0s = view(b, w0!);
-  const b0s = view(b, b0!);
-  const w1s = view(b, w1!);
-  const b1s = view(b, b1!);
-  const tab = table ? view(b, table) : null;
+  const ts = f32View(b, t!);
+  const w0s = f32View(b, w0!);
+  const b0s = f32View(b, b0!);
+  const w1s = f32View(b, w1!);
+  const b1s = f32View(b, b1!);
+  const tab = table ? f32View(b, table) : null;
   const rows = table ? table.shape[0]! : 0;
-  const labs = labels && table ? new Int32Array(b.wasm.asm.memory.buffer, b.dataIdMap.get(labels.dataId)!.memoryOffset, bsz) : null;
-  const ys = view(b, out);
+  const labs = labels && table ? i32View(b, labels) : null;
+  const ys = f32View(b, out);
   const freqs = timeFrequencies(dim);
   const half = dim / 2;
   const emb = new Float32Array(dim);
@@ -297,38 +266,18 @@ interface GemmFx {
   macro(pA: number, pB: number, c: number, ldc: number, mc: number, nc: number, kc: number, mode: number, bias: number, tile: number): void;
 }
 
-interface ConvCtx extends Scratch {
-  fx: GemmFx;
-}
-
 const MR = DEFAULT_GEMM.mr;
 const NR = DEFAULT_GEMM.nr;
 /** Rows of A packed at a time in the 1x1 (skip) product. */
 const MC = 128;
 let gemmCompiled: object | null = null;
-const convCtx = new WeakMap<object, ConvCtx>();
 
-function convFor(b: WasmBackendLike): ConvCtx {
-  let c = convCtx.get(b);
-  if (!c) {
-    gemmCompiled ??= new wasmApi.Module(gemmModule({ mr: MR, nr: NR, relaxed: gemmUsesFma() }));
-    const fx = new wasmApi.Instance(gemmCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GemmFx;
-    c = { fx, scratch: 0, bytes: 0 };
-    convCtx.set(b, c);
-  }
-  return c;
-}
-
-/** 16-byte aligned scratch of at least `bytes` on the heap (grown as needed, kept). */
-function scratchOf(b: WasmBackendLike, c: Scratch, bytes: number): number {
-  if (bytes > c.bytes) {
-    if (c.scratch) b.wasm._free(c.scratch);
-    c.bytes = Math.max(bytes, 2 * c.bytes);
-    c.scratch = b.wasm._malloc(c.bytes + 16);
-    if (!c.scratch) throw new Error(`could not allocate ${c.bytes} bytes of kernel scratch on the wasm heap`);
-  }
-  return (c.scratch + 15) & ~15;
-}
+/** The GEMM module over a backend's heap, with the convolution's scratch. */
+const convFor = perBackend((b) => {
+  gemmCompiled ??= new wasmApi.Module(gemmModule({ mr: MR, nr: NR, relaxed: gemmUsesFma() }));
+  const fx = new wasmApi.Instance(gemmCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GemmFx;
+  return { fx, scratch: new HeapScratch() };
+});
 
 const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
@@ -339,8 +288,8 @@ const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
  * 3 Cin values of a row's three taps are contiguous in xp, so A is read with strides, no im2col;
  * each padded row is packed once and serves the three output rows it is a tap row of.
  */
-function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
-  const be = args.backend as WasmBackendLike;
+export function conv3x3Wasm(args: WasmKernelArgs): tf.TensorInfo {
+  const be = asWasmBackend(args.backend);
   const { xp, w, b, sx, sx2, sw, sb, r } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   checkF32(FLOW_CONV3X3, [xp, w, b, sx, sx2, sw, sb, r]);
   const [bsz, hp, wp, cin] = xp!.shape as [number, number, number, number];
@@ -363,17 +312,17 @@ function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
   const rowBytes = roundUp(wd, MR) * kc * 4;
   const aBytes = Math.max(hp * rowBytes, MC * cs * 4);
   const sBytes = cs * ncp * 4;
-  const base = scratchOf(be, ctx, 3 * bBytes + sBytes + aBytes + (ncp + NR) * 4 + MR * NR * 4 + 64);
+  const base = ctx.scratch.at(be, 3 * bBytes + sBytes + aBytes + (ncp + NR) * 4 + MR * NR * 4 + 64);
   const pB = [base, base + bBytes, base + 2 * bBytes];
   const pS = base + 3 * bBytes;
   const pA = pS + sBytes;
   const bias = pA + aBytes;
   const tile = bias + (ncp + NR) * 4;
-  const off = (t: tf.TensorInfo): number => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const off = (t: tf.TensorInfo): number => offsetOf(be, t);
   const fx = ctx.fx;
   const heap = new Float32Array(be.wasm.asm.memory.buffer);
-  const bv = view(be, b!);
-  const sbv = sb ? view(be, sb) : null;
+  const bv = f32View(be, b!);
+  const sbv = sb ? f32View(be, sb) : null;
   for (let j = 0; j < ncp + NR; j++) heap[(bias >> 2) + j] = j < cout ? (sbv ? Math.fround(bv[j]! + sbv[j]!) : bv[j]!) : 0;
   const wOff = off(w!);
   for (let i = 0; i < 3; i++) fx.packB(wOff + i * kc * cout * 4, cout * 4, 4, kc, cout, pB[i]!);
@@ -401,34 +350,11 @@ function conv3x3Wasm(args: KernelArgs): tf.TensorInfo {
     }
   }
   if (r) {
-    const ys = view(be, out);
-    const rs = view(be, r);
+    const ys = f32View(be, out);
+    const rs = f32View(be, r);
     for (let i = 0; i < ys.length; i++) ys[i] = ys[i]! + rs[i]!;
   }
   return out;
-}
-
-let registered: boolean | null = null;
-
-/** Registers the kernels for the wasm backend (once); false where wasm SIMD is missing. */
-function register(): boolean {
-  if (registered !== null) return registered;
-  registered = false;
-  try {
-    // The SiLU module needs 128-bit SIMD; instantiate it once over a scratch memory to find out.
-    siluInstance(new wasmApi.Memory({ initial: 1 }));
-  } catch {
-    return false;
-  }
-  for (const [kernelName, kernelFunc] of [
-    [FLOW_GROUP_NORM_ACT, groupNormActWasm],
-    [FLOW_UNET_EMBED, unetEmbedWasm],
-    [FLOW_CONV3X3, conv3x3Wasm],
-  ] as const) {
-    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
-  registered = true;
-  return true;
 }
 
 let enabled = true;
@@ -440,9 +366,17 @@ export function useUNetKernels(on: boolean): boolean {
   return prev;
 }
 
-/** True when the inference kernels run on the current backend (the wasm backend with SIMD). */
+/** The U-Net's inference kernels: all three registered, or none used. */
+const UNET_KERNELS = [FLOW_GROUP_NORM_ACT, FLOW_UNET_EMBED, FLOW_CONV3X3];
+
+/**
+ * True when the inference kernels run on the current backend (the wasm backend with SIMD, after
+ * registerFlowKernels). Asks only.
+ */
 export function unetKernelsActive(): boolean {
-  return enabled && tf.getBackend() === 'wasm' && register();
+  if (!enabled) return false;
+  const be = tf.getBackend();
+  return UNET_KERNELS.every((k) => tf.getKernel(k, be) !== undefined);
 }
 
 /**

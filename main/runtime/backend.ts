@@ -5,9 +5,12 @@
  * packages are optionalDependencies: their install downloads libtensorflow, which fails without
  * internet, and npm then drops them; users with a network get them. FLOW_STUDIO_BACKEND (or the
  * `preferred` argument) picks one explicitly: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'.
+ * Once a backend is up, our own kernels for it are registered (core/kernels/register.ts; the wasm
+ * backend's FMA GEMM, SiLU, Adam and U-Net kernels).
  */
 import { createRequire } from 'node:module';
 import { tf } from '../../core/tf';
+import { registerFlowKernels } from '../../core/kernels/register';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -78,6 +81,7 @@ async function initBackend(want: BackendName | 'auto'): Promise<BackendInfo> {
       if (name === 'tensorflow-gpu' && !hasCudaDevice()) throw new Error('no CUDA device visible');
       if (!(await tf.setBackend(l.tfName))) throw new Error(`tf.setBackend('${l.tfName}') returned false`);
       await tf.ready();
+      registerFlowKernels(l.tfName);
       return {
         name,
         tfName: tf.getBackend(),

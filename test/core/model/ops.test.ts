@@ -1,4 +1,4 @@
-// Hand-written gradients (core/model/ops.ts) against tfjs's built-in gradients on the cpu backend.
+// Hand-written gradients (core/model/ops/) against tfjs's built-in gradients on the cpu backend.
 import { afterAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf, type Tensor } from '../../../core/tf';
