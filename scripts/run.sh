@@ -11,16 +11,19 @@ source scripts/node22.sh
 # web host do not need it. Users with a network run `npx electron` which fetches it on first start.
 export ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}"
 
+# The stamp holds the sha256 of the package-lock.json it was installed from: a checkout, a merge or
+# a second work tree changes the lock file's time but not its contents, and must not reinstall.
 stamp="node_modules/.flow-studio-installed"
+lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -d node_modules ]; then
   echo "flow-studio: installing packages (npm ci) with Node $(node --version)" >&2
   npm ci --no-audit --no-fund >&2
-  touch "$stamp"
-elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "$lock_sum" > "$stamp"
+elif [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
   # An existing tree is updated in place: `npm ci` would delete node_modules under running tools.
   echo "flow-studio: package-lock.json changed; updating packages (npm install)" >&2
   npm install --no-audit --no-fund >&2
-  touch "$stamp"
+  echo "$lock_sum" > "$stamp"
 fi
 
 task="${1:-}"
