@@ -18,6 +18,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { writeFileSync } from 'node:fs';
 import { tf, type Tensor } from '../core/tf';
 import { createMlp, type VelocityModel } from '../core/model';
+import { registerFlowKernels } from '../core/kernels/register';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -205,6 +206,8 @@ async function profile(step: Step): Promise<{ kernelMs: number; kernels: number;
 async function main(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
   await tf.ready();
+  // The project's kernels, as main/runtime/backend.ts selectBackend registers them.
+  registerFlowKernels('wasm');
   const cfg = { kind: 'mlp' as const, dim: DIM, width: WIDTH, depth: 3, activation: 'silu' as const, timeEmbedDim: 0, numClasses: 0 };
   const results: unknown[] = [];
   for (const b of batches) {

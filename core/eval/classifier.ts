@@ -5,7 +5,7 @@
  * Network for images [H, W, C]: conv3x3/2 (16) -> SiLU -> conv3x3/2 (32) -> SiLU -> dense 128 -> K;
  * for vectors: MLP d -> 512 -> 256 -> K. Softmax cross-entropy, Adam, and for images randomly
  * shifted copies (+-2 px) so that it judges the digit, not its exact position. The strided convs keep
- * a step to a few ms on the wasm backend (core/model/ops.ts gradients). Deterministic from the seed.
+ * a step to a few ms on the wasm backend (core/model/ops/ gradients). Deterministic from the seed.
  */
 import { tf, type Tensor } from '../tf';
 import { ConfigError, ShapeError } from '../errors';
