@@ -14,14 +14,36 @@
  */
 import { z } from 'zod';
 import { ruleIssues } from '../core/train/rules';
+import {
+  ACTIVATIONS,
+  CORRUPT_FILE_POLICIES,
+  COUPLING_KINDS,
+  LOSS_WEIGHTINGS,
+  LR_SCHEDULES,
+  ODE_METHODS,
+  OPTIMIZERS,
+  SCHEDULER_KINDS,
+  TIME_DISTRIBUTIONS,
+  TOY_2D_NAMES,
+  TRAIN_PREDICTIONS,
+} from '../core/catalog';
 import { closestName, exactMatch } from './suggest';
 
-// Allowed values are spelled here once; core checks the same names at run time.
-export const TOY_DATASETS = ['moons', '8gaussians', 'circles', 'checkerboard', '2spirals', 'swissroll'] as const;
-export const PREDICTIONS = ['velocity', 'eps', 'x1'] as const;
-export const COUPLINGS = ['independent', 'exact-ot', 'sinkhorn'] as const;
-export const SOLVERS = ['euler', 'midpoint', 'heun', 'rk4', 'dopri5'] as const;
-export const ACTIVATIONS = ['silu', 'relu', 'gelu', 'tanh'] as const;
+// Allowed values are core's lists (core/catalog.ts), under the names the app uses; core checks the
+// same lists at run time, and the renderer offers them as choices.
+export {
+  ACTIVATIONS,
+  CORRUPT_FILE_POLICIES,
+  COUPLING_KINDS as COUPLINGS,
+  LOSS_WEIGHTINGS,
+  LR_SCHEDULES,
+  ODE_METHODS as SOLVERS,
+  OPTIMIZERS,
+  SCHEDULER_KINDS,
+  TIME_DISTRIBUTIONS,
+  TOY_2D_NAMES as TOY_DATASETS,
+  TRAIN_PREDICTIONS as PREDICTIONS,
+};
 
 // The field name is added by formatIssues, so messages say only what is wrong.
 const positive = (_what: string) => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' });
@@ -54,7 +76,7 @@ export const schedulerSchema = z.discriminatedUnion('kind', [
 ]);
 
 export const dataSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('toy2d'), name: z.enum(TOY_DATASETS), noise: z.number().min(0).optional() }),
+  z.strictObject({ kind: z.literal('toy2d'), name: z.enum(TOY_2D_NAMES), noise: z.number().min(0).optional() }),
   z.strictObject({ kind: z.literal('gmm'), gmm: gmmSchema }),
   z.strictObject({ kind: z.literal('points'), points: z.array(z.array(z.number()).length(2)).min(1, { error: 'needs at least one point' }) }),
   z.strictObject({ kind: z.literal('mnist'), digits: z.array(int(0).max(9)).min(1).optional() }),
@@ -63,7 +85,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
     folder: z.string().min(1),
     size: z.union([z.literal(28), z.literal(32)]),
     channels: z.union([z.literal(1), z.literal(3)]),
-    onCorrupt: z.enum(['skip', 'reject']).default('skip'),
+    onCorrupt: z.enum(CORRUPT_FILE_POLICIES).default('skip'),
     /** Each immediate subfolder is a class (sorted names), for class-conditional training. */
     labelsFromSubfolders: z.boolean().default(false),
   }),
@@ -89,22 +111,31 @@ const unetSchema = z.strictObject({
   timeEmbedDim: int(2).max(512).default(64).refine((d) => d % 2 === 0, { error: 'must be even (sinusoidal features come in sin/cos pairs)' }),
 });
 
+/** Source x0: standard normal noise, or another dataset (data translation). */
+const sourceSchema = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('gaussian') }), z.strictObject({ kind: z.literal('data'), data: dataSchema })]);
+const pathSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('affine'), scheduler: schedulerSchema }),
+  // Stochastic interpolant / Schrodinger-bridge CFM: x_t = t x1 + (1-t) x0 + s sqrt(t(1-t)) eps.
+  z.strictObject({ kind: z.literal('interpolant'), s: z.number().min(0) }),
+]);
+const modelSchema = z.discriminatedUnion('kind', [mlpSchema, unetSchema]);
+
+/** The kinds of a discriminated union of the schema, in its order: the choices the form offers. */
+const kindsOf = <K extends string>(union: { options: readonly { shape: { kind: { value: K } } }[] }): K[] => union.options.map((o) => o.shape.kind.value);
+export const DATA_KINDS = kindsOf(dataSchema);
+export const SOURCE_KINDS = kindsOf(sourceSchema);
+export const PATH_KINDS = kindsOf(pathSchema);
+export const MODEL_KINDS = kindsOf(modelSchema);
+// The scheduler kinds of the schema are exactly core's (SCHEDULER_KINDS): one added to either alone fails to compile.
+const _schedulerKinds: [z.output<typeof schedulerSchema>['kind'], (typeof SCHEDULER_KINDS)[number]] extends [(typeof SCHEDULER_KINDS)[number], z.output<typeof schedulerSchema>['kind']] ? true : never = true;
+
 export const experimentSchema = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
     seed: int(0).default(0),
     data: dataSchema,
-    /** Source x0: standard normal noise, or another dataset (data translation). */
-    source: z
-      .discriminatedUnion('kind', [z.strictObject({ kind: z.literal('gaussian') }), z.strictObject({ kind: z.literal('data'), data: dataSchema })])
-      .default({ kind: 'gaussian' }),
-    path: z
-      .discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('affine'), scheduler: schedulerSchema }),
-        // Stochastic interpolant / Schrodinger-bridge CFM: x_t = t x1 + (1-t) x0 + s sqrt(t(1-t)) eps.
-        z.strictObject({ kind: z.literal('interpolant'), s: z.number().min(0) }),
-      ])
-      .default({ kind: 'affine', scheduler: { kind: 'condot' } }),
+    source: sourceSchema.default({ kind: 'gaussian' }),
+    path: pathSchema.default({ kind: 'affine', scheduler: { kind: 'condot' } }),
     /**
      * Reflow (rectified flow): train on (noise, sample) pairs generated by a finished run's EMA model
      * instead of independent pairs; `data` still names the data set used for evaluation.
@@ -113,14 +144,14 @@ export const experimentSchema = z
       .strictObject({
         from: z.string().min(1, { error: 'must name the run to reflow' }),
         pairs: int(1).max(1_000_000).default(10_000),
-        solver: z.enum(SOLVERS).default('rk4'),
+        solver: z.enum(ODE_METHODS).default('rk4'),
         steps: int(1).max(10_000).default(50),
       })
       .optional(),
-    prediction: z.enum(PREDICTIONS).default('velocity'),
+    prediction: z.enum(TRAIN_PREDICTIONS).default('velocity'),
     coupling: z
       .strictObject({
-        kind: z.enum(COUPLINGS).default('independent'),
+        kind: z.enum(COUPLING_KINDS).default('independent'),
         /** Sinkhorn regularisation (entropic OT), relative to the mean cost. */
         reg: positive('reg').default(0.05),
         /** Pair only points of the same class (needs labelled source and target). */
@@ -129,27 +160,27 @@ export const experimentSchema = z
       .default({ kind: 'independent', reg: 0.05, classAware: false }),
     time: z
       .strictObject({
-        distribution: z.enum(['uniform', 'logit-normal']).default('uniform'),
+        distribution: z.enum(TIME_DISTRIBUTIONS).default('uniform'),
         mean: z.number().default(0),
         std: positive('std').default(1),
         /** Loss weight over time: none, or emphasise by the path's signal-to-noise ratio. */
-        weighting: z.enum(['none', 'snr-clipped']).default('none'),
+        weighting: z.enum(LOSS_WEIGHTINGS).default('none'),
       })
       .default({ distribution: 'uniform', mean: 0, std: 1, weighting: 'none' }),
-    model: z.discriminatedUnion('kind', [mlpSchema, unetSchema]),
+    model: modelSchema,
     /** Classifier-free guidance: probability of dropping the label in training (0 = no CFG). */
     labelDropout: z.number().min(0).max(1).default(0),
     conditional: z.boolean().default(false),
     optim: z
       .strictObject({
-        kind: z.enum(['adam', 'adamw']).default('adam'),
+        kind: z.enum(OPTIMIZERS).default('adam'),
         lr: positive('lr').default(1e-3),
         beta1: z.number().min(0).lt(1).default(0.9),
         beta2: z.number().min(0).lt(1).default(0.999),
         eps: positive('eps').default(1e-8),
         weightDecay: z.number().min(0).default(0),
         warmupSteps: int(0).default(0),
-        schedule: z.enum(['constant', 'cosine']).default('constant'),
+        schedule: z.enum(LR_SCHEDULES).default('constant'),
         minLrRatio: z.number().min(0).max(1).default(0.1),
         gradClip: z.number().min(0).default(0),
         emaDecay: z.number().min(0).lt(1).default(0.999),
@@ -182,7 +213,7 @@ export const experimentSchema = z
       .prefault({}),
     sampling: z
       .strictObject({
-        solver: z.enum(SOLVERS).default('euler'),
+        solver: z.enum(ODE_METHODS).default('euler'),
         steps: int(1).max(10000).default(50),
         rtol: positive('rtol').default(1e-5),
         atol: positive('atol').default(1e-5),
@@ -245,8 +276,10 @@ function issuesOf(error: z.ZodError, schema: z.ZodType, input: unknown): FieldIs
   return error.issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: fieldName([...i.path, k]), message: unknownFieldMessage(schema, input, i.path, k) }));
     let message = i.message;
-    if (i.code === 'invalid_value' && 'values' in i) message = `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    if (i.code === 'invalid_union' && 'discriminator' in i && i.discriminator) message = `unknown kind; allowed: ${unionKinds(i)}`;
+    // zod's own wording ("Invalid option: ...") is replaced; a message the schema set is kept.
+    const generic = message.startsWith('Invalid');
+    if (generic && i.code === 'invalid_value' && 'values' in i) message = `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    if (generic && i.code === 'invalid_union' && 'discriminator' in i && i.discriminator) message = `unknown kind; allowed: ${unionKinds(i)}`;
     return [{ field: fieldName(i.path), message }];
   });
 }
@@ -363,22 +396,28 @@ function unknownFieldMessage(schema: Schema, input: unknown, path: readonly Prop
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
 
+/**
+ * Validates `input` against any schema of common/, with the issues configs get: dotted fields,
+ * "must be one of" for enums, the closest field for an unknown key. Never throws.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown): Parsed<z.output<S>> {
+  const r = schema.safeParse(input);
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, schema, input) };
+}
+
 /** Validates an experiment config (defaults filled in). Never throws. */
 export function parseExperiment(input: unknown): Parsed<ExperimentConfig> {
-  const r = experimentSchema.safeParse(input);
-  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, experimentSchema, input) };
+  return parseWith(experimentSchema, input);
 }
 
 /** Validates a scheduler (`path.scheduler` alone, e.g. the CLI's --scheduler of an oracle). Never throws. */
 export function parseScheduler(input: unknown): Parsed<z.output<typeof schedulerSchema>> {
-  const r = schedulerSchema.safeParse(input);
-  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, schedulerSchema, input) };
+  return parseWith(schedulerSchema, input);
 }
 
 /** Validates a Gaussian-mixture description. Never throws. */
 export function parseGmm(input: unknown): Parsed<GmmFile> {
-  const r = gmmSchema.safeParse(input);
-  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issuesOf(r.error, gmmSchema, input) };
+  return parseWith(gmmSchema, input);
 }
 
 /** "field: message" lines, for the CLI and error dialogs. */

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { SOLVERS } from './config';
 import type { FieldIssue } from './config';
-import type { LatentTaskResults } from './latent';
+import { latentResultSchema, latentTaskSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
 import type { RunListItem, RunStatus } from './runs';
 
 /** The result of each latent op. */
@@ -53,36 +53,12 @@ export const fieldRequestSchema = z
   })
   .strict();
 
-export const EXPORT_KINDS = ['config', 'samples', 'trajectories', 'model', 'metrics'] as const;
+/** What a run's export can hold; all of them, in this order, when the request names none. */
+export const EXPORT_KINDS = ['config', 'metrics', 'samples', 'trajectories', 'model'] as const;
 
 /** A model the latent studio can use: `shipped:NAME`, `RUN_ID` or `RUN_ID@STEP`. */
-const modelSpec = z.string().min(1).max(100).regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
+export const modelSpecSchema = z.string().min(1).max(100).regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
 const taskId = z.string().min(1).max(64);
-const body = z.record(z.string(), z.unknown());
-
-/**
- * An image source from the app. Files arrive as their bytes (the renderer reads what the user picks);
- * a path on the host's disk is not accepted over the contract.
- */
-const imageSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('dataset'), dataset: z.literal('mnist').optional(), classId: int(0, 9), index: int(0, 100_000) }).strict(),
-  z.object({ kind: z.literal('bytes'), name: z.string().min(1).max(300), base64: z.string().min(1).max(20_000_000), exactSize: z.boolean().optional(), background: z.enum(['white', 'black']).optional() }).strict(),
-  z.object({ kind: z.literal('pixels'), pixels: z.array(z.number()).min(1).max(3 * 64 * 64), range: z.enum(['unit', 'byte']).optional(), name: z.string().max(300).optional(), label: int(0, 1000).optional() }).strict(),
-  z.object({ kind: z.literal('sample'), seed: int(0, 2 ** 31).optional(), classLabel: int(0, 1000).nullable().optional(), cfg: z.number().min(0).max(20).optional(), solver: body.optional() }).strict(),
-]);
-
-/**
- * One latent-studio computation (main/latent runLatentTask). The request bodies are checked field by
- * field by main/latent itself (the checks the CLI gets), whose errors name the field.
- */
-export const latentTaskSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('pick'), source: imageSourceSchema }).strict(),
-  ...(['invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const).map((op) => z.object({ op: z.literal(op), request: body }).strict()),
-]);
-export const LATENT_OPS = ['pick', 'invert', 'nfe-sweep', 'interpolate', 'class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const;
-export type LatentOp = (typeof LATENT_OPS)[number];
-/** A result to save or export: every op but 'pick' (a picked image is an input, not a result). */
-const latentResultSchema = z.object({ kind: z.enum(LATENT_OPS.filter((o) => o !== 'pick') as [Exclude<LatentOp, 'pick'>, ...Exclude<LatentOp, 'pick'>[]]), result: body }).strict();
 
 /** Every request method: channel and request schema. */
 export const contract = {
@@ -124,11 +100,15 @@ export const contract = {
   exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
   /** Models with an image latent space: shipped ones and runs with a checkpoint. */
   latentModels: { channel: 'latent:models', request: none },
-  /** Runs one latent computation in the compute worker; progress streams as 'task' events under taskId. */
-  latentRun: { channel: 'latent:run', request: z.object({ model: modelSpec, taskId: taskId.optional(), task: latentTaskSchema }).strict() },
+  /**
+   * Runs one latent computation in the compute worker; progress streams as 'task' events under
+   * taskId. The task is checked by its op's request schema (common/latent.ts); its reply follows the
+   * op (LatentRunCall).
+   */
+  latentRun: { channel: 'latent:run', request: z.object({ model: modelSpecSchema, taskId: taskId.optional(), task: latentTaskSchema }).strict() },
   latentCancel: { channel: 'latent:cancel', request: z.object({ taskId }).strict() },
   /** Stores a result's files as artifacts of the model's run (shipped models: a "Latent studio" run). */
-  latentSave: { channel: 'latent:save', request: z.object({ model: modelSpec, result: latentResultSchema }).strict() },
+  latentSave: { channel: 'latent:save', request: z.object({ model: modelSpecSchema, result: latentResultSchema }).strict() },
   /** A result as files (PNGs, numbers as JSON, APNG and GIF of an interpolation) for download. */
   latentExport: { channel: 'latent:export', request: z.object({ result: latentResultSchema }).strict() },
 } as const;
@@ -136,6 +116,11 @@ export const contract = {
 export type Method = keyof typeof contract;
 export type Request<M extends Method> = z.input<(typeof contract)[M]['request']>;
 export type ParsedRequest<M extends Method> = z.output<(typeof contract)[M]['request']>;
+
+/** latentRun's request for a task of op O (O is inferred from the task's op). */
+export type LatentRunRequest<O extends LatentOp = LatentOp> = Omit<Request<'latentRun'>, 'task'> & { task: LatentTask<O> };
+/** latentRun as the renderer calls it: the reply is the result of the task's op. */
+export type LatentRunCall = <O extends LatentOp>(req: LatentRunRequest<O>) => Promise<LatentTaskResults[O]>;
 
 /** Event streams from host to renderer (over the web host's socket: { channel: 'run' | 'task', event }). */
 export const eventChannels = { run: 'events:run', task: 'events:task' } as const;
@@ -288,8 +273,11 @@ export interface Replies {
   compareRuns: Comparison;
   exportRun: ExportFile[];
   latentModels: LatentModelInfo[];
-  /** The result of the task's op (main/latent LatentTaskResults[op]). */
-  latentRun: unknown;
+  /**
+   * The result of the task's op: any op's here (what a host's generic `call` returns); the
+   * renderer's `studio.latentRun` and the service's handler narrow it to the op's (LatentRunCall).
+   */
+  latentRun: LatentTaskResults[LatentOp];
   latentCancel: { cancelled: boolean };
   latentSave: { runId: string; artifacts: { id: number; name: string }[] };
   latentExport: ExportFile[];
@@ -348,10 +336,15 @@ export function unwrap<T>(env: Envelope<T>): T {
   throw new StudioError(env.error);
 }
 
+/** Methods whose reply type does not depend on the request. */
+type PlainMethod = Exclude<Method, 'latentRun'>;
+
 /** The API the renderer sees as window.studio (Electron) or through the web client. */
 export type StudioApi = {
-  [M in Method]: (req?: Request<M>) => Promise<Replies[M]>;
+  [M in PlainMethod]: (req?: Request<M>) => Promise<Replies[M]>;
 } & {
+  /** One latent computation; the reply is the result of the task's op. */
+  latentRun: LatentRunCall;
   /** Subscribes to training events of every run; returns the unsubscribe function. */
   onRunEvent(listener: (e: RunEvent) => void): () => void;
   /** Subscribes to progress of compute tasks started with a taskId. */
@@ -363,7 +356,9 @@ export type StudioApi = {
  * bridge unwraps them; an Error thrown across contextBridge would lose its code and field).
  */
 export type StudioBridge = {
-  [M in Method]: (req?: Request<M>) => Promise<Envelope<Replies[M]>>;
+  [M in PlainMethod]: (req?: Request<M>) => Promise<Envelope<Replies[M]>>;
+} & {
+  latentRun<O extends LatentOp>(req: LatentRunRequest<O>): Promise<Envelope<LatentTaskResults[O]>>;
 } & Pick<StudioApi, 'onRunEvent' | 'onTaskEvent'>;
 
 export const METHODS = Object.keys(contract) as Method[];

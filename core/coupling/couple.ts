@@ -20,9 +20,9 @@ import { Rng } from '../util/random';
 import { solveAssignment } from './assignment';
 import { squaredDistanceMatrix, type CostMatrix } from './cost';
 import { argmaxPlan, samplePlan, sinkhorn, type Pairs } from './sinkhorn';
+import { COUPLING_KINDS, isOneOf, type CouplingKind } from '../catalog';
 
-export type CouplingKind = 'independent' | 'exact-ot' | 'sinkhorn';
-export const COUPLING_KINDS: readonly CouplingKind[] = ['independent', 'exact-ot', 'sinkhorn'];
+export { COUPLING_KINDS, type CouplingKind } from '../catalog';
 
 export interface CoupleOptions {
   /** Seed for the random parts (independent shuffle, Sinkhorn sampling). Ignored when `rng` is given. */
@@ -98,7 +98,7 @@ export function couple(kind: CouplingKind, x0: Tensor, x1: Tensor, opts: CoupleO
 
 /** Like {@link couple} but returns only the index pairs (nothing to dispose). */
 export function coupleIndices(kind: CouplingKind, x0: Tensor, x1: Tensor, opts: CoupleOptions = {}): Coupling {
-  if (!COUPLING_KINDS.includes(kind)) {
+  if (!isOneOf(COUPLING_KINDS, kind)) {
     throw new ConfigError('coupling.kind', `must be one of ${COUPLING_KINDS.join(', ')}, got '${String(kind)}'`);
   }
   const n = x0.shape[0] ?? 0;

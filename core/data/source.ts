@@ -58,14 +58,15 @@ export function isPairedSource(s: DataSource | PairedSource): s is PairedSource 
 }
 
 /** The 2-D toy datasets an experiment config can name. */
-export type Toy2DName = 'moons' | '8gaussians' | 'circles' | 'checkerboard' | '2spirals' | 'swissroll';
+export type { Toy2DName } from '../catalog';
+import type { CorruptFilePolicy, Toy2DName } from '../catalog';
 /** The data kinds of an experiment config (common/config.ts `data`), as plain types. */
 export type DataSpec =
   | { kind: 'toy2d'; name: Toy2DName; noise?: number }
   | { kind: 'gmm'; gmm: GaussianMixture }
   | { kind: 'points'; points: number[][] }
   | { kind: 'mnist'; digits?: number[] }
-  | { kind: 'images'; folder: string; size: 28 | 32; channels: 1 | 3; onCorrupt?: 'skip' | 'reject' };
+  | { kind: 'images'; folder: string; size: 28 | 32; channels: 1 | 3; onCorrupt?: CorruptFilePolicy };
 
 function checkCount(n: number): void {
   if (!(Number.isInteger(n) && n >= 0)) throw new ConfigError('n', `must be a non-negative integer, got ${n}`);

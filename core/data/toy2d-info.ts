@@ -4,7 +4,10 @@
  * process, the renderer included) can read class counts from the same table core/data/toy2d.ts
  * samples from.
  */
-export type Dataset2DName = 'moons' | '8gaussians' | 'circles' | 'checkerboard' | '2spirals' | 'swissroll' | 'gmm' | 'points';
+import type { Toy2DName } from '../catalog';
+
+/** The toy datasets a config names, and the two that need the user's data: a mixture or points. */
+export type Dataset2DName = Toy2DName | 'gmm' | 'points';
 
 /** What the UI and configs need to know about a dataset. */
 export interface Dataset2DInfo {

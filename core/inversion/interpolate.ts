@@ -11,6 +11,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { ConfigError, checkShape } from '../errors';
+import { INTERPOLATION_MODES, isOneOf, spellOut, type InterpolationMode } from '../catalog';
 
 /** Linear interpolation (1 - s) z0 + s z1 (s outside [0, 1] extrapolates). New tensor. */
 export function lerp(z0: Tensor, z1: Tensor, s: number): Tensor {
@@ -77,9 +78,9 @@ export function slerp(z0: Tensor, z1: Tensor, s: number): Tensor {
  *
  * @param mode 'slerp' (default; keeps Gaussian latents on their shell) or 'lerp'.
  */
-export function interpolatePath(z0: Tensor, z1: Tensor, nFrames: number, mode: 'slerp' | 'lerp' = 'slerp'): Tensor {
+export function interpolatePath(z0: Tensor, z1: Tensor, nFrames: number, mode: InterpolationMode = 'slerp'): Tensor {
   if (!(Number.isInteger(nFrames) && nFrames >= 2)) throw new ConfigError('nFrames', `must be an integer >= 2, got ${nFrames}`);
-  if (mode !== 'slerp' && mode !== 'lerp') throw new ConfigError('mode', `must be 'slerp' or 'lerp', got '${String(mode)}'`);
+  if (!isOneOf(INTERPOLATION_MODES, mode)) throw new ConfigError('mode', `must be ${spellOut(INTERPOLATION_MODES.map((m) => `'${m}'`))}, got '${String(mode)}'`);
   checkPair(z0, z1);
   const step = mode === 'slerp' ? slerp : lerp;
   const frames: Tensor[] = [];

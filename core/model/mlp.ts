@@ -17,6 +17,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { check, checkShape } from '../errors';
+import { ACTIVATIONS, isOneOf } from '../catalog';
 import type { Activation, MlpConfig, VelocityModel } from './types';
 import { dense, silu, siluStack, siluStackAvailable, siluStackBackward, siluStackForward } from './ops';
 import { gemm } from '../kernels/gemm';
@@ -44,9 +45,7 @@ export function validateMlpConfig(c: MlpConfig): void {
   check(int(c.dim, 1), 'model.dim', () => `must be an integer >= 1. Got ${c.dim}`);
   check(int(c.width, 1), 'model.width', () => `must be an integer >= 1. Got ${c.width}`);
   check(int(c.depth, 1), 'model.depth', () => `must be an integer >= 1. Got ${c.depth}`);
-  check(['silu', 'relu', 'gelu', 'tanh'].includes(c.activation), 'model.activation', () =>
-    `must be one of silu, relu, gelu, tanh. Got ${String(c.activation)}`,
-  );
+  check(isOneOf(ACTIVATIONS, c.activation), 'model.activation', () => `must be one of ${ACTIVATIONS.join(', ')}. Got ${String(c.activation)}`);
   check(int(c.timeEmbedDim, 0) && c.timeEmbedDim % 2 === 0, 'model.timeEmbedDim', () =>
     `must be 0 (raw t) or an even integer >= 2. Got ${c.timeEmbedDim}`,
   );

@@ -7,7 +7,8 @@
  */
 import type { Tensor, tf } from '../tf';
 
-export type Activation = 'silu' | 'relu' | 'gelu' | 'tanh';
+export { ACTIVATIONS, type Activation } from '../catalog';
+import type { Activation } from '../catalog';
 
 export interface MlpConfig {
   kind: 'mlp';

@@ -45,10 +45,10 @@ import { ConfigError, ShapeError, SolverError } from '../errors';
 import type { VelocityField } from '../field';
 import type { Scheduler, SchedulerCoeffs } from './scheduler';
 import { checkBatched, checkSameShape, column, describeSpec, fmtShape } from './batch';
+import { isOneOf, PREDICTION_TYPES, type PredictionType } from '../catalog';
 
 /** What a network predicts: 'velocity' (dAlpha x1 + dSigma x0), 'eps' (x0), 'x1' (data), 'score' (-x0/sigma). */
-export type PredictionType = 'velocity' | 'eps' | 'x1' | 'score';
-export const PREDICTION_TYPES: readonly PredictionType[] = ['velocity', 'eps', 'x1', 'score'];
+export { PREDICTION_TYPES, type PredictionType } from '../catalog';
 
 /** A conversion out = x * x_t + pred * prediction, with float64 scalars. */
 export interface LinearConversion {
@@ -66,7 +66,7 @@ export type PredictionModel = (x: Tensor, t: number, cond?: Tensor) => Tensor;
 
 /** Throws a ConfigError (field `field`) unless `kind` is one of PREDICTION_TYPES. */
 export function checkPredictionType(kind: unknown, field = 'prediction'): asserts kind is PredictionType {
-  if (!PREDICTION_TYPES.includes(kind as PredictionType)) {
+  if (!isOneOf(PREDICTION_TYPES, kind)) {
     throw new ConfigError(field, `unknown prediction type '${String(kind)}'; allowed: ${PREDICTION_TYPES.join(', ')}`);
   }
 }

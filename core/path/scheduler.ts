@@ -10,6 +10,7 @@
  * model trained under one scheduler to another (see transform.ts).
  */
 import { ConfigError } from '../errors';
+import { SCHEDULER_KINDS, type SchedulerKind } from '../catalog';
 
 /** The scheduler's values at one time: alpha_t, sigma_t and their time derivatives. */
 export interface SchedulerCoeffs {
@@ -28,8 +29,9 @@ export type SchedulerSpec =
   | { kind: 'vp'; betaMin?: number; betaMax?: number }
   | { kind: 've'; sigmaMin?: number; sigmaMax?: number };
 
-export type SchedulerKind = SchedulerSpec['kind'];
-export const SCHEDULER_KINDS: readonly SchedulerKind[] = ['condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 've'];
+export { SCHEDULER_KINDS, type SchedulerKind } from '../catalog';
+// The spec's kinds are exactly the catalog's: a kind added to one and not the other fails to compile.
+const _sameKinds: [SchedulerSpec['kind'], SchedulerKind] extends [SchedulerKind, SchedulerSpec['kind']] ? true : never = true;
 
 export interface Scheduler {
   readonly spec: SchedulerSpec;

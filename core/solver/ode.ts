@@ -15,6 +15,7 @@
  */
 import { tf, type Tensor } from '../tf';
 import { CancelledError, ConfigError, ShapeError, SolverError } from '../errors';
+import { isOneOf } from '../catalog';
 import { ODE_METHODS, type FixedStepMethod, type OdeFunction, type OdeOptions, type OdeResult, type OdeState } from './types';
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ export function checkTimeGrid(grid: readonly number[], field = 'timeGrid'): 1 | 
  */
 export function odeSolve(f: OdeFunction, y0: OdeState, opts: OdeOptions): OdeResult {
   const method = opts.method;
-  if (!ODE_METHODS.includes(method)) {
+  if (!isOneOf(ODE_METHODS, method)) {
     throw new ConfigError('method', `unknown ODE method '${String(method)}'; allowed: ${ODE_METHODS.join(', ')}`);
   }
   checkTimeGrid(opts.timeGrid);

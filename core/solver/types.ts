@@ -12,9 +12,8 @@ export type OdeState = Tensor[];
 /** Time derivative of the state: returns new tensors (same shapes); must not dispose its inputs. */
 export type OdeFunction = (t: number, state: OdeState) => OdeState;
 
-export type FixedStepMethod = 'euler' | 'midpoint' | 'heun' | 'rk4';
-export type OdeMethod = FixedStepMethod | 'dopri5';
-export const ODE_METHODS: readonly OdeMethod[] = ['euler', 'midpoint', 'heun', 'rk4', 'dopri5'];
+export { FIXED_STEP_METHODS, ODE_METHODS, type FixedStepMethod, type OdeMethod } from '../catalog';
+import type { OdeMethod } from '../catalog';
 
 /**
  * Step control shared by every routine that runs an ODE solve (sampling, inversion, likelihood):

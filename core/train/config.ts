@@ -12,6 +12,7 @@
  * (the schema applies the same functions), each failure a ConfigError naming the dotted field.
  */
 import { check, ConfigError } from '../errors';
+import { COUPLING_KINDS, isOneOf, LOSS_WEIGHTINGS, LR_SCHEDULES, ODE_METHODS, OPTIMIZERS, spellOut, TIME_DISTRIBUTIONS, TRAIN_PREDICTIONS } from '../catalog';
 import type { ModelConfig } from '../model/types';
 import { makeScheduler, type Scheduler } from '../path/scheduler';
 import { probPath } from '../path/prob-path';
@@ -74,31 +75,31 @@ export function validateTrainSpec(spec: TrainSpec): void {
   check(p?.kind === 'affine' || p?.kind === 'interpolant', 'path.kind', () => `must be 'affine' or 'interpolant', got '${String(p?.kind)}'`);
   if (p.kind === 'affine') makeScheduler(p.scheduler);
   else check(finite(p.s) && p.s >= 0, 'path.s', () => `must be a finite number >= 0, got ${p.s}`);
-  check(['velocity', 'eps', 'x1'].includes(spec.prediction), 'prediction', () => `must be velocity, eps or x1, got '${String(spec.prediction)}'`);
+  check(isOneOf(TRAIN_PREDICTIONS, spec.prediction), 'prediction', () => `must be ${spellOut(TRAIN_PREDICTIONS)}, got '${String(spec.prediction)}'`);
 
   const c = spec.coupling;
-  check(['independent', 'exact-ot', 'sinkhorn'].includes(c.kind), 'coupling.kind', () => `must be independent, exact-ot or sinkhorn, got '${String(c.kind)}'`);
+  check(isOneOf(COUPLING_KINDS, c.kind), 'coupling.kind', () => `must be ${spellOut(COUPLING_KINDS)}, got '${String(c.kind)}'`);
   check(finite(c.reg) && c.reg > 0, 'coupling.reg', () => `must be a finite number > 0, got ${c.reg}`);
 
   const t = spec.time;
-  check(t.distribution === 'uniform' || t.distribution === 'logit-normal', 'time.distribution', () => `must be uniform or logit-normal, got '${String(t.distribution)}'`);
+  check(isOneOf(TIME_DISTRIBUTIONS, t.distribution), 'time.distribution', () => `must be ${spellOut(TIME_DISTRIBUTIONS)}, got '${String(t.distribution)}'`);
   check(finite(t.mean), 'time.mean', () => `must be a finite number, got ${t.mean}`);
   check(finite(t.std) && t.std > 0, 'time.std', () => `must be a finite number > 0, got ${t.std}`);
-  check(t.weighting === 'none' || t.weighting === 'snr-clipped', 'time.weighting', () => `must be none or snr-clipped, got '${String(t.weighting)}'`);
+  check(isOneOf(LOSS_WEIGHTINGS, t.weighting), 'time.weighting', () => `must be ${spellOut(LOSS_WEIGHTINGS)}, got '${String(t.weighting)}'`);
   if (t.snrGamma !== undefined) check(finite(t.snrGamma) && t.snrGamma > 0, 'time.snrGamma', () => `must be a finite number > 0, got ${t.snrGamma}`);
 
   check(finite(spec.labelDropout) && spec.labelDropout >= 0 && spec.labelDropout <= 1, 'labelDropout', () => `must be in [0, 1], got ${spec.labelDropout}`);
   check(typeof spec.conditional === 'boolean', 'conditional', () => `must be true or false, got ${String(spec.conditional)}`);
 
   const o = spec.optim;
-  check(o.kind === 'adam' || o.kind === 'adamw', 'optim.kind', () => `must be adam or adamw, got '${String(o.kind)}'`);
+  check(isOneOf(OPTIMIZERS, o.kind), 'optim.kind', () => `must be ${spellOut(OPTIMIZERS)}, got '${String(o.kind)}'`);
   check(finite(o.lr) && o.lr > 0, 'optim.lr', () => `must be a finite number > 0, got ${o.lr}`);
   check(finite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, 'optim.beta1', () => `must be in [0, 1), got ${o.beta1}`);
   check(finite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, 'optim.beta2', () => `must be in [0, 1), got ${o.beta2}`);
   check(finite(o.eps) && o.eps > 0, 'optim.eps', () => `must be a finite number > 0, got ${o.eps}`);
   check(finite(o.weightDecay) && o.weightDecay >= 0, 'optim.weightDecay', () => `must be a finite number >= 0, got ${o.weightDecay}`);
   check(intAtLeast(o.warmupSteps, 0), 'optim.warmupSteps', () => `must be an integer >= 0, got ${o.warmupSteps}`);
-  check(o.schedule === 'constant' || o.schedule === 'cosine', 'optim.schedule', () => `must be constant or cosine, got '${String(o.schedule)}'`);
+  check(isOneOf(LR_SCHEDULES, o.schedule), 'optim.schedule', () => `must be ${spellOut(LR_SCHEDULES)}, got '${String(o.schedule)}'`);
   check(finite(o.minLrRatio) && o.minLrRatio >= 0 && o.minLrRatio <= 1, 'optim.minLrRatio', () => `must be in [0, 1], got ${o.minLrRatio}`);
   check(finite(o.gradClip) && o.gradClip >= 0, 'optim.gradClip', () => `must be a finite number >= 0 (0 = off), got ${o.gradClip}`);
   check(finite(o.emaDecay) && o.emaDecay >= 0 && o.emaDecay < 1, 'optim.emaDecay', () => `must be in [0, 1), got ${o.emaDecay}`);
@@ -107,7 +108,7 @@ export function validateTrainSpec(spec: TrainSpec): void {
   check(intAtLeast(spec.train.batchSize, 1), 'train.batchSize', () => `must be an integer >= 1, got ${spec.train.batchSize}`);
 
   const s = spec.sampling;
-  check(['euler', 'midpoint', 'heun', 'rk4', 'dopri5'].includes(s.solver), 'sampling.solver', () => `must be euler, midpoint, heun, rk4 or dopri5, got '${String(s.solver)}'`);
+  check(isOneOf(ODE_METHODS, s.solver), 'sampling.solver', () => `must be ${spellOut(ODE_METHODS)}, got '${String(s.solver)}'`);
   check(intAtLeast(s.steps, 1), 'sampling.steps', () => `must be an integer >= 1, got ${s.steps}`);
   check(finite(s.rtol) && s.rtol > 0, 'sampling.rtol', () => `must be a finite number > 0, got ${s.rtol}`);
   check(finite(s.atol) && s.atol > 0, 'sampling.atol', () => `must be a finite number > 0, got ${s.atol}`);

@@ -3,13 +3,13 @@
  * defaults filled in) for the app and the CLI. core/train/config.ts checks it (validateTrainSpec)
  * and builds what the trainer needs from it; core/train/rules.ts holds the cross-field rules.
  */
-import type { CouplingKind } from '../coupling/couple';
+import type { CouplingKind, LossWeighting, LrSchedule, OptimizerKind, TimeDistribution, TrainPrediction } from '../catalog';
 import type { DataSpec } from '../data/source';
 import type { MlpConfig, UNetConfig } from '../model/types';
 import type { PathSpec } from '../path/prob-path';
 import type { OdeMethod } from '../solver/types';
 
-export type { DataSpec };
+export type { DataSpec, TrainPrediction };
 
 /**
  * The probability path:
@@ -17,9 +17,6 @@ export type { DataSpec };
  *   interpolant  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps (stochastic interpolant / SB-CFM).
  */
 export type { PathSpec };
-
-/** What the network is trained to predict (the schema's choices; 'score' is not trained directly). */
-export type TrainPrediction = 'velocity' | 'eps' | 'x1';
 
 export interface CouplingSpec {
   kind: CouplingKind;
@@ -31,11 +28,11 @@ export interface CouplingSpec {
 
 export interface TimeSpec {
   /** t ~ U(0, 1), or t = sigmoid(z) with z ~ N(mean, std^2) (SD3's logit-normal). */
-  distribution: 'uniform' | 'logit-normal';
+  distribution: TimeDistribution;
   mean: number;
   std: number;
   /** Per-sample loss weight: none, or min-SNR-gamma (Hang et al. 2023; see loss.ts). */
-  weighting: 'none' | 'snr-clipped';
+  weighting: LossWeighting;
   /** gamma of the min-SNR weighting (default 5, the paper's choice). */
   snrGamma?: number;
 }
@@ -48,7 +45,7 @@ export type ModelSpec = MlpSpec | UNetSpec;
 
 export interface OptimSpec {
   /** 'adam' adds weightDecay * w to the gradient (L2, as torch.optim.Adam); 'adamw' decays decoupled. */
-  kind: 'adam' | 'adamw';
+  kind: OptimizerKind;
   lr: number;
   beta1: number;
   beta2: number;
@@ -57,7 +54,7 @@ export interface OptimSpec {
   /** Linear warmup over this many steps: lr (k + 1) / warmupSteps at step k. */
   warmupSteps: number;
   /** After warmup: constant lr, or cosine decay to minLrRatio * lr at the last step. */
-  schedule: 'constant' | 'cosine';
+  schedule: LrSchedule;
   minLrRatio: number;
   /** Global-norm clipping threshold; 0 disables clipping. */
   gradClip: number;

@@ -9,7 +9,7 @@
 import type { LoadedModel } from '../models/load';
 import { pickImage } from '../latent/image';
 import { exportFiles, resultFiles, saveArtifacts, type LatentResult } from '../latent/save';
-import type { LatentImage, SolverSpec } from '../../common/latent';
+import { IMAGE_BACKGROUNDS, type LatentImage, type SolverSpec } from '../../common/latent';
 import type { OptionSpecs } from './args';
 import type { Context } from './context';
 import { UsageError } from './errors';
@@ -43,7 +43,7 @@ export async function readStudioImage(ctx: Context, model: LoadedModel, spec: st
       throw new UsageError(`${flag} ${spec}: ${e instanceof Error ? e.message : String(e)}`, args.command);
     }
   }
-  const background = args.choice('background', ['white', 'black'] as const);
+  const background = args.choice('background', IMAGE_BACKGROUNDS);
   return pickImage(model, { kind: 'file', path: spec, exactSize: args.flag('exact-size'), ...(background ? { background } : {}) });
 }
 

@@ -2,17 +2,33 @@
  * The host's handle on the compute worker: started on first use, one request at a time in the
  * worker (replies matched by id), restarted if it dies; a request in flight when it dies fails with
  * the reason instead of hanging.
+ *
+ * `run(task, args)` is typed by the protocol's table (main/compute/protocol.ts): the arguments must
+ * be the task's, and the reply is the task's result type (a latent task's: that of its op).
  */
 import { Worker } from 'node:worker_threads';
 import { workerEntry, type WorkerEntry } from '../runtime/resources';
 import type { ErrorInfo } from '../../common/contract';
+import type { LatentOp, LatentTaskResults } from '../../common/latent';
 import { ContractError } from './errors';
-import { CLOSE_TASK, type ComputeJob, type ComputeReply, type ComputeRequest } from './protocol';
+import {
+  CLOSE_TASK,
+  type CloseRequest,
+  type ComputeJob,
+  type ComputeReply,
+  type ComputeRequest,
+  type LatentRunArgs,
+  type TaskArgs,
+  type TaskName,
+  type TaskProgress,
+  type TaskResult,
+} from './protocol';
 
 interface Pending {
-  resolve: (v: unknown) => void;
+  /** Settles the caller's promise with the worker's value (typed by the task the caller ran). */
+  resolve: (v: never) => void;
   reject: (e: Error) => void;
-  onProgress?: (p: { stage: string; fraction: number; nfe: number }) => void;
+  onProgress?: (p: TaskProgress) => void;
 }
 
 /** The compute worker: main/compute/worker.ts from sources, compute.js when built. */
@@ -28,13 +44,17 @@ export class ComputeClient {
 
   constructor(private readonly job: ComputeJob) {}
 
-  run<T>(task: string, args: unknown, onProgress?: Pending['onProgress']): Promise<T> {
+  /** Runs a latent task of op O; resolves to that op's result. */
+  run<O extends LatentOp>(task: 'latent', args: LatentRunArgs<O>, onProgress?: Pending['onProgress']): Promise<LatentTaskResults[O]>;
+  /** Runs task N with its arguments; resolves to its result. */
+  run<N extends TaskName>(task: N, args: TaskArgs<N>, onProgress?: Pending['onProgress']): Promise<TaskResult<N>>;
+  run<N extends TaskName>(task: N, args: TaskArgs<N>, onProgress?: Pending['onProgress']): Promise<TaskResult<N>> {
     if (this.closed) return Promise.reject(new Error('compute worker is shut down'));
     const w = this.ensure();
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onProgress ? { onProgress } : {}) });
-      w.postMessage({ id, task, args } satisfies ComputeRequest);
+    return new Promise<TaskResult<N>>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
+      w.postMessage({ id, task, args } satisfies ComputeRequest<N>);
     });
   }
 
@@ -48,7 +68,7 @@ export class ComputeClient {
     this.worker = null;
     if (!w) return;
     const exited = new Promise<void>((r) => w.once('exit', () => r()));
-    w.postMessage({ id: 0, task: CLOSE_TASK, args: null } satisfies ComputeRequest);
+    w.postMessage({ id: 0, task: CLOSE_TASK, args: null } satisfies CloseRequest);
     const timer = setTimeout(() => void w.terminate(), graceMs);
     await exited;
     clearTimeout(timer);
@@ -66,7 +86,8 @@ export class ComputeClient {
         return;
       }
       this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
+      // The worker ran the task the caller named: its value is that task's result (protocol.ts).
+      if (m.ok) p.resolve(m.value as never);
       else p.reject(new ContractError(m.error));
     });
     const fail = (why: string) => {

@@ -6,8 +6,9 @@
 import type { LatentModelInfo } from '../../common/contract';
 import { listShippedModels, readManifest } from '../models/shipped';
 import { resolveModel, type LoadedModel } from '../models/load';
-import { resultFiles, runLatentTask, saveArtifacts, sharedCancel, type LatentFile, type LatentProgress, type LatentResult, type LatentTask } from '../latent';
+import { resultFiles, runLatentTask, saveArtifacts, sharedCancel, type LatentFile, type LatentProgress } from '../latent';
 import type { RunStore } from '../store';
+import type { ParsedTaskArgs, TaskResult } from './protocol';
 
 let cached: { key: string; model: LoadedModel } | null = null;
 
@@ -22,25 +23,19 @@ function modelFor(store: RunStore, spec: string): LoadedModel {
   return model;
 }
 
-export interface LatentRunArgs {
-  model: string;
-  task: LatentTask;
-  /** 4 bytes; a non-zero int32 cancels (main/latent sharedCancel). */
-  cancel?: SharedArrayBuffer;
-}
-
-export function latentRun(store: RunStore, args: LatentRunArgs, progress: (p: LatentProgress) => void): Promise<unknown> {
+/** One latent task on its model; `args.cancel` (4 bytes, a non-zero int32 cancels) is main/latent's sharedCancel. */
+export function latentRun(store: RunStore, args: ParsedTaskArgs<'latent'>, progress: (p: LatentProgress) => void): Promise<TaskResult<'latent'>> {
   const model = modelFor(store, args.model);
   return runLatentTask(model, args.task, { onProgress: progress, ...(args.cancel ? { signal: sharedCancel(args.cancel) } : {}) });
 }
 
-export function latentSave(store: RunStore, args: { model: string; result: LatentResult }): { runId: string; artifacts: { id: number; name: string }[] } {
+export function latentSave(store: RunStore, args: ParsedTaskArgs<'latent-save'>): TaskResult<'latent-save'> {
   const model = modelFor(store, args.model);
   const saved = saveArtifacts(store, model, resultFiles(args.result), { modelKey: args.model });
   return { runId: saved.runId, artifacts: saved.artifacts.map((a) => ({ id: a.id, name: a.name })) };
 }
 
-export function latentExport(args: { result: LatentResult }): LatentFile[] {
+export function latentExport(args: ParsedTaskArgs<'latent-export'>): LatentFile[] {
   return resultFiles(args.result);
 }
 

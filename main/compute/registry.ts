@@ -1,22 +1,31 @@
-/** Compute tasks by name: what the compute worker can run. */
+/**
+ * The compute worker's function of every task of the protocol (main/compute/protocol.ts): a table
+ * typed by the protocol's, so each function takes its task's parsed arguments and returns its
+ * result type, and the worker dispatches by name without casts.
+ */
 import type { RunStore } from '../store';
 import { selectBackend } from '../runtime/backend';
-import { fieldTask, invertPointsTask, sampleTask, type FieldTask, type InvertPointsTask, type SampleTask } from './tasks';
-import { latentExport, latentModels, latentRun, latentSave, type LatentRunArgs } from './latent';
-import type { LatentResult } from '../latent';
+import { fieldTask, invertPointsTask, sampleTask } from './tasks';
+import { latentExport, latentModels, latentRun, latentSave } from './latent';
+import type { ParsedTaskArgs, TaskName, TaskProgress, TaskResult } from './protocol';
 
 /** Progress of a task: what a long latent computation reports (stage, fraction done, NFE so far). */
-export type Progress = (p: { stage: string; fraction: number; nfe: number }) => void;
-export type Task = (store: RunStore, args: unknown, progress: Progress) => unknown;
+export type Progress = (p: TaskProgress) => void;
+/** The function of task N. */
+export type Task<N extends TaskName> = (
+  store: RunStore,
+  args: ParsedTaskArgs<N>,
+  progress: Progress,
+) => TaskResult<N> | Promise<TaskResult<N>>;
 
-export const TASKS: Record<string, Task> = {
-  sample: (store, args) => sampleTask(store, args as SampleTask),
-  field: (store, args) => fieldTask(store, args as FieldTask),
-  'invert-points': (store, args) => invertPointsTask(store, args as InvertPointsTask),
+export const TASKS: { [N in TaskName]: Task<N> } = {
+  sample: (store, args) => sampleTask(store, args),
+  field: (store, args) => fieldTask(store, args),
+  'invert-points': (store, args) => invertPointsTask(store, args),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),
-  latent: (store, args, progress) => latentRun(store, args as LatentRunArgs, progress),
-  'latent-save': (store, args) => latentSave(store, args as { model: string; result: LatentResult }),
-  'latent-export': (_store, args) => latentExport(args as { result: LatentResult }),
+  latent: (store, args, progress) => latentRun(store, args, progress),
+  'latent-save': (store, args) => latentSave(store, args),
+  'latent-export': (_store, args) => latentExport(args),
   'latent-models': (store) => latentModels(store),
 };

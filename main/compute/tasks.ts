@@ -17,25 +17,7 @@ import { encode } from '../../core/inversion/encode';
 import { imageGridPng, type Channels } from '../data';
 import { oracleModel, runModel, type LoadedModel } from '../models/load';
 import type { RunStore } from '../store';
-
-export interface SampleTask {
-  runId: string;
-  solver?: ExperimentConfig['sampling']['solver'];
-  steps?: number;
-  cfg?: number;
-  classLabel?: number;
-  n?: number;
-  trajectories?: number;
-  seed?: number;
-}
-
-export interface FieldTask {
-  runId: string;
-  t: number;
-  grid?: number;
-  bounds?: [number, number, number, number];
-  cfg?: number;
-}
+import type { FieldArgs, InvertPointsArgs, SampleArgs } from './protocol';
 
 /** The exact mixture a run's data is, when the analytic oracle applies (affine path, noise source). */
 export function oracleMixture(config: ExperimentConfig): GaussianMixture | null {
@@ -59,7 +41,7 @@ function withModel<T>(store: RunStore, runId: string, fn: (m: LoadedModel) => T)
  * also returns the first `trajectories` particle paths from noise (t = 0) to data (t = 1) and their
  * straightness S = mean over particles and steps of |v_k - (x_1 - x_0)|^2 / |x_1 - x_0|^2 (dt-weighted).
  */
-export function sampleTask(store: RunStore, req: SampleTask): SampleResult {
+export function sampleTask(store: RunStore, req: SampleArgs): SampleResult {
   return withModel(store, req.runId, (model) => {
     const cfgRun = model.config!;
     const images = model.shape.length > 1;
@@ -141,7 +123,7 @@ function defaultBounds(store: RunStore, runId: string): [number, number, number,
  * exact velocity of the Gaussian-mixture oracle under the run's scheduler, |v - v*| per point and the
  * relative error sum|v - v*| / sum|v*|.
  */
-export function fieldTask(store: RunStore, req: FieldTask): FieldView {
+export function fieldTask(store: RunStore, req: FieldArgs): FieldView {
   return withModel(store, req.runId, (model) => {
     if (model.shape.length !== 1 || model.shape[0] !== 2) throw new ConfigError('id', `the vector field view needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
     const g = req.grid ?? 20;
@@ -179,18 +161,11 @@ export function fieldTask(store: RunStore, req: FieldTask): FieldView {
   });
 }
 
-export interface InvertPointsTask {
-  runId: string;
-  points: [number, number][];
-  solver?: ExperimentConfig['sampling']['solver'];
-  steps?: number;
-}
-
 /**
  * Inverts 2D data points to noise through the PF-ODE (t = 1 -> 0) with the run's latest weights, and
  * returns each path and log N(z; 0, I) = -|z|^2 / 2 - log(2 pi) of its end point.
  */
-export function invertPointsTask(store: RunStore, req: InvertPointsTask): InvertedPoints {
+export function invertPointsTask(store: RunStore, req: InvertPointsArgs): InvertedPoints {
   return withModel(store, req.runId, (model) => {
     if (model.shape.length !== 1 || model.shape[0] !== 2) throw new ConfigError('id', `inverting points needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
     if (model.config?.source.kind === 'data') throw new ConfigError('id', 'this run starts from a data set, not noise: its inverse is a source point, not a latent');

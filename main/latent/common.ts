@@ -1,15 +1,30 @@
 /**
- * What the studio's operations share: checking images and classes against the model, the solver
- * options of a request, progress over several solves, and PNG encoding of results.
+ * What the studio's operations share: parsing a request by its schema, checking images and classes
+ * against the model, the solver options of a request, progress over several solves, and PNG encoding
+ * of results.
  */
+import type { z } from 'zod';
 import { tf, type Tensor } from '../../core/tf';
 import { CancelledError, ConfigError, ShapeError } from '../../core/errors';
 import type { InversionOptions } from '../../core/inversion/encode';
 import type { StepInfo } from '../../core/field';
-import { ODE_METHODS } from '../../core/solver/types';
+import { parseWith } from '../../common/config';
 import { encodePng, imageGridPng, type Channels } from '../data';
 import type { LoadedModel } from '../models/load';
 import type { ClassChoice, LatentControl, LatentImage, ModelSummary, SolveInfo, SolverSpec } from '../../common/latent';
+
+/**
+ * `input` parsed by its request schema (common/latent.ts), so every caller (the compute worker, the
+ * CLI, a script) gets the same checks. The first issue becomes a ConfigError naming its field,
+ * under `prefix` when given ('source' -> 'source.classId').
+ */
+export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, prefix = ''): z.output<S> {
+  const r = parseWith(schema, input);
+  if (r.ok) return r.value;
+  const { field, message } = r.issues[0]!;
+  const at = !prefix ? field : field === '(root)' ? prefix : field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`;
+  throw new ConfigError(at, message);
+}
 
 /** The studio works on image models: [height, width, channels] with 1 or 3 channels. */
 export function imageShape(model: LoadedModel): [number, number, Channels] {
@@ -46,14 +61,12 @@ export function checkPixels(model: LoadedModel, pixels: ArrayLike<number>, what:
   }
 }
 
-/** A batch [B, ...shape] of images (checked). Caller disposes. */
+/** A batch [B, ...shape] of images (checked against the model's size). Caller disposes. */
 export function batchOf(model: LoadedModel, images: readonly LatentImage[], field = 'images'): Tensor {
-  if (!Array.isArray(images) || images.length === 0) throw new ConfigError(field, 'must hold at least one image');
   const d = dimOf(model);
   const data = new Float32Array(images.length * d);
   images.forEach((img, i) => {
-    if (!img || !Array.isArray(img.pixels)) throw new ConfigError(`${field}[${i}]`, 'must be an image { pixels, shape, source }');
-    checkPixels(model, img.pixels, `${field}[${i}] (${img.source ?? 'image'})`);
+    checkPixels(model, img.pixels, `${field}[${i}] (${img.source})`);
     data.set(img.pixels, i * d);
   });
   return tf.tensor(data, [images.length, ...model.shape], 'float32');
@@ -115,22 +128,8 @@ export function editInputs(
   return { x, condA, condB };
 }
 
+/** The solver of a request that names none: dopri5 at rtol = atol = 1e-5. */
 export const DEFAULT_SOLVER: SolverSpec = { method: 'dopri5', rtol: 1e-5, atol: 1e-5 };
-
-/** Validates a solver spec (the names of the fields in errors). */
-export function checkSolver(spec: SolverSpec | undefined, field = 'solver'): SolverSpec {
-  const s = spec ?? DEFAULT_SOLVER;
-  if (!ODE_METHODS.includes(s.method)) throw new ConfigError(`${field}.method`, `must be one of ${ODE_METHODS.join(', ')}, got '${String(s.method)}'`);
-  if (s.method !== 'dopri5' && s.steps === undefined) throw new ConfigError(`${field}.steps`, `is required for the fixed-step method '${s.method}'`);
-  if (s.steps !== undefined && !(Number.isInteger(s.steps) && s.steps >= 1 && s.steps <= 100_000)) {
-    throw new ConfigError(`${field}.steps`, `must be an integer in [1, 100000], got ${String(s.steps)}`);
-  }
-  for (const k of ['rtol', 'atol'] as const) {
-    const v = s[k];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new ConfigError(`${field}.${k}`, `must be a number > 0, got ${String(v)}`);
-  }
-  return s;
-}
 
 /** Inversion options of a solver spec over the model's time range [lo, hi] (lo = noise end). */
 export function odeOptions(model: LoadedModel, spec: SolverSpec, extra: { cond?: Tensor; t0?: number } = {}): InversionOptions {

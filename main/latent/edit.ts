@@ -28,14 +28,15 @@ import type { LoadedModel } from '../models/load';
 import {
   batchOf,
   checkPixels,
-  checkSolver,
   classesFor,
   condOf,
+  DEFAULT_SOLVER,
   editInputs,
   imageShape,
   latentBatch,
   modelSummary,
   odeOptions,
+  parseRequest,
   pngBase64,
   rowsOf,
   since,
@@ -44,27 +45,25 @@ import {
   stripBase64,
   withTensors,
 } from './common';
-import type {
-  ArithmeticRequest,
-  ArithmeticResult,
-  ClassChoice,
-  ClassSwapRequest,
-  ClassSwapResult,
-  EditItem,
-  InpaintRequest,
-  InpaintResult,
-  LatentControl,
-  LatentImage,
-  LatentOperand,
-  SdeditRequest,
-  SdeditResult,
+import {
+  arithmeticRequestSchema,
+  classSwapRequestSchema,
+  inpaintRequestSchema,
+  sdeditRequestSchema,
+  type ArithmeticRequest,
+  type ArithmeticResult,
+  type ClassChoice,
+  type ClassSwapRequest,
+  type ClassSwapResult,
+  type EditItem,
+  type InpaintRequest,
+  type InpaintResult,
+  type LatentControl,
+  type LatentImage,
+  type LatentOperand,
+  type SdeditRequest,
+  type SdeditResult,
 } from '../../common/latent';
-
-function checkCfg(cfg: number | undefined, fallback: number): number {
-  const w = cfg ?? fallback;
-  if (!(Number.isFinite(w) && w >= 0)) throw new ConfigError('cfg', `must be a number >= 0, got ${String(cfg)}`);
-  return w;
-}
 
 /** Each image's label as its class (null when it has none), unless the request names classes. */
 function sourceClasses(model: LoadedModel, images: readonly LatentImage[], choice: ClassChoice | readonly ClassChoice[] | undefined, field: string): ClassChoice[] {
@@ -83,15 +82,16 @@ function editItem(img: LatentImage, edited: number[], shape: number[]): EditItem
  * @example
  *   const r = await classSwap(model, { images: [three], fromClass: 3, toClass: 8, cfg: 2 });
  */
-export async function classSwap(model: LoadedModel, req: ClassSwapRequest, ctl: LatentControl = {}): Promise<ClassSwapResult> {
+export async function classSwap(model: LoadedModel, input: ClassSwapRequest, ctl: LatentControl = {}): Promise<ClassSwapResult> {
   const shape = imageShape(model);
   if (model.numClasses === 0) throw new ConfigError('model', `${model.label} is unconditional: class swap needs a class-conditional model`);
-  const spec = checkSolver(req.solver);
-  const cfg = checkCfg(req.cfg, 1);
-  const n = req.images?.length ?? 0;
+  const req = parseRequest(classSwapRequestSchema, input);
+  const spec = req.solver ?? DEFAULT_SOLVER;
+  const cfg = req.cfg ?? 1;
+  const n = req.images.length;
   const from = sourceClasses(model, req.images, req.fromClass, 'fromClass');
-  if (req.toClass === undefined || (req.toClass as unknown) === null) throw new ConfigError('toClass', 'is required: the class to decode under');
-  const to = classesFor(model, req.toClass, n, 'toClass') as number[];
+  // The schema admits no null here, so every class is a number.
+  const to = classesFor(model, req.toClass, n, 'toClass').map((c) => c!);
   return withTensors(async (keep) => {
     const { x, condA, condB } = editInputs(model, req.images, from, to, keep);
     const stages = new Stages(ctl, [
@@ -126,20 +126,18 @@ export async function classSwap(model: LoadedModel, req: ClassSwapRequest, ctl: 
  * @example
  *   await sdedit(model, { images: [img], t0: 0.4, toClass: 5, sampler: 'sde', seed: 1 });
  */
-export async function sdedit(model: LoadedModel, req: SdeditRequest, ctl: LatentControl = {}): Promise<SdeditResult> {
+export async function sdedit(model: LoadedModel, input: SdeditRequest, ctl: LatentControl = {}): Promise<SdeditResult> {
   const shape = imageShape(model);
-  const spec = checkSolver(req.solver);
-  const cfg = checkCfg(req.cfg, 0);
+  const req = parseRequest(sdeditRequestSchema, input);
+  const spec = req.solver ?? DEFAULT_SOLVER;
+  const cfg = req.cfg ?? 0;
   const { lo, hi } = model.timeRange;
   const t0 = req.t0 ?? 0.5;
-  if (!(Number.isFinite(t0) && t0 >= lo && t0 < hi)) throw new ConfigError('t0', `must be in [${lo}, ${hi}) (the noise-side time to go back to), got ${String(req.t0)}`);
+  if (!(t0 >= lo && t0 < hi)) throw new ConfigError('t0', `must be in [${lo}, ${hi}) (the noise-side time to go back to), got ${t0}`);
   const start = req.start ?? 'invert';
-  if (start !== 'invert' && start !== 'noise') throw new ConfigError('start', `must be 'invert' or 'noise', got '${String(start)}'`);
   const sampler = req.sampler ?? 'ode';
-  if (sampler !== 'ode' && sampler !== 'sde') throw new ConfigError('sampler', `must be 'ode' or 'sde', got '${String(sampler)}'`);
   const seed = req.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${String(req.seed)}`);
-  const n = req.images?.length ?? 0;
+  const n = req.images.length;
   const from = sourceClasses(model, req.images, req.fromClass, 'fromClass');
   const to = req.toClass === undefined ? from : classesFor(model, req.toClass, n, 'toClass');
   return withTensors(async (keep) => {
@@ -188,18 +186,19 @@ export async function sdedit(model: LoadedModel, req: SdeditRequest, ctl: Latent
   });
 }
 
-/** Masks [B, h, w, c] in [0, 1] from per-pixel or per-value lists (one shared, or one per image). */
-function maskBatch(model: LoadedModel, mask: number[] | number[][], n: number): Tensor {
+/**
+ * Masks [B, h, w, c] in [0, 1] from per-pixel or per-value lists (one shared, or one per image);
+ * the schema checked the values, this checks the counts against the model and the images.
+ */
+function maskBatch(model: LoadedModel, mask: InpaintRequest['mask'], n: number): Tensor {
   const [h, w, c] = imageShape(model);
-  const lists: number[][] = Array.isArray(mask[0]) ? (mask as number[][]) : Array.from({ length: n }, () => mask as number[]);
+  const lists = isMaskList(mask) ? mask : Array.from({ length: n }, () => mask);
   if (lists.length !== n) throw new ConfigError('mask', `has ${lists.length} masks for ${n} images`);
   const data = new Float32Array(n * h * w * c);
   lists.forEach((m, i) => {
-    if (!Array.isArray(m) || (m.length !== h * w && m.length !== h * w * c)) {
-      throw new ShapeError(`mask${lists.length > 1 ? `[${i}]` : ''}: must have ${h}x${w} = ${h * w} values (one per pixel)${c > 1 ? ` or ${h * w * c} (one per value)` : ''}; got ${Array.isArray(m) ? m.length : typeof m}`);
+    if (m.length !== h * w && m.length !== h * w * c) {
+      throw new ShapeError(`mask${lists.length > 1 ? `[${i}]` : ''}: must have ${h}x${w} = ${h * w} values (one per pixel)${c > 1 ? ` or ${h * w * c} (one per value)` : ''}; got ${m.length}`);
     }
-    const bad = m.findIndex((v) => typeof v !== 'number' || !(v >= 0 && v <= 1));
-    if (bad >= 0) throw new ConfigError('mask', `value ${bad} is ${String(m[bad])}; mask values are in [0, 1] (1 = regenerate, 0 = keep)`);
     for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) data[i * h * w * c + p * c + ch] = m.length === h * w ? m[p]! : m[p * c + ch]!;
   });
   return tf.tensor(data, [n, h, w, c], 'float32');
@@ -214,17 +213,15 @@ function maskBatch(model: LoadedModel, mask: number[] | number[][], n: number): 
  *   const r = await inpaint(model, { images: [img], mask, classLabel: 7, seed: 0 });
  *   r.items[0].maxAbsErrorUnmasked; // ~1e-7
  */
-export async function inpaint(model: LoadedModel, req: InpaintRequest, ctl: LatentControl = {}): Promise<InpaintResult> {
+export async function inpaint(model: LoadedModel, input: InpaintRequest, ctl: LatentControl = {}): Promise<InpaintResult> {
   const shape = imageShape(model);
-  const spec = checkSolver(req.solver ?? { method: 'heun', steps: 25 });
+  const req = parseRequest(inpaintRequestSchema, input);
+  const spec = req.solver ?? { method: 'heun', steps: 25 };
   const steps = spec.steps ?? 25;
-  const cfg = checkCfg(req.cfg, 0);
+  const cfg = req.cfg ?? 0;
   const x0Kind = req.x0 ?? 'random';
-  if (x0Kind !== 'random' && x0Kind !== 'inverted') throw new ConfigError('x0', `must be 'random' or 'inverted', got '${String(x0Kind)}'`);
   const seed = req.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new ConfigError('seed', `must be an integer, got ${String(req.seed)}`);
-  if (!Array.isArray(req.mask)) throw new ConfigError('mask', 'is required: per-pixel values in [0, 1], 1 = regenerate');
-  const n = req.images?.length ?? 0;
+  const n = req.images.length;
   const classes = sourceClasses(model, req.images, req.classLabel, 'classLabel');
   const { lo, hi } = model.timeRange;
   const grid = uniformGrid(lo, hi, steps);
@@ -316,8 +313,13 @@ export async function inpaint(model: LoadedModel, req: InpaintRequest, ctl: Late
   });
 }
 
-function isLatentOperand(o: LatentOperand): o is { latent: number[]; source?: string } {
-  return Array.isArray((o as { latent?: unknown }).latent);
+/** One mask per image (a list of lists), rather than one mask for all. */
+function isMaskList(mask: InpaintRequest['mask']): mask is number[][] {
+  return Array.isArray(mask[0]);
+}
+
+function isLatentOperand(o: LatentOperand): o is Extract<LatentOperand, { latent: number[] }> {
+  return 'latent' in o;
 }
 
 /**
@@ -328,20 +330,21 @@ function isLatentOperand(o: LatentOperand): o is { latent: number[]; source?: st
  *   // a "3" moved the way a thin "8" differs from a thick one
  *   await latentArithmetic(model, { a: three, b: thin8, c: thick8, scale: 1, classLabel: 3 });
  */
-export async function latentArithmetic(model: LoadedModel, req: ArithmeticRequest, ctl: LatentControl = {}): Promise<ArithmeticResult> {
+export async function latentArithmetic(model: LoadedModel, input: ArithmeticRequest, ctl: LatentControl = {}): Promise<ArithmeticResult> {
   const shape = imageShape(model);
-  const spec = checkSolver(req.solver);
-  const cfg = checkCfg(req.cfg, 0);
+  const req = parseRequest(arithmeticRequestSchema, input);
+  const spec = req.solver ?? DEFAULT_SOLVER;
+  const cfg = req.cfg ?? 0;
   const scale = req.scale ?? 1;
-  if (!Number.isFinite(scale)) throw new ConfigError('scale', `must be a finite number, got ${String(req.scale)}`);
   const [cls] = classesFor(model, req.classLabel ?? null, 1, 'classLabel');
   const ops = [req.a, req.b, req.c] as const;
   ops.forEach((o, i) => {
-    if (!o || typeof o !== 'object') throw new ConfigError('abc'[i]!, 'must be an image or { latent }');
     if (isLatentOperand(o)) checkPixels(model, o.latent, `${'abc'[i]} (latent)`);
   });
   return withTensors(async (keep) => {
-    const imageIdx = ops.map((o, i) => (isLatentOperand(o) ? -1 : i)).filter((i) => i >= 0);
+    // The image operands with their places (a, b, c = 0, 1, 2), inverted in one batch.
+    const imageOps = ops.flatMap((o, i) => (isLatentOperand(o) ? [] : [{ i, image: o }]));
+    const imageIdx = imageOps.map((o) => o.i);
     const stages = new Stages(ctl, [
       { name: 'encode', weight: imageIdx.length > 0 ? 1 : 0 },
       { name: 'decode', weight: 1 },
@@ -349,7 +352,7 @@ export async function latentArithmetic(model: LoadedModel, req: ArithmeticReques
     const latents: number[][] = ops.map((o) => (isLatentOperand(o) ? o.latent : []));
     let nfe = 0;
     if (imageIdx.length > 0) {
-      const imgs = imageIdx.map((i) => ops[i] as LatentImage);
+      const imgs = imageOps.map((o) => o.image);
       const x = batchOf(model, imgs, 'operands');
       keep(x);
       const cond = condOf(model, imgs.map(() => cls!));
@@ -380,7 +383,7 @@ export async function latentArithmetic(model: LoadedModel, req: ArithmeticReques
     await stages.next();
     const rows = rowsOf(dec.x);
     const result = rows[0]!;
-    const shown = ops.map((o, i) => (isLatentOperand(o) ? rows[1 + latentIdx.indexOf(i)]! : (o as LatentImage).pixels));
+    const shown = ops.map((o, i) => (isLatentOperand(o) ? rows[1 + latentIdx.indexOf(i)]! : o.pixels));
     return {
       model: modelSummary(model),
       latent: z,

@@ -11,8 +11,14 @@ import { sourceScale } from '../../core/path/scheduler';
 import { ImageFileError, mnistClassCounts, mnistDigit, rgbaToSquare } from '../data';
 import { decodeRgba } from '../data/formats';
 import type { LoadedModel } from '../models/load';
-import { checkPixels, checkSolver, classesFor, condOf, imageShape } from './common';
-import type { ImageSource, LatentControl, LatentImage } from '../../common/latent';
+import { checkPixels, classesFor, condOf, imageShape, parseRequest } from './common';
+import { imageSourceSchema, type IMAGE_BACKGROUNDS, type ImageSource, type LatentControl, type LatentImage } from '../../common/latent';
+
+/** How an image file or its bytes are fitted to the model (see ImageSource). */
+interface FileOptions {
+  exactSize?: boolean | undefined;
+  background?: (typeof IMAGE_BACKGROUNDS)[number] | undefined;
+}
 
 /** Largest image file read (bytes); bigger files are refused before reading. */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -22,7 +28,7 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
  *
  * @throws ImageFileError naming `name`: unreadable, corrupt, or (exactSize) of another size.
  */
-export function imageFromBytes(model: LoadedModel, bytes: Uint8Array, name: string, opts: { exactSize?: boolean; background?: 'white' | 'black' } = {}): LatentImage {
+export function imageFromBytes(model: LoadedModel, bytes: Uint8Array, name: string, opts: FileOptions = {}): LatentImage {
   const [h, w, c] = imageShape(model);
   if (h !== w) throw new DataError(`${model.label} takes ${h}x${w} images; image files are fitted to square models only`);
   if (bytes.length === 0) throw new ImageFileError(name, 'the file is empty');
@@ -40,7 +46,7 @@ export function imageFromBytes(model: LoadedModel, bytes: Uint8Array, name: stri
 }
 
 /** Reads an image file at the model's shape. @throws ImageFileError naming the file */
-export async function imageFromFile(model: LoadedModel, path: string, opts: { exactSize?: boolean; background?: 'white' | 'black' } = {}): Promise<LatentImage> {
+export async function imageFromFile(model: LoadedModel, path: string, opts: FileOptions = {}): Promise<LatentImage> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -61,35 +67,27 @@ export async function imageFromFile(model: LoadedModel, path: string, opts: { ex
  *   const photo = await pickImage(model, { kind: 'file', path: 'seven.png' });
  * @throws ImageFileError (files), ConfigError / ShapeError (bad fields), naming what is wrong.
  */
-export async function pickImage(model: LoadedModel, source: ImageSource, ctl: LatentControl = {}): Promise<LatentImage> {
+export async function pickImage(model: LoadedModel, input: ImageSource, ctl: LatentControl = {}): Promise<LatentImage> {
   const [h, w, c] = imageShape(model);
-  if (!source || typeof source !== 'object') throw new ConfigError('source', 'must be an object with a kind');
+  const source = parseRequest(imageSourceSchema, input, 'source');
   switch (source.kind) {
     case 'dataset': {
-      if ((source.dataset ?? 'mnist') !== 'mnist') throw new ConfigError('source.dataset', `only 'mnist' is bundled, got '${String(source.dataset)}'`);
       if (h !== 28 || w !== 28 || c !== 1) throw new ConfigError('source', `MNIST digits are 28x28x1; ${model.label} takes ${h}x${w}x${c}`);
-      const counts = mnistClassCounts();
-      if (!(Number.isInteger(source.classId) && source.classId >= 0 && source.classId <= 9)) throw new ConfigError('source.classId', `must be a digit 0..9, got ${String(source.classId)}`);
-      if (!(Number.isInteger(source.index) && source.index >= 0 && source.index < counts[source.classId]!)) {
-        throw new ConfigError('source.index', `must be an integer in [0, ${counts[source.classId]}) for digit ${source.classId}, got ${String(source.index)}`);
-      }
+      const count = mnistClassCounts()[source.classId]!;
+      if (source.index >= count) throw new ConfigError('source.index', `must be an integer in [0, ${count}) for digit ${source.classId}, got ${source.index}`);
       const img = mnistDigit(source.classId, source.index);
       return { pixels: Array.from(img.data), shape: [28, 28, 1], source: `mnist ${source.classId}/${source.index}`, label: source.classId };
     }
     case 'file':
-      if (typeof source.path !== 'string' || source.path === '') throw new ConfigError('source.path', 'must be a file path');
       return imageFromFile(model, source.path, source);
-    case 'bytes': {
-      if (typeof source.base64 !== 'string') throw new ConfigError('source.base64', 'must be a base64 string');
-      return imageFromBytes(model, Buffer.from(source.base64, 'base64'), source.name || 'image', source);
-    }
+    case 'bytes':
+      return imageFromBytes(model, Buffer.from(source.base64, 'base64'), source.name, source);
     case 'pixels': {
+      // The count against the model first: a list of the wrong size says so before its values do.
       const name = source.name ?? 'pixels';
-      if (!Array.isArray(source.pixels)) throw new ConfigError('source.pixels', 'must be an array of numbers');
       checkPixels(model, source.pixels, name);
       const byte = source.range === 'byte';
-      const lo = byte ? 0 : -1;
-      const hi = byte ? 255 : 1;
+      const [lo, hi] = byte ? [0, 255] : [-1, 1];
       const bad = source.pixels.findIndex((v) => v < lo || v > hi);
       if (bad >= 0) throw new DataError(`${name}: value ${bad} is ${source.pixels[bad]}, outside [${lo}, ${hi}]${byte ? '' : " (give range: 'byte' for 0..255)"}`);
       const pixels = byte ? source.pixels.map((p) => p / 127.5 - 1) : [...source.pixels];
@@ -99,9 +97,8 @@ export async function pickImage(model: LoadedModel, source: ImageSource, ctl: La
     }
     case 'sample': {
       const seed = source.seed ?? 0;
-      if (!Number.isInteger(seed)) throw new ConfigError('source.seed', `must be an integer, got ${String(seed)}`);
       const [cls] = classesFor(model, source.classLabel ?? null, 1, 'source.classLabel');
-      const spec = checkSolver(source.solver ?? { method: 'heun', steps: 20 }, 'source.solver');
+      const spec = source.solver ?? { method: 'heun', steps: 20 };
       const cond = condOf(model, [cls!]);
       try {
         const r = sampleFromField(model.field(source.cfg ?? 0), {
@@ -125,7 +122,5 @@ export async function pickImage(model: LoadedModel, source: ImageSource, ctl: La
         cond?.dispose();
       }
     }
-    default:
-      throw new ConfigError('source.kind', `must be dataset, file, bytes, pixels or sample, got '${String((source as { kind?: unknown }).kind)}'`);
   }
 }

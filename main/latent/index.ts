@@ -41,49 +41,39 @@
  *   const swap = await classSwap(model, { images: [img], fromClass: 3, toClass: 8, cfg: 2 });
  *   saveArtifacts(store, model, resultFiles({ kind: 'class-swap', result: swap }), { modelKey: 'shipped:mnist' });
  */
-import { ConfigError } from '../../core/errors';
 import type { LoadedModel } from '../models/load';
 import { pickImage } from './image';
 import { invertImages, reconstructionVsNfe } from './invert';
 import { interpolateImages } from './interpolate';
 import { classSwap, inpaint, latentArithmetic, sdedit } from './edit';
-import type {
-  ArithmeticRequest,
-  ClassSwapRequest,
-  ImageSource,
-  InpaintRequest,
-  InterpolateRequest,
-  InvertRequest,
-  LatentControl,
-  LatentTaskResults,
-  NfeSweepRequest,
-  SdeditRequest,
-} from '../../common/latent';
+import type { LatentControl, LatentOp, LatentTask, LatentTaskResults } from '../../common/latent';
 
 export * from '../../common/latent';
 export { pickImage, imageFromBytes, imageFromFile } from './image';
 export { invertImage, invertImages, reconstructionVsNfe, DATA_RANGE, BPD_SOLVER, type InvertOneResult } from './invert';
 export { interpolateImages, interpolationAnimation } from './interpolate';
 export { classSwap, sdedit, inpaint, latentArithmetic } from './edit';
-export { resultFiles, saveArtifacts, exportFiles, latentRunFor, latentRunName, type LatentResult } from './save';
+export { resultFiles, saveArtifacts, exportFiles, latentRunFor, latentRunName } from './save';
 export { encodeApng, encodeGif } from './anim';
 export { sharedCancel, DEFAULT_SOLVER } from './common';
 export { latentStats, reconstructionError, ksStatistic, ksPValue, normalCdf } from '../../core/inversion/stats';
 
-/** One call of the studio as data: what a worker receives. */
-export type LatentTask =
-  | { op: 'pick'; source: ImageSource }
-  | { op: 'invert'; request: InvertRequest }
-  | { op: 'nfe-sweep'; request: NfeSweepRequest }
-  | { op: 'interpolate'; request: InterpolateRequest }
-  | { op: 'class-swap'; request: ClassSwapRequest }
-  | { op: 'sdedit'; request: SdeditRequest }
-  | { op: 'inpaint'; request: InpaintRequest }
-  | { op: 'arithmetic'; request: ArithmeticRequest };
-
+/** The function of each op, taking that op's task: a table, so dispatch keeps op and result together. */
+type Runners = { [O in LatentOp]: (model: LoadedModel, task: LatentTask<O>, ctl: LatentControl) => Promise<LatentTaskResults[O]> };
+const RUNNERS: Runners = {
+  pick: (model, t, ctl) => pickImage(model, t.source, ctl),
+  invert: (model, t, ctl) => invertImages(model, t.request, ctl),
+  'nfe-sweep': (model, t, ctl) => reconstructionVsNfe(model, t.request, ctl),
+  interpolate: (model, t, ctl) => interpolateImages(model, t.request, ctl),
+  'class-swap': (model, t, ctl) => classSwap(model, t.request, ctl),
+  sdedit: (model, t, ctl) => sdedit(model, t.request, ctl),
+  inpaint: (model, t, ctl) => inpaint(model, t.request, ctl),
+  arithmetic: (model, t, ctl) => latentArithmetic(model, t.request, ctl),
+};
 
 /**
- * Runs one task (the dispatcher a worker-thread task runner calls with the message it got).
+ * Runs one task (the dispatcher a worker-thread task runner calls with the message it got); the
+ * result is that of the task's op. Each op's function parses its request by its schema.
  *
  * @example
  *   parentPort.on('message', async ({ task, cancel }) => {
@@ -91,26 +81,7 @@ export type LatentTask =
  *     parentPort.postMessage({ result });
  *   });
  */
-export async function runLatentTask<T extends LatentTask>(model: LoadedModel, task: T, ctl: LatentControl = {}): Promise<LatentTaskResults[T['op']]> {
-  const t = task as LatentTask;
-  switch (t.op) {
-    case 'pick':
-      return (await pickImage(model, t.source, ctl)) as LatentTaskResults[T['op']];
-    case 'invert':
-      return (await invertImages(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'nfe-sweep':
-      return (await reconstructionVsNfe(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'interpolate':
-      return (await interpolateImages(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'class-swap':
-      return (await classSwap(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'sdedit':
-      return (await sdedit(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'inpaint':
-      return (await inpaint(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    case 'arithmetic':
-      return (await latentArithmetic(model, t.request, ctl)) as LatentTaskResults[T['op']];
-    default:
-      throw new ConfigError('op', `unknown latent task '${String((t as { op?: unknown }).op)}'`);
-  }
+export function runLatentTask<O extends LatentOp>(model: LoadedModel, task: LatentTask<O>, ctl: LatentControl = {}): Promise<LatentTaskResults[O]> {
+  const run = RUNNERS[task.op];
+  return run(model, task, ctl);
 }

@@ -11,9 +11,9 @@ import { reconstructionError } from '../../core/inversion/stats';
 import { unitToByte } from '../data';
 import type { LoadedModel } from '../models/load';
 import { encodeApng, encodeGif } from './anim';
-import { batchOf, checkSolver, classesFor, condOf, dimOf, imageShape, modelSummary, odeOptions, pngBase64, rowsOf, since, solveInfo, Stages, stripBase64, withTensors } from './common';
+import { batchOf, classesFor, condOf, DEFAULT_SOLVER, dimOf, imageShape, modelSummary, odeOptions, parseRequest, pngBase64, rowsOf, since, solveInfo, Stages, stripBase64, withTensors } from './common';
 import { DATA_RANGE } from './invert';
-import type { InterpolateRequest, InterpolateResult, InterpolationMode, InterpolationPath, LatentControl } from '../../common/latent';
+import { INTERPOLATION_MODES, interpolateRequestSchema, type InterpolateRequest, type InterpolateResult, type InterpolationMode, type InterpolationPath, type LatentControl } from '../../common/latent';
 
 /**
  * Frames between `a` and `b` (see the module comment).
@@ -22,15 +22,13 @@ import type { InterpolateRequest, InterpolateResult, InterpolationMode, Interpol
  *   const r = await interpolateImages(model, { a, b, frames: 9 });
  *   r.paths[0].norms; // slerp: all ~ r.sqrtD
  */
-export async function interpolateImages(model: LoadedModel, req: InterpolateRequest, ctl: LatentControl = {}): Promise<InterpolateResult> {
+export async function interpolateImages(model: LoadedModel, input: InterpolateRequest, ctl: LatentControl = {}): Promise<InterpolateResult> {
   const shape = imageShape(model);
-  const spec = checkSolver(req.solver);
+  const req = parseRequest(interpolateRequestSchema, input);
+  const spec = req.solver ?? DEFAULT_SOLVER;
   const frames = req.frames ?? 8;
-  if (!(Number.isInteger(frames) && frames >= 2 && frames <= 256)) throw new ConfigError('frames', `must be an integer in [2, 256], got ${String(req.frames)}`);
-  const modes: InterpolationMode[] = req.modes ?? ['slerp', 'lerp'];
-  if (modes.length === 0 || modes.some((m) => m !== 'slerp' && m !== 'lerp')) throw new ConfigError('modes', `must list 'slerp' and/or 'lerp', got ${JSON.stringify(req.modes)}`);
+  const modes: readonly InterpolationMode[] = req.modes ?? INTERPOLATION_MODES;
   const cfg = req.cfg ?? 0;
-  if (!(Number.isFinite(cfg) && cfg >= 0)) throw new ConfigError('cfg', `must be a number >= 0, got ${String(req.cfg)}`);
   const [cls] = classesFor(model, req.classLabel ?? null, 1, 'classLabel');
   return withTensors(async (keep) => {
     const x = batchOf(model, [req.a, req.b], 'a/b');

@@ -4,7 +4,7 @@
  * Hutchinson's estimator with its spread, and the reconstruction error against the NFE per solver.
  */
 import { tf, type Tensor } from '../../core/tf';
-import { ConfigError } from '../../core/errors';
+import { FIXED_STEP_METHODS, type FixedStepMethod } from '../../core/catalog';
 import { decode, encode } from '../../core/inversion/encode';
 import { latentStats, reconstructionError } from '../../core/inversion/stats';
 import { logLikelihood } from '../../core/likelihood/likelihood';
@@ -13,14 +13,15 @@ import { unitToByte } from '../data';
 import type { LoadedModel } from '../models/load';
 import {
   batchOf,
-  checkSolver,
   classesFor,
   condOf,
+  DEFAULT_SOLVER,
   dimOf,
   imageShape,
   latentPngBase64,
   modelSummary,
   odeOptions,
+  parseRequest,
   pngBase64,
   rowsOf,
   since,
@@ -28,19 +29,21 @@ import {
   Stages,
   withTensors,
 } from './common';
-import type {
-  BitsPerDimRequest,
-  ClassChoice,
-  LatentImage,
-  BitsPerDimResult,
-  InvertItem,
-  InvertRequest,
-  InvertResult,
-  LatentControl,
-  NfePoint,
-  NfeSweepRequest,
-  NfeSweepResult,
-  SolverSpec,
+import {
+  invertRequestSchema,
+  nfeSweepRequestSchema,
+  type BitsPerDimRequest,
+  type ClassChoice,
+  type LatentImage,
+  type BitsPerDimResult,
+  type InvertItem,
+  type InvertRequest,
+  type InvertResult,
+  type LatentControl,
+  type NfePoint,
+  type NfeSweepRequest,
+  type NfeSweepResult,
+  type SolverSpec,
 } from '../../common/latent';
 
 /**
@@ -64,12 +67,13 @@ export const DATA_RANGE = 2;
  *   const r = await invertImages(model, { images: [img], classLabel: 3 });
  *   r.items[0].error.psnr; // ~50 dB with dopri5 at 1e-5
  */
-export async function invertImages(model: LoadedModel, req: InvertRequest, ctl: LatentControl = {}): Promise<InvertResult> {
+export async function invertImages(model: LoadedModel, input: InvertRequest, ctl: LatentControl = {}): Promise<InvertResult> {
   const shape = imageShape(model);
-  const spec = checkSolver(req.solver);
-  const cfg = checkCfg(req.cfg);
+  const req = parseRequest(invertRequestSchema, input);
+  const spec = req.solver ?? DEFAULT_SOLVER;
+  const cfg = req.cfg ?? 0;
   const bpd = req.bitsPerDim === true ? {} : req.bitsPerDim || undefined;
-  const repeats = bpd ? checkRepeats(bpd) : 0;
+  const repeats = bpd ? (bpd.repeats ?? 3) : 0;
   return withTensors(async (keep) => {
     const x = batchOf(model, req.images);
     keep(x);
@@ -112,20 +116,6 @@ export async function invertImages(model: LoadedModel, req: InvertRequest, ctl: 
   });
 }
 
-function checkCfg(cfg: number | undefined, fallback = 0): number {
-  const w = cfg ?? fallback;
-  if (!(Number.isFinite(w) && w >= 0)) throw new ConfigError('cfg', `must be a number >= 0, got ${String(cfg)}`);
-  return w;
-}
-
-function checkRepeats(b: BitsPerDimRequest): number {
-  const r = b.repeats ?? 3;
-  if (!(Number.isInteger(r) && r >= 1 && r <= 100)) throw new ConfigError('bitsPerDim.repeats', `must be an integer in [1, 100], got ${String(b.repeats)}`);
-  const p = b.probes ?? 1;
-  if (!(Number.isInteger(p) && p >= 1 && p <= 100)) throw new ConfigError('bitsPerDim.probes', `must be an integer in [1, 100], got ${String(b.probes)}`);
-  return r;
-}
-
 /**
  * Bits/dim of each image, `repeats` times: estimate r dequantises the 8-bit pixels with uniform noise
  * of seed + r and draws Hutchinson probes of seed + r (held fixed for its solve), so the spread
@@ -141,7 +131,7 @@ async function bitsPerDimOf(
   repeats: number,
   stages: Stages,
 ): Promise<BitsPerDimResult[]> {
-  const spec = checkSolver(req.solver ?? (fallback.method === 'dopri5' ? fallback : BPD_SOLVER), 'bitsPerDim.solver');
+  const spec = req.solver ?? (fallback.method === 'dopri5' ? fallback : BPD_SOLVER);
   const probes = req.probes ?? 1;
   const seed = req.seed ?? 0;
   const B = x.shape[0]!;
@@ -183,34 +173,25 @@ async function bitsPerDimOf(
   });
 }
 
-const FIXED = ['euler', 'midpoint', 'heun', 'rk4'] as const;
 /** Field evaluations per step of each fixed-step method (progress weights). */
-const STAGES_PER_STEP: Record<(typeof FIXED)[number], number> = { euler: 1, midpoint: 2, heun: 2, rk4: 4 };
+const STAGES_PER_STEP: Record<FixedStepMethod, number> = { euler: 1, midpoint: 2, heun: 2, rk4: 4 };
 
 /**
  * Reconstruction error of decode(encode(x)) against the NFE of the round trip, for each fixed-step
  * method over a list of step counts and for dopri5 over a list of tolerances: the data of the
  * "error vs NFE" chart. Errors are means over the images.
  */
-export async function reconstructionVsNfe(model: LoadedModel, req: NfeSweepRequest, ctl: LatentControl = {}): Promise<NfeSweepResult> {
+export async function reconstructionVsNfe(model: LoadedModel, input: NfeSweepRequest, ctl: LatentControl = {}): Promise<NfeSweepResult> {
   imageShape(model);
-  const methods = req.methods ?? [...FIXED];
-  methods.forEach((m, i) => {
-    if (!(FIXED as readonly string[]).includes(m)) throw new ConfigError(`methods[${i}]`, `must be one of ${FIXED.join(', ')} (dopri5 is swept by tolerances), got '${String(m)}'`);
-  });
+  const req = parseRequest(nfeSweepRequestSchema, input);
+  const methods = req.methods ?? FIXED_STEP_METHODS;
   const stepsList = req.steps ?? [2, 4, 8, 16];
-  stepsList.forEach((s, i) => {
-    if (!(Number.isInteger(s) && s >= 1 && s <= 10_000)) throw new ConfigError(`steps[${i}]`, `must be an integer in [1, 10000], got ${String(s)}`);
-  });
   const tols = req.tolerances ?? [1e-2, 1e-3, 1e-4];
-  tols.forEach((v, i) => {
-    if (!(Number.isFinite(v) && v > 0 && v < 1)) throw new ConfigError(`tolerances[${i}]`, `must be a number in (0, 1), got ${String(v)}`);
-  });
   const jobs: { spec: SolverSpec; weight: number; name: string }[] = [
     ...methods.flatMap((m) =>
-      [...stepsList].sort((a, b) => a - b).map((s) => ({ spec: { method: m, steps: s } as SolverSpec, weight: s * STAGES_PER_STEP[m], name: `${m} ${s} steps` })),
+      [...stepsList].sort((a, b) => a - b).map((s) => ({ spec: { method: m, steps: s }, weight: s * STAGES_PER_STEP[m], name: `${m} ${s} steps` })),
     ),
-    ...[...tols].sort((a, b) => b - a).map((tol) => ({ spec: { method: 'dopri5', rtol: tol, atol: tol } as SolverSpec, weight: 100, name: `dopri5 tol ${tol}` })),
+    ...[...tols].sort((a, b) => b - a).map((tol) => ({ spec: { method: 'dopri5' as const, rtol: tol, atol: tol }, weight: 100, name: `dopri5 tol ${tol}` })),
   ];
   return withTensors(async (keep) => {
     const x = batchOf(model, req.images);
@@ -219,7 +200,7 @@ export async function reconstructionVsNfe(model: LoadedModel, req: NfeSweepReque
     keep(cond);
     const field = model.field(0);
     const stages = new Stages(ctl, jobs.map((j) => ({ name: j.name, weight: j.weight })));
-    const series = new Map<string, NfePoint[]>();
+    const series = new Map<NfePoint['method'], NfePoint[]>();
     for (const job of jobs) {
       const t = performance.now();
       const point = await withTensors(async (k2) => {
@@ -251,7 +232,7 @@ export async function reconstructionVsNfe(model: LoadedModel, req: NfeSweepReque
     }
     return {
       model: modelSummary(model),
-      series: [...series.entries()].map(([method, points]) => ({ method: method as SolverSpec['method'], points: points.sort((a, b) => a.nfe - b.nfe) })),
+      series: [...series.entries()].map(([method, points]) => ({ method, points: points.sort((a, b) => a.nfe - b.nfe) })),
       images: req.images.length,
     };
   });

@@ -17,26 +17,9 @@ import type { RunStore } from '../store/store';
 import type { ArtifactInfo } from '../store/types';
 import type { LoadedModel } from '../models/load';
 import { interpolationAnimation } from './interpolate';
-import type {
-  ArithmeticResult,
-  ClassSwapResult,
-  InpaintResult,
-  InterpolateResult,
-  InvertResult,
-  LatentFile,
-  NfeSweepResult,
-  SdeditResult,
-} from '../../common/latent';
+import type { LatentFile, LatentResult } from '../../common/latent';
 
-/** A result with what kind it is (the union `resultFiles` takes). */
-export type LatentResult =
-  | { kind: 'invert'; result: InvertResult }
-  | { kind: 'nfe-sweep'; result: NfeSweepResult }
-  | { kind: 'interpolate'; result: InterpolateResult; delayMs?: number }
-  | { kind: 'class-swap'; result: ClassSwapResult }
-  | { kind: 'sdedit'; result: SdeditResult }
-  | { kind: 'inpaint'; result: InpaintResult }
-  | { kind: 'arithmetic'; result: ArithmeticResult };
+export type { LatentResult };
 
 const PNG = 'image/png';
 

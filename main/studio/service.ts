@@ -9,7 +9,23 @@
  * envelope: a bad request is { ok: false, error: { code: 'invalid', field } }, never a thrown error.
  */
 import { availableParallelism } from 'node:os';
-import { contract, type AppInfo, type Comparison, type Envelope, type ExportFile, type Method, type ParsedRequest, type Replies, type RunDetail, type RunEvent, type RunRow, type SampleView, type Series } from '../../common/contract';
+import {
+  contract,
+  EXPORT_KINDS,
+  type AppInfo,
+  type Comparison,
+  type Envelope,
+  type ExportFile,
+  type LatentRunCall,
+  type Method,
+  type ParsedRequest,
+  type Replies,
+  type RunDetail,
+  type RunEvent,
+  type RunRow,
+  type SampleView,
+  type Series,
+} from '../../common/contract';
 import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from '../../common/config';
 import type { WorkerEvent } from '../training/protocol';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
@@ -21,7 +37,7 @@ import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
 import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
-import type { FieldView, InvertedPoints, LatentModelInfo, SampleResult, TaskEvent } from '../../common/contract';
+import type { TaskEvent } from '../../common/contract';
 import { listPresets } from '../app/presets';
 import { createRun, Runs } from '../app/runs';
 import { exportFiles } from './export';
@@ -43,7 +59,8 @@ export interface StudioOptions {
   backup?: WorkerBackupOptions | false;
 }
 
-type Handler<M extends Method> = (req: ParsedRequest<M>) => Replies[M] | Promise<Replies[M]>;
+/** The handler of method M; latentRun's is generic, its reply the result of the task's op. */
+type Handler<M extends Method> = M extends 'latentRun' ? LatentRunCall : (req: ParsedRequest<M>) => Replies[M] | Promise<Replies[M]>;
 
 export class StudioService {
   readonly store: RunStore;
@@ -108,7 +125,8 @@ export class StudioService {
       return { ok: false, error: { code: 'invalid', message: `${m}: ${field || 'request'}: ${issue.message}`, ...(field ? { field } : {}) } };
     }
     try {
-      const value = await (this.handlers[m] as Handler<Method>)(parsed.data as never);
+      // The payload was parsed by this method's schema: it is this method's request.
+      const value: unknown = await (this.handlers[m] as (req: ParsedRequest<Method>) => unknown)(parsed.data);
       return { ok: true, value };
     } catch (e) {
       return { ok: false, error: errorInfo(e) };
@@ -142,7 +160,7 @@ export class StudioService {
     return {
       appInfo: () => ({ name: 'Flow Studio', version: opts.version, host: opts.host, platform: process.platform }),
       settings: async () => {
-        const b = await compute.run<BackendInfo>('backend', {});
+        const b = await compute.run('backend', {});
         return {
           dataDir: opts.dataDir,
           dbPath: opts.dbPath,
@@ -203,10 +221,10 @@ export class StudioService {
       },
       sampleNow: async (req) => {
         await this.freshCheckpoint(req.id);
-        return compute.run<SampleResult>('sample', { runId: req.id, ...withoutId(req) });
+        return compute.run('sample', { runId: req.id, ...withoutId(req) });
       },
-      vectorField: (req) => compute.run<FieldView>('field', { runId: req.id, ...withoutId(req) }),
-      invertPoints: (req) => compute.run<InvertedPoints>('invert-points', { runId: req.id, ...withoutId(req) }),
+      vectorField: (req) => compute.run('field', { runId: req.id, ...withoutId(req) }),
+      invertPoints: (req) => compute.run('invert-points', { runId: req.id, ...withoutId(req) }),
       compareRuns: ({ ids }) => {
         const runs = ids.map((id) => this.detail(store.getRun(id)));
         const loss = ids.map((id) => toSeries(store.getMetrics(id, ['loss'], { maxPoints: 500 })[0]!));
@@ -225,9 +243,9 @@ export class StudioService {
       },
       exportRun: async ({ id, kinds }): Promise<ExportFile[]> => {
         const run = store.getRun(id);
-        return exportFiles(store, run, kinds ?? ['config', 'metrics', 'samples', 'trajectories', 'model'], (args) => compute.run<SampleResult>('sample', { runId: id, ...args }));
+        return exportFiles(store, run, kinds ?? EXPORT_KINDS, (args) => compute.run('sample', { runId: id, ...args }));
       },
-      latentModels: () => compute.run<LatentModelInfo[]>('latent-models', {}),
+      latentModels: () => compute.run('latent-models', {}),
       latentRun: async ({ model, taskId, task }) => {
         const cancel = new SharedArrayBuffer(4);
         if (taskId) {
@@ -243,7 +261,7 @@ export class StudioService {
           this.emit('task', { taskId, ...p });
         };
         try {
-          return await compute.run<unknown>('latent', { model, task, cancel }, progress);
+          return await compute.run('latent', { model, task, cancel }, progress);
         } finally {
           if (taskId) this.cancels.delete(taskId);
         }
@@ -253,8 +271,8 @@ export class StudioService {
         if (flag) Atomics.store(flag, 0, 1);
         return { cancelled: flag !== undefined };
       },
-      latentSave: ({ model, result }) => compute.run<Replies['latentSave']>('latent-save', { model, result }),
-      latentExport: async ({ result }) => (await compute.run<{ name: string; mime: string; base64: string }[]>('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
+      latentSave: ({ model, result }) => compute.run('latent-save', { model, result }),
+      latentExport: async ({ result }) => (await compute.run('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
     };
   }
 

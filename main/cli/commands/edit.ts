@@ -14,7 +14,7 @@ import type { LoadedModel } from '../../models/load';
 import { imageGridPng, type Channels } from '../../data';
 import { classSwap, inpaint, latentArithmetic, sdedit } from '../../latent/edit';
 import type { LatentResult } from '../../latent/save';
-import type { ClassChoice, LatentImage } from '../../../common/latent';
+import { INPAINT_NOISE, SDEDIT_SAMPLERS, SDEDIT_STARTS, type ClassChoice, type EditItem, type LatentImage, type LatentOp } from '../../../common/latent';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { UsageError } from '../errors';
@@ -22,7 +22,8 @@ import { writeOutput } from '../io';
 import { loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice } from '../modeling';
 import { keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
 
-export const EDIT_OPS = ['class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const;
+/** The latent ops that are edits (main/latent/edit.ts), as `edit OP` names them. */
+export const EDIT_OPS = ['class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const satisfies readonly LatentOp[];
 type EditOp = (typeof EDIT_OPS)[number];
 
 export const EDIT_OPTIONS = {
@@ -138,8 +139,8 @@ export async function editCommand(ctx: Context): Promise<number> {
     const from = cls ?? classArg(ctx, model, 'from-class');
     const to = cls ?? classArg(ctx, model, 'to-class');
     const t0 = args.number('t0');
-    const start = args.choice('start', ['invert', 'noise'] as const);
-    const sampler = args.choice('sampler', ['ode', 'sde'] as const);
+    const start = args.choice('start', SDEDIT_STARTS);
+    const sampler = args.choice('sampler', SDEDIT_SAMPLERS);
     const noise = args.number('noise', { min: 0 });
     const images = await readImages(ctx, model);
     const res = await sdedit(model, {
@@ -158,7 +159,7 @@ export async function editCommand(ctx: Context): Promise<number> {
     summary = { t0: res.t0, start: res.start, sampler: res.sampler, nfe: res.nfe, items: res.items.map((it) => ({ input: it.source, toClass: it.toClass })) };
   } else if (op === 'inpaint') {
     const cls = classArg(ctx, model, 'class');
-    const x0 = args.choice('x0', ['random', 'inverted'] as const);
+    const x0 = args.choice('x0', INPAINT_NOISE);
     const images = await readImages(ctx, model);
     const mask = await readMask(ctx, model);
     const res = await inpaint(model, {
@@ -203,7 +204,7 @@ export async function editCommand(ctx: Context): Promise<number> {
     if (r.kind === 'arithmetic') {
       written = writeOutput(outFile, new Uint8Array(Buffer.from(r.result.stripPng, 'base64')));
     } else if (r.kind === 'class-swap' || r.kind === 'sdedit' || r.kind === 'inpaint') {
-      const items = r.result.items as { original: number[]; edited: number[] }[];
+      const items: readonly EditItem[] = r.result.items;
       const all = new Float32Array(items.length * 2 * d);
       items.forEach((it, i) => {
         all.set(it.original, 2 * i * d);

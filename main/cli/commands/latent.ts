@@ -19,7 +19,7 @@ import { isImageFile, readVectors, writeOutput } from '../io';
 import { vectorsText } from '../output';
 import { invertImages } from '../../latent/invert';
 import { interpolateImages, interpolationAnimation } from '../../latent/interpolate';
-import type { InterpolationMode, LatentImage } from '../../../common/latent';
+import { INTERPOLATION_MODES, type InterpolationMode, type LatentImage } from '../../../common/latent';
 import { isImageSpec, keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
 
 const COMMON = { ...MODEL_OPTIONS, ...SOLVER_OPTIONS, class: { type: 'string' }, out: { type: 'string' } } as const satisfies OptionSpecs;
@@ -222,7 +222,7 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
   const asLatents = args.flag('latents');
   if (images && !asLatents && isImageSpec(fromFile) && isImageSpec(toFile)) return interpolateImagesCommand(ctx, model, solver, fromFile, toFile, frames);
   args.forbid(['gif', 'apng', 'delay', 'bounce', 'exact-size', 'background', 'save', 'export'], 'apply only to two images (files or mnist:D:I) with an image model');
-  const mode = args.choice('mode', ['slerp', 'lerp'] as const) ?? 'slerp';
+  const mode = args.choice('mode', INTERPOLATION_MODES) ?? 'slerp';
   const read = async (file: string): Promise<ModelInput> => {
     if (isImageFile(file)) {
       if (asLatents) throw new UsageError(`--latents: ${file} is an image, not a JSON file of latents`, 'interpolate');
@@ -299,8 +299,8 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
  */
 async function interpolateImagesCommand(ctx: Context, model: LoadedModel, solver: SolverChoice, fromSpec: string, toSpec: string, frames: number): Promise<number> {
   const { args, out } = ctx;
-  const modeArg = args.choice('mode', ['slerp', 'lerp', 'both'] as const) ?? 'slerp';
-  const modes: InterpolationMode[] = modeArg === 'both' ? ['slerp', 'lerp'] : [modeArg];
+  const modeArg = args.choice('mode', [...INTERPOLATION_MODES, 'both'] as const) ?? 'slerp';
+  const modes: InterpolationMode[] = modeArg === 'both' ? [...INTERPOLATION_MODES] : [modeArg];
   const delay = args.int('delay', { min: 0, max: 65535 }) ?? 150;
   const cls = args.int('class', { min: 0 });
   if (cls !== undefined) classLabels(args, model, 1)?.dispose();

@@ -7,6 +7,9 @@
  */
 import { parseExperiment, trainIntervalDefault, TRAIN_INTERVALS, type FieldIssue } from '../../../common/config';
 
+// The choices of each union come from the schema (and core's lists), spelled there once.
+export { DATA_KINDS, MODEL_KINDS, PATH_KINDS, SCHEDULER_KINDS, SOURCE_KINDS } from '../../../common/config';
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type ConfigObject = Record<string, unknown>;
 
@@ -64,12 +67,6 @@ export function clone<T>(v: T): T {
 }
 
 // ---- Templates of each union branch -------------------------------------------------------------
-
-export const DATA_KINDS = ['toy2d', 'gmm', 'points', 'mnist', 'images'] as const;
-export const SCHEDULER_KINDS = ['condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 've'] as const;
-export const PATH_KINDS = ['affine', 'interpolant'] as const;
-export const SOURCE_KINDS = ['gaussian', 'data'] as const;
-export const MODEL_KINDS = ['mlp', 'unet'] as const;
 
 /** Eight unit-variance-ish components on a circle of radius 2 (a small version of 8gaussians). */
 export function ringMixture(k = 4, radius = 2, std = 0.3): { weights: number[]; means: number[][]; stds: number[] } {

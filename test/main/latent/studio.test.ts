@@ -112,6 +112,19 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     await expect(pickImage(model, { kind: 'dataset', classId: 3, index: 1e6 })).rejects.toThrow(/source\.index/);
   });
 
+  it('requests are parsed by their schema, and checked against the model, before anything is solved; errors name the field', async () => {
+    const calls = tf.memory().numTensors;
+    // What the schema knows (common/latent.ts): the same checks the contract and the worker make.
+    await expect(interpolateImages(model, { a: digits[0]!, b: digits[1]!, frames: 1 })).rejects.toThrow(/^frames: must be an integer in \[2, 256\], got 1$/);
+    await expect(invertImages(model, { images: [digits[0]!], solver: { method: 'rk4' } })).rejects.toMatchObject({ field: 'solver.steps' });
+    await expect(pickImage(model, { kind: 'dataset', classId: 12, index: 0 })).rejects.toThrow(/^source\.classId: must be a digit 0\.\.9, got 12$/);
+    // What only the model knows: its class count, its time range, its image size.
+    await expect(classSwap(model, { images: [digits[0]!], toClass: 12 })).rejects.toThrow(/^toClass: must be a class in \[0, 9\] or null, got 12$/);
+    await expect(sdedit(model, { images: [digits[0]!], t0: 1 })).rejects.toMatchObject({ field: 't0' });
+    await expect(invertImages(model, { images: [{ ...digits[0]!, pixels: [0, 0.5] }] })).rejects.toThrow(ShapeError);
+    expect(tf.memory().numTensors).toBe(calls);
+  });
+
   it('invert + decode with dopri5 reconstructs to PSNR >= 40 dB; latents ~ N(0, I) within the stated bounds', async () => {
     const progress: LatentProgress[] = [];
     inverted = await invertImages(model, { images: digits, classLabel: [3, 7, 1, 5] }, { onProgress: (p) => progress.push(p) });

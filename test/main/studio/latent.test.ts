@@ -51,12 +51,12 @@ describe('latent studio over the contract', () => {
     for (let k = 1; k < mine.length; k++) expect(mine[k]!.fraction).toBeGreaterThanOrEqual(mine[k - 1]!.fraction);
 
     const before = studio.service.store.listRuns().length;
-    const saved = await studio.call('latentSave', { model: 'shipped:mnist', result: { kind: 'invert', result: inv as unknown as Record<string, unknown> } });
+    const saved = await studio.call('latentSave', { model: 'shipped:mnist', result: { kind: 'invert', result: inv } });
     expect(saved.artifacts.length).toBeGreaterThanOrEqual(2);
     expect(studio.service.store.listRuns().length).toBe(before + 1);
     const art = studio.service.store.getArtifact(saved.artifacts[0]!.id);
     expect(art.runId).toBe(saved.runId);
-    const files = await studio.call('latentExport', { result: { kind: 'invert', result: inv as unknown as Record<string, unknown> } });
+    const files = await studio.call('latentExport', { result: { kind: 'invert', result: inv } });
     expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(saved.artifacts.map((a) => a.name)));
   }, 120_000);
 
