@@ -251,7 +251,7 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
   const warning = peerWarning(info);
   if (warning) log(`mlp-step: ${warning}`);
   const results: Record<string, unknown>[] = [];
-  let gemmGflops: Record<string, unknown>[] = [];
+  let gemmGflops: Record<string, unknown>[];
   try {
     gemmGflops = await gemmRates(peer);
     for (const batch of opts.batches) {

@@ -28,6 +28,7 @@ import {
   TRAIN_PREDICTIONS,
 } from '../core/catalog';
 import { closestName, exactMatch } from './suggest';
+import type { Check, SameSet } from '../core/util/types';
 
 // Allowed values are core's lists (core/catalog.ts), under the names the app uses; core checks the
 // same lists at run time, and the renderer offers them as choices.
@@ -127,7 +128,7 @@ export const SOURCE_KINDS = kindsOf(sourceSchema);
 export const PATH_KINDS = kindsOf(pathSchema);
 export const MODEL_KINDS = kindsOf(modelSchema);
 // The scheduler kinds of the schema are exactly core's (SCHEDULER_KINDS): one added to either alone fails to compile.
-const _schedulerKinds: [z.output<typeof schedulerSchema>['kind'], (typeof SCHEDULER_KINDS)[number]] extends [(typeof SCHEDULER_KINDS)[number], z.output<typeof schedulerSchema>['kind']] ? true : never = true;
+export type SchemaSchedulerKindsAgree = Check<SameSet<z.output<typeof schedulerSchema>['kind'], (typeof SCHEDULER_KINDS)[number]>>;
 
 export const experimentSchema = z
   .strictObject({

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { FIXED_STEP_METHODS, INTERPOLATION_MODES, ODE_METHODS, spellOut, type InterpolationMode, type OdeMethod } from '../core/catalog';
 import type { LatentStats, ReconstructionError } from '../core/inversion/stats';
 import type { AbortLike } from '../core/field';
+import type { Check, SameSet } from '../core/util/types';
 
 export type { LatentStats, ReconstructionError, InterpolationMode };
 export { INTERPOLATION_MODES };
@@ -564,7 +565,7 @@ export interface LatentTaskResults {
   arithmetic: ArithmeticResult;
 }
 // The table has exactly the schema's ops: an op added to one and not the other fails to compile.
-const _sameOps: [keyof LatentTaskResults, LatentOp] extends [LatentOp, keyof LatentTaskResults] ? true : never = true;
+export type LatentOpsAgree = Check<SameSet<keyof LatentTaskResults, LatentOp>>;
 
 // -------------------------------------------------------------------------- saving
 
@@ -597,12 +598,7 @@ export const latentResultSchema = z.discriminatedUnion('kind', [
   resultOf('arithmetic'),
 ]);
 // Every op with a result can be saved, and no other.
-const _savable: [z.output<typeof latentResultSchema>['kind'], LatentResultOp] extends [
-  LatentResultOp,
-  z.output<typeof latentResultSchema>['kind'],
-]
-  ? true
-  : never = true;
+export type SavableOpsAgree = Check<SameSet<z.output<typeof latentResultSchema>['kind'], LatentResultOp>>;
 
 /** A result with what kind it is (what `resultFiles` takes); an interpolation may carry its animation's frame delay. */
 export type LatentResult = {

@@ -198,7 +198,7 @@ export function randomDirections(count: number, dim: number, seed: number): Floa
   const rng = new Rng(seed);
   const out = new Float64Array(count * dim);
   for (let l = 0; l < count; l++) {
-    let norm = 0;
+    let norm: number;
     do {
       norm = 0;
       for (let k = 0; k < dim; k++) {

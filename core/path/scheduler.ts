@@ -11,6 +11,7 @@
  */
 import { ConfigError } from '../errors';
 import { SCHEDULER_KINDS, type SchedulerKind } from '../catalog';
+import type { Check, SameSet } from '../util/types';
 
 /** The scheduler's values at one time: alpha_t, sigma_t and their time derivatives. */
 export interface SchedulerCoeffs {
@@ -31,7 +32,7 @@ export type SchedulerSpec =
 
 export { SCHEDULER_KINDS, type SchedulerKind } from '../catalog';
 // The spec's kinds are exactly the catalog's: a kind added to one and not the other fails to compile.
-const _sameKinds: [SchedulerSpec['kind'], SchedulerKind] extends [SchedulerKind, SchedulerSpec['kind']] ? true : never = true;
+export type SchedulerKindsAgree = Check<SameSet<SchedulerSpec['kind'], SchedulerKind>>;
 
 export interface Scheduler {
   readonly spec: SchedulerSpec;

@@ -5,9 +5,8 @@
 import { tf, type Tensor } from '../../core/tf';
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
-import type { SchedulerSpec } from '../../core/path/scheduler';
 import type { OdeMethod } from '../../core/solver/types';
-import { formatIssues, parseScheduler, SOLVERS } from '../../common/config';
+import { SOLVERS } from '../../common/config';
 import type { LoadedModel } from '../models/load';
 import { loadDataSource } from '../training/sources';
 import type { Args, OptionSpecs } from './args';

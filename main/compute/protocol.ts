@@ -29,6 +29,7 @@ import {
   type LatentTaskResults,
 } from '../../common/latent';
 import type { BackendInfo } from '../runtime/backend';
+import type { Check, SameSet } from '../../core/util/types';
 
 const none = z.strictObject({});
 /** The run a task reads: the contract's `id`, named `runId` in the worker. */
@@ -79,7 +80,7 @@ export interface TaskResults {
 }
 export type TaskResult<N extends TaskName> = TaskResults[N];
 // Every task has a result type and no other name does: one added to one table only fails to compile.
-const _sameTasks: [keyof TaskResults, TaskName] extends [TaskName, keyof TaskResults] ? true : never = true;
+export type TaskTablesAgree = Check<SameSet<keyof TaskResults, TaskName>>;
 
 /** The latent task's arguments for a task of op O (the result is LatentTaskResults[O]). */
 export type LatentRunArgs<O extends LatentOp = LatentOp> = Omit<TaskArgs<'latent'>, 'task'> & { task: LatentTask<O> };

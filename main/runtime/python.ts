@@ -11,8 +11,7 @@
  * that reason) can tell the user what to install.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter } from 'node:path';
 import { enginePackageDir } from './resources';
 
 /** What the probe found about one interpreter that can run the engine. */
@@ -87,7 +86,7 @@ export async function probePython(command: string, opts: { env?: NodeJS.ProcessE
   const env = opts.env ?? process.env;
   const r = await run(command, ['-c', PROBE], env, opts.timeoutMs ?? 60_000);
   const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: Record<string, unknown> | null = null;
+  let out: Record<string, unknown> | null;
   try {
     out = JSON.parse(line) as Record<string, unknown>;
   } catch {

@@ -22,7 +22,7 @@ export function summariseConfig(config: unknown): { dataset: string | null; path
   const label = (v: unknown): string | null =>
     isPlainObject(v) ? firstString(v.name, v.kind, v.id) : firstString(v);
   const dataset = label(config.dataset) ?? label(config.data);
-  let path: string | null = null;
+  let path: string | null;
   const p = config.path;
   if (isPlainObject(p)) {
     const kind = firstString(p.kind, p.name);

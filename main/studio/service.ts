@@ -23,11 +23,8 @@ import {
   type RunDetail,
   type RunEvent,
   type RunRow,
-  type SampleView,
-  type Series,
 } from '../../common/contract';
-import { fieldName, formatIssues, parseExperiment, type ExperimentConfig } from '../../common/config';
-import type { WorkerEvent } from '../training/protocol';
+import { fieldName, parseExperiment, type ExperimentConfig } from '../../common/config';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
 import type { BackendInfo } from '../runtime/backend';
 import { RunStore } from '../store';

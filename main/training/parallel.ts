@@ -313,8 +313,8 @@ export async function createParallelTrainer(trainer: Trainer, opts: ParallelOpti
  */
 export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) => void): Promise<void> {
   const { shard: k, shards: K } = setup;
-  let trainer: Trainer | null = null;
-  let shared: Shared | null = null;
+  let trainer: Trainer;
+  let shared: Shared;
   try {
     const backend = await selectBackend(setup.backend);
     if (backend.name !== setup.backend) throw new Error(`backend ${backend.name} instead of the leader's ${setup.backend}`);

@@ -68,6 +68,8 @@ export const test = base.extend<{ host: Host; errors: string[] }>({
       rmSync(home, { recursive: true, force: true });
     }
   },
+  // Playwright reads a fixture's dependencies from its first parameter's pattern: none here.
+  // eslint-disable-next-line no-empty-pattern
   errors: async ({}, use) => {
     await use([]);
   },

@@ -174,7 +174,7 @@ async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<
   const dbPath = store.path;
   // The worker opens its own connection; ours must not hold a write lock meanwhile (it holds none).
   const supervisor = new Supervisor({ dbPath, ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}) });
-  const progress = new Progress(out, totalSteps);
+  const progress = new Progress(out);
   supervisor.on((e) => progress.event(e));
   let interrupted = false;
   let firstSignalAt = 0;
@@ -276,10 +276,7 @@ class Progress {
   private readonly tty: boolean;
   private readonly stream: NodeJS.WritableStream & { columns?: number };
 
-  constructor(
-    private readonly out: Output,
-    private total: number,
-  ) {
+  constructor(private readonly out: Output) {
     this.tty = out.streams.stderr.isTTY === true;
     this.stream = out.streams.stderr;
   }
@@ -295,7 +292,6 @@ class Progress {
       case 'started':
         this.resumedFrom = e.resumedFrom;
         this.backend = e.backend.name;
-        this.total = e.totalSteps;
         this.lastDecile = Math.floor((10 * e.startStep) / Math.max(1, e.totalSteps));
         this.message(
           `backend ${e.backend.name} (${e.backend.reason}${e.backend.skipped.length ? `; skipped ${e.backend.skipped.map((s) => s.name).join(', ')}` : ''})` +

@@ -1,5 +1,4 @@
 import { describe, it, expect } from 'vitest';
-import { tf } from '../../../core/tf';
 import { ConfigError, SolverError } from '../../../core/errors';
 import { Rng } from '../../../core/util/random';
 import { condOT, cosine, linearVP, polynomial, ve, vp, type Scheduler } from '../../../core/path/scheduler';

@@ -36,14 +36,13 @@ describe('createRun checks an image folder off the compute worker', () => {
     writeFileSync(join(dir, 'b.png'), noisePng1Bit(4000, 3000, 2));
     await studio.call('settings', {}); // the compute worker is up
     let created = 0;
-    let answered = 0;
     const t0 = performance.now();
     const create = studio.service.call('createRun', { config: imagesConfig(dir), name: 'slow folder', start: false }).then((env) => {
       created = performance.now() - t0;
       return env;
     });
     const settings = await studio.call('settings', {});
-    answered = performance.now() - t0;
+    const answered = performance.now() - t0;
     expect(settings.backend.name).toBeTruthy();
     const env = await create;
     expect(env.ok, JSON.stringify(env)).toBe(true);

@@ -110,7 +110,7 @@ export function jsonOf<T = Record<string, unknown>>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch (e) {
-    throw new Error(`stdout is not one JSON document (${(e as Error).message})\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(-2000)}`);
+    throw new Error(`stdout is not one JSON document (${(e as Error).message})\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(-2000)}`, { cause: e });
   }
 }
 

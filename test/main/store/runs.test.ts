@@ -224,7 +224,7 @@ describe('listRuns', () => {
     clock.tick();
     const b = store.createRun({ name: 'b', config: { dataset: 'mnist', scheduler: { kind: 'cosine' } }, backend: 'tensorflow' });
     clock.tick();
-    const c = store.createRun({ name: 'c', config: {}, backend: 'cpu' });
+    store.createRun({ name: 'c', config: {}, backend: 'cpu' });
     store.appendMetrics(a.id, [
       { step: 1, name: 'loss', value: 3 },
       { step: 3, name: 'loss', value: 1 }, // latest, though written before step 2
