@@ -23,7 +23,9 @@ export default defineConfig({
         // Electron's main process, the command line (bin/flow-studio.mjs runs out/main/cli.js where
         // there are no sources) and every worker thread, as out/main/<name>.js: one table,
         // main/runtime/entries.ts, which main/runtime/resources.ts reads to start the workers.
-        input: Object.fromEntries(Object.entries({ ...MAIN_ENTRIES, ...WORKER_ENTRIES }).map(([name, file]) => [name, resolve(root, file)])),
+        input: Object.fromEntries(
+          Object.entries({ ...MAIN_ENTRIES, ...WORKER_ENTRIES }).map(([name, file]) => [name, resolve(root, file)]),
+        ),
       },
     },
   },

@@ -10,7 +10,25 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Node built-ins by their bare names (exact module names, so '../path/x' is not one of them). */
-const NODE_NAMES = ['fs', 'fs/promises', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'http', 'https', 'net', 'stream', 'util', 'zlib', 'events', 'readline', 'readline/promises'];
+const NODE_NAMES = [
+  'fs',
+  'fs/promises',
+  'path',
+  'os',
+  'child_process',
+  'worker_threads',
+  'crypto',
+  'url',
+  'http',
+  'https',
+  'net',
+  'stream',
+  'util',
+  'zlib',
+  'events',
+  'readline',
+  'readline/promises',
+];
 const NATIVE_NAMES = ['electron', 'better-sqlite3', 'ws', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 /** A no-restricted-imports rule forbidding these module groups, with the reason in the message. */
@@ -25,10 +43,26 @@ const toRenderer = { group: ['**/renderer/**'], message: 'this layer must not im
 const toPreload = { group: ['**/preload/**'], message: 'import the contract from common/, not preload/ (docs/architecture.md)' };
 const toCommon = { group: ['**/common/**'], message: 'core is the math engine: it knows nothing of the app (docs/architecture.md)' };
 const toNode = { group: ['node:*'], names: NODE_NAMES, message: 'this layer runs in every process: no Node APIs (docs/architecture.md)' };
-const toNative = { group: ['electron/*'], names: NATIVE_NAMES, message: 'this layer runs in every process: no Electron, SQLite or native modules (docs/architecture.md)' };
+const toNative = {
+  group: ['electron/*'],
+  names: NATIVE_NAMES,
+  message: 'this layer runs in every process: no Electron, SQLite or native modules (docs/architecture.md)',
+};
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.tools/**', 'test-results/**', 'playwright-report/**', 'python/**', 'bench/results/**', '.scratch*/**'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      '.tools/**',
+      'test-results/**',
+      'playwright-report/**',
+      'python/**',
+      'bench/results/**',
+      '.scratch*/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
@@ -40,7 +74,10 @@ export default tseslint.config(
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.node } },
     rules: {
       // Unused names are an error, except deliberate ones spelled with a leading underscore.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // Non-null assertions mark places where an invariant guarantees a value (indexed access under
       // noUncheckedIndexedAccess); the type checker, not the linter, is the judge there.
       '@typescript-eslint/no-non-null-assertion': 'off',
@@ -60,7 +97,11 @@ export default tseslint.config(
   {
     // Vue's style rules that Prettier formats anyway, and single-word view names the router uses.
     files: ['**/*.vue'],
-    rules: { 'vue/multi-word-component-names': 'off', 'vue/max-attributes-per-line': 'off', 'vue/singleline-html-element-content-newline': 'off' },
+    rules: {
+      'vue/multi-word-component-names': 'off',
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+    },
   },
   prettier,
 );

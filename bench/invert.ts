@@ -46,7 +46,12 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
     for (const v of variants) {
       const e = encode(field, x, v.opts); // warm-up, and the round trip's accuracy
       const d = decode(field, e.x, v.opts);
-      info.set(v.name, { nfe: e.nfe, steps: e.steps, rejected: e.rejected, psnr: round(reconstructionError(img.data, d.x.dataSync()).psnr, 2) });
+      info.set(v.name, {
+        nfe: e.nfe,
+        steps: e.steps,
+        rejected: e.rejected,
+        psnr: round(reconstructionError(img.data, d.x.dataSync()).psnr, 2),
+      });
       tf.dispose([e.x, d.x]);
     }
     for (let r = 0; r < o.repeats; r++) {
@@ -97,6 +102,11 @@ if (process.argv[1]?.endsWith('invert.ts')) {
   const repeats = at >= 0 ? Number(process.argv[at + 1]) : 5;
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error('--repeats must be an integer >= 1');
   const backend = await selectBackend();
-  const doc = { bench: 'invert-image', date: new Date().toISOString(), backend: { name: backend.name, version: backend.version }, ...benchInvert({ repeats }) };
+  const doc = {
+    bench: 'invert-image',
+    date: new Date().toISOString(),
+    backend: { name: backend.name, version: backend.version },
+    ...benchInvert({ repeats }),
+  };
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }

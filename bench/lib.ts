@@ -62,7 +62,11 @@ export function timedRound<T>(step: () => T, ms: number, minSteps = 1): { rate: 
 }
 
 /** `timedRound` for an asynchronous step (awaited one at a time). */
-export async function timedRoundAsync<T>(step: () => Promise<T>, ms: number, minSteps = 1): Promise<{ rate: number; steps: number; last: T }> {
+export async function timedRoundAsync<T>(
+  step: () => Promise<T>,
+  ms: number,
+  minSteps = 1,
+): Promise<{ rate: number; steps: number; last: T }> {
   let n = 0;
   let last: T;
   const t0 = performance.now();

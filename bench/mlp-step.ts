@@ -67,7 +67,11 @@ function plainStep(model: VelocityModel, x1: Tensor, opt: tf.Optimizer): Step {
         const { xt, t, target } = cfmBatch(x1);
         return tf.mean(tf.square(tf.sub(apply(xt, t), target))) as tf.Scalar;
       }, v as tf.Variable[]);
-      adamStep(opt, v, v.map((x) => grads[x.name]!));
+      adamStep(
+        opt,
+        v,
+        v.map((x) => grads[x.name]!),
+      );
       return value.dataSync()[0]!;
     });
 }
@@ -80,7 +84,11 @@ function customStep(model: VelocityModel, x1: Tensor, opt: tf.Optimizer): Step {
         const { xt, t, target } = cfmBatch(x1);
         return tf.mean(tf.square(tf.sub(model.apply(xt, t), target))) as tf.Scalar;
       }, v as tf.Variable[]);
-      adamStep(opt, v, v.map((x) => grads[x.name]!));
+      adamStep(
+        opt,
+        v,
+        v.map((x) => grads[x.name]!),
+      );
       return value.dataSync()[0]!;
     });
 }

@@ -93,7 +93,11 @@ async function engineParallelVariant(batch: number, threads: number): Promise<Va
   const trainer = createTrainer({ spec, model, target: toy2dSource('moons') });
   for (let i = 0; i < 3; i++) trainer.step();
   const backend = await selectBackend();
-  const par = await createParallelTrainer(trainer, { threads, data: { kind: 'experiment', data: spec.data, source: spec.source }, backend: backend.name });
+  const par = await createParallelTrainer(trainer, {
+    threads,
+    data: { kind: 'experiment', data: spec.data, source: spec.source },
+    backend: backend.name,
+  });
   for (let i = 0; i < 3; i++) await par.step();
   const start = par.timings();
   return {
@@ -148,7 +152,12 @@ function bareVariant(batch: number): Variant {
   const model = createMlp(NET, 1);
   const opt = tf.train.adam(1e-3);
   const vars = model.variables as tf.Variable[];
-  const x1 = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([batch, 2], 0, 1, 'float32', 7), 0.1), tf.mul(tf.sign(tf.randomNormal([batch, 2], 0, 1, 'float32', 8)), 2)));
+  const x1 = tf.tidy(() =>
+    tf.add(
+      tf.mul(tf.randomNormal([batch, 2], 0, 1, 'float32', 7), 0.1),
+      tf.mul(tf.sign(tf.randomNormal([batch, 2], 0, 1, 'float32', 8)), 2),
+    ),
+  );
   const step = (): number =>
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
@@ -241,7 +250,10 @@ async function gemmRates(peer: LinePeer | null): Promise<Record<string, unknown>
     const tfjs = rate(() => tf.matMul(a, b).dispose(), flop);
     tf.dispose([a, b]);
     const torch = peer ? round((await peer.request<{ gflops: number }>({ mm: [m, k, n], ms: 400 })).gflops, 1) : null;
-    out.push({ shape: `[${m}, ${k}] x [${k}, ${n}]`, gflops: { 'ours (FlowMatMul, FMA)': ours, 'tfjs wasm matMul (XNNPACK)': tfjs, torch } });
+    out.push({
+      shape: `[${m}, ${k}] x [${k}, ${n}]`,
+      gflops: { 'ours (FlowMatMul, FMA)': ours, 'tfjs wasm matMul (XNNPACK)': tfjs, torch },
+    });
   }
   return out;
 }
@@ -272,7 +284,11 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
             rates[name]!.push(await variants.find((v) => v.name === name)!.round(ms));
           }
         }
-        log(`mlp-step batch ${batch} round ${r + 1}/${opts.rounds}: ${Object.entries(rates).map(([k, v]) => `${k} ${round(v.at(-1) ?? NaN, 1)}`).join(', ')} steps/s`);
+        log(
+          `mlp-step batch ${batch} round ${r + 1}/${opts.rounds}: ${Object.entries(rates)
+            .map(([k, v]) => `${k} ${round(v.at(-1) ?? NaN, 1)}`)
+            .join(', ')} steps/s`,
+        );
       }
       const engine = rateStats(rates.engine!);
       const engine2 = rateStats(rates.engine2!);
@@ -297,7 +313,8 @@ export async function benchMlpStep(opts: MlpStepOptions): Promise<Record<string,
   return {
     model: '3 -> 256 -> 256 -> 256 -> 2, SiLU, input [x, t] (timeEmbedDim 0)',
     variants: {
-      'engine trainer.step': 'core createTrainer on the moons preset with this net: data, coupling, loss, grads, Adam + schedule + grad norm + EMA, loss to host',
+      'engine trainer.step':
+        'core createTrainer on the moons preset with this net: data, coupling, loss, grads, Adam + schedule + grad norm + EMA, loss to host',
       'engine 2 threads':
         'the engine trainer data-parallel over 2 threads (main/training/parallel.ts): half the batch per thread, gradients combined through a SharedArrayBuffer, the same Adam update on both',
       'bare model step': 'createMlp + tf.variableGrads + tf.train.adam on a fixed batch, loss to host (the same work as the torch peer)',

@@ -51,7 +51,13 @@ export function benchMoonsQuality(o: MoonsOptions): Record<string, unknown> {
       const ed = energyDistance(s.x, fresh);
       tf.dispose([s.x, s.x0, fresh]);
       evalMs += performance.now() - e0;
-      const point = { step: trainer.stepCount, energyDistance: round(ed, 5), trainSec: round(trainMs / 1000, 2), wallSec: round((performance.now() - wall0) / 1000, 2), loss: round(loss, 4) };
+      const point = {
+        step: trainer.stepCount,
+        energyDistance: round(ed, 5),
+        trainSec: round(trainMs / 1000, 2),
+        wallSec: round((performance.now() - wall0) / 1000, 2),
+        loss: round(loss, 4),
+      };
       curve.push(point);
       log(`moons step ${point.step}: ED ${point.energyDistance} (train ${point.trainSec} s, wall ${point.wallSec} s)`);
       if (reached) confirmations++;

@@ -46,7 +46,8 @@ function parseArgs(argv: string[]): Args {
     };
     if (a === '--only') {
       const names = value().split(',');
-      for (const n of names) if (!(NAMES as readonly string[]).includes(n)) throw new Error(`--only: unknown benchmark '${n}'; allowed: ${NAMES.join(', ')}`);
+      for (const n of names)
+        if (!(NAMES as readonly string[]).includes(n)) throw new Error(`--only: unknown benchmark '${n}'; allowed: ${NAMES.join(', ')}`);
       args.only = names as Name[];
     } else if (a === '--out') args.out = value();
     else if (a === '--rounds') {
@@ -54,7 +55,10 @@ function parseArgs(argv: string[]): Args {
       if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) throw new Error('--rounds must be an integer >= 1');
     } else if (a === '--python') args.python = value();
     else if (a === '--no-torch') args.python = null;
-    else throw new Error(`unknown argument '${a}'; usage: bench/run.ts [--only ${NAMES.join('|')}[,...]] [--out FILE] [--rounds N] [--python PATH | --no-torch]`);
+    else
+      throw new Error(
+        `unknown argument '${a}'; usage: bench/run.ts [--only ${NAMES.join('|')}[,...]] [--out FILE] [--rounds N] [--python PATH | --no-torch]`,
+      );
   }
   return args;
 }
@@ -97,7 +101,15 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
 /** The headline numbers, pulled out of the results for a quick read. */
 function summarise(results: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const mlp = results['mlp-step'] as { results?: { batch: number; stepsPerSec: Record<string, { best: number; median: number } | null>; ratioOursOverTorch: Record<string, { best: number; median: number } | null> }[] } | undefined;
+  const mlp = results['mlp-step'] as
+    | {
+        results?: {
+          batch: number;
+          stepsPerSec: Record<string, { best: number; median: number } | null>;
+          ratioOursOverTorch: Record<string, { best: number; median: number } | null>;
+        }[];
+      }
+    | undefined;
   for (const r of mlp?.results ?? []) {
     out[`mlp-step batch ${r.batch} (steps/s, best)`] = {
       engine: r.stepsPerSec['engine trainer.step']?.best ?? null,
@@ -109,14 +121,22 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
       'bare/torch': r.ratioOursOverTorch['bare model step']?.best ?? null,
     };
   }
-  const s = results.sampling as { mlp?: { pointStepsPerSec: { best: number } }; oracle8gaussians?: { pointStepsPerSec: { best: number } } } | undefined;
-  if (s) out['sampling (point-steps/s, best)'] = { mlp: s.mlp?.pointStepsPerSec.best, oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best };
+  const s = results.sampling as
+    { mlp?: { pointStepsPerSec: { best: number } }; oracle8gaussians?: { pointStepsPerSec: { best: number } } } | undefined;
+  if (s)
+    out['sampling (point-steps/s, best)'] = {
+      mlp: s.mlp?.pointStepsPerSec.best,
+      oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best,
+    };
   const m = results['moons-quality'] as { reached?: boolean; steps?: number; trainSec?: number; wallSec?: number } | undefined;
   if (m) out['moons to ED < 0.01'] = m.reached ? { steps: m.steps, trainSec: m.trainSec, wallSecWithEvals: m.wallSec } : 'not reached';
   const u = results['unet-step'] as { results?: { batch: number; msPerStep: { best: number; median: number } }[] } | undefined;
-  for (const r of u?.results ?? []) out[`unet-step batch ${r.batch} (ms/step)`] = r.msPerStep.best === undefined ? null : { best: r.msPerStep.best, median: r.msPerStep.median };
+  for (const r of u?.results ?? [])
+    out[`unet-step batch ${r.batch} (ms/step)`] =
+      r.msPerStep.best === undefined ? null : { best: r.msPerStep.best, median: r.msPerStep.median };
   const inv = results['invert-image'] as { results?: { solver: string; nfe: number; ms: { best: number; median: number } }[] } | undefined;
-  for (const r of inv?.results ?? []) out[`invert one 28x28 image, ${r.solver} (ms)`] = { best: r.ms.best, median: r.ms.median, nfe: r.nfe };
+  for (const r of inv?.results ?? [])
+    out[`invert one 28x28 image, ${r.solver} (ms)`] = { best: r.ms.best, median: r.ms.median, nfe: r.nfe };
   return out;
 }
 
@@ -140,7 +160,14 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     log(`${name} ...`);
     const r = await runOne(name, args);
-    results[name] = { date: new Date().toISOString(), durationSec: round((performance.now() - t0) / 1000, 1), loadavgBefore: loadBefore, loadavgAfter: load(), machine: machine(), ...r };
+    results[name] = {
+      date: new Date().toISOString(),
+      durationSec: round((performance.now() - t0) / 1000, 1),
+      loadavgBefore: loadBefore,
+      loadavgAfter: load(),
+      machine: machine(),
+      ...r,
+    };
   }
   const ordered = Object.fromEntries(NAMES.filter((n) => results[n]).map((n) => [n, results[n]!]));
   const doc = {

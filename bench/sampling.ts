@@ -54,7 +54,12 @@ export function benchSampling(o: SamplingOptions): Record<string, unknown> {
   const rng = new Rng(3);
   for (const v of model.variables) {
     const fanIn = v.shape.length === 2 ? v.shape[0]! : 1;
-    v.assign(tf.tensor(rng.normals(v.size).map((z) => z / Math.sqrt(fanIn)), v.shape));
+    v.assign(
+      tf.tensor(
+        rng.normals(v.size).map((z) => z / Math.sqrt(fanIn)),
+        v.shape,
+      ),
+    );
   }
   const mlp = guidedField(model, 'velocity', condOT(), 0);
   const oracle = gmmOracle(mixtureOf2d('8gaussians')!, condOT());
@@ -63,8 +68,14 @@ export function benchSampling(o: SamplingOptions): Record<string, unknown> {
       points: o.points,
       steps: o.steps,
       solver: 'euler',
-      mlp: { model: 'MLP [x, emb32(t)] -> 256 -> 256 -> 256 -> 2, SiLU (the 2-D presets), random weights', ...measure('mlp', mlp, o, o.repeats) },
-      oracle8gaussians: { model: 'exact GMM velocity, 8 components (core/oracle/gmm)', ...measure('oracle', oracle.velocity, o, Math.max(o.repeats, 3)) },
+      mlp: {
+        model: 'MLP [x, emb32(t)] -> 256 -> 256 -> 256 -> 2, SiLU (the 2-D presets), random weights',
+        ...measure('mlp', mlp, o, o.repeats),
+      },
+      oracle8gaussians: {
+        model: 'exact GMM velocity, 8 components (core/oracle/gmm)',
+        ...measure('oracle', oracle.velocity, o, Math.max(o.repeats, 3)),
+      },
     };
   } finally {
     model.dispose();

@@ -35,7 +35,10 @@ const path = join(dir, 'flow-studio.db');
 
 /** Drops the file's pages from the OS page cache; false when it cannot (no python3). */
 function evict(file: string): boolean {
-  const r = spawnSync('python3', ['-c', `import os\nfd = os.open(${JSON.stringify(file)}, os.O_RDONLY)\nos.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)`]);
+  const r = spawnSync('python3', [
+    '-c',
+    `import os\nfd = os.open(${JSON.stringify(file)}, os.O_RDONLY)\nos.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)`,
+  ]);
   return r.status === 0;
 }
 
@@ -59,7 +62,8 @@ function build(): void {
   for (let r = 0; r < runs; r++) {
     const { id } = store.createRun({ name: `run ${r}`, config: { r }, backend: 'wasm' });
     const rows = [];
-    for (let s = 0; s < 5000; s++) rows.push({ step: s, name: 'loss', value: Math.exp(-s / 1000) }, { step: s, name: 'grad_norm', value: 1 + s / 5000 });
+    for (let s = 0; s < 5000; s++)
+      rows.push({ step: s, name: 'loss', value: Math.exp(-s / 1000) }, { step: s, name: 'grad_norm', value: 1 + s / 5000 });
     store.appendMetrics(id, rows);
     for (const step of [1000, 2000, 3000]) store.saveCheckpoint(id, { step, model, optimizer });
   }
@@ -95,9 +99,18 @@ const raw = (f: (db: Database.Database) => unknown) => () => {
   }
 };
 
-await measure('PRAGMA quick_check (every page)', raw((db) => quickCheck(db)));
-await measure('PRAGMA integrity_check (every page, indexes too)', raw((db) => db.pragma('integrity_check')));
-await measure('PRAGMA quick_check(runs) + quick_check(sqlite_schema)', raw((db) => (quickCheck(db, 'sqlite_schema'), quickCheck(db, 'runs'))));
+await measure(
+  'PRAGMA quick_check (every page)',
+  raw((db) => quickCheck(db)),
+);
+await measure(
+  'PRAGMA integrity_check (every page, indexes too)',
+  raw((db) => db.pragma('integrity_check')),
+);
+await measure(
+  'PRAGMA quick_check(runs) + quick_check(sqlite_schema)',
+  raw((db) => (quickCheck(db, 'sqlite_schema'), quickCheck(db, 'runs'))),
+);
 await measure("RunStore.open access 'write' (full check) + close", () => RunStore.open(path).close());
 await measure("RunStore.open access 'read' (runs table check) + listRuns + close", () => {
   const s = RunStore.open(path, { access: 'read' });

@@ -48,7 +48,11 @@ export {
 
 // The field name is added by formatIssues, so messages say only what is wrong.
 const positive = (_what: string) => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' });
-const int = (min: number) => z.number().int({ error: 'must be an integer' }).min(min, { error: `must be >= ${min}` });
+const int = (min: number) =>
+  z
+    .number()
+    .int({ error: 'must be an integer' })
+    .min(min, { error: `must be >= ${min}` });
 
 export const gmmSchema = z
   .strictObject({
@@ -58,12 +62,18 @@ export const gmmSchema = z
   })
   .superRefine((g, ctx) => {
     if (g.means.length !== g.weights.length || g.stds.length !== g.weights.length)
-      ctx.addIssue({ code: 'custom', message: `weights (${g.weights.length}), means (${g.means.length}) and stds (${g.stds.length}) must have the same length`, path: ['means'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `weights (${g.weights.length}), means (${g.means.length}) and stds (${g.stds.length}) must have the same length`,
+        path: ['means'],
+      });
     const d = g.means[0]?.length ?? 0;
     g.means.forEach((m, i) => {
-      if (m.length !== d) ctx.addIssue({ code: 'custom', message: `must have dimension ${d} like means[0], got ${m.length}`, path: ['means', i] });
+      if (m.length !== d)
+        ctx.addIssue({ code: 'custom', message: `must have dimension ${d} like means[0], got ${m.length}`, path: ['means', i] });
     });
-    if (!(g.weights.reduce((a, b) => a + b, 0) > 0)) ctx.addIssue({ code: 'custom', message: 'must have a positive sum', path: ['weights'] });
+    if (!(g.weights.reduce((a, b) => a + b, 0) > 0))
+      ctx.addIssue({ code: 'custom', message: 'must have a positive sum', path: ['weights'] });
   });
 export type GmmFile = z.infer<typeof gmmSchema>;
 
@@ -79,7 +89,10 @@ export const schedulerSchema = z.discriminatedUnion('kind', [
 export const dataSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('toy2d'), name: z.enum(TOY_2D_NAMES), noise: z.number().min(0).optional() }),
   z.strictObject({ kind: z.literal('gmm'), gmm: gmmSchema }),
-  z.strictObject({ kind: z.literal('points'), points: z.array(z.array(z.number()).length(2)).min(1, { error: 'needs at least one point' }) }),
+  z.strictObject({
+    kind: z.literal('points'),
+    points: z.array(z.array(z.number()).length(2)).min(1, { error: 'needs at least one point' }),
+  }),
   z.strictObject({ kind: z.literal('mnist'), digits: z.array(int(0).max(9)).min(1).optional() }),
   z.strictObject({
     kind: z.literal('images'),
@@ -100,7 +113,10 @@ const mlpSchema = z.strictObject({
   depth: int(1).max(16).default(3),
   activation: z.enum(ACTIVATIONS).default('silu'),
   /** Sinusoidal time features (even); 0 feeds t itself as one input (the 3 -> 256 ... benchmark net). */
-  timeEmbedDim: int(0).max(512).default(32).refine((d) => d === 0 || d % 2 === 0, { error: 'must be 0 or even' }),
+  timeEmbedDim: int(0)
+    .max(512)
+    .default(32)
+    .refine((d) => d === 0 || d % 2 === 0, { error: 'must be 0 or even' }),
 });
 const unetSchema = z.strictObject({
   kind: z.literal('unet'),
@@ -109,11 +125,17 @@ const unetSchema = z.strictObject({
   blocksPerLevel: int(1).max(4).default(1),
   attention: z.boolean().default(true),
   groups: int(1).default(8),
-  timeEmbedDim: int(2).max(512).default(64).refine((d) => d % 2 === 0, { error: 'must be even (sinusoidal features come in sin/cos pairs)' }),
+  timeEmbedDim: int(2)
+    .max(512)
+    .default(64)
+    .refine((d) => d % 2 === 0, { error: 'must be even (sinusoidal features come in sin/cos pairs)' }),
 });
 
 /** Source x0: standard normal noise, or another dataset (data translation). */
-const sourceSchema = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('gaussian') }), z.strictObject({ kind: z.literal('data'), data: dataSchema })]);
+const sourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('gaussian') }),
+  z.strictObject({ kind: z.literal('data'), data: dataSchema }),
+]);
 const pathSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('affine'), scheduler: schedulerSchema }),
   // Stochastic interpolant / Schrodinger-bridge CFM: x_t = t x1 + (1-t) x0 + s sqrt(t(1-t)) eps.
@@ -122,7 +144,8 @@ const pathSchema = z.discriminatedUnion('kind', [
 const modelSchema = z.discriminatedUnion('kind', [mlpSchema, unetSchema]);
 
 /** The kinds of a discriminated union of the schema, in its order: the choices the form offers. */
-const kindsOf = <K extends string>(union: { options: readonly { shape: { kind: { value: K } } }[] }): K[] => union.options.map((o) => o.shape.kind.value);
+const kindsOf = <K extends string>(union: { options: readonly { shape: { kind: { value: K } } }[] }): K[] =>
+  union.options.map((o) => o.shape.kind.value);
 export const DATA_KINDS = kindsOf(dataSchema);
 export const SOURCE_KINDS = kindsOf(sourceSchema);
 export const PATH_KINDS = kindsOf(pathSchema);
@@ -186,7 +209,19 @@ export const experimentSchema = z
         gradClip: z.number().min(0).default(0),
         emaDecay: z.number().min(0).lt(1).default(0.999),
       })
-      .default({ kind: 'adam', lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmupSteps: 0, schedule: 'constant', minLrRatio: 0.1, gradClip: 0, emaDecay: 0.999 }),
+      .default({
+        kind: 'adam',
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0,
+        warmupSteps: 0,
+        schedule: 'constant',
+        minLrRatio: 0.1,
+        gradClip: 0,
+        emaDecay: 0.999,
+      }),
     train: z
       .strictObject({
         steps: int(1).max(10_000_000).default(2000),
@@ -275,12 +310,15 @@ function addRuleIssues(c: ExperimentConfig, existing: readonly z.core.$ZodRawIss
 
 function issuesOf(error: z.ZodError, schema: z.ZodType, input: unknown): FieldIssue[] {
   return error.issues.flatMap((i) => {
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: fieldName([...i.path, k]), message: unknownFieldMessage(schema, input, i.path, k) }));
+    if (i.code === 'unrecognized_keys')
+      return i.keys.map((k) => ({ field: fieldName([...i.path, k]), message: unknownFieldMessage(schema, input, i.path, k) }));
     let message = i.message;
     // zod's own wording ("Invalid option: ...") is replaced; a message the schema set is kept.
     const generic = message.startsWith('Invalid');
-    if (generic && i.code === 'invalid_value' && 'values' in i) message = `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    if (generic && i.code === 'invalid_union' && 'discriminator' in i && i.discriminator) message = `unknown kind; allowed: ${unionKinds(i)}`;
+    if (generic && i.code === 'invalid_value' && 'values' in i)
+      message = `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    if (generic && i.code === 'invalid_union' && 'discriminator' in i && i.discriminator)
+      message = `unknown kind; allowed: ${unionKinds(i)}`;
     return [{ field: fieldName(i.path), message }];
   });
 }
@@ -309,7 +347,8 @@ const defOf = (s: Schema): Def => (s as { _zod: { def: Def } })._zod.def;
 function unwrap(s: Schema): Schema {
   for (;;) {
     const d = defOf(s);
-    if (d.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d.innerType;
+    if (d.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type))
+      s = d.innerType;
     else if (d.type === 'pipe' && d.in) s = d.in;
     else return s;
   }
@@ -328,7 +367,7 @@ function objectAt(schema: Schema, input: unknown, path: readonly PropertyKey[]):
   let s = unwrap(schema);
   let v: unknown = input;
   let union: ObjectAt['union'];
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const d = defOf(s);
     if (d.type === 'union' && d.discriminator && d.options) {
       const disc = d.discriminator;
@@ -338,7 +377,9 @@ function objectAt(schema: Schema, input: unknown, path: readonly PropertyKey[]):
       union = {
         discriminator: disc,
         kind,
-        others: d.options.filter((o) => o !== member).map((o) => ({ kind: kindOf(o, disc), keys: Object.keys(defOf(unwrap(o)).shape ?? {}) })),
+        others: d.options
+          .filter((o) => o !== member)
+          .map((o) => ({ kind: kindOf(o, disc), keys: Object.keys(defOf(unwrap(o)).shape ?? {}) })),
       };
       s = unwrap(member);
       continue;
@@ -354,7 +395,11 @@ function objectAt(schema: Schema, input: unknown, path: readonly PropertyKey[]):
 }
 
 /** Every object of the schema with its dotted path, depth first in field order (union members included). */
-function allObjects(schema: Schema, path: string[] = [], out: { path: string[]; keys: string[] }[] = []): { path: string[]; keys: string[] }[] {
+function allObjects(
+  schema: Schema,
+  path: string[] = [],
+  out: { path: string[]; keys: string[] }[] = [],
+): { path: string[]; keys: string[] }[] {
   const d = defOf(unwrap(schema));
   if (d.type === 'union' && d.options) for (const o of d.options) allObjects(o, path, out);
   else if (d.type === 'object' && d.shape) {
@@ -389,7 +434,10 @@ function unknownFieldMessage(schema: Schema, input: unknown, path: readonly Prop
   const below = objects.filter((o) => o.path.length > here.length && here.every((p, i) => o.path[i] === p));
   for (const o of [...below, ...objects]) {
     if (o.path.join('.') === here.join('.')) continue;
-    const hit = exactMatch(key, o.keys.filter((k) => k !== 'kind'));
+    const hit = exactMatch(
+      key,
+      o.keys.filter((k) => k !== 'kind'),
+    );
     if (hit !== null) return `unknown field; did you mean ${[...o.path, hit].join('.')}?`;
   }
   return `unknown field; allowed here: ${at.keys.join(', ')}`;

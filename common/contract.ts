@@ -57,7 +57,11 @@ export const fieldRequestSchema = z
 export const EXPORT_KINDS = ['config', 'metrics', 'samples', 'trajectories', 'model'] as const;
 
 /** A model the latent studio can use: `shipped:NAME`, `RUN_ID` or `RUN_ID@STEP`. */
-export const modelSpecSchema = z.string().min(1).max(100).regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
+export const modelSpecSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^(shipped:[A-Za-z0-9_-]+|[A-Za-z0-9]+(@\d+)?)$/, { error: 'must be shipped:NAME, RUN_ID or RUN_ID@STEP' });
 const taskId = z.string().min(1).max(64);
 
 /** Every request method: channel and request schema. */
@@ -83,7 +87,12 @@ export const contract = {
   getMetrics: {
     channel: 'runs:metrics',
     request: z
-      .object({ id: runId, names: z.array(z.string().min(1).max(100)).max(32).optional(), fromStep: int(0, Number.MAX_SAFE_INTEGER).optional(), maxPoints: int(2, 100_000).optional() })
+      .object({
+        id: runId,
+        names: z.array(z.string().min(1).max(100)).max(32).optional(),
+        fromStep: int(0, Number.MAX_SAFE_INTEGER).optional(),
+        maxPoints: int(2, 100_000).optional(),
+      })
       .strict(),
   },
   latestSample: { channel: 'runs:latest-sample', request: byId },
@@ -93,7 +102,15 @@ export const contract = {
   invertPoints: {
     channel: 'runs:invert-points',
     request: z
-      .object({ id: runId, points: z.array(z.tuple([z.number(), z.number()])).min(1).max(256), solver: z.enum(SOLVERS).optional(), steps: int(1, 1000).optional() })
+      .object({
+        id: runId,
+        points: z
+          .array(z.tuple([z.number(), z.number()]))
+          .min(1)
+          .max(256),
+        solver: z.enum(SOLVERS).optional(),
+        steps: int(1, 1000).optional(),
+      })
       .strict(),
   },
   compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
@@ -105,7 +122,10 @@ export const contract = {
    * taskId. The task is checked by its op's request schema (common/latent.ts); its reply follows the
    * op (LatentRunCall).
    */
-  latentRun: { channel: 'latent:run', request: z.object({ model: modelSpecSchema, taskId: taskId.optional(), task: latentTaskSchema }).strict() },
+  latentRun: {
+    channel: 'latent:run',
+    request: z.object({ model: modelSpecSchema, taskId: taskId.optional(), task: latentTaskSchema }).strict(),
+  },
   latentCancel: { channel: 'latent:cancel', request: z.object({ taskId }).strict() },
   /** Stores a result's files as artifacts of the model's run (shipped models: a "Latent studio" run). */
   latentSave: { channel: 'latent:save', request: z.object({ model: modelSpecSchema, result: latentResultSchema }).strict() },
@@ -183,8 +203,7 @@ export interface Series {
 }
 
 export type SampleView =
-  | { kind: 'points'; step: number; points: number[][] }
-  | { kind: 'image-grid'; step: number; png: string; labels?: number[] };
+  { kind: 'points'; step: number; points: number[][] } | { kind: 'image-grid'; step: number; png: string; labels?: number[] };
 
 export interface SampleResult {
   step: number;
@@ -250,7 +269,6 @@ export interface LatentModelInfo {
   numClasses: number;
 }
 
-
 export interface Replies {
   appInfo: AppInfo;
   settings: Settings;
@@ -294,7 +312,17 @@ export interface TaskEvent {
 /** Training events as the renderer receives them (main/training/protocol.ts WorkerEvent, JSON-safe). */
 export type RunEvent =
   | { type: 'started'; runId: string; totalSteps: number; startStep: number; backend: string; threads?: number }
-  | { type: 'progress'; runId: string; step: number; totalSteps: number; loss: number | null; lossSmoothed: number | null; lr: number; stepsPerSec: number; etaSec: number | null }
+  | {
+      type: 'progress';
+      runId: string;
+      step: number;
+      totalSteps: number;
+      loss: number | null;
+      lossSmoothed: number | null;
+      lr: number;
+      stepsPerSec: number;
+      etaSec: number | null;
+    }
   | { type: 'sample'; runId: string; step: number; sampleId: number; kind: 'points' | 'image-grid' }
   | { type: 'checkpoint'; runId: string; step: number }
   | { type: 'paused'; runId: string; step: number }

@@ -86,7 +86,17 @@ export { straightness } from './metrics/straightness';
 export type { TrajectorySet } from './metrics/straightness';
 
 // Models
-export { createModel, modelFromWeights, createMlp, createUNet, defaultUNetConfig, countParameters, getWeights, setWeights, CheckpointError } from './model';
+export {
+  createModel,
+  modelFromWeights,
+  createMlp,
+  createUNet,
+  defaultUNetConfig,
+  countParameters,
+  getWeights,
+  setWeights,
+  CheckpointError,
+} from './model';
 export type { VelocityModel, ModelConfig, MlpConfig, UNetConfig, Activation } from './model';
 
 // Training

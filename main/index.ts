@@ -16,7 +16,15 @@ import { contract, eventChannels, METHODS, type Envelope } from '../common/contr
 import { StudioService } from './studio/service';
 import { DB_FILE_NAME } from './store/paths';
 import { headerPolicy } from './security/csp';
-import { APP_SCHEME, APP_SCHEME_PRIVILEGES, navigationAllowed, permissionAllowed, rendererEntry, serveAppRequest, windowOpenDecision } from './electron/policy';
+import {
+  APP_SCHEME,
+  APP_SCHEME_PRIVILEGES,
+  navigationAllowed,
+  permissionAllowed,
+  rendererEntry,
+  serveAppRequest,
+  windowOpenDecision,
+} from './electron/policy';
 import { rendererDir } from './runtime/resources';
 
 // The renderer's scheme must be registered as privileged before the app is ready.
@@ -93,14 +101,18 @@ app.on('web-contents-created', (_e, contents) => guard(contents));
 void app.whenReady().then(() => {
   const ses = session.defaultSession;
   // Deny by default: the studio uses no permission-gated API (camera, notifications, HID ...).
-  ses.setPermissionRequestHandler((_wc, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl, entry.url)));
+  ses.setPermissionRequestHandler((_wc, permission, callback, details) =>
+    callback(permissionAllowed(permission, details.requestingUrl, entry.url)),
+  );
   ses.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin, entry.url));
   ses.setDevicePermissionHandler(() => false);
   // The built renderer over app:// (the handler adds the CSP to pages); the dev server's responses
   // get the same policy as a header, with its hot-reload socket allowed.
   protocol.handle(APP_SCHEME, (request) => serveAppRequest(renderer, request));
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [headerPolicy(entry.dev ? 'electron-dev' : 'electron')] } });
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [headerPolicy(entry.dev ? 'electron-dev' : 'electron')] },
+    });
   });
   const dataDir = process.env.FLOW_STUDIO_HOME?.trim() || app.getPath('userData');
   mkdirSync(dataDir, { recursive: true });
@@ -109,7 +121,10 @@ void app.whenReady().then(() => {
   } catch (e) {
     // A store that is damaged, read-only or not a database (StoreFileError) says which file and what
     // to do; the app cannot run without it, and must not write to it.
-    dialog.showErrorBox('Flow Studio cannot open its data', `${e instanceof Error ? e.message : String(e)}\n\nSee 'flow-studio doctor' and README, "Your data".`);
+    dialog.showErrorBox(
+      'Flow Studio cannot open its data',
+      `${e instanceof Error ? e.message : String(e)}\n\nSee 'flow-studio doctor' and README, "Your data".`,
+    );
     app.exit(2);
     return;
   }

@@ -22,7 +22,13 @@ await selectBackend('wasm');
 const store = RunStore.open(values.db);
 const run = store.getRun(values.run);
 const lossSeries = store.getMetrics(values.run, ['loss'])[0];
-const out = exportShippedModel(store, values.run, values.name, 'Class-conditional flow-matching U-Net on MNIST (CondOT path, velocity prediction, CFG label dropout 0.1)', {});
+const out = exportShippedModel(
+  store,
+  values.run,
+  values.name,
+  'Class-conditional flow-matching U-Net on MNIST (CondOT path, velocity prediction, CFG label dropout 0.1)',
+  {},
+);
 const model = shippedModel(values.name);
 const t0 = performance.now();
 const clf = trainMnistClassifier();
@@ -38,7 +44,13 @@ const metrics = {
   evaluationSeconds: (performance.now() - t0) / 1000,
   runStatus: run.status,
 };
-exportShippedModel(store, values.run, values.name, 'Class-conditional flow-matching U-Net on MNIST (CondOT path, velocity prediction, CFG label dropout 0.1)', metrics);
+exportShippedModel(
+  store,
+  values.run,
+  values.name,
+  'Class-conditional flow-matching U-Net on MNIST (CondOT path, velocity prediction, CFG label dropout 0.1)',
+  metrics,
+);
 console.log(JSON.stringify({ out, ...metrics }, null, 2));
 model.dispose();
 clf.classifier.dispose();

@@ -43,11 +43,7 @@ export interface Assignment {
  * @example
  * solveAssignment([[4, 1], [2, 3]]) // { rowToCol: [1, 0], colToRow: [1, 0], cost: 3 }
  */
-export function solveAssignment(
-  cost: ArrayLike<number> | readonly (readonly number[])[],
-  n?: number,
-  m?: number,
-): Assignment {
+export function solveAssignment(cost: ArrayLike<number> | readonly (readonly number[])[], n?: number, m?: number): Assignment {
   const { c, rows, cols } = toFlat(cost, n, m);
   return solveFlat(c, rows, cols);
 }
@@ -209,4 +205,3 @@ function solveFlat(c: Float64Array, n: number, m: number): Assignment {
   for (let i = 0; i < n; i++) total += c[i * m + rowToCol[i]!]!;
   return { rowToCol, colToRow, cost: total };
 }
-

@@ -32,10 +32,7 @@ export function squaredDistanceMatrix(x0: Tensor, x1: Tensor): CostMatrix {
   const m = x1.shape[0]!;
   const d0 = n === 0 ? rowSize(x0.shape) : x0.size / n;
   const d1 = m === 0 ? rowSize(x1.shape) : x1.size / m;
-  checkShape(
-    d0 === d1,
-    () => `cost: rows of x0 and x1 must have the same number of entries. Got shapes [${x0.shape}] and [${x1.shape}]`,
-  );
+  checkShape(d0 === d1, () => `cost: rows of x0 and x1 must have the same number of entries. Got shapes [${x0.shape}] and [${x1.shape}]`);
   if (n === 0 || m === 0) return { data: new Float64Array(0), n, m };
   const c = tf.tidy(() => {
     let a = tf.cast(tf.reshape(x0, [n, d0]), 'float32');

@@ -119,7 +119,10 @@ export function coupleIndices(kind: CouplingKind, x0: Tensor, x1: Tensor, opts: 
   let rng: Rng | undefined = opts.rng;
   if (rng === undefined && opts.seed !== undefined) rng = new Rng(opts.seed);
   if (needsRng && rng === undefined) {
-    throw new ConfigError('coupling.seed', `'${kind}'${kind === 'sinkhorn' ? " with pairing 'sample'" : ' with shuffle'} needs a seed or an rng`);
+    throw new ConfigError(
+      'coupling.seed',
+      `'${kind}'${kind === 'sinkhorn' ? " with pairing 'sample'" : ' with shuffle'} needs a seed or an rng`,
+    );
   }
 
   const labels = readLabels(opts, n);
@@ -214,7 +217,10 @@ function meanPairCost(x0: Tensor, x1: Tensor, i0: Int32Array, i1: Int32Array): n
 function readLabels(opts: CoupleOptions, n: number): { l0: Int32Array; l1: Int32Array } | null {
   if (opts.labels0 === undefined && opts.labels1 === undefined) return null;
   if (opts.labels0 === undefined || opts.labels1 === undefined) {
-    throw new ConfigError(opts.labels0 === undefined ? 'coupling.labels0' : 'coupling.labels1', 'class-respecting coupling needs labels for both x0 and x1');
+    throw new ConfigError(
+      opts.labels0 === undefined ? 'coupling.labels0' : 'coupling.labels1',
+      'class-respecting coupling needs labels for both x0 and x1',
+    );
   }
   return { l0: toLabels(opts.labels0, n, 'labels0'), l1: toLabels(opts.labels1, n, 'labels1') };
 }

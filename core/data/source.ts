@@ -73,7 +73,8 @@ function checkCount(n: number): void {
 }
 
 function checkShapeSpec(shape: readonly number[], field: string): number {
-  if (!Array.isArray(shape) || shape.length === 0) throw new ConfigError(field, `must be a non-empty array of sizes, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length === 0)
+    throw new ConfigError(field, `must be a non-empty array of sizes, got ${JSON.stringify(shape)}`);
   let size = 1;
   shape.forEach((d, i) => {
     if (!(Number.isInteger(d) && d >= 1)) throw new ConfigError(`${field}[${i}]`, `must be an integer >= 1, got ${d}`);
@@ -109,7 +110,8 @@ export function gaussianSource(shape: readonly number[], scale = 1): DataSource 
  */
 export function toy2dSource(name: Dataset2DName, opts: Sample2DOptions = {}): DataSource {
   const info = DATASETS_2D.find((d) => d.name === name);
-  if (!info) throw new ConfigError('data.name', `unknown 2D dataset '${String(name)}'; one of ${DATASETS_2D.map((d) => d.name).join(', ')}`);
+  if (!info)
+    throw new ConfigError('data.name', `unknown 2D dataset '${String(name)}'; one of ${DATASETS_2D.map((d) => d.name).join(', ')}`);
   let numClasses = info.classes;
   if (name === 'gmm') {
     if (!opts.mixture) throw new ConfigError('data.gmm', "the 'gmm' dataset needs a mixture");
@@ -155,9 +157,14 @@ export function pointsSource(points: readonly (readonly number[])[]): DataSource
   if (!(d >= 1)) throw new ConfigError('data.points[0]', 'must have at least one coordinate');
   const flat = new Float32Array(points.length * d);
   points.forEach((p, i) => {
-    if (!Array.isArray(p) || p.length !== d) throw new ConfigError(`data.points[${i}]`, `must have ${d} coordinates (as points[0]), got ${Array.isArray(p) ? p.length : typeof p}`);
+    if (!Array.isArray(p) || p.length !== d)
+      throw new ConfigError(
+        `data.points[${i}]`,
+        `must have ${d} coordinates (as points[0]), got ${Array.isArray(p) ? p.length : typeof p}`,
+      );
     p.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`data.points[${i}][${j}]`, `must be a finite number, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ConfigError(`data.points[${i}][${j}]`, `must be a finite number, got ${String(v)}`);
       flat[i * d + j] = v;
     });
   });
@@ -176,11 +183,14 @@ export function arraySource(data: Float32Array, shape: readonly number[], labels
   const row = checkShapeSpec(shape, 'data.shape');
   if (!(data instanceof Float32Array)) throw new ConfigError('data', 'must be a Float32Array');
   if (data.length === 0 || data.length % row !== 0) {
-    throw new ShapeError(`data must hold a whole, non-zero number of rows of shape [${shape.join(',')}] (${row} values). Got ${data.length} values`);
+    throw new ShapeError(
+      `data must hold a whole, non-zero number of rows of shape [${shape.join(',')}] (${row} values). Got ${data.length} values`,
+    );
   }
   const size = data.length / row;
   for (let k = 0; k < data.length; k++) {
-    if (!Number.isFinite(data[k]!)) throw new DataError(`data row ${Math.floor(k / row)} has a non-finite value (${data[k]}) at index ${k % row}`);
+    if (!Number.isFinite(data[k]!))
+      throw new DataError(`data row ${Math.floor(k / row)} has a non-finite value (${data[k]}) at index ${k % row}`);
   }
   if (!(Number.isInteger(numClasses) && numClasses >= 0)) throw new ConfigError('numClasses', `must be an integer >= 0, got ${numClasses}`);
   if (labels !== undefined) {

@@ -261,7 +261,8 @@ function swissRoll(n: number, rng: Rng, noise: number): Labeled2D {
 function userMixture(opts: Sample2DOptions): GaussianMixture {
   if (opts.mixture === undefined) throw new ConfigError('gmm', "dataset 'gmm' needs a mixture { weights, means, stds }");
   const g = validateGaussianMixture(opts.mixture, 'gmm');
-  if (g.means[0]!.length !== 2) throw new ConfigError('gmm.means[0]', `must have 2 coordinates for a 2D dataset, got ${g.means[0]!.length}`);
+  if (g.means[0]!.length !== 2)
+    throw new ConfigError('gmm.means[0]', `must have 2 coordinates for a 2D dataset, got ${g.means[0]!.length}`);
   return g;
 }
 

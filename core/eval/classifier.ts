@@ -38,7 +38,11 @@ export interface Classifier {
 }
 
 /** Accuracy overall and per true class (NaN for a class with no examples). */
-export function accuracyByClass(pred: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): { overall: number; perClass: number[]; counts: number[] } {
+export function accuracyByClass(
+  pred: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  numClasses: number,
+): { overall: number; perClass: number[]; counts: number[] } {
   if (pred.length !== labels.length) throw new ShapeError(`pred has ${pred.length} entries, labels ${labels.length}`);
   const hit = new Array<number>(numClasses).fill(0);
   const counts = new Array<number>(numClasses).fill(0);
@@ -98,7 +102,10 @@ export function trainClassifier(data: Float32Array, labels: Int32Array, numClass
   if (isImage) {
     let [h, w, c] = shape as [number, number, number];
     for (const [l, out] of [16, 32].entries()) {
-      convs.push({ f: pb.add(`clf/conv${l}/F`, [3, 3, c, out], lecunUniform(9 * c)), b: pb.add(`clf/conv${l}/b`, [out], { kind: 'zeros' }) });
+      convs.push({
+        f: pb.add(`clf/conv${l}/F`, [3, 3, c, out], lecunUniform(9 * c)),
+        b: pb.add(`clf/conv${l}/b`, [out], { kind: 'zeros' }),
+      });
       h = Math.ceil(h / 2);
       w = Math.ceil(w / 2);
       c = out;

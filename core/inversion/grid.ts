@@ -35,7 +35,10 @@ export function pathGrid(opts: PathGridOptions, method: OdeMethod, direction: 't
       throw new ConfigError('timeGrid', 'give either timeGrid or t0/t1/steps, not both');
     }
     if (checkTimeGrid(opts.timeGrid) !== want) {
-      throw new ConfigError('timeGrid', direction === 'toNoise' ? 'must decrease (data at t1 -> noise at t0)' : 'must increase (noise at t0 -> data at t1)');
+      throw new ConfigError(
+        'timeGrid',
+        direction === 'toNoise' ? 'must decrease (data at t1 -> noise at t0)' : 'must increase (noise at t0 -> data at t1)',
+      );
     }
     return opts.timeGrid;
   }

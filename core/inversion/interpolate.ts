@@ -80,7 +80,8 @@ export function slerp(z0: Tensor, z1: Tensor, s: number): Tensor {
  */
 export function interpolatePath(z0: Tensor, z1: Tensor, nFrames: number, mode: InterpolationMode = 'slerp'): Tensor {
   if (!(Number.isInteger(nFrames) && nFrames >= 2)) throw new ConfigError('nFrames', `must be an integer >= 2, got ${nFrames}`);
-  if (!isOneOf(INTERPOLATION_MODES, mode)) throw new ConfigError('mode', `must be ${spellOut(INTERPOLATION_MODES.map((m) => `'${m}'`))}, got '${String(mode)}'`);
+  if (!isOneOf(INTERPOLATION_MODES, mode))
+    throw new ConfigError('mode', `must be ${spellOut(INTERPOLATION_MODES.map((m) => `'${m}'`))}, got '${String(mode)}'`);
   checkPair(z0, z1);
   const step = mode === 'slerp' ? slerp : lerp;
   const frames: Tensor[] = [];
@@ -94,7 +95,10 @@ export function interpolatePath(z0: Tensor, z1: Tensor, nFrames: number, mode: I
 
 function checkPair(z0: Tensor, z1: Tensor): void {
   checkShape(z0.rank >= 1, () => `z0 must have shape [batch, ...dims] or [d]; got a scalar`);
-  checkShape(tf.util.arraysEqual(z0.shape, z1.shape), () => `z1 must have the shape of z0 [${z0.shape.join(', ')}]; got [${z1.shape.join(', ')}]`);
+  checkShape(
+    tf.util.arraysEqual(z0.shape, z1.shape),
+    () => `z1 must have the shape of z0 [${z0.shape.join(', ')}]; got [${z1.shape.join(', ')}]`,
+  );
 }
 
 function checkS(s: number): void {

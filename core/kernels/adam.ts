@@ -111,7 +111,11 @@ export function adamModule(): Uint8Array {
   f.forRange(i, n4, 4, () => {
     [gl, wl, ml, vl, el].forEach((l, p) => addr(p).simdMem(Simd.v128_load, 0, 0).set(l));
     body(true, gl, wl, ml, vl, el, sv);
-    [wl, ml, vl, el].forEach((l, q) => addr(5 + q).get(l).simdMem(Simd.v128_store, 0, 0));
+    [wl, ml, vl, el].forEach((l, q) =>
+      addr(5 + q)
+        .get(l)
+        .simdMem(Simd.v128_store, 0, 0),
+    );
   });
   // Tail (n mod 4 values), scalar.
   f.get(n4).set(i);
@@ -122,7 +126,11 @@ export function adamModule(): Uint8Array {
         () => {
           [gs1, ws1, ms1, vs1, es1].forEach((l, p) => addr(p).mem(Op.f32_load, 0, 0).set(l));
           body(false, gs1, ws1, ms1, vs1, es1, s);
-          [ws1, ms1, vs1, es1].forEach((l, q) => addr(5 + q).get(l).mem(Op.f32_store, 0, 0));
+          [ws1, ms1, vs1, es1].forEach((l, q) =>
+            addr(5 + q)
+              .get(l)
+              .mem(Op.f32_store, 0, 0),
+          );
           f.addTo(i, 1);
         },
         () => f.get(i).get(n).op(Op.i32_lt_s),
@@ -137,13 +145,28 @@ export function adamModule(): Uint8Array {
   const n4q = q.local(I32);
   q.get(1).i32(-4).op(Op.i32_and).set(n4q);
   const term = (off: number, a: number): void => {
-    q.get(0).get(j).i32(4).op(Op.i32_mul, Op.i32_add).mem(Op.f32_load, 0, off).op(Op.f64_promote_f32).tee(x).get(x).op(Op.f64_mul).get(a).op(Op.f64_add).set(a);
+    q.get(0)
+      .get(j)
+      .i32(4)
+      .op(Op.i32_mul, Op.i32_add)
+      .mem(Op.f32_load, 0, off)
+      .op(Op.f64_promote_f32)
+      .tee(x)
+      .get(x)
+      .op(Op.f64_mul)
+      .get(a)
+      .op(Op.f64_add)
+      .set(a);
   };
   q.forRange(j, n4q, 4, () => [0, 1, 2, 3].forEach((k) => term(4 * k, acc[k]!)));
   q.get(n4q).set(j);
   q.ifElse(
     () => q.get(j).get(1).op(Op.i32_lt_s),
-    () => q.doWhile(() => (term(0, acc[0]!), q.addTo(j, 1)), () => q.get(j).get(1).op(Op.i32_lt_s)),
+    () =>
+      q.doWhile(
+        () => (term(0, acc[0]!), q.addTo(j, 1)),
+        () => q.get(j).get(1).op(Op.i32_lt_s),
+      ),
   );
   q.get(acc[0]!).get(acc[1]!).op(Op.f64_add).get(acc[2]!).get(acc[3]!).op(Op.f64_add, Op.f64_add);
 
@@ -163,7 +186,19 @@ export function adamModule(): Uint8Array {
 }
 
 interface AdamExports {
-  adam(g: number, w: number, m: number, v: number, e: number, wo: number, mo: number, vo: number, eo: number, n: number, ...s: number[]): void;
+  adam(
+    g: number,
+    w: number,
+    m: number,
+    v: number,
+    e: number,
+    wo: number,
+    mo: number,
+    vo: number,
+    eo: number,
+    n: number,
+    ...s: number[]
+  ): void;
   sumsq(p: number, n: number): number;
   combine2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
 }
@@ -233,7 +268,8 @@ export function combine2Wasm(args: WasmKernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { wa, wb } = args.attrs as { wa: number; wb: number };
   const n = sizeOf(a);
-  if (sizeOf(b) !== n || a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`${FLOW_COMBINE2}: two float32 tensors of the same size expected`);
+  if (sizeOf(b) !== n || a.dtype !== 'float32' || b.dtype !== 'float32')
+    throw new Error(`${FLOW_COMBINE2}: two float32 tensors of the same size expected`);
   const out = backend.makeOutput([n], 'float32');
   instanceFor(backend).combine2(offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), n, wa, wb);
   return out;
@@ -275,12 +311,21 @@ export function sumSquares(grads: readonly Tensor[]): number {
  * The fused update (kernel path only): `grads` one per weight, or one flat gradient; m, v, ema flat.
  * Returns new weights (one per input weight) and the new m, v, ema; the caller owns them.
  */
-export function adamUpdate(grads: readonly Tensor[], weights: readonly Tensor[], m: Tensor, v: Tensor, ema: Tensor, scalars: AdamScalars): { weights: Tensor[]; m: Tensor; v: Tensor; ema: Tensor } {
+export function adamUpdate(
+  grads: readonly Tensor[],
+  weights: readonly Tensor[],
+  m: Tensor,
+  v: Tensor,
+  ema: Tensor,
+  scalars: AdamScalars,
+): { weights: Tensor[]; m: Tensor; v: Tensor; ema: Tensor } {
   const flatGrad = grads.length === 1 && weights.length !== 1;
   const inputs: tf.NamedTensorMap = { m, v, ema };
   grads.forEach((g, i) => (inputs[`g${i}`] = g));
   weights.forEach((w, i) => (inputs[`w${i}`] = w));
-  const out = tf.engine().runKernel(FLOW_ADAM, inputs, { count: weights.length, flatGrad, scalars } as unknown as tf.NamedAttrMap) as Tensor[];
+  const out = tf
+    .engine()
+    .runKernel(FLOW_ADAM, inputs, { count: weights.length, flatGrad, scalars } as unknown as tf.NamedAttrMap) as Tensor[];
   const k = weights.length;
   return { weights: out.slice(0, k), m: out[k]!, v: out[k + 1]!, ema: out[k + 2]! };
 }

@@ -69,17 +69,38 @@ function transpose4(f: FuncBuilder, r: number[], t: number[], c: number[]): void
  * k = 0, 4, ... while k + 4 <= kc; advances dst by 4 rowBytes per step when `advance`. Leaves k at
  * kc & ~3.
  */
-function emitPack4x4(f: FuncBuilder, k: number, kc4: number, base: number, stride: number, dst: number, rowBytes: number, colOffsets: number[], q: number, regs: { r: number[]; t: number[]; c: number[] }): void {
+function emitPack4x4(
+  f: FuncBuilder,
+  k: number,
+  kc4: number,
+  base: number,
+  stride: number,
+  dst: number,
+  rowBytes: number,
+  colOffsets: number[],
+  q: number,
+  regs: { r: number[]; t: number[]; c: number[] },
+): void {
   f.forRange(k, kc4, 4, () => {
     colOffsets.forEach((col, g) => {
       // q = base + k 4 + g 4 stride
-      f.get(base).get(k).i32(4).op(Op.i32_mul, Op.i32_add).get(stride).i32(4 * g).op(Op.i32_mul, Op.i32_add).set(q);
+      f.get(base)
+        .get(k)
+        .i32(4)
+        .op(Op.i32_mul, Op.i32_add)
+        .get(stride)
+        .i32(4 * g)
+        .op(Op.i32_mul, Op.i32_add)
+        .set(q);
       for (let i = 0; i < 4; i++) {
         f.get(q).simdMem(V.v128_load, 0, 0).set(regs.r[i]!);
         if (i < 3) f.addLocal(q, stride);
       }
       transpose4(f, regs.r, regs.t, regs.c);
-      for (let j = 0; j < 4; j++) f.get(dst).get(regs.c[j]!).simdMem(V.v128_store, 0, j * rowBytes + col);
+      for (let j = 0; j < 4; j++)
+        f.get(dst)
+          .get(regs.c[j]!)
+          .simdMem(V.v128_store, 0, j * rowBytes + col);
     });
     f.addTo(dst, 4 * rowBytes);
   });
@@ -106,11 +127,21 @@ function emitPackA(m: ModuleBuilder, MR: number): void {
       () => f.get(mr).i32(MR).op(Op.i32_ge_s),
       () => {
         f.ifElse(
-          () => f.get(rs).i32(4).op(Op.i32_eq).i32(MR % 4 === 0 ? 1 : 0).op(Op.i32_and),
+          () =>
+            f
+              .get(rs)
+              .i32(4)
+              .op(Op.i32_eq)
+              .i32(MR % 4 === 0 ? 1 : 0)
+              .op(Op.i32_and),
           () => {
             // A transposed in memory: the MR values of one k are contiguous.
             f.forRange(k, kc, 1, () => {
-              for (let v = 0; v < MR / 4; v++) f.get(dst).get(pk).simdMem(V.v128_load, 0, 16 * v).simdMem(V.v128_store, 0, 16 * v);
+              for (let v = 0; v < MR / 4; v++)
+                f.get(dst)
+                  .get(pk)
+                  .simdMem(V.v128_load, 0, 16 * v)
+                  .simdMem(V.v128_store, 0, 16 * v);
               f.addTo(dst, MR * 4).addLocal(pk, cs);
             });
           },
@@ -120,10 +151,15 @@ function emitPackA(m: ModuleBuilder, MR: number): void {
                 () => {
                   f.get(pk).set(p);
                   for (let r = 0; r < MR; r++) {
-                    f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * r);
+                    f.get(dst)
+                      .get(p)
+                      .mem(Op.f32_load, 0, 0)
+                      .mem(Op.f32_store, 0, 4 * r);
                     if (r < MR - 1) f.addLocal(p, rs);
                   }
-                  f.addTo(dst, MR * 4).addLocal(pk, cs).addTo(k, 1);
+                  f.addTo(dst, MR * 4)
+                    .addLocal(pk, cs)
+                    .addTo(k, 1);
                 },
                 () => f.get(k).get(kc).op(Op.i32_lt_s),
               );
@@ -157,8 +193,17 @@ function emitPackA(m: ModuleBuilder, MR: number): void {
           for (let r = 0; r < MR; r++) {
             f.ifElse(
               () => f.get(mr).i32(r).op(Op.i32_gt_s),
-              () => f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * r),
-              () => f.get(dst).f32(0).mem(Op.f32_store, 0, 4 * r),
+              () =>
+                f
+                  .get(dst)
+                  .get(p)
+                  .mem(Op.f32_load, 0, 0)
+                  .mem(Op.f32_store, 0, 4 * r),
+              () =>
+                f
+                  .get(dst)
+                  .f32(0)
+                  .mem(Op.f32_store, 0, 4 * r),
             );
             if (r < MR - 1) f.addLocal(p, rs);
           }
@@ -192,7 +237,11 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
           () => f.get(cs).i32(4).op(Op.i32_eq),
           () => {
             f.forRange(k, kc, 1, () => {
-              for (let v = 0; v < NR / 4; v++) f.get(dst).get(pk).simdMem(V.v128_load, 0, 16 * v).simdMem(V.v128_store, 0, 16 * v);
+              for (let v = 0; v < NR / 4; v++)
+                f.get(dst)
+                  .get(pk)
+                  .simdMem(V.v128_load, 0, 16 * v)
+                  .simdMem(V.v128_store, 0, 16 * v);
               f.addTo(dst, NR * 4).addLocal(pk, rs);
             });
           },
@@ -202,10 +251,15 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
                 () => {
                   f.get(pk).set(p);
                   for (let c = 0; c < NR; c++) {
-                    f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * c);
+                    f.get(dst)
+                      .get(p)
+                      .mem(Op.f32_load, 0, 0)
+                      .mem(Op.f32_store, 0, 4 * c);
                     if (c < NR - 1) f.addLocal(p, cs);
                   }
-                  f.addTo(dst, NR * 4).addLocal(pk, rs).addTo(k, 1);
+                  f.addTo(dst, NR * 4)
+                    .addLocal(pk, rs)
+                    .addTo(k, 1);
                 },
                 () => f.get(k).get(kc).op(Op.i32_lt_s),
               );
@@ -215,7 +269,18 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
               () => f.get(rs).i32(4).op(Op.i32_eq),
               () => {
                 f.get(kc).i32(-4).op(Op.i32_and).set(kc4);
-                emitPack4x4(f, k, kc4, pk, cs, dst, NR * 4, Array.from({ length: NR / 4 }, (_, g) => 16 * g), q, regs);
+                emitPack4x4(
+                  f,
+                  k,
+                  kc4,
+                  pk,
+                  cs,
+                  dst,
+                  NR * 4,
+                  Array.from({ length: NR / 4 }, (_, g) => 16 * g),
+                  q,
+                  regs,
+                );
                 f.get(pk).get(kc4).i32(4).op(Op.i32_mul, Op.i32_add).set(pk);
                 f.ifElse(() => f.get(k).get(kc).op(Op.i32_lt_s), scalarFrom);
               },
@@ -233,8 +298,17 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
           for (let c = 0; c < NR; c++) {
             f.ifElse(
               () => f.get(nr).i32(c).op(Op.i32_gt_s),
-              () => f.get(dst).get(p).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 4 * c),
-              () => f.get(dst).f32(0).mem(Op.f32_store, 0, 4 * c),
+              () =>
+                f
+                  .get(dst)
+                  .get(p)
+                  .mem(Op.f32_load, 0, 0)
+                  .mem(Op.f32_store, 0, 4 * c),
+              () =>
+                f
+                  .get(dst)
+                  .f32(0)
+                  .mem(Op.f32_store, 0, 4 * c),
             );
             if (c < NR - 1) f.addLocal(p, cs);
           }
@@ -246,7 +320,17 @@ function emitPackB(m: ModuleBuilder, NR: number): void {
 }
 
 /** Copies min(rows, MR) x min(cols, NR) floats between C (row stride ld bytes) and the tile (row stride NR floats). */
-function emitEdgeCopy(f: FuncBuilder, MR: number, NR: number, toTile: boolean, c: number, ld: number, tile: number, rows: number, cols: number): void {
+function emitEdgeCopy(
+  f: FuncBuilder,
+  MR: number,
+  NR: number,
+  toTile: boolean,
+  c: number,
+  ld: number,
+  tile: number,
+  rows: number,
+  cols: number,
+): void {
   const r = f.local(I32);
   const q = f.local(I32);
   const rr = f.local(I32);
@@ -258,7 +342,11 @@ function emitEdgeCopy(f: FuncBuilder, MR: number, NR: number, toTile: boolean, c
   f.get(cols).i32(NR).get(cols).i32(NR).op(Op.i32_lt_s, Op.select).set(cc);
   f.forRange(r, rr, 1, () => {
     f.get(c).get(r).get(ld).op(Op.i32_mul, Op.i32_add).set(pc);
-    f.get(tile).get(r).i32(NR * 4).op(Op.i32_mul, Op.i32_add).set(pt);
+    f.get(tile)
+      .get(r)
+      .i32(NR * 4)
+      .op(Op.i32_mul, Op.i32_add)
+      .set(pt);
     f.forRange(q, cc, 1, () => {
       if (toTile) f.get(pt).get(pc).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 0);
       else f.get(pc).get(pt).mem(Op.f32_load, 0, 0).mem(Op.f32_store, 0, 0);
@@ -301,7 +389,10 @@ function emitMacro(m: ModuleBuilder, MR: number, NR: number, relaxed: boolean): 
         () => f.get(full),
         () => f.get(cTile).set(tp).get(ldc).set(ldt),
         () => {
-          f.get(tile).set(tp).i32(NR * 4).set(ldt);
+          f.get(tile)
+            .set(tp)
+            .i32(NR * 4)
+            .set(ldt);
           f.ifElse(
             () => f.get(mode).i32(2).op(Op.i32_eq),
             () => emitEdgeCopy(f, MR, NR, true, cTile, ldc, tile, mr, nr),
@@ -320,13 +411,19 @@ function emitMacro(m: ModuleBuilder, MR: number, NR: number, relaxed: boolean): 
             () => f.get(mode).i32(1).op(Op.i32_eq),
             () => {
               f.get(bias).get(jr).i32(4).op(Op.i32_mul, Op.i32_add).set(t);
-              for (let v = 0; v < NV; v++) f.get(t).simdMem(V.v128_load, 0, 16 * v).set(bv[v]!);
+              for (let v = 0; v < NV; v++)
+                f.get(t)
+                  .simdMem(V.v128_load, 0, 16 * v)
+                  .set(bv[v]!);
               for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.get(bv[v]!).set(acc[r * NV + v]!);
             },
             () => {
               f.get(tp).set(t);
               for (let r = 0; r < MR; r++) {
-                for (let v = 0; v < NV; v++) f.get(t).simdMem(V.v128_load, 0, 16 * v).set(acc[r * NV + v]!);
+                for (let v = 0; v < NV; v++)
+                  f.get(t)
+                    .simdMem(V.v128_load, 0, 16 * v)
+                    .set(acc[r * NV + v]!);
                 if (r < MR - 1) f.addLocal(t, ldt);
               }
             },
@@ -338,9 +435,14 @@ function emitMacro(m: ModuleBuilder, MR: number, NR: number, relaxed: boolean): 
       f.get(kc).set(k);
       f.doWhile(
         () => {
-          for (let v = 0; v < NV; v++) f.get(b).simdMem(V.v128_load, 0, 16 * v).set(bv[v]!);
+          for (let v = 0; v < NV; v++)
+            f.get(b)
+              .simdMem(V.v128_load, 0, 16 * v)
+              .set(bv[v]!);
           for (let r = 0; r < MR; r++) {
-            f.get(a).simdMem(V.v128_load32_splat, 0, 4 * r).set(as);
+            f.get(a)
+              .simdMem(V.v128_load32_splat, 0, 4 * r)
+              .set(as);
             for (let v = 0; v < NV; v++) {
               const x = acc[r * NV + v]!;
               if (relaxed) f.get(as).get(bv[v]!).get(x).simd(V.f32x4_relaxed_madd).set(x);
@@ -353,7 +455,10 @@ function emitMacro(m: ModuleBuilder, MR: number, NR: number, relaxed: boolean): 
       );
       f.get(tp).set(t);
       for (let r = 0; r < MR; r++) {
-        for (let v = 0; v < NV; v++) f.get(t).get(acc[r * NV + v]!).simdMem(V.v128_store, 0, 16 * v);
+        for (let v = 0; v < NV; v++)
+          f.get(t)
+            .get(acc[r * NV + v]!)
+            .simdMem(V.v128_store, 0, 16 * v);
         if (r < MR - 1) f.addLocal(t, ldt);
       }
       f.ifElse(
@@ -419,4 +524,3 @@ export function gemmModule(o: GemmModuleOptions): Uint8Array {
   emitColSum(m);
   return m.build();
 }
-

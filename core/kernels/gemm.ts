@@ -103,7 +103,8 @@ export class Gemm {
   ) {
     const cfg = { ...DEFAULT_GEMM, ...config };
     if (cfg.relaxed && !gemmUsesFma()) cfg.relaxed = false;
-    if (cfg.mc % cfg.mr !== 0 || cfg.nc % cfg.nr !== 0) throw new Error(`gemm: mc must be a multiple of mr and nc of nr (${JSON.stringify(cfg)})`);
+    if (cfg.mc % cfg.mr !== 0 || cfg.nc % cfg.nr !== 0)
+      throw new Error(`gemm: mc must be a multiple of mr and nc of nr (${JSON.stringify(cfg)})`);
     this.config = cfg;
     const inst = new wasmApi.Instance(compiled(cfg), { env: { memory: heap.memory } });
     this.fx = inst.exports as unknown as GemmExports;
@@ -211,8 +212,10 @@ export function flowMatMulWasm(args: WasmKernelArgs): tf.TensorInfo {
   if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1) || ra < 2 || rb < 2 || ra > 3 || rb > 3) {
     throw new Error(`${FLOW_MATMUL}: shapes [${a.shape}] (transposeA ${tA}) and [${b.shape}] (transposeB ${tB}) do not multiply`);
   }
-  if (bias && bias.shape.reduce((x, y) => x * y, 1) !== n) throw new Error(`${FLOW_MATMUL}: bias must have ${n} values, got [${bias.shape}]`);
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) throw new Error(`${FLOW_MATMUL}: float32 operands only`);
+  if (bias && bias.shape.reduce((x, y) => x * y, 1) !== n)
+    throw new Error(`${FLOW_MATMUL}: bias must have ${n} values, got [${bias.shape}]`);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32'))
+    throw new Error(`${FLOW_MATMUL}: float32 operands only`);
   const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput(ra === 3 || rb === 3 ? [batch, m, n] : [m, n], 'float32');
   const off = (t: tf.TensorInfo): number => offsetOf(backend, t);
@@ -247,7 +250,8 @@ export const FLOW_SUM_ROWS = 'FlowSumRows';
 export function flowSumRowsWasm(args: WasmKernelArgs): tf.TensorInfo {
   const backend = asWasmBackend(args.backend);
   const x = args.inputs.x!;
-  if (x.shape.length !== 2 || x.dtype !== 'float32') throw new Error(`${FLOW_SUM_ROWS}: a 2-D float32 input expected, got [${x.shape}] ${x.dtype}`);
+  if (x.shape.length !== 2 || x.dtype !== 'float32')
+    throw new Error(`${FLOW_SUM_ROWS}: a 2-D float32 input expected, got [${x.shape}] ${x.dtype}`);
   const [n, m] = x.shape as [number, number];
   const out = backend.makeOutput([m], 'float32');
   gemmFor(backend).sumRows(offsetOf(backend, x), n, m, offsetOf(backend, out));
@@ -295,12 +299,21 @@ export function gemm(a: Tensor, b: Tensor, opts: { transposeA?: boolean; transpo
     const [a2, b2, bias2] = [f32(a), f32(b), opts.bias ? f32(opts.bias) : undefined];
     const inputs: tf.NamedTensorMap = bias2 ? { a: a2, b: b2, bias: bias2 } : { a: a2, b: b2 };
     const y = tf.engine().runKernel(FLOW_MATMUL, inputs, { transposeA: tA, transposeB: tB } as unknown as tf.NamedAttrMap) as Tensor;
-    for (const [x, x2] of [[a, a2], [b, b2], [opts.bias, bias2]] as const) if (x2 && x2 !== x) x2.dispose();
+    for (const [x, x2] of [
+      [a, a2],
+      [b, b2],
+      [opts.bias, bias2],
+    ] as const)
+      if (x2 && x2 !== x) x2.dispose();
     return y;
   }
   return tf.tidy(() => {
     const a2 = tA ? transposeLast2(a) : a;
     const b2 = tB ? transposeLast2(b) : b;
-    return opts.bias && a2.rank === 2 && b2.rank === 2 ? tf.fused.matMul({ a: a2, b: b2, bias: opts.bias }) : opts.bias ? tf.add(tf.matMul(a2, b2), opts.bias) : tf.matMul(a2, b2);
+    return opts.bias && a2.rank === 2 && b2.rank === 2
+      ? tf.fused.matMul({ a: a2, b: b2, bias: opts.bias })
+      : opts.bias
+        ? tf.add(tf.matMul(a2, b2), opts.bias)
+        : tf.matMul(a2, b2);
   });
 }

@@ -103,7 +103,9 @@ export interface FlowRegistration {
 export function registerFlowKernels(backendName: string): FlowRegistration {
   if (backendName !== 'wasm') return { backendName, kernels: [], unsupported: [], identityShared: false };
   if (!tf.getKernel('Identity', 'wasm')) {
-    throw new Error("registerFlowKernels('wasm'): the wasm backend's kernels are not registered; import '@tensorflow/tfjs-backend-wasm' before choosing it");
+    throw new Error(
+      "registerFlowKernels('wasm'): the wasm backend's kernels are not registered; import '@tensorflow/tfjs-backend-wasm' before choosing it",
+    );
   }
   const backend = tf.findBackend('wasm');
   if (backend) checkWasmBackend(backend);

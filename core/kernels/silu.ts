@@ -18,7 +18,21 @@ import { asWasmBackend, offsetOf, perBackend, sizeOf, type WasmKernelArgs } from
 const MAGIC = 12582912;
 
 /** Every float constant of the exp and sigmoid code, hoisted into locals. */
-const EXP_CONSTANTS = [89, -87.3, Math.LOG2E, MAGIC, 0.693359375, -2.12194440e-4, 1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1];
+const EXP_CONSTANTS = [
+  89,
+  -87.3,
+  Math.LOG2E,
+  MAGIC,
+  0.693359375,
+  -2.1219444e-4,
+  1.98756915e-4,
+  1.3981999507e-3,
+  8.3334519073e-3,
+  4.1665795894e-2,
+  1.6666665459e-1,
+  5.0000001201e-1,
+  1,
+];
 
 /** v128.const with the same float32 in all 4 lanes. */
 function vconst(f: FuncBuilder, v: number): void {
@@ -49,10 +63,10 @@ function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma
   f.simd(Simd.f32x4_sub).tee(p);
   c(0.693359375);
   f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).get(p);
-  c(-2.12194440e-4);
+  c(-2.1219444e-4);
   f.simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).set(r);
   // p = ((((c5 r + c4) r + c3) r + c2) r + c1) r + c0; e^r = p r^2 + r + 1
-  c(1.9875691500e-4);
+  c(1.98756915e-4);
   for (const k of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
     f.get(r);
     if (fma) {
@@ -88,7 +102,9 @@ export function siluModule(fma: boolean): Uint8Array {
       consts.set(v, l);
     }
     const bias127 = f.local(V128);
-    f.i32(127 - 0x4b400000).simd(Simd.i32x4_splat).set(bias127); // 127 - bits(1.5 2^23)
+    f.i32(127 - 0x4b400000)
+      .simd(Simd.i32x4_splat)
+      .set(bias127); // 127 - bits(1.5 2^23)
     const c = (v: number): void => {
       const l = consts.get(v);
       if (l === undefined) throw new Error(`silu: constant ${v} not hoisted`);

@@ -270,7 +270,8 @@ export class FuncBuilder {
 
   /** i8x16.shuffle: byte j of the result is byte lanes[j] of the two operands (0-15 first, 16-31 second). */
   shuffle(lanes: readonly number[]): this {
-    if (lanes.length !== 16 || lanes.some((l) => !(l >= 0 && l < 32))) throw new Error(`i8x16.shuffle: 16 lane indices in 0..31 expected, got [${lanes}]`);
+    if (lanes.length !== 16 || lanes.some((l) => !(l >= 0 && l < 32)))
+      throw new Error(`i8x16.shuffle: 16 lane indices in 0..31 expected, got [${lanes}]`);
     this.simd(Simd.i8x16_shuffle);
     this.code.push(...lanes);
     return this;
@@ -334,7 +335,10 @@ export class FuncBuilder {
   encode(): number[] {
     const body: number[] = [];
     // One local declaration per entry (count 1): simple and valid.
-    vec(body, this.extra.map((t) => [1, t]));
+    vec(
+      body,
+      this.extra.map((t) => [1, t]),
+    );
     body.push(...this.code, Op.end);
     const out: number[] = [];
     uleb(out, body.length);
@@ -357,8 +361,14 @@ export class ModuleBuilder {
     const out: number[] = [...Enc.magic, ...Enc.version];
     const types = this.funcs.map((f) => {
       const t: number[] = [Enc.funcType];
-      vec(t, f.params.map((p) => [p]));
-      vec(t, f.results.map((r) => [r]));
+      vec(
+        t,
+        f.params.map((p) => [p]),
+      );
+      vec(
+        t,
+        f.results.map((r) => [r]),
+      );
       return t;
     });
     const typeSec: number[] = [];
@@ -372,13 +382,32 @@ export class ModuleBuilder {
     vec(importSec, [imp]);
     section(out, Enc.section.import, importSec);
     const funcSec: number[] = [];
-    vec(funcSec, this.funcs.map((_, i) => { const b: number[] = []; uleb(b, i); return b; }));
+    vec(
+      funcSec,
+      this.funcs.map((_, i) => {
+        const b: number[] = [];
+        uleb(b, i);
+        return b;
+      }),
+    );
     section(out, Enc.section.function, funcSec);
     const exportSec: number[] = [];
-    vec(exportSec, this.funcs.map((f, i) => { const b: number[] = []; name(b, f.exportName); b.push(Enc.exportKind.func); uleb(b, i); return b; }));
+    vec(
+      exportSec,
+      this.funcs.map((f, i) => {
+        const b: number[] = [];
+        name(b, f.exportName);
+        b.push(Enc.exportKind.func);
+        uleb(b, i);
+        return b;
+      }),
+    );
     section(out, Enc.section.export, exportSec);
     const codeSec: number[] = [];
-    vec(codeSec, this.funcs.map((f) => f.encode()));
+    vec(
+      codeSec,
+      this.funcs.map((f) => f.encode()),
+    );
     section(out, Enc.section.code, codeSec);
     return new Uint8Array(out);
   }

@@ -82,7 +82,9 @@ export function wasmBackendProblems(backend: unknown): string[] {
 export function checkWasmBackend(backend: unknown): WasmBackend {
   const problems = wasmBackendProblems(backend);
   if (problems.length > 0) {
-    throw new Error(`the tfjs wasm backend does not have the internals core/kernels/wasm-backend.ts relies on (written for tfjs-backend-wasm ${WASM_BACKEND_VERSION}): ${problems.join('; ')}`);
+    throw new Error(
+      `the tfjs wasm backend does not have the internals core/kernels/wasm-backend.ts relies on (written for tfjs-backend-wasm ${WASM_BACKEND_VERSION}): ${problems.join('; ')}`,
+    );
   }
   return backend as WasmBackend;
 }

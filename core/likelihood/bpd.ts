@@ -66,7 +66,8 @@ export function dequantize(x: Tensor, opts: DequantizeOptions): Tensor {
   const low = opts.low ?? -1;
   const high = opts.high ?? 1;
   if (!(Number.isInteger(bits) && bits >= 1 && bits <= 24)) throw new ConfigError('bits', `must be an integer in [1, 24], got ${bits}`);
-  if (!(Number.isFinite(low) && Number.isFinite(high) && high > low)) throw new ConfigError('high', `need finite low < high, got [${low}, ${high}]`);
+  if (!(Number.isFinite(low) && Number.isFinite(high) && high > low))
+    throw new ConfigError('high', `need finite low < high, got [${low}, ${high}]`);
   const levels = 2 ** bits;
   const src = x.dataSync();
   const rng = new Rng(opts.seed);

@@ -29,7 +29,10 @@ export interface VelocityAndDivergence {
 function vjp(field: VelocityField, x: Tensor, t: number, cond: Tensor | undefined, dy: Tensor): { v: Tensor; g: Tensor } {
   // tf.grad would throw for an x-independent field and recompute v; the engine call returns both.
   const { value, grads } = tf.engine().gradients(() => field(x, t, cond), [x], dy, true);
-  checkShape(tf.util.arraysEqual(value.shape, x.shape), () => `velocity field must return the shape of x [${x.shape.join(', ')}]; got [${value.shape.join(', ')}]`);
+  checkShape(
+    tf.util.arraysEqual(value.shape, x.shape),
+    () => `velocity field must return the shape of x [${x.shape.join(', ')}]; got [${value.shape.join(', ')}]`,
+  );
   const g = grads[0] ?? tf.zerosLike(x);
   return { v: value, g };
 }
@@ -80,7 +83,8 @@ export type ProbeKind = 'rademacher' | 'gaussian';
  * diagonal costs nothing. docs/formulas.md, "Hutchinson"). Caller disposes.
  */
 export function makeProbes(shape: number[], kind: ProbeKind, count: number, seed: number): Tensor[] {
-  if (kind !== 'rademacher' && kind !== 'gaussian') throw new ConfigError('probe', `must be 'rademacher' or 'gaussian', got '${String(kind)}'`);
+  if (kind !== 'rademacher' && kind !== 'gaussian')
+    throw new ConfigError('probe', `must be 'rademacher' or 'gaussian', got '${String(kind)}'`);
   if (!(Number.isInteger(count) && count >= 1)) throw new ConfigError('probes', `must be a positive integer, got ${count}`);
   const rng = new Rng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
@@ -103,11 +107,20 @@ export function makeProbes(shape: number[], kind: ProbeKind, count: number, seed
  * @param probes P tensors shaped like x (see `makeProbes`); not disposed.
  * @returns v (shape of x) and the estimate [batch]; new tensors the caller owns.
  */
-export function hutchinsonDivergence(field: VelocityField, x: Tensor, t: number, probes: readonly Tensor[], cond?: Tensor): VelocityAndDivergence {
+export function hutchinsonDivergence(
+  field: VelocityField,
+  x: Tensor,
+  t: number,
+  probes: readonly Tensor[],
+  cond?: Tensor,
+): VelocityAndDivergence {
   const [B, d] = rowShape(x);
   if (probes.length === 0) throw new ConfigError('probes', 'needs at least one probe');
   probes.forEach((z, p) =>
-    checkShape(tf.util.arraysEqual(z.shape, x.shape), () => `probe ${p} must have the shape of x [${x.shape.join(', ')}]; got [${z.shape.join(', ')}]`),
+    checkShape(
+      tf.util.arraysEqual(z.shape, x.shape),
+      () => `probe ${p} must have the shape of x [${x.shape.join(', ')}]; got [${z.shape.join(', ')}]`,
+    ),
   );
   const [v, div] = tf.tidy(() => {
     let v: Tensor | undefined;

@@ -194,7 +194,8 @@ function priorScaleOf(opts: LikelihoodOptions): number {
 function priorFromUser(prior: (z: Tensor) => Tensor, latent: Tensor, B: number): Float64Array {
   const lp = prior(latent);
   try {
-    if (!tf.util.arraysEqual(lp.shape, [B])) throw new ConfigError('prior', `must return log-densities of shape [${B}]; got [${lp.shape.join(', ')}]`);
+    if (!tf.util.arraysEqual(lp.shape, [B]))
+      throw new ConfigError('prior', `must return log-densities of shape [${B}]; got [${lp.shape.join(', ')}]`);
     return Float64Array.from(lp.dataSync());
   } finally {
     lp.dispose();

@@ -73,7 +73,8 @@ export function mmdRbf(x: PointSet, y: PointSet, opts: MmdOptions = {}): MmdResu
   const [a, b] = toHostPair(x, y, opts.dim);
   const unbiased = opts.unbiased ?? true;
   needPoints(a, b, unbiased ? 2 : 1);
-  const hs = opts.bandwidth === undefined ? [medianBandwidth(a, b)] : typeof opts.bandwidth === 'number' ? [opts.bandwidth] : [...opts.bandwidth];
+  const hs =
+    opts.bandwidth === undefined ? [medianBandwidth(a, b)] : typeof opts.bandwidth === 'number' ? [opts.bandwidth] : [...opts.bandwidth];
   if (hs.length === 0) throw new ConfigError('mmd.bandwidth', 'needs at least one bandwidth');
   hs.forEach((h, k) => {
     if (!(h > 0 && Number.isFinite(h))) throw new ConfigError(`mmd.bandwidth[${k}]`, `must be a positive number, got ${h}`);

@@ -47,12 +47,7 @@ export function setWeights(model: VelocityModel, weights: ReadonlyMap<string, Te
     if (!w) throw new CheckpointError(name, 'missing from the checkpoint', v.shape);
     const same = w.shape.length === v.shape.length && w.shape.every((d, k) => d === v.shape[k]);
     if (!same) {
-      throw new CheckpointError(
-        name,
-        `expected shape [${v.shape.join(', ')}], got [${w.shape.join(', ')}]`,
-        v.shape,
-        w.shape,
-      );
+      throw new CheckpointError(name, `expected shape [${v.shape.join(', ')}], got [${w.shape.join(', ')}]`, v.shape, w.shape);
     }
     if (w.dtype !== 'float32') throw new CheckpointError(name, `expected dtype float32, got ${w.dtype}`);
   });
@@ -68,4 +63,3 @@ export function countParameters(model: VelocityModel): number {
 export function parameterShapes(model: VelocityModel): Map<string, number[]> {
   return new Map(model.variables.map((v, i) => [model.names[i]!, [...v.shape]]));
 }
-

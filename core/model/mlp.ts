@@ -45,9 +45,15 @@ export function validateMlpConfig(c: MlpConfig): void {
   check(int(c.dim, 1), 'model.dim', () => `must be an integer >= 1. Got ${c.dim}`);
   check(int(c.width, 1), 'model.width', () => `must be an integer >= 1. Got ${c.width}`);
   check(int(c.depth, 1), 'model.depth', () => `must be an integer >= 1. Got ${c.depth}`);
-  check(isOneOf(ACTIVATIONS, c.activation), 'model.activation', () => `must be one of ${ACTIVATIONS.join(', ')}. Got ${String(c.activation)}`);
-  check(int(c.timeEmbedDim, 0) && c.timeEmbedDim % 2 === 0, 'model.timeEmbedDim', () =>
-    `must be 0 (raw t) or an even integer >= 2. Got ${c.timeEmbedDim}`,
+  check(
+    isOneOf(ACTIVATIONS, c.activation),
+    'model.activation',
+    () => `must be one of ${ACTIVATIONS.join(', ')}. Got ${String(c.activation)}`,
+  );
+  check(
+    int(c.timeEmbedDim, 0) && c.timeEmbedDim % 2 === 0,
+    'model.timeEmbedDim',
+    () => `must be 0 (raw t) or an even integer >= 2. Got ${c.timeEmbedDim}`,
   );
   check(int(c.numClasses, 0), 'model.numClasses', () => `must be an integer >= 0. Got ${c.numClasses}`);
 }
@@ -75,8 +81,7 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
   }
   const wOut = p.add('mlp/out/W', [cfg.width, cfg.dim], { kind: 'zeros' });
   const bOut = p.add('mlp/out/b', [cfg.dim], { kind: 'zeros' });
-  const table =
-    cfg.numClasses > 0 ? p.add('mlp/class/E', [cfg.numClasses + 1, cfg.width], { kind: 'normal', std: 1 }) : null;
+  const table = cfg.numClasses > 0 ? p.add('mlp/class/E', [cfg.numClasses + 1, cfg.width], { kind: 'normal', std: 1 }) : null;
 
   const apply = (x: Tensor, t: Tensor, labels?: Tensor): Tensor =>
     tf.tidy(() => {
@@ -84,8 +89,9 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
       const bsz = x.shape[0]!;
       checkShape(t.rank === 1 && t.shape[0] === bsz, () => `t must have shape [${bsz}]. Got [${t.shape}]`);
       if (table) {
-        checkShape(labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz, () =>
-          `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
+        checkShape(
+          labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz,
+          () => `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
         );
       }
       let h = tf.concat([x, timeFeatures(t, cfg.timeEmbedDim)], 1);
@@ -109,7 +115,13 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
    * ops.siluStackForward, dL/dout = (2 / N) w (out - target), then ops.siluStackBackward; the class
    * table's gradient is onehot(labels)ᵀ dL/dz_0. The loss is formed as flowBatchLoss forms it.
    */
-  const mseLossAndGrads = (x: Tensor, t: Tensor, labels: Tensor | undefined, target: Tensor, weights?: Tensor): { loss: tf.Scalar; grads: Tensor[] } | null => {
+  const mseLossAndGrads = (
+    x: Tensor,
+    t: Tensor,
+    labels: Tensor | undefined,
+    target: Tensor,
+    weights?: Tensor,
+  ): { loss: tf.Scalar; grads: Tensor[] } | null => {
     if (cfg.activation !== 'silu' || !siluStackAvailable() || x.rank !== 2 || x.dtype !== 'float32') return null;
     if (table && !labels) return null;
     return tf.tidy(() => {
@@ -122,7 +134,12 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
       const loss = tf.mean(weights ? tf.mul(sq, weights) : sq) as tf.Scalar;
       const r = tf.sub(f.out, target);
       const dOut = tf.mul(weights ? tf.mul(r, weights) : r, 2 / r.size);
-      const b = siluStackBackward(dOut, f.hs, f.zs, params.filter((_, i) => i % 2 === 0));
+      const b = siluStackBackward(
+        dOut,
+        f.hs,
+        f.zs,
+        params.filter((_, i) => i % 2 === 0),
+      );
       const grads = oneHot ? [...b.grads, gemm(oneHot, b.dz0, { transposeA: true })] : b.grads;
       return { loss, grads };
     });

@@ -67,7 +67,13 @@ export interface VelocityModel {
    * where it does not apply (the caller then differentiates `apply` with tf.variableGrads). The
    * tensors returned are new; the caller disposes them.
    */
-  mseLossAndGrads?(x: Tensor, t: Tensor, labels: Tensor | undefined, target: Tensor, weights?: Tensor): { loss: tf.Scalar; grads: Tensor[] } | null;
+  mseLossAndGrads?(
+    x: Tensor,
+    t: Tensor,
+    labels: Tensor | undefined,
+    target: Tensor,
+    weights?: Tensor,
+  ): { loss: tf.Scalar; grads: Tensor[] } | null;
   /** Frees the variables. */
   dispose(): void;
 }

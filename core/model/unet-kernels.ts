@@ -69,12 +69,16 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
   const [bsz, h, w, c1] = x!.shape as [number, number, number, number];
   const c2 = x2 ? x2.shape[3]! : 0;
   const c = c1 + c2;
-  if (x!.shape.length !== 4 || c % groups !== 0) throw new Error(`${FLOW_GROUP_NORM_ACT}: x must be [B, H, W, C] with C divisible by ${groups}. Got [${x!.shape}]`);
-  if (x2 && (x2.shape.length !== 4 || x2.shape[0] !== bsz || x2.shape[1] !== h || x2.shape[2] !== w)) throw new Error(`${FLOW_GROUP_NORM_ACT}: x2 must be [${bsz}, ${h}, ${w}, C2]. Got [${x2.shape}]`);
+  if (x!.shape.length !== 4 || c % groups !== 0)
+    throw new Error(`${FLOW_GROUP_NORM_ACT}: x must be [B, H, W, C] with C divisible by ${groups}. Got [${x!.shape}]`);
+  if (x2 && (x2.shape.length !== 4 || x2.shape[0] !== bsz || x2.shape[1] !== h || x2.shape[2] !== w))
+    throw new Error(`${FLOW_GROUP_NORM_ACT}: x2 must be [${bsz}, ${h}, ${w}, C2]. Got [${x2.shape}]`);
   if (gamma!.shape[0] !== c || beta!.shape[0] !== c) throw new Error(`${FLOW_GROUP_NORM_ACT}: gamma and beta must have ${c} values`);
   const tdim = ew ? ew.shape[0]! : 0;
   if (e && (!ew || !eb || e.shape[0] !== bsz || e.shape[1] !== tdim || ew.shape[1] !== c)) {
-    throw new Error(`${FLOW_GROUP_NORM_ACT}: e [${bsz}, K], ew [K, ${c}], eb [${c}] expected. Got e [${e.shape}], ew [${ew?.shape}], eb [${eb?.shape}]`);
+    throw new Error(
+      `${FLOW_GROUP_NORM_ACT}: e [${bsz}, K], ew [K, ${c}], eb [${c}] expected. Got e [${e.shape}], ew [${ew?.shape}], eb [${eb?.shape}]`,
+    );
   }
   const pd = pad ? 1 : 0;
   const out = b.makeOutput([bsz, h + 2 * pd, w + 2 * pd, c], 'float32');
@@ -82,7 +86,12 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
   const cg = c / groups;
   const n = hw * cg;
   // The input as parts along channels (x, then x2: their concatenation without a copy).
-  const parts = x2 ? [{ t: x!, c: c1, at: 0 }, { t: x2, c: c2, at: c1 }] : [{ t: x!, c: c1, at: 0 }];
+  const parts = x2
+    ? [
+        { t: x!, c: c1, at: 0 },
+        { t: x2, c: c2, at: c1 },
+      ]
+    : [{ t: x!, c: c1, at: 0 }];
   const simd = parts.every((q) => q.c % 4 === 0);
   const ev = new Float64Array(c);
   // Per channel: the sums, μ_g - e_c (what x is centred by), and the affine map x · mul + add. On the
@@ -210,8 +219,10 @@ export function unetEmbedWasm(args: WasmKernelArgs): tf.TensorInfo {
   checkF32(FLOW_UNET_EMBED, [t, w0, b0, w1, b1, table]);
   const bsz = t!.shape[0]!;
   const td = w0!.shape[1]!;
-  if (w0!.shape[0] !== dim || w1!.shape[0] !== td || w1!.shape[1] !== td) throw new Error(`${FLOW_UNET_EMBED}: W0 [${dim}, D], W1 [D, D] expected. Got [${w0!.shape}], [${w1!.shape}]`);
-  if (table && (!labels || labels.dtype !== 'int32' || labels.shape[0] !== bsz || table.shape[1] !== td)) throw new Error(`${FLOW_UNET_EMBED}: labels [${bsz}] int32 and table [K, ${td}] expected`);
+  if (w0!.shape[0] !== dim || w1!.shape[0] !== td || w1!.shape[1] !== td)
+    throw new Error(`${FLOW_UNET_EMBED}: W0 [${dim}, D], W1 [D, D] expected. Got [${w0!.shape}], [${w1!.shape}]`);
+  if (table && (!labels || labels.dtype !== 'int32' || labels.shape[0] !== bsz || table.shape[1] !== td))
+    throw new Error(`${FLOW_UNET_EMBED}: labels [${bsz}] int32 and table [K, ${td}] expected`);
   const out = b.makeOutput([bsz, td], 'float32');
   const ts = f32View(b, t!);
   const w0s = f32View(b, w0!);
@@ -255,7 +266,6 @@ export function unetEmbedWasm(args: WasmKernelArgs): tf.TensorInfo {
   return out;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // 3x3 convolution on the FMA GEMM
 // ---------------------------------------------------------------------------------------------
@@ -296,13 +306,16 @@ export function conv3x3Wasm(args: WasmKernelArgs): tf.TensorInfo {
   const h = hp - 2;
   const wd = wp - 2;
   const cout = w!.shape[3]!;
-  if (w!.shape[0] !== 3 || w!.shape[1] !== 3 || w!.shape[2] !== cin || b!.shape[0] !== cout) throw new Error(`${FLOW_CONV3X3}: filter [3, 3, ${cin}, C] and bias [C] expected. Got [${w!.shape}], [${b!.shape}]`);
+  if (w!.shape[0] !== 3 || w!.shape[1] !== 3 || w!.shape[2] !== cin || b!.shape[0] !== cout)
+    throw new Error(`${FLOW_CONV3X3}: filter [3, 3, ${cin}, C] and bias [C] expected. Got [${w!.shape}], [${b!.shape}]`);
   // The skip conv's input: sx, or the concatenation of sx and sx2 along channels (never built).
   const skipParts = sx ? (sx2 ? [sx, sx2] : [sx]) : [];
   const cs = skipParts.reduce((a, q) => a + q.shape[3]!, 0);
   const okSkip = skipParts.every((q) => q.shape[0] === bsz && q.shape[1] === h && q.shape[2] === wd);
-  if (sx && (!sw || !sb || !okSkip || sw.shape[2] !== cs || sw.shape[3] !== cout)) throw new Error(`${FLOW_CONV3X3}: skip input [${bsz}, ${h}, ${wd}, C'] with filter [1, 1, C', ${cout}] expected`);
-  if (r && r.shape.reduce((a, v) => a * v, 1) !== bsz * h * wd * cout) throw new Error(`${FLOW_CONV3X3}: residual [${bsz}, ${h}, ${wd}, ${cout}] expected. Got [${r.shape}]`);
+  if (sx && (!sw || !sb || !okSkip || sw.shape[2] !== cs || sw.shape[3] !== cout))
+    throw new Error(`${FLOW_CONV3X3}: skip input [${bsz}, ${h}, ${wd}, C'] with filter [1, 1, C', ${cout}] expected`);
+  if (r && r.shape.reduce((a, v) => a * v, 1) !== bsz * h * wd * cout)
+    throw new Error(`${FLOW_CONV3X3}: residual [${bsz}, ${h}, ${wd}, ${cout}] expected. Got [${r.shape}]`);
   const out = be.makeOutput([bsz, h, wd, cout], 'float32');
   const ctx = convFor(be);
   const kc = 3 * cin;
@@ -384,14 +397,26 @@ export function unetKernelsActive(): boolean {
  * optional SiLU, one kernel. x [B, H, W, C], or a pair [B, H, W, C1], [B, H, W, C2] normalised as
  * their concatenation along channels (C = C1 + C2); gamma, beta [C], eAct [B, K], ew [K, C], eb [C].
  */
-export function groupNormAct(x: Tensor | [Tensor, Tensor], gamma: Tensor, beta: Tensor, attrs: GroupNormActAttrs, temb?: { eAct: Tensor; w: Tensor; b: Tensor }): Tensor {
+export function groupNormAct(
+  x: Tensor | [Tensor, Tensor],
+  gamma: Tensor,
+  beta: Tensor,
+  attrs: GroupNormActAttrs,
+  temb?: { eAct: Tensor; w: Tensor; b: Tensor },
+): Tensor {
   const inputs: tf.NamedTensorMap = Array.isArray(x) ? { x: x[0], x2: x[1], gamma, beta } : { x, gamma, beta };
   if (temb) Object.assign(inputs, { e: temb.eAct, ew: temb.w, eb: temb.b });
   return tf.engine().runKernel(FLOW_GROUP_NORM_ACT, inputs, attrs as unknown as tf.NamedAttrMap) as Tensor;
 }
 
 /** The U-Net's activated embedding silu(time MLP(t) + class row) [B, D], one kernel. labels int32. */
-export function unetEmbed(t: Tensor, dim: number, time0: { w: Tensor; b: Tensor }, time1: { w: Tensor; b: Tensor }, cls?: { labels: Tensor; table: Tensor }): Tensor {
+export function unetEmbed(
+  t: Tensor,
+  dim: number,
+  time0: { w: Tensor; b: Tensor },
+  time1: { w: Tensor; b: Tensor },
+  cls?: { labels: Tensor; table: Tensor },
+): Tensor {
   const inputs: tf.NamedTensorMap = { t, w0: time0.w, b0: time0.b, w1: time1.w, b1: time1.b };
   if (cls) Object.assign(inputs, { labels: cls.labels, table: cls.table });
   return tf.engine().runKernel(FLOW_UNET_EMBED, inputs, { dim } as unknown as tf.NamedAttrMap) as Tensor;
@@ -402,9 +427,15 @@ export function unetEmbed(t: Tensor, dim: number, time0: { w: Tensor; b: Tensor 
  * FlowConv3x3), plus optionally a 1x1 skip conv of x (or of the channel concatenation of a pair) or
  * an identity residual. -> [B, H, W, Cout].
  */
-export function conv3x3(xp: Tensor, w: Tensor, b: Tensor, skip?: { x: Tensor | [Tensor, Tensor]; w: Tensor; b: Tensor } | { residual: Tensor }): Tensor {
+export function conv3x3(
+  xp: Tensor,
+  w: Tensor,
+  b: Tensor,
+  skip?: { x: Tensor | [Tensor, Tensor]; w: Tensor; b: Tensor } | { residual: Tensor },
+): Tensor {
   const inputs: tf.NamedTensorMap = { xp, w, b };
   if (skip && 'residual' in skip) inputs.r = skip.residual;
-  else if (skip) Object.assign(inputs, Array.isArray(skip.x) ? { sx: skip.x[0], sx2: skip.x[1] } : { sx: skip.x }, { sw: skip.w, sb: skip.b });
+  else if (skip)
+    Object.assign(inputs, Array.isArray(skip.x) ? { sx: skip.x[0], sx2: skip.x[1] } : { sx: skip.x }, { sw: skip.w, sb: skip.b });
   return tf.engine().runKernel(FLOW_CONV3X3, inputs) as Tensor;
 }

@@ -78,18 +78,20 @@ export function validateUNetConfig(c: UNetConfig): void {
   check(int(c.size, 4), 'model.size', () => `must be an integer >= 4 (28 and 32 are tested). Got ${c.size}`);
   check(int(c.channels, 1), 'model.channels', () => `must be an integer >= 1. Got ${c.channels}`);
   check(int(c.baseChannels, 1), 'model.baseChannels', () => `must be an integer >= 1. Got ${c.baseChannels}`);
-  check(Array.isArray(c.channelMults) && c.channelMults.length >= 2, 'model.channelMults', () =>
-    `needs at least two resolutions. Got ${JSON.stringify(c.channelMults)}`,
+  check(
+    Array.isArray(c.channelMults) && c.channelMults.length >= 2,
+    'model.channelMults',
+    () => `needs at least two resolutions. Got ${JSON.stringify(c.channelMults)}`,
   );
-  c.channelMults.forEach((m, i) =>
-    check(int(m, 1), `model.channelMults.${i}`, () => `must be an integer >= 1. Got ${m}`),
-  );
+  c.channelMults.forEach((m, i) => check(int(m, 1), `model.channelMults.${i}`, () => `must be an integer >= 1. Got ${m}`));
   check(int(c.blocksPerLevel, 1), 'model.blocksPerLevel', () => `must be an integer >= 1. Got ${c.blocksPerLevel}`);
   check(int(c.groups, 1), 'model.groups', () => `must be an integer >= 1. Got ${c.groups}`);
   // The rules shared with the experiment schema (core/model/unet-shape.ts).
   for (const p of unetShapeProblems(c)) check(false, `model.${p.field}`, () => p.message);
-  check(int(c.timeEmbedDim, 2) && c.timeEmbedDim % 2 === 0, 'model.timeEmbedDim', () =>
-    `must be an even integer >= 2. Got ${c.timeEmbedDim}`,
+  check(
+    int(c.timeEmbedDim, 2) && c.timeEmbedDim % 2 === 0,
+    'model.timeEmbedDim',
+    () => `must be an even integer >= 2. Got ${c.timeEmbedDim}`,
   );
   check(int(c.numClasses, 0), 'model.numClasses', () => `must be an integer >= 0. Got ${c.numClasses}`);
 }
@@ -183,8 +185,7 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
   // ---- parameters, in a fixed order ----
   const time0 = lin('unet/time/0', cfg.timeEmbedDim, tdim);
   const time1 = lin('unet/time/1', tdim, tdim);
-  const classTable =
-    cfg.numClasses > 0 ? p.add('unet/class/E', [cfg.numClasses + 1, tdim], { kind: 'normal', std: 1 }) : null;
+  const classTable = cfg.numClasses > 0 ? p.add('unet/class/E', [cfg.numClasses + 1, tdim], { kind: 'normal', std: 1 }) : null;
   const inConv = conv('unet/in', 3, cfg.channels, base);
   const levels = cfg.channelMults.map((m) => base * m);
   const down: ResBlock[][] = [];
@@ -234,14 +235,16 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
 
   const validateInputs = (x: Tensor, t: Tensor, labels?: Tensor): void => {
     const s = cfg.size;
-    checkShape(x.rank === 4 && x.shape[1] === s && x.shape[2] === s && x.shape[3] === cfg.channels, () =>
-      `x must have shape [batch, ${s}, ${s}, ${cfg.channels}]. Got [${x.shape}]`,
+    checkShape(
+      x.rank === 4 && x.shape[1] === s && x.shape[2] === s && x.shape[3] === cfg.channels,
+      () => `x must have shape [batch, ${s}, ${s}, ${cfg.channels}]. Got [${x.shape}]`,
     );
     const bsz = x.shape[0]!;
     checkShape(t.rank === 1 && t.shape[0] === bsz, () => `t must have shape [${bsz}]. Got [${t.shape}]`);
     if (classTable) {
-      checkShape(labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz, () =>
-        `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
+      checkShape(
+        labels !== undefined && labels.rank === 1 && labels.shape[0] === bsz,
+        () => `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
       );
     }
   };
@@ -321,7 +324,8 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
   };
   const inferApply = (x: Tensor, t: Tensor, labels?: Tensor): Tensor =>
     tf.tidy(() => {
-      const cls = classTable && labels ? { labels: labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), table: classTable } : undefined;
+      const cls =
+        classTable && labels ? { labels: labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), table: classTable } : undefined;
       const eAct = unetEmbed(t.dtype === 'float32' ? t : tf.cast(t, 'float32'), cfg.timeEmbedDim, time0, time1, cls);
       let h = conv3(x, inConv);
       const skips: Tensor[] = [h];

@@ -131,9 +131,15 @@ export function gmmOracle(gmm: GaussianMixture, scheduler: Scheduler): GmmOracle
 
   /** Rows of x as [B, d] (checked), and the pieces every quantity shares. Call inside tidy. */
   const common = (x: Tensor, t: number, what: string) => {
-    checkShape(x.rank >= 2, () => `${what}: x must have shape [batch, ${d}] or [batch, ...dims] with ${d} values per row. Got [${x.shape.join(', ')}]`);
+    checkShape(
+      x.rank >= 2,
+      () => `${what}: x must have shape [batch, ${d}] or [batch, ...dims] with ${d} values per row. Got [${x.shape.join(', ')}]`,
+    );
     const B = x.shape[0]!;
-    checkShape(x.size === B * d, () => `${what}: x must have ${d} values per row (the mixture's dimension). Got shape [${x.shape.join(', ')}]`);
+    checkShape(
+      x.size === B * d,
+      () => `${what}: x must have ${d} values per row (the mixture's dimension). Got shape [${x.shape.join(', ')}]`,
+    );
     checkTime(t, what);
     const co = coeffsAt(t);
     const rows = tf.reshape(x, [B, 1, d]);
@@ -153,7 +159,13 @@ export function gmmOracle(gmm: GaussianMixture, scheduler: Scheduler): GmmOracle
   };
 
   const scoreRows = (diff: Tensor, w: Tensor, co: TimeCoeffs): { g: Tensor; score: Tensor } => {
-    const g = tf.mul(diff, tf.tensor3d(co.invVar.map((iv) => -iv), [1, K, 1]));
+    const g = tf.mul(
+      diff,
+      tf.tensor3d(
+        co.invVar.map((iv) => -iv),
+        [1, K, 1],
+      ),
+    );
     const score = tf.sum(tf.mul(tf.expandDims(w, 2), g), 1);
     return { g, score };
   };
@@ -165,8 +177,7 @@ export function gmmOracle(gmm: GaussianMixture, scheduler: Scheduler): GmmOracle
       return tf.reshape(velocityRows(diff, w, co).u, x.shape);
     });
 
-  const logDensity = (x: Tensor, t: number): Tensor =>
-    tf.tidy(() => tf.logSumExp(common(x, t, 'gmmOracle.logDensity').logits, 1));
+  const logDensity = (x: Tensor, t: number): Tensor => tf.tidy(() => tf.logSumExp(common(x, t, 'gmmOracle.logDensity').logits, 1));
 
   const score = (x: Tensor, t: number): Tensor =>
     tf.tidy(() => {

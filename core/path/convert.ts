@@ -89,8 +89,7 @@ function where(c: SchedulerCoeffs, t: number | undefined): string {
   return t === undefined ? `alpha=${c.alpha}, sigma=${c.sigma}` : `t=${t}`;
 }
 
-const REMEDY =
-  'Evaluate strictly inside (0, 1) (e.g. a time grid 1e-3 away from this end) or use a prediction type that is regular there';
+const REMEDY = 'Evaluate strictly inside (0, 1) (e.g. a time grid 1e-3 away from this end) or use a prediction type that is regular there';
 
 /**
  * The float64 coefficients (A, B) of the conversion out = A x_t + B pred from `from` to `to` at the
@@ -218,7 +217,12 @@ export function convertPredictionAt(
  * i.e. -eps/sigma with eps from velocity -> eps. Singular where sigma = 0 (the data end) and where
  * alpha dSigma = sigma dAlpha. Shapes as in `convertPrediction`.
  */
-export function scoreFromVelocity(v: Tensor, x: Tensor, c: SchedulerCoeffs | readonly SchedulerCoeffs[], t?: number | ArrayLike<number>): Tensor {
+export function scoreFromVelocity(
+  v: Tensor,
+  x: Tensor,
+  c: SchedulerCoeffs | readonly SchedulerCoeffs[],
+  t?: number | ArrayLike<number>,
+): Tensor {
   return convertPrediction(v, x, 'velocity', 'score', c, t);
 }
 
@@ -226,7 +230,12 @@ export function scoreFromVelocity(v: Tensor, x: Tensor, c: SchedulerCoeffs | rea
  * Velocity from a score: v = (dAlpha / alpha) x + (dAlpha sigma^2 / alpha - sigma dSigma) score.
  * Singular where alpha = 0 (the noise end, t = 0) and sigma = 0. Shapes as in `convertPrediction`.
  */
-export function velocityFromScore(s: Tensor, x: Tensor, c: SchedulerCoeffs | readonly SchedulerCoeffs[], t?: number | ArrayLike<number>): Tensor {
+export function velocityFromScore(
+  s: Tensor,
+  x: Tensor,
+  c: SchedulerCoeffs | readonly SchedulerCoeffs[],
+  t?: number | ArrayLike<number>,
+): Tensor {
   return convertPrediction(s, x, 'score', 'velocity', c, t);
 }
 

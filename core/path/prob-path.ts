@@ -117,7 +117,10 @@ class InterpolantPath implements ProbPath {
 
   checkPrediction(prediction: PredictionType, field = 'prediction'): void {
     if (prediction !== 'velocity') {
-      throw new ConfigError(field, `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${prediction}'`);
+      throw new ConfigError(
+        field,
+        `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${prediction}'`,
+      );
     }
   }
 

@@ -96,8 +96,7 @@ export function scheduleTransformCoeffs(from: Scheduler, to: Scheduler, r: numbe
   }
   if (!(Number.isFinite(s) && s > 0 && Number.isFinite(dt) && Number.isFinite(dLogS))) {
     throw new SolverError(
-      `${name}: the transform is singular there (t_r=${t}, s_r=${s}, dt_r=${dt}, ds_r/s_r=${dLogS}); ` +
-        'evaluate slightly inside (0, 1)',
+      `${name}: the transform is singular there (t_r=${t}, s_r=${s}, dt_r=${dt}, ds_r/s_r=${dLogS}); ` + 'evaluate slightly inside (0, 1)',
     );
   }
   return { r, t, s, dt, dLogS };

@@ -132,7 +132,8 @@ export function checkTimeGrid(grid: readonly number[], field = 'timeGrid'): 1 | 
   if (grid.length < 2) throw new ConfigError(field, `needs at least 2 times, got ${grid.length}`);
   for (let i = 0; i < grid.length; i++) {
     const v = grid[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(field, `${field}[${i}] must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new ConfigError(field, `${field}[${i}] must be a finite number, got ${String(v)}`);
   }
   const first = grid[0]!;
   const second = grid[1]!;
@@ -204,7 +205,8 @@ export function odeSolve(f: OdeFunction, y0: OdeState, opts: OdeOptions): OdeRes
 // ---------------------------------------------------------------------------------------------
 
 function checkPositive(field: string, v: number): void {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(field, `must be a finite number > 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    throw new ConfigError(field, `must be a finite number > 0, got ${String(v)}`);
 }
 
 function checkState(y0: OdeState): void {
@@ -230,7 +232,9 @@ function makeEvaluator(f: OdeFunction, y0: OdeState): Evaluator {
     nfe++;
     const out = f(t, y);
     if (!Array.isArray(out) || out.length !== shapes.length) {
-      throw new ShapeError(`ODE function must return ${shapes.length} tensor(s) (one per state entry); got ${Array.isArray(out) ? out.length : typeof out}`);
+      throw new ShapeError(
+        `ODE function must return ${shapes.length} tensor(s) (one per state entry); got ${Array.isArray(out) ? out.length : typeof out}`,
+      );
     }
     return out.map((k, i) => {
       const want = shapes[i]!;

@@ -20,7 +20,10 @@ export function meanPairwiseCost(x0: Tensor, x1: Tensor): number {
   return tf.tidy(() => {
     const a = tf.reshape(x0, [n, -1]);
     const b = tf.reshape(x1, [n, -1]);
-    const s = tf.sub(tf.add(tf.mean(tf.sum(tf.square(a), 1)), tf.mean(tf.sum(tf.square(b), 1))), tf.mul(tf.sum(tf.mul(tf.mean(a, 0), tf.mean(b, 0))), 2));
+    const s = tf.sub(
+      tf.add(tf.mean(tf.sum(tf.square(a), 1)), tf.mean(tf.sum(tf.square(b), 1))),
+      tf.mul(tf.sum(tf.mul(tf.mean(a, 0), tf.mean(b, 0))), 2),
+    );
     return s.dataSync()[0]!;
   });
 }

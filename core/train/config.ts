@@ -12,13 +12,37 @@
  * (the schema applies the same functions), each failure a ConfigError naming the dotted field.
  */
 import { check, ConfigError } from '../errors';
-import { COUPLING_KINDS, isOneOf, LOSS_WEIGHTINGS, LR_SCHEDULES, ODE_METHODS, OPTIMIZERS, spellOut, TIME_DISTRIBUTIONS, TRAIN_PREDICTIONS } from '../catalog';
+import {
+  COUPLING_KINDS,
+  isOneOf,
+  LOSS_WEIGHTINGS,
+  LR_SCHEDULES,
+  ODE_METHODS,
+  OPTIMIZERS,
+  spellOut,
+  TIME_DISTRIBUTIONS,
+  TRAIN_PREDICTIONS,
+} from '../catalog';
 import type { ModelConfig } from '../model/types';
 import { makeScheduler, type Scheduler } from '../path/scheduler';
 import { probPath } from '../path/prob-path';
 import { ruleIssues } from './rules';
 
-export type { CouplingSpec, DataSpec, MlpSpec, ModelSpec, OptimSpec, PathSpec, SamplingSpec, SourceSpec, TimeSpec, TrainLoopSpec, TrainPrediction, TrainSpec, UNetSpec } from './spec';
+export type {
+  CouplingSpec,
+  DataSpec,
+  MlpSpec,
+  ModelSpec,
+  OptimSpec,
+  PathSpec,
+  SamplingSpec,
+  SourceSpec,
+  TimeSpec,
+  TrainLoopSpec,
+  TrainPrediction,
+  TrainSpec,
+  UNetSpec,
+} from './spec';
 import type { ModelSpec, PathSpec, TrainSpec } from './spec';
 
 /** The scheduler of a path: its own for an affine path; the interpolant's mean path is CondOT. */
@@ -36,11 +60,21 @@ export function modelConfigFor(model: ModelSpec, shape: readonly number[], numCl
   check(Number.isInteger(numClasses) && numClasses >= 0, 'model.numClasses', () => `must be an integer >= 0, got ${numClasses}`);
   if (model.kind === 'mlp') {
     const dim = shape.reduce((a, b) => a * b, 1);
-    return { kind: 'mlp', width: model.width, depth: model.depth, activation: model.activation, timeEmbedDim: model.timeEmbedDim, dim, numClasses };
+    return {
+      kind: 'mlp',
+      width: model.width,
+      depth: model.depth,
+      activation: model.activation,
+      timeEmbedDim: model.timeEmbedDim,
+      dim,
+      numClasses,
+    };
   }
   check(model.kind === 'unet', 'model.kind', () => `must be 'mlp' or 'unet', got '${String((model as { kind?: unknown }).kind)}'`);
-  check(shape.length === 3 && shape[0] === shape[1], 'model.kind', () =>
-    `a U-Net needs square images [size, size, channels]; the data has per-sample shape [${shape.join(', ')}] (use an MLP)`,
+  check(
+    shape.length === 3 && shape[0] === shape[1],
+    'model.kind',
+    () => `a U-Net needs square images [size, size, channels]; the data has per-sample shape [${shape.join(', ')}] (use an MLP)`,
   );
   return {
     kind: 'unet',
@@ -72,23 +106,44 @@ const intAtLeast = (v: unknown, min: number): v is number => finite(v) && Number
 export function validateTrainSpec(spec: TrainSpec): void {
   check(intAtLeast(spec.seed, 0), 'seed', () => `must be an integer >= 0, got ${spec.seed}`);
   const p = spec.path;
-  check(p?.kind === 'affine' || p?.kind === 'interpolant', 'path.kind', () => `must be 'affine' or 'interpolant', got '${String(p?.kind)}'`);
+  check(
+    p?.kind === 'affine' || p?.kind === 'interpolant',
+    'path.kind',
+    () => `must be 'affine' or 'interpolant', got '${String(p?.kind)}'`,
+  );
   if (p.kind === 'affine') makeScheduler(p.scheduler);
   else check(finite(p.s) && p.s >= 0, 'path.s', () => `must be a finite number >= 0, got ${p.s}`);
-  check(isOneOf(TRAIN_PREDICTIONS, spec.prediction), 'prediction', () => `must be ${spellOut(TRAIN_PREDICTIONS)}, got '${String(spec.prediction)}'`);
+  check(
+    isOneOf(TRAIN_PREDICTIONS, spec.prediction),
+    'prediction',
+    () => `must be ${spellOut(TRAIN_PREDICTIONS)}, got '${String(spec.prediction)}'`,
+  );
 
   const c = spec.coupling;
   check(isOneOf(COUPLING_KINDS, c.kind), 'coupling.kind', () => `must be ${spellOut(COUPLING_KINDS)}, got '${String(c.kind)}'`);
   check(finite(c.reg) && c.reg > 0, 'coupling.reg', () => `must be a finite number > 0, got ${c.reg}`);
 
   const t = spec.time;
-  check(isOneOf(TIME_DISTRIBUTIONS, t.distribution), 'time.distribution', () => `must be ${spellOut(TIME_DISTRIBUTIONS)}, got '${String(t.distribution)}'`);
+  check(
+    isOneOf(TIME_DISTRIBUTIONS, t.distribution),
+    'time.distribution',
+    () => `must be ${spellOut(TIME_DISTRIBUTIONS)}, got '${String(t.distribution)}'`,
+  );
   check(finite(t.mean), 'time.mean', () => `must be a finite number, got ${t.mean}`);
   check(finite(t.std) && t.std > 0, 'time.std', () => `must be a finite number > 0, got ${t.std}`);
-  check(isOneOf(LOSS_WEIGHTINGS, t.weighting), 'time.weighting', () => `must be ${spellOut(LOSS_WEIGHTINGS)}, got '${String(t.weighting)}'`);
-  if (t.snrGamma !== undefined) check(finite(t.snrGamma) && t.snrGamma > 0, 'time.snrGamma', () => `must be a finite number > 0, got ${t.snrGamma}`);
+  check(
+    isOneOf(LOSS_WEIGHTINGS, t.weighting),
+    'time.weighting',
+    () => `must be ${spellOut(LOSS_WEIGHTINGS)}, got '${String(t.weighting)}'`,
+  );
+  if (t.snrGamma !== undefined)
+    check(finite(t.snrGamma) && t.snrGamma > 0, 'time.snrGamma', () => `must be a finite number > 0, got ${t.snrGamma}`);
 
-  check(finite(spec.labelDropout) && spec.labelDropout >= 0 && spec.labelDropout <= 1, 'labelDropout', () => `must be in [0, 1], got ${spec.labelDropout}`);
+  check(
+    finite(spec.labelDropout) && spec.labelDropout >= 0 && spec.labelDropout <= 1,
+    'labelDropout',
+    () => `must be in [0, 1], got ${spec.labelDropout}`,
+  );
   check(typeof spec.conditional === 'boolean', 'conditional', () => `must be true or false, got ${String(spec.conditional)}`);
 
   const o = spec.optim;

@@ -103,7 +103,12 @@ function sigmoid(z: number): number {
  * n training times in `range`: t = lo + (hi - lo) u, u ~ U[0, 1) or u = sigmoid(N(mean, std^2)).
  * Draws n values from the Rng (uniform: one uniform each; logit-normal: one normal each).
  */
-export function sampleTimes(n: number, time: Pick<TimeSpec, 'distribution' | 'mean' | 'std'>, rng: Rng, range: TimeRange = { lo: 0, hi: 1 }): Float64Array {
+export function sampleTimes(
+  n: number,
+  time: Pick<TimeSpec, 'distribution' | 'mean' | 'std'>,
+  rng: Rng,
+  range: TimeRange = { lo: 0, hi: 1 },
+): Float64Array {
   const out = new Float64Array(n);
   const { lo, hi } = range;
   const w = hi - lo;
@@ -201,7 +206,8 @@ export function prepareFlowBatch(cfg: LossConfig, x0: Tensor, x1: Tensor, rng: R
   const times = sampleTimes(n, cfg.time, rng, range);
   const path = probPath(cfg.path);
   path.checkPrediction(cfg.prediction);
-  if (cfg.time.weighting === 'snr-clipped' && !path.hasSnr) throw new ConfigError('time.weighting', 'snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio)');
+  if (cfg.time.weighting === 'snr-clipped' && !path.hasSnr)
+    throw new ConfigError('time.weighting', 'snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio)');
   if (cfg.time.weighting !== 'none' && cfg.time.weighting !== 'snr-clipped') {
     throw new ConfigError('time.weighting', `must be none or snr-clipped, got '${String(cfg.time.weighting)}'`);
   }
@@ -235,7 +241,14 @@ export function flowBatchLoss(predict: Predictor, batch: FlowBatch): tf.Scalar {
 }
 
 /** `prepareFlowBatch` + `flowBatchLoss` in one call (the batch tensors are freed). */
-export function flowMatchingLoss(predict: Predictor, cfg: LossConfig, x0: Tensor, x1: Tensor, rng: Rng, opts: PrepareOptions = {}): tf.Scalar {
+export function flowMatchingLoss(
+  predict: Predictor,
+  cfg: LossConfig,
+  x0: Tensor,
+  x1: Tensor,
+  rng: Rng,
+  opts: PrepareOptions = {},
+): tf.Scalar {
   const batch = prepareFlowBatch(cfg, x0, x1, rng, opts);
   try {
     return flowBatchLoss(predict, batch);

@@ -40,7 +40,11 @@ import { adamKernelActive, adamUpdate, sumSquares, type AdamScalars } from '../k
 import type { OptimSpec } from './config';
 
 /** The learning rate of step index `step` (0-based) for a run of `totalSteps` steps (module comment). */
-export function learningRate(o: Pick<OptimSpec, 'lr' | 'warmupSteps' | 'schedule' | 'minLrRatio'>, step: number, totalSteps: number): number {
+export function learningRate(
+  o: Pick<OptimSpec, 'lr' | 'warmupSteps' | 'schedule' | 'minLrRatio'>,
+  step: number,
+  totalSteps: number,
+): number {
   const W = o.warmupSteps;
   if (step < W) return (o.lr * (step + 1)) / W;
   if (o.schedule === 'constant') return o.lr;
@@ -97,8 +101,10 @@ export class Optimizer {
    */
   constructor(variables: readonly tf.Variable[], names: readonly string[], spec: OptimSpec, totalSteps: number) {
     if (variables.length === 0) throw new ConfigError('optim', 'needs at least one variable');
-    if (names.length !== variables.length) throw new ConfigError('optim', `needs one name per variable (${variables.length}), got ${names.length}`);
-    if (!(Number.isInteger(totalSteps) && totalSteps >= 1)) throw new ConfigError('train.steps', `must be an integer >= 1, got ${totalSteps}`);
+    if (names.length !== variables.length)
+      throw new ConfigError('optim', `needs one name per variable (${variables.length}), got ${names.length}`);
+    if (!(Number.isInteger(totalSteps) && totalSteps >= 1))
+      throw new ConfigError('train.steps', `must be an integer >= 1, got ${totalSteps}`);
     this.vars = [...variables];
     this.names = [...names];
     this.sizes = variables.map((v) => v.size);
@@ -151,10 +157,13 @@ export class Optimizer {
    * not disposed. Returns without changing anything when their norm is not finite.
    */
   apply(grads: readonly Tensor[]): OptimizerStepInfo {
-    if (grads.length !== this.vars.length) throw new ConfigError('grads', `needs one gradient per variable (${this.vars.length}), got ${grads.length}`);
+    if (grads.length !== this.vars.length)
+      throw new ConfigError('grads', `needs one gradient per variable (${this.vars.length}), got ${grads.length}`);
     // The spread gives tf.tidy an object type it accepts as a TensorContainer (an interface is not).
     if (adamKernelActive()) return tf.tidy(() => ({ ...this.updateFused(grads) }));
-    return tf.tidy(() => ({ ...this.update(grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((x) => tf.reshape(x, [-1])))) }));
+    return tf.tidy(() => ({
+      ...this.update(grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((x) => tf.reshape(x, [-1])))),
+    }));
   }
 
   /** Total number of parameter values (the length of a flat gradient). */
@@ -261,7 +270,8 @@ export class Optimizer {
 
   /** Copies the EMA weights into `targets` (variables of the same shapes and order, e.g. a twin model). */
   assignEma(targets: readonly tf.Variable[]): void {
-    if (targets.length !== this.vars.length) throw new ConfigError('ema', `needs ${this.vars.length} target variables, got ${targets.length}`);
+    if (targets.length !== this.vars.length)
+      throw new ConfigError('ema', `needs ${this.vars.length} target variables, got ${targets.length}`);
     tf.tidy(() => this.unflatten(this.ema).forEach((p, i) => targets[i]!.assign(p)));
   }
 
@@ -277,7 +287,11 @@ export class Optimizer {
    */
   getState(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    const [m, v, e] = tf.tidy(() => [this.unflatten(this.m), this.unflatten(this.v), this.unflatten(this.ema)]) as [Tensor[], Tensor[], Tensor[]];
+    const [m, v, e] = tf.tidy(() => [this.unflatten(this.m), this.unflatten(this.v), this.unflatten(this.ema)]) as [
+      Tensor[],
+      Tensor[],
+      Tensor[],
+    ];
     this.names.forEach((name, i) => {
       out.set(`m/${name}`, m[i]!);
       out.set(`v/${name}`, v[i]!);
@@ -311,7 +325,8 @@ export class Optimizer {
         lists[prefix].push(t);
       });
     }
-    const flat = (ts: Tensor[]): Tensor => tf.tidy(() => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((x) => tf.reshape(x, [-1])))));
+    const flat = (ts: Tensor[]): Tensor =>
+      tf.tidy(() => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((x) => tf.reshape(x, [-1])))));
     this.replace(flat(lists.m), flat(lists.v), flat(lists.ema));
     this.k = k;
   }

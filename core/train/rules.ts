@@ -93,7 +93,10 @@ const RULES: readonly Rule[] = [
     reads: ['train.steps', 'train.checkpointEvery'],
     check: ({ train: { steps, checkpointEvery: every } }) =>
       every !== undefined && every > steps
-        ? one('train.checkpointEvery', `is ${every}, more than train.steps (${steps}): the run would write no checkpoint before it ends, so a crash would lose all of it (use at most ${steps}; less keeps more of a crashed run)`)
+        ? one(
+            'train.checkpointEvery',
+            `is ${every}, more than train.steps (${steps}): the run would write no checkpoint before it ends, so a crash would lose all of it (use at most ${steps}; less keeps more of a crashed run)`,
+          )
         : none,
   },
   {
@@ -101,7 +104,10 @@ const RULES: readonly Rule[] = [
     reads: ['train.steps', 'train.logEvery'],
     check: ({ train: { steps, logEvery: every } }) =>
       every !== undefined && every > steps
-        ? one('train.logEvery', `is ${every}, more than train.steps (${steps}): the loss curve would have a single point (use at most ${steps})`)
+        ? one(
+            'train.logEvery',
+            `is ${every}, more than train.steps (${steps}): the loss curve would have a single point (use at most ${steps})`,
+          )
         : none,
   },
   {
@@ -109,7 +115,10 @@ const RULES: readonly Rule[] = [
     reads: ['train.steps', 'train.sampleEvery'],
     check: ({ train: { steps, sampleEvery: every } }) =>
       every !== undefined && every > steps
-        ? one('train.sampleEvery', `is ${every}, more than train.steps (${steps}): no sample would be taken during the run (use at most ${steps}, or 0 for none)`)
+        ? one(
+            'train.sampleEvery',
+            `is ${every}, more than train.steps (${steps}): no sample would be taken during the run (use at most ${steps}, or 0 for none)`,
+          )
         : none,
   },
   {
@@ -117,7 +126,10 @@ const RULES: readonly Rule[] = [
     reads: ['train.steps', 'optim.warmupSteps'],
     check: ({ train: { steps }, optim: { warmupSteps: w } }) =>
       w >= steps
-        ? one('optim.warmupSteps', `is ${w}, not below train.steps (${steps}): the learning rate would still be warming up when the run ends (use less than ${steps})`)
+        ? one(
+            'optim.warmupSteps',
+            `is ${w}, not below train.steps (${steps}): the learning rate would still be warming up when the run ends (use less than ${steps})`,
+          )
         : none,
   },
 
@@ -127,7 +139,10 @@ const RULES: readonly Rule[] = [
     reads: ['path', 'prediction'],
     check: ({ path, prediction }) =>
       path.kind === 'interpolant' && prediction !== 'velocity'
-        ? one('prediction', `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${prediction}'`)
+        ? one(
+            'prediction',
+            `the interpolant path trains a velocity (its target u_t = x1 - x0 + dGamma eps is not an affine map of x_t), got '${prediction}'`,
+          )
         : none,
   },
   {
@@ -135,7 +150,10 @@ const RULES: readonly Rule[] = [
     reads: ['path', 'time.weighting'],
     check: ({ path, time }) =>
       path.kind === 'interpolant' && time.weighting !== 'none'
-        ? one('time.weighting', `snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio); path.kind is '${path.kind}'`)
+        ? one(
+            'time.weighting',
+            `snr-clipped needs an affine path (the interpolant has no single signal-to-noise ratio); path.kind is '${path.kind}'`,
+          )
         : none,
   },
   {
@@ -161,21 +179,32 @@ const RULES: readonly Rule[] = [
     reads: ['labelDropout', 'conditional'],
     check: ({ labelDropout: p, conditional }) =>
       p > 0 && !conditional
-        ? one('labelDropout', `is ${p}, but conditional is false: label dropout trains the "no label" branch of a class-conditional model (set conditional: true, or labelDropout: 0)`)
+        ? one(
+            'labelDropout',
+            `is ${p}, but conditional is false: label dropout trains the "no label" branch of a class-conditional model (set conditional: true, or labelDropout: 0)`,
+          )
         : none,
   },
   {
     scope: 'spec',
     reads: ['sampling.cfg', 'conditional'],
     check: ({ sampling: { cfg }, conditional }) =>
-      cfg > 0 && !conditional ? one('sampling.cfg', `guidance (cfg = ${cfg}) needs a conditional model, but conditional is false (set conditional: true, or cfg: 0)`) : none,
+      cfg > 0 && !conditional
+        ? one(
+            'sampling.cfg',
+            `guidance (cfg = ${cfg}) needs a conditional model, but conditional is false (set conditional: true, or cfg: 0)`,
+          )
+        : none,
   },
   {
     scope: 'spec',
     reads: ['sampling.cfg', 'conditional', 'labelDropout'],
     check: ({ sampling: { cfg }, conditional, labelDropout }) =>
       cfg > 0 && conditional && labelDropout === 0
-        ? one('labelDropout', `is 0, but guidance (sampling.cfg = ${cfg}) needs labelDropout > 0, or the unconditional ("no label") branch is never trained`)
+        ? one(
+            'labelDropout',
+            `is 0, but guidance (sampling.cfg = ${cfg}) needs labelDropout > 0, or the unconditional ("no label") branch is never trained`,
+          )
         : none,
   },
   {
@@ -183,7 +212,10 @@ const RULES: readonly Rule[] = [
     reads: ['coupling.classAware', 'conditional'],
     check: ({ coupling, conditional }) =>
       coupling.classAware && !conditional
-        ? one('coupling.classAware', 'pairs points of the same class, which needs a class-conditional model, but conditional is false: one unconditional flow cannot follow pairs of different classes that cross (set conditional: true)')
+        ? one(
+            'coupling.classAware',
+            'pairs points of the same class, which needs a class-conditional model, but conditional is false: one unconditional flow cannot follow pairs of different classes that cross (set conditional: true)',
+          )
         : none,
   },
   {
@@ -191,7 +223,10 @@ const RULES: readonly Rule[] = [
     reads: ['conditional', 'data'],
     check: ({ conditional, data }) => {
       if (!conditional || dataClassesOf(data) !== 0) return none;
-      const why = data.kind === 'images' ? 'an image folder has labels only with data.labelsFromSubfolders: true' : `data.kind '${data.kind}' has no labels`;
+      const why =
+        data.kind === 'images'
+          ? 'an image folder has labels only with data.labelsFromSubfolders: true'
+          : `data.kind '${data.kind}' has no labels`;
       return one('conditional', `is true, but the data is unlabelled (${why})`);
     },
   },
@@ -217,7 +252,10 @@ const RULES: readonly Rule[] = [
       const a = dataShapeOf(source.data);
       const b = dataShapeOf(data);
       return a && b && shapeText(a) !== shapeText(b)
-        ? one('source.data', `gives samples of shape ${shapeText(a)}, but data gives ${shapeText(b)}; a flow maps between samples of one shape`)
+        ? one(
+            'source.data',
+            `gives samples of shape ${shapeText(a)}, but data gives ${shapeText(b)}; a flow maps between samples of one shape`,
+          )
         : none;
     },
   },
@@ -235,7 +273,10 @@ const RULES: readonly Rule[] = [
       // createTrainer's tolerance: the path must start at x0 itself.
       return Math.abs(c.alpha) <= 0.01 && Math.abs(c.sigma - 1) <= 0.01
         ? none
-        : one('path', `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); scheduler '${path.scheduler.kind}' has alpha_0 = ${c.alpha.toPrecision(3)}, sigma_0 = ${c.sigma.toPrecision(3)}`);
+        : one(
+            'path',
+            `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); scheduler '${path.scheduler.kind}' has alpha_0 = ${c.alpha.toPrecision(3)}, sigma_0 = ${c.sigma.toPrecision(3)}`,
+          );
     },
   },
 
@@ -245,7 +286,10 @@ const RULES: readonly Rule[] = [
     reads: ['reflow', 'coupling.kind'],
     check: ({ reflow, coupling }) =>
       reflow && coupling.kind !== 'independent'
-        ? one('coupling.kind', `is '${coupling.kind}', but reflow trains on run ${reflow.from}'s fixed (noise, sample) pairs, which a coupling would re-pair (use 'independent')`)
+        ? one(
+            'coupling.kind',
+            `is '${coupling.kind}', but reflow trains on run ${reflow.from}'s fixed (noise, sample) pairs, which a coupling would re-pair (use 'independent')`,
+          )
         : none,
   },
   {
@@ -253,7 +297,10 @@ const RULES: readonly Rule[] = [
     reads: ['reflow', 'source'],
     check: ({ reflow, source }) =>
       reflow && source.kind !== 'gaussian'
-        ? one('source.kind', `is '${source.kind}', but reflow's pairs start from the noise of run ${reflow.from}'s sampler, so a data source would be ignored (use 'gaussian')`)
+        ? one(
+            'source.kind',
+            `is '${source.kind}', but reflow's pairs start from the noise of run ${reflow.from}'s sampler, so a data source would be ignored (use 'gaussian')`,
+          )
         : none,
   },
 
@@ -266,9 +313,17 @@ const RULES: readonly Rule[] = [
       const shape = dataShapeOf(data);
       if (!shape) return none;
       if (shape.length !== 3 || shape[0] !== shape[1]) {
-        return one('model.kind', `a U-Net needs square images, but data.kind '${data.kind}' gives samples of shape ${shapeText(shape)} (use an MLP)`);
+        return one(
+          'model.kind',
+          `a U-Net needs square images, but data.kind '${data.kind}' gives samples of shape ${shapeText(shape)} (use an MLP)`,
+        );
       }
-      return unetShapeProblems({ size: shape[0]!, baseChannels: model.baseChannels, channelMults: model.channelMults, groups: model.groups }).map((p) => ({
+      return unetShapeProblems({
+        size: shape[0]!,
+        baseChannels: model.baseChannels,
+        channelMults: model.channelMults,
+        groups: model.groups,
+      }).map((p) => ({
         field: `model.${p.field}`,
         message: p.message,
       }));

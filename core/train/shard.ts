@@ -18,7 +18,8 @@ import { ConfigError } from '../errors';
 /** Rows [lo, hi) of shard k of K of a batch of B rows: lo = floor(k B / K), hi = floor((k + 1) B / K). */
 export function shardRows(batch: number, shard: number, shards: number): { lo: number; hi: number } {
   if (!(Number.isInteger(shards) && shards >= 1)) throw new ConfigError('shards', `must be an integer >= 1, got ${shards}`);
-  if (!(Number.isInteger(shard) && shard >= 0 && shard < shards)) throw new ConfigError('shard', `must be an integer in [0, ${shards}), got ${shard}`);
+  if (!(Number.isInteger(shard) && shard >= 0 && shard < shards))
+    throw new ConfigError('shard', `must be an integer in [0, ${shards}), got ${shard}`);
   if (!(Number.isInteger(batch) && batch >= 0)) throw new ConfigError('batch', `must be an integer >= 0, got ${batch}`);
   return { lo: Math.floor((shard * batch) / shards), hi: Math.floor(((shard + 1) * batch) / shards) };
 }
@@ -40,7 +41,8 @@ export function combineShards(parts: readonly ShardPart[], out: Float32Array): n
   if (!(total > 0)) throw new ConfigError('shards', 'the shards hold no rows');
   const used = parts.filter((p) => p.rows > 0);
   for (const p of used) {
-    if (p.grads.length !== out.length) throw new ConfigError('grads', `every shard gradient needs ${out.length} values, got ${p.grads.length}`);
+    if (p.grads.length !== out.length)
+      throw new ConfigError('grads', `every shard gradient needs ${out.length} values, got ${p.grads.length}`);
   }
   const w = used.map((p) => p.rows / total);
   const g = used.map((p) => p.grads);

@@ -188,8 +188,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-
-
 /** Checks that the model fits the data and the spec. */
 function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainSpec, numClasses: number): void {
   const cfg = model.config;
@@ -214,7 +212,14 @@ function checkModel(model: VelocityModel, shape: readonly number[], spec: TrainS
  * target takes no source and no re-coupling, class-aware pairing has labels on both sides, a data
  * source has the target's shape and a path that starts at it.
  */
-function checkInputs(opts: TrainerOptions): { paired: boolean; shape: number[]; numClasses: number; scheduler: Scheduler; source: DataSource; labelledSource: boolean } {
+function checkInputs(opts: TrainerOptions): {
+  paired: boolean;
+  shape: number[];
+  numClasses: number;
+  scheduler: Scheduler;
+  source: DataSource;
+  labelledSource: boolean;
+} {
   const { spec, model } = opts;
   const paired = isPairedSource(opts.target);
   const shape = [...opts.target.shape];
@@ -228,10 +233,14 @@ function checkInputs(opts: TrainerOptions): { paired: boolean; shape: number[]; 
   const scheduler = pathScheduler(spec.path);
   const source = opts.source ?? gaussianSource(shape);
   if (opts.source) {
-    if (!sameShape(opts.source.shape, shape)) throw new ShapeError(`source samples have shape [${opts.source.shape}], target samples [${shape}]; they must match`);
+    if (!sameShape(opts.source.shape, shape))
+      throw new ShapeError(`source samples have shape [${opts.source.shape}], target samples [${shape}]; they must match`);
     const c0 = scheduler.coeffs(0);
     if (!(Math.abs(c0.alpha) <= 0.01 && Math.abs(c0.sigma - 1) <= 0.01)) {
-      throw new ConfigError('path', `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); this one has alpha_0 = ${c0.alpha}, sigma_0 = ${c0.sigma}`);
+      throw new ConfigError(
+        'path',
+        `a data source needs a path that starts at it (alpha_0 = 0, sigma_0 = 1); this one has alpha_0 = ${c0.alpha}, sigma_0 = ${c0.sigma}`,
+      );
     }
   }
   const labelledSource = opts.source !== undefined && opts.source.numClasses > 0;
@@ -413,11 +422,19 @@ export function createTrainer(opts: TrainerOptions): Trainer {
       }
       const total = used[0]!.rows + used[1]!.rows;
       const [w0, w1] = [used[0]!.rows / total, used[1]!.rows / total];
-      for (const p of used) if (p.grads.length !== parameterCount) throw new ShapeError(`a flat gradient needs ${parameterCount} values, got ${p.grads.length}`);
+      for (const p of used)
+        if (p.grads.length !== parameterCount)
+          throw new ShapeError(`a flat gradient needs ${parameterCount} values, got ${p.grads.length}`);
       const loss = w0 * used[0]!.loss + w1 * used[1]!.loss; // combineShards' loss, same order
       const cost = couplingCost !== undefined ? { couplingCost } : {};
       if (!Number.isFinite(loss)) return { step: steps + 1, loss, lr: optimizer.nextLr, gradNorm: NaN, diverged: true, ...cost };
-      return tf.tidy(() => finishStep(optimizer.applyFlat(combine2(tf.tensor1d(used[0]!.grads, 'float32'), tf.tensor1d(used[1]!.grads, 'float32'), w0, w1)), loss, cost));
+      return tf.tidy(() =>
+        finishStep(
+          optimizer.applyFlat(combine2(tf.tensor1d(used[0]!.grads, 'float32'), tf.tensor1d(used[1]!.grads, 'float32'), w0, w1)),
+          loss,
+          cost,
+        ),
+      );
     },
 
     modelField(cfg = spec.sampling.cfg) {
@@ -477,7 +494,8 @@ export function createTrainer(opts: TrainerOptions): Trainer {
 
     setState(state) {
       const rng = state.get('trainer/rng');
-      if (!rng || rng.size !== 2) throw new CheckpointError('trainer/rng', 'missing from the state (int32 [2]: stream key, steps completed)');
+      if (!rng || rng.size !== 2)
+        throw new CheckpointError('trainer/rng', 'missing from the state (int32 [2]: stream key, steps completed)');
       const [k, s] = rng.dataSync() as unknown as [number, number];
       if (!(Number.isInteger(s) && s >= 0)) throw new CheckpointError('trainer/rng', `steps completed must be an integer >= 0, got ${s}`);
       const weights = new Map<string, Tensor>();

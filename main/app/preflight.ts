@@ -34,7 +34,11 @@ async function checkData(spec: DataInput, field: string, limits: FolderCheckLimi
  *   onCorrupt 'reject') or exceeds a bound of FOLDER_CHECK_LIMITS; a reflow parent that is not in
  *   this data folder or has no checkpoint
  */
-export async function preflight(store: RunStore | (() => RunStore), config: ExperimentConfig, limits: FolderCheckLimits | 'full' = FOLDER_CHECK_LIMITS): Promise<void> {
+export async function preflight(
+  store: RunStore | (() => RunStore),
+  config: ExperimentConfig,
+  limits: FolderCheckLimits | 'full' = FOLDER_CHECK_LIMITS,
+): Promise<void> {
   validateTrainSpec(config as unknown as TrainSpec);
   await checkData(config.data, 'data', limits);
   if (config.source.kind === 'data') await checkData(config.source.data, 'source.data', limits);
@@ -44,6 +48,7 @@ export async function preflight(store: RunStore | (() => RunStore), config: Expe
     if (typeof store === 'function') store = store();
     const parent = store.listRuns().find((r) => r.id === from);
     if (!parent) throw new ConfigError('reflow.from', `no run '${from}' in this data folder`);
-    if (!store.latestCheckpoint(from)) throw new ConfigError('reflow.from', `run '${from}' (${parent.name}) has no checkpoint yet: train it first`);
+    if (!store.latestCheckpoint(from))
+      throw new ConfigError('reflow.from', `run '${from}' (${parent.name}) has no checkpoint yet: train it first`);
   }
 }

@@ -17,7 +17,9 @@ export function presetNames(dir = presetsDir()): string[] {
 export function listPresets(dir = presetsDir()): Preset[] {
   if (!existsSync(dir)) return [];
   const out: Preset[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     try {
       out.push({ name: f.slice(0, -5), config: JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown> });
     } catch {

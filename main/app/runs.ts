@@ -50,12 +50,17 @@ export function checkRunAction(run: RunRecord, action: RunAction, here: HereStat
   switch (action) {
     case 'start':
       if (run.status === 'completed' || run.status === 'diverged') {
-        throw new RunActionError(run.id, action, `run ${run.id} is ${run.status} at step ${run.step}; a finished run is not trained further (start a new run)`);
+        throw new RunActionError(
+          run.id,
+          action,
+          `run ${run.id} is ${run.status} at step ${run.step}; a finished run is not trained further (start a new run)`,
+        );
       }
       if (busy) throw new RunActionError(run.id, action, `run ${run.id} is already training or queued`);
       return 'worker';
     case 'pause':
-      if (!here.training) throw new RunActionError(run.id, action, `cannot pause run ${run.id}: it is not training here (status ${run.status})`);
+      if (!here.training)
+        throw new RunActionError(run.id, action, `cannot pause run ${run.id}: it is not training here (status ${run.status})`);
       return 'worker';
     case 'resume':
       if (here.training) return 'worker';
@@ -64,7 +69,11 @@ export function checkRunAction(run: RunRecord, action: RunAction, here: HereStat
       if (busy) return 'worker';
       // 'running' here means interrupted: its owner is gone (a live one was refused above).
       if (run.status !== 'paused' && run.status !== 'queued' && run.status !== 'running') {
-        throw new RunActionError(run.id, action, `run ${run.id} is ${run.status}; only a training, queued, paused or interrupted run can be cancelled`);
+        throw new RunActionError(
+          run.id,
+          action,
+          `run ${run.id} is ${run.status}; only a training, queued, paused or interrupted run can be cancelled`,
+        );
       }
       return 'store';
     case 'rename':
@@ -101,7 +110,12 @@ export async function createRun(store: RunStore | (() => RunStore), raw: unknown
   let opened: RunStore | null = typeof store === 'function' ? null : store;
   const open = (): RunStore => (opened ??= (store as () => RunStore)());
   await preflight(open, config, options.folders === 'full' ? 'full' : undefined);
-  return open().createRun({ name: options.name ?? config.name ?? defaultRunName(config), config, backend: options.backend ?? 'auto', seed: config.seed });
+  return open().createRun({
+    name: options.name ?? config.name ?? defaultRunName(config),
+    config,
+    backend: options.backend ?? 'auto',
+    seed: config.seed,
+  });
 }
 
 /** A name for a run whose config has none: the data set. */

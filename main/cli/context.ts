@@ -82,7 +82,12 @@ export class Context {
   /** The store, created if needed (writers only; readers get StoreFileError 'missing'). */
   requireStore(): RunStore {
     const store = this.openStore();
-    if (!store) throw new StoreFileError('missing', this.dbPath, `there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`);
+    if (!store)
+      throw new StoreFileError(
+        'missing',
+        this.dbPath,
+        `there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`,
+      );
     return store;
   }
 
@@ -98,7 +103,8 @@ export class Context {
       return await selectBackend(this.backendRequest);
     } catch (e) {
       // parseBackendName throws a plain Error for unknown names: that is a usage error.
-      if (e instanceof Error && /unknown backend/.test(e.message)) throw new UsageError(e.message.replace(/^backend:/, '--backend:'), this.args.command);
+      if (e instanceof Error && /unknown backend/.test(e.message))
+        throw new UsageError(e.message.replace(/^backend:/, '--backend:'), this.args.command);
       throw e;
     }
   }
@@ -111,13 +117,18 @@ export class Context {
     const spec = this.args.required('model', 'is required: RUN_ID[@STEP], shipped:NAME, oracle:8gaussians, or oracle with --gmm FILE');
     const isOracle = spec === 'oracle' || spec.startsWith('oracle:');
     const isShipped = spec.startsWith('shipped:');
-    if (!isOracle) this.args.forbid(['gmm', 'scheduler'], 'apply only to --model oracle (a trained model keeps the path it was trained on)');
+    if (!isOracle)
+      this.args.forbid(['gmm', 'scheduler'], 'apply only to --model oracle (a trained model keeps the path it was trained on)');
     if (spec !== 'oracle') this.args.forbid(['gmm'], 'applies only to --model oracle');
     await this.backend();
     let store: RunStore | undefined;
     if (!isOracle && !isShipped) {
       const s = this.openStore({ create: false });
-      if (!s) throw new UsageError(`--model ${spec}: there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`, this.args.command);
+      if (!s)
+        throw new UsageError(
+          `--model ${spec}: there is no run store at ${this.dbPath} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`,
+          this.args.command,
+        );
       store = s;
     }
     const { parseSchedulerArg } = await import('./scheduler');
@@ -147,4 +158,3 @@ export class Context {
     this.store = null;
   }
 }
-

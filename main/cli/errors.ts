@@ -14,7 +14,15 @@
  */
 import { ConfigError, DataError, FlowStudioError, ShapeError } from '../../core/errors';
 import { InvalidConfigError, RunActionError } from '../app/errors';
-import { NotFoundError, OwnershipError, SchemaError, StoreFileError, StoreInputError, StoreRuntimeError, TransitionError } from '../store/errors';
+import {
+  NotFoundError,
+  OwnershipError,
+  SchemaError,
+  StoreFileError,
+  StoreInputError,
+  StoreRuntimeError,
+  TransitionError,
+} from '../store/errors';
 
 /** Exit codes of the command line. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;

@@ -3,7 +3,19 @@
  * list of commands is spelled once (index.ts dispatches on COMMAND_NAMES).
  */
 
-export const COMMAND_NAMES = ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'edit', 'runs', 'bench', 'doctor', 'serve'] as const;
+export const COMMAND_NAMES = [
+  'train',
+  'sample',
+  'likelihood',
+  'invert',
+  'decode',
+  'interpolate',
+  'edit',
+  'runs',
+  'bench',
+  'doctor',
+  'serve',
+] as const;
 /** A command of the CLI. */
 export type CommandName = (typeof COMMAND_NAMES)[number];
 

@@ -41,18 +41,45 @@ const MANY = Number.MAX_SAFE_INTEGER;
 
 /** Every command, by name. */
 const COMMANDS: Record<CommandName, CommandSpec> = {
-  train: { positionals: [0, 0], load: async () => import('./commands/train').then((m) => ({ options: m.TRAIN_OPTIONS, run: m.trainCommand })) },
-  sample: { positionals: [0, 0], load: async () => import('./commands/sample').then((m) => ({ options: m.SAMPLE_OPTIONS, run: m.sampleCommand })) },
+  train: {
+    positionals: [0, 0],
+    load: async () => import('./commands/train').then((m) => ({ options: m.TRAIN_OPTIONS, run: m.trainCommand })),
+  },
+  sample: {
+    positionals: [0, 0],
+    load: async () => import('./commands/sample').then((m) => ({ options: m.SAMPLE_OPTIONS, run: m.sampleCommand })),
+  },
   // Positionals after --images / --image are more image files (shell globs).
-  likelihood: { positionals: [0, MANY], load: async () => import('./commands/likelihood').then((m) => ({ options: m.LIKELIHOOD_OPTIONS, run: m.likelihoodCommand })) },
-  invert: { positionals: [0, MANY], load: async () => import('./commands/latent').then((m) => ({ options: m.INVERT_OPTIONS, run: m.invertCommand })) },
-  decode: { positionals: [0, 0], load: async () => import('./commands/latent').then((m) => ({ options: m.DECODE_OPTIONS, run: m.decodeCommand })) },
-  interpolate: { positionals: [0, 0], load: async () => import('./commands/latent').then((m) => ({ options: m.INTERPOLATE_OPTIONS, run: m.interpolateCommand })) },
+  likelihood: {
+    positionals: [0, MANY],
+    load: async () => import('./commands/likelihood').then((m) => ({ options: m.LIKELIHOOD_OPTIONS, run: m.likelihoodCommand })),
+  },
+  invert: {
+    positionals: [0, MANY],
+    load: async () => import('./commands/latent').then((m) => ({ options: m.INVERT_OPTIONS, run: m.invertCommand })),
+  },
+  decode: {
+    positionals: [0, 0],
+    load: async () => import('./commands/latent').then((m) => ({ options: m.DECODE_OPTIONS, run: m.decodeCommand })),
+  },
+  interpolate: {
+    positionals: [0, 0],
+    load: async () => import('./commands/latent').then((m) => ({ options: m.INTERPOLATE_OPTIONS, run: m.interpolateCommand })),
+  },
   edit: { positionals: [1, 1], load: async () => import('./commands/edit').then((m) => ({ options: m.EDIT_OPTIONS, run: m.editCommand })) },
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
-  bench: { positionals: [0, 1], load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })) },
-  doctor: { positionals: [0, 0], load: async () => import('./commands/doctor').then((m) => ({ options: m.DOCTOR_OPTIONS, run: m.doctorCommand })) },
-  serve: { positionals: [0, 0], load: async () => import('./commands/serve').then((m) => ({ options: m.SERVE_OPTIONS, run: m.serveCommand })) },
+  bench: {
+    positionals: [0, 1],
+    load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })),
+  },
+  doctor: {
+    positionals: [0, 0],
+    load: async () => import('./commands/doctor').then((m) => ({ options: m.DOCTOR_OPTIONS, run: m.doctorCommand })),
+  },
+  serve: {
+    positionals: [0, 0],
+    load: async () => import('./commands/serve').then((m) => ({ options: m.SERVE_OPTIONS, run: m.serveCommand })),
+  },
 };
 
 /** Global flags that take a value: skipped when looking for the command name. */
@@ -119,7 +146,8 @@ export async function main(argv: readonly string[], streams: Streams = processSt
     const helpFor = e instanceof UsageError ? (e.command ?? (command && isCommand(command) ? command : undefined)) : undefined;
     const hint = e instanceof UsageError ? `\n(see 'flow-studio${helpFor ? ` ${helpFor}` : ''} --help')` : '';
     // Not bad input: a bug or a broken environment, where the stack is what a report needs.
-    const debugHint = code === EXIT.failed && !debug && !isEnvironmentFailure(e) ? '\n(unexpected; run with FLOW_STUDIO_DEBUG=1 for the stack trace)' : '';
+    const debugHint =
+      code === EXIT.failed && !debug && !isEnvironmentFailure(e) ? '\n(unexpected; run with FLOW_STUDIO_DEBUG=1 for the stack trace)' : '';
     streams.stderr.write(`${where}: error: ${messageOf(e)}${hint}${debugHint}\n`);
     if (debug && e instanceof Error) streams.stderr.write(`${stackOf(e)}\n`);
     out.errorResult(kindOf(e), messageOf(e), code);

@@ -26,13 +26,21 @@ export interface ModelInput {
  * Reads the input of a command from `--VECTORS FILE|-` or `--IMAGES FILE...` (extra positionals
  * count as more image files, so shell globs work: --images faces/*.png).
  */
-export async function readModelInput(ctx: Context, model: LoadedModel, flags: { vectors: string; images: string; what: string }): Promise<ModelInput> {
+export async function readModelInput(
+  ctx: Context,
+  model: LoadedModel,
+  flags: { vectors: string; images: string; what: string },
+): Promise<ModelInput> {
   const { args } = ctx;
   const imageFiles = [...args.strings(flags.images), ...(args.has(flags.images) ? args.positionals : [])];
-  if (args.positionals.length > 0 && !args.has(flags.images)) throw new UsageError(`unexpected argument '${args.positionals[0]}'`, args.command);
+  if (args.positionals.length > 0 && !args.has(flags.images))
+    throw new UsageError(`unexpected argument '${args.positionals[0]}'`, args.command);
   args.exclusive(flags.vectors, flags.images);
   if (imageFiles.length > 0) return readImages(model, imageFiles, `--${flags.images}`);
-  const file = args.required(flags.vectors, `is required (a JSON array of ${flags.what}, or - for stdin)${model.shape.length > 1 ? `, or --${flags.images} FILE.png` : ''}`);
+  const file = args.required(
+    flags.vectors,
+    `is required (a JSON array of ${flags.what}, or - for stdin)${model.shape.length > 1 ? `, or --${flags.images} FILE.png` : ''}`,
+  );
   const rows = await readVectors(file, { dim: dimOf(model), what: flags.what }, ctx.streams.stdin);
   const x = tf.tensor(rows.flat(), [rows.length, ...model.shape], 'float32');
   return { x, names: rows.map((_, i) => `${file === '-' ? 'stdin' : file}[${i}]`) };

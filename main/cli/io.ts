@@ -24,7 +24,14 @@ export async function readInput(file: string, stdin: NodeJS.ReadableStream = pro
     return readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
     throw new DataError(`${file}: ${why}`);
   }
 }
@@ -65,7 +72,8 @@ export function toVectors(value: unknown, file: string, spec: VectorSpec): numbe
       throw new DataError(`${name}: item ${i} has ${row.length} number${row.length === 1 ? '' : 's'}, the model expects ${spec.dim}`);
     }
     row.forEach((x, j) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new DataError(`${name}: item ${i}, entry ${j} is ${JSON.stringify(x)}, not a finite number`);
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        throw new DataError(`${name}: item ${i}, entry ${j} is ${JSON.stringify(x)}, not a finite number`);
     });
     return row as number[];
   });

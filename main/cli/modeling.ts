@@ -69,8 +69,10 @@ export function solverChoice(args: Args, model: LoadedModel, fallback: { solver:
 export function classLabels(args: Args, model: LoadedModel, n: number): Tensor | undefined {
   const c = args.int('class', { min: 0 });
   if (c === undefined) return undefined;
-  if (model.numClasses === 0) throw new UsageError(`--class: ${model.label} is unconditional (it was trained without class labels)`, args.command);
-  if (c >= model.numClasses) throw new UsageError(`--class: must be in [0, ${model.numClasses - 1}] for ${model.label}, got ${c}`, args.command);
+  if (model.numClasses === 0)
+    throw new UsageError(`--class: ${model.label} is unconditional (it was trained without class labels)`, args.command);
+  if (c >= model.numClasses)
+    throw new UsageError(`--class: must be in [0, ${model.numClasses - 1}] for ${model.label}, got ${c}`, args.command);
   return tf.fill([n], c, 'int32');
 }
 

@@ -82,7 +82,10 @@ export function toJsonText(value: unknown, indent = 2): string {
   );
   // Arrays of numbers on one line each: 1000 points stay 1000 lines, not 4000. Only arrays the
   // indenter broke over lines match (JSON strings never hold a raw newline), so strings are untouched.
-  return text.replace(/\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]/g, (_m, inner: string) => `[${inner.split(/,\n\s*/).join(', ')}]`);
+  return text.replace(
+    /\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]/g,
+    (_m, inner: string) => `[${inner.split(/,\n\s*/).join(', ')}]`,
+  );
 }
 
 /**

@@ -18,7 +18,8 @@ export function parseSchedulerArg(text: string): SchedulerSpec {
   } else {
     const [kind, param] = text.split(':') as [string, string | undefined];
     const value = param === undefined ? undefined : Number(param);
-    if (param !== undefined && !Number.isFinite(value)) throw new UsageError(`--scheduler: '${param}' is not a number (use e.g. polynomial:2)`);
+    if (param !== undefined && !Number.isFinite(value))
+      throw new UsageError(`--scheduler: '${param}' is not a number (use e.g. polynomial:2)`);
     const key = kind === 'polynomial' ? 'n' : kind === 'condot' || kind === 've' ? 'sigmaMin' : null;
     if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
     raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };

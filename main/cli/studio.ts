@@ -53,7 +53,12 @@ export function solverSpec(choice: SolverChoice): SolverSpec {
 }
 
 /** --save and --export: where the result's files went (for the report). */
-export function keepResults(ctx: Context, model: LoadedModel, r: LatentResult, base: string): { saved?: { runId: string; artifacts: { id: number; name: string; bytes: number }[] }; exported?: string[] } {
+export function keepResults(
+  ctx: Context,
+  model: LoadedModel,
+  r: LatentResult,
+  base: string,
+): { saved?: { runId: string; artifacts: { id: number; name: string; bytes: number }[] }; exported?: string[] } {
   const { args } = ctx;
   if (!args.flag('save') && !args.has('export')) return {};
   const files = resultFiles(r, base);

@@ -21,8 +21,10 @@ export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof ContractError) return e.info;
   if (e instanceof CancelledError) return { code: 'cancelled', message: e.message };
   if (e instanceof NotFoundError) return { code: 'not-found', message: e.message };
-  if (e instanceof TransitionError || e instanceof OwnershipError || e instanceof RunActionError) return { code: 'conflict', message: e.message };
-  if (e instanceof InvalidConfigError) return { code: 'invalid', message: e.message, ...(e.issues[0] ? { field: e.issues[0].field } : {}), issues: e.issues };
+  if (e instanceof TransitionError || e instanceof OwnershipError || e instanceof RunActionError)
+    return { code: 'conflict', message: e.message };
+  if (e instanceof InvalidConfigError)
+    return { code: 'invalid', message: e.message, ...(e.issues[0] ? { field: e.issues[0].field } : {}), issues: e.issues };
   if (e instanceof ConfigError || e instanceof StoreInputError) return { code: 'invalid', message: e.message, field: e.field };
   if (e instanceof ImageFileError) return { code: 'invalid', message: e.message, field: e.file };
   if (e instanceof CheckpointError) return { code: 'not-found', message: e.message };

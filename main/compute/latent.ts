@@ -24,7 +24,11 @@ function modelFor(store: RunStore, spec: string): LoadedModel {
 }
 
 /** One latent task on its model; `args.cancel` (4 bytes, a non-zero int32 cancels) is main/latent's sharedCancel. */
-export function latentRun(store: RunStore, args: ParsedTaskArgs<'latent'>, progress: (p: LatentProgress) => void): Promise<TaskResult<'latent'>> {
+export function latentRun(
+  store: RunStore,
+  args: ParsedTaskArgs<'latent'>,
+  progress: (p: LatentProgress) => void,
+): Promise<TaskResult<'latent'>> {
   const model = modelFor(store, args.model);
   return runLatentTask(model, args.task, { onProgress: progress, ...(args.cancel ? { signal: sharedCancel(args.cancel) } : {}) });
 }
@@ -45,14 +49,27 @@ export function latentModels(store: RunStore): LatentModelInfo[] {
   for (const name of listShippedModels()) {
     try {
       const m = readManifest(name);
-      out.push({ spec: `shipped:${name}`, label: `${name} (shipped, ${m.trainedSteps} steps)`, kind: 'shipped', shape: m.shape, numClasses: m.numClasses });
+      out.push({
+        spec: `shipped:${name}`,
+        label: `${name} (shipped, ${m.trainedSteps} steps)`,
+        kind: 'shipped',
+        shape: m.shape,
+        numClasses: m.numClasses,
+      });
     } catch {
       // an unreadable manifest is not offered
     }
   }
   for (const r of store.listRuns()) {
     const meta = (store.listCheckpoints(r.id).at(-1)?.meta ?? null) as { shape?: number[]; numClasses?: number } | null;
-    if (meta?.shape && meta.shape.length === 3) out.push({ spec: r.id, label: `${r.name} (run ${r.id}, step ${r.step})`, kind: 'run', shape: meta.shape, numClasses: meta.numClasses ?? 0 });
+    if (meta?.shape && meta.shape.length === 3)
+      out.push({
+        spec: r.id,
+        label: `${r.name} (run ${r.id}, step ${r.step})`,
+        kind: 'run',
+        shape: meta.shape,
+        numClasses: meta.numClasses ?? 0,
+      });
   }
   return out;
 }

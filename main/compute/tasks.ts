@@ -49,7 +49,10 @@ export function sampleTask(store: RunStore, req: SampleArgs): SampleResult {
     const solver = req.solver ?? cfgRun.sampling.solver;
     const steps = req.steps ?? cfgRun.sampling.steps;
     if (req.classLabel !== undefined && (model.numClasses === 0 || req.classLabel >= model.numClasses)) {
-      throw new ConfigError('classLabel', model.numClasses === 0 ? 'this model is not class-conditional' : `must be in 0..${model.numClasses - 1}, got ${req.classLabel}`);
+      throw new ConfigError(
+        'classLabel',
+        model.numClasses === 0 ? 'this model is not class-conditional' : `must be in 0..${model.numClasses - 1}, got ${req.classLabel}`,
+      );
     }
     const labels = model.numClasses > 0 ? Array.from({ length: n }, (_, i) => req.classLabel ?? i % model.numClasses) : null;
     const cond = labels ? tf.tensor1d(labels, 'int32') : undefined;
@@ -125,13 +128,16 @@ function defaultBounds(store: RunStore, runId: string): [number, number, number,
  */
 export function fieldTask(store: RunStore, req: FieldArgs): FieldView {
   return withModel(store, req.runId, (model) => {
-    if (model.shape.length !== 1 || model.shape[0] !== 2) throw new ConfigError('id', `the vector field view needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
+    if (model.shape.length !== 1 || model.shape[0] !== 2)
+      throw new ConfigError('id', `the vector field view needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
     const g = req.grid ?? 20;
     const bounds = req.bounds ?? defaultBounds(store, req.runId);
     const [xa, xb, ya, yb] = bounds;
-    if (!(xb > xa && yb > ya)) throw new ConfigError('bounds', `must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax, got ${JSON.stringify(bounds)}`);
+    if (!(xb > xa && yb > ya))
+      throw new ConfigError('bounds', `must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax, got ${JSON.stringify(bounds)}`);
     const points: number[][] = [];
-    for (let j = 0; j < g; j++) for (let i = 0; i < g; i++) points.push([xa + ((i + 0.5) * (xb - xa)) / g, ya + ((j + 0.5) * (yb - ya)) / g]);
+    for (let j = 0; j < g; j++)
+      for (let i = 0; i < g; i++) points.push([xa + ((i + 0.5) * (xb - xa)) / g, ya + ((j + 0.5) * (yb - ya)) / g]);
     // Keep t inside the interval the model was trained on (eps/x1 models are singular at an end).
     const t = Math.min(model.timeRange.hi, Math.max(model.timeRange.lo, req.t));
     const x = tf.tensor2d(points);
@@ -167,8 +173,10 @@ export function fieldTask(store: RunStore, req: FieldArgs): FieldView {
  */
 export function invertPointsTask(store: RunStore, req: InvertPointsArgs): InvertedPoints {
   return withModel(store, req.runId, (model) => {
-    if (model.shape.length !== 1 || model.shape[0] !== 2) throw new ConfigError('id', `inverting points needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
-    if (model.config?.source.kind === 'data') throw new ConfigError('id', 'this run starts from a data set, not noise: its inverse is a source point, not a latent');
+    if (model.shape.length !== 1 || model.shape[0] !== 2)
+      throw new ConfigError('id', `inverting points needs a 2D model; this run's data has shape [${model.shape.join(', ')}]`);
+    if (model.config?.source.kind === 'data')
+      throw new ConfigError('id', 'this run starts from a data set, not noise: its inverse is a source point, not a latent');
     const solver = req.solver ?? 'rk4';
     const x = tf.tensor2d(req.points);
     const tensors: Tensor[] = [x];

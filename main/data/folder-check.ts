@@ -24,7 +24,12 @@ export interface FolderCheckLimits extends ListingBounds {
  * The documented bounds of the API's folder check: at most 200,000 files and folders listed, 16
  * folder levels deep, 15 seconds in all (listing and decoding), 4 files decoded.
  */
-export const FOLDER_CHECK_LIMITS: Readonly<FolderCheckLimits> = Object.freeze({ maxEntries: 200_000, maxDepth: 16, seconds: 15, decodeFiles: 4 });
+export const FOLDER_CHECK_LIMITS: Readonly<FolderCheckLimits> = Object.freeze({
+  maxEntries: 200_000,
+  maxDepth: 16,
+  seconds: 15,
+  decodeFiles: 4,
+});
 
 /** The image folder a config names (the schema's `images` data spec, defaults optional). */
 export interface FolderCheckSpec {
@@ -46,7 +51,11 @@ export interface FolderCheckResult {
 }
 
 function timeUp(folder: string, seconds: number): FolderLimitError {
-  return new FolderLimitError(folder, 'seconds', `image folder "${folder}": the check took longer than ${seconds} s, its limit (a slow or network drive?)`);
+  return new FolderLimitError(
+    folder,
+    'seconds',
+    `image folder "${folder}": the check took longer than ${seconds} s, its limit (a slow or network drive?)`,
+  );
 }
 
 /**
@@ -84,7 +93,9 @@ export async function checkImageFolder(spec: FolderCheckSpec, limits: FolderChec
   // Only when every file was decoded is "none could be read" known; otherwise the rest may be fine.
   if (good === 0 && decoded === candidates.length) {
     const first = skipped[0];
-    throw new DataError(`no image in "${spec.folder}" could be loaded: ${skipped.length} file(s) skipped${first ? ` (first: ${first.file}: ${first.reason})` : ''}`);
+    throw new DataError(
+      `no image in "${spec.folder}" could be loaded: ${skipped.length} file(s) skipped${first ? ` (first: ${first.file}: ${first.reason})` : ''}`,
+    );
   }
   return { files: candidates.length, classes: found.classNames?.length ?? 0, decoded, skipped };
 }
@@ -123,7 +134,10 @@ const SLACK_MS = 250;
  * (even inside a long decode, which no deadline check can interrupt). Errors arrive as the classes
  * `checkImageFolder` throws.
  */
-export function checkImageFolderInWorker(spec: FolderCheckSpec, limits: FolderCheckLimits = FOLDER_CHECK_LIMITS): Promise<FolderCheckResult> {
+export function checkImageFolderInWorker(
+  spec: FolderCheckSpec,
+  limits: FolderCheckLimits = FOLDER_CHECK_LIMITS,
+): Promise<FolderCheckResult> {
   const entry = workerEntry('folder-check');
   const worker = new Worker(entry.url, { workerData: { spec, limits }, execArgv: entry.execArgv });
   return new Promise<FolderCheckResult>((resolve, reject) => {
@@ -135,7 +149,10 @@ export function checkImageFolderInWorker(spec: FolderCheckSpec, limits: FolderCh
       fn();
       void worker.terminate();
     };
-    let timer = setTimeout(() => finish(() => reject(new DataError(`image folder "${spec.folder}": the check did not start within ${STARTUP_MS / 1000} s`))), STARTUP_MS);
+    let timer = setTimeout(
+      () => finish(() => reject(new DataError(`image folder "${spec.folder}": the check did not start within ${STARTUP_MS / 1000} s`))),
+      STARTUP_MS,
+    );
     worker.on('message', (m: FolderCheckMessage) => {
       if ('started' in m) {
         clearTimeout(timer);
@@ -146,6 +163,8 @@ export function checkImageFolderInWorker(spec: FolderCheckSpec, limits: FolderCh
       else finish(() => reject(revive(m.error)));
     });
     worker.on('error', (e) => finish(() => reject(new DataError(`image folder "${spec.folder}": the check failed: ${e.message}`))));
-    worker.on('exit', (code) => finish(() => reject(new DataError(`image folder "${spec.folder}": the check stopped (exit ${code}) without an answer`))));
+    worker.on('exit', (code) =>
+      finish(() => reject(new DataError(`image folder "${spec.folder}": the check stopped (exit ${code}) without an answer`))),
+    );
   });
 }

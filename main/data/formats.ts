@@ -83,7 +83,9 @@ function u32be(b: Uint8Array, i: number): number {
 function checkDimensions(width: number, height: number, what: string): void {
   if (width < 1 || height < 1) throw new BadImage(`invalid ${what}: dimensions ${width}x${height}`);
   if (width * height > MAX_IMAGE_PIXELS)
-    throw new BadImage(`${what} is ${width}x${height} (${megapixels(width * height)} megapixels); the largest accepted is ${megapixels(MAX_IMAGE_PIXELS)} megapixels`);
+    throw new BadImage(
+      `${what} is ${width}x${height} (${megapixels(width * height)} megapixels); the largest accepted is ${megapixels(MAX_IMAGE_PIXELS)} megapixels`,
+    );
 }
 
 function megapixels(n: number): string {
@@ -118,7 +120,9 @@ export function checkPngStructure(bytes: Uint8Array): { width: number; height: n
     const type = String.fromCharCode(bytes[offset + 4] ?? 0, bytes[offset + 5] ?? 0, bytes[offset + 6] ?? 0, bytes[offset + 7] ?? 0);
     const remaining = bytes.length - offset - 8;
     if (length + 4 > remaining)
-      throw new BadImage(`truncated PNG: chunk ${JSON.stringify(type)} at byte ${offset} needs ${length + 4} bytes, ${Math.max(0, remaining)} remain`);
+      throw new BadImage(
+        `truncated PNG: chunk ${JSON.stringify(type)} at byte ${offset} needs ${length + 4} bytes, ${Math.max(0, remaining)} remain`,
+      );
     if (index === 0) {
       if (type !== 'IHDR' || length !== 13) throw new BadImage(`invalid PNG: first chunk is ${JSON.stringify(type)}, expected IHDR`);
       width = u32be(bytes, offset + 8);
@@ -141,7 +145,9 @@ export function checkPngStructure(bytes: Uint8Array): { width: number; height: n
   const raw = Math.ceil((width * height * bitsPerPixel) / 8);
   const needed = Math.ceil(raw / DEFLATE_MAX_RATIO);
   if (idatBytes < needed)
-    throw new BadImage(`truncated PNG: ${idatBytes} bytes of image data cannot hold ${width}x${height} pixels (${raw} bytes; deflate needs at least ${needed})`);
+    throw new BadImage(
+      `truncated PNG: ${idatBytes} bytes of image data cannot hold ${width}x${height} pixels (${raw} bytes; deflate needs at least ${needed})`,
+    );
   return { width, height };
 }
 
@@ -177,7 +183,8 @@ export function checkJpegStructure(bytes: Uint8Array): { width: number; height: 
     const length = u16be(bytes, offset + 2);
     if (length < 2) throw new BadImage(`invalid JPEG: segment at byte ${offset} has length ${length}`);
     const end = offset + 2 + length;
-    if (end > bytes.length) throw new BadImage(`truncated JPEG: segment 0x${marker.toString(16)} at byte ${offset} extends past the end of the file`);
+    if (end > bytes.length)
+      throw new BadImage(`truncated JPEG: segment 0x${marker.toString(16)} at byte ${offset} extends past the end of the file`);
     // SOF0..SOF15 carry the frame size; C4 (DHT), C8 (reserved) and CC (DAC) share the range but are not frames.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (length < 8) throw new BadImage(`invalid JPEG: frame header at byte ${offset} is too short`);
@@ -219,7 +226,9 @@ export function checkJpegStructure(bytes: Uint8Array): { width: number; height: 
     const needed = Math.ceil(blocks / 8);
     const available = endAt - scanStart;
     if (available < needed)
-      throw new BadImage(`truncated JPEG: ${available} bytes of image data cannot hold ${width}x${height} pixels (its first scan has ${blocks} blocks of at least one bit each)`);
+      throw new BadImage(
+        `truncated JPEG: ${available} bytes of image data cannot hold ${width}x${height} pixels (its first scan has ${blocks} blocks of at least one bit each)`,
+      );
   }
   return { width, height, orientation };
 }
@@ -248,7 +257,8 @@ function firstScanBlocks(width: number, height: number, sampling: Map<number, { 
 /** The Orientation tag (0x0112) of IFD0 in an APP1 payload, or 1 when absent or malformed (never throws). */
 export function exifOrientation(app1: Uint8Array): number {
   // "Exif\0\0", then a TIFF header: byte order "II"/"MM", 42, offset of IFD0 from the TIFF start.
-  const isExif = app1.length >= 14 && app1[0] === 0x45 && app1[1] === 0x78 && app1[2] === 0x69 && app1[3] === 0x66 && app1[4] === 0 && app1[5] === 0;
+  const isExif =
+    app1.length >= 14 && app1[0] === 0x45 && app1[1] === 0x78 && app1[2] === 0x69 && app1[3] === 0x66 && app1[4] === 0 && app1[5] === 0;
   if (!isExif) return 1;
   const tiff = app1.subarray(6);
   const little = tiff[0] === 0x49 && tiff[1] === 0x49;

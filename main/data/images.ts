@@ -45,9 +45,17 @@ function isImageName(name: string): boolean {
 
 function checkDecodeOptions(options: DecodeOptions): void {
   const { size, channels, background } = options;
-  check(Number.isInteger(size) && size >= 1 && size <= MAX_OUTPUT_SIDE, 'size', () => `must be an integer in [1, ${MAX_OUTPUT_SIDE}], got ${String(size)}`);
+  check(
+    Number.isInteger(size) && size >= 1 && size <= MAX_OUTPUT_SIDE,
+    'size',
+    () => `must be an integer in [1, ${MAX_OUTPUT_SIDE}], got ${String(size)}`,
+  );
   check(channels === 1 || channels === 3, 'channels', () => `must be 1 or 3, got ${String(channels)}`);
-  check(background === undefined || background === 'white' || background === 'black', 'background', () => `must be 'white' or 'black', got ${String(background)}`);
+  check(
+    background === undefined || background === 'white' || background === 'black',
+    'background',
+    () => `must be 'white' or 'black', got ${String(background)}`,
+  );
 }
 
 function errorText(e: unknown): string {
@@ -117,7 +125,10 @@ export function encodePng(
   check(Number.isInteger(height) && height >= 1, 'height', () => `must be a positive integer, got ${String(height)}`);
   check(channels === 1 || channels === 3, 'channels', () => `must be 1 or 3, got ${String(channels)}`);
   const n = width * height * channels;
-  checkShape(pixels.length === n, () => `pixels must have length width*height*channels = ${width}*${height}*${channels} = ${n}. Got ${pixels.length}`);
+  checkShape(
+    pixels.length === n,
+    () => `pixels must have length width*height*channels = ${width}*${height}*${channels} = ${n}. Got ${pixels.length}`,
+  );
   let bytes: Buffer;
   if (pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray) {
     bytes = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
@@ -150,14 +161,29 @@ export interface GridOptions {
  * @param images NHWC values in [-1, 1], length n * h * w * c (e.g. `await samples.data()`)
  * @throws ShapeError when the length does not match
  */
-export function imageGridPng(images: Float32Array, n: number, h: number, w: number, c: Channels, cols: number, options: GridOptions = {}): Uint8Array {
+export function imageGridPng(
+  images: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: Channels,
+  cols: number,
+  options: GridOptions = {},
+): Uint8Array {
   const pad = options.pad ?? 2;
   check(Number.isInteger(n) && n >= 1, 'n', () => `must be a positive integer, got ${String(n)}`);
-  check(Number.isInteger(h) && h >= 1 && Number.isInteger(w) && w >= 1, 'h', () => `h and w must be positive integers, got ${String(h)}x${String(w)}`);
+  check(
+    Number.isInteger(h) && h >= 1 && Number.isInteger(w) && w >= 1,
+    'h',
+    () => `h and w must be positive integers, got ${String(h)}x${String(w)}`,
+  );
   check(Number.isInteger(cols) && cols >= 1, 'cols', () => `must be a positive integer, got ${String(cols)}`);
   check(Number.isInteger(pad) && pad >= 0, 'pad', () => `must be a non-negative integer, got ${String(pad)}`);
   check(c === 1 || c === 3, 'channels', () => `must be 1 or 3, got ${String(c)}`);
-  checkShape(images.length === n * h * w * c, () => `images must have length n*h*w*c = ${n}*${h}*${w}*${c} = ${n * h * w * c}. Got ${images.length}`);
+  checkShape(
+    images.length === n * h * w * c,
+    () => `images must have length n*h*w*c = ${n}*${h}*${w}*${c} = ${n * h * w * c}. Got ${images.length}`,
+  );
   const columns = Math.min(cols, n);
   const rows = Math.ceil(n / columns);
   const width = columns * (w + pad) + pad;
@@ -167,7 +193,7 @@ export function imageGridPng(images: Float32Array, n: number, h: number, w: numb
     const top = pad + Math.floor(k / columns) * (h + pad);
     const left = pad + (k % columns) * (w + pad);
     for (let y = 0; y < h; y++) {
-      const src = ((k * h + y) * w) * c;
+      const src = (k * h + y) * w * c;
       const dst = ((top + y) * width + left) * c;
       for (let q = 0; q < w * c; q++) out[dst + q] = unitToByte(images[src + q]!);
     }
@@ -228,10 +254,18 @@ interface Budget extends ListingBounds {
 function spend(b: Budget | null, entries: number): void {
   if (!b) return;
   if (performance.now() > b.deadline)
-    throw new FolderLimitError(b.folder, 'seconds', `image folder "${b.folder}": listing took longer than ${b.seconds} s, the check's limit (a slow or network drive?)`);
+    throw new FolderLimitError(
+      b.folder,
+      'seconds',
+      `image folder "${b.folder}": listing took longer than ${b.seconds} s, the check's limit (a slow or network drive?)`,
+    );
   b.entries += entries;
   if (b.entries > b.maxEntries)
-    throw new FolderLimitError(b.folder, 'entries', `image folder "${b.folder}" has more than ${b.maxEntries} files and folders, the most the check lists`);
+    throw new FolderLimitError(
+      b.folder,
+      'entries',
+      `image folder "${b.folder}" has more than ${b.maxEntries} files and folders, the most the check lists`,
+    );
 }
 
 /**
@@ -240,9 +274,20 @@ function spend(b: Budget | null, entries: number): void {
  * beside real images, which are not images at all. Symlinked folders are not followed (no cycles).
  * `depth` is how many folders below the top `dir` is.
  */
-async function listImages(dir: string, rel: string, out: string[], unreadable: { file: string; reason: string }[], budget: Budget | null, depth: number): Promise<void> {
+async function listImages(
+  dir: string,
+  rel: string,
+  out: string[],
+  unreadable: { file: string; reason: string }[],
+  budget: Budget | null,
+  depth: number,
+): Promise<void> {
   if (budget && depth > budget.maxDepth)
-    throw new FolderLimitError(budget.folder, 'depth', `image folder "${budget.folder}": "${rel}" is ${depth} folders deep; the check looks at most ${budget.maxDepth} deep`);
+    throw new FolderLimitError(
+      budget.folder,
+      'depth',
+      `image folder "${budget.folder}": "${rel}" is ${depth} folders deep; the check looks at most ${budget.maxDepth} deep`,
+    );
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -287,7 +332,9 @@ export async function findImages(folder: string, labelsFromSubfolders: boolean, 
     folderStat = await stat(folder);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `image folder "${folder}" does not exist` : `image folder "${folder}" cannot be read: ${errorText(e)}`);
+    throw new DataError(
+      code === 'ENOENT' ? `image folder "${folder}" does not exist` : `image folder "${folder}" cannot be read: ${errorText(e)}`,
+    );
   }
   if (!folderStat.isDirectory()) throw new DataError(`image folder "${folder}" is not a folder`);
 
@@ -321,7 +368,9 @@ export async function findImages(folder: string, labelsFromSubfolders: boolean, 
       }
     }
     if (perClass.length === 0)
-      throw new DataError(`image folder "${folder}" has no subfolders with PNG or JPEG files (labelsFromSubfolders is on: each subfolder is a class)`);
+      throw new DataError(
+        `image folder "${folder}" has no subfolders with PNG or JPEG files (labelsFromSubfolders is on: each subfolder is a class)`,
+      );
     // Round-robin over classes: a limit, or a run stopped early, still sees every class.
     candidates = [];
     const total = perClass.reduce((sum, files) => sum + files.length, 0);
@@ -342,7 +391,9 @@ export async function findImages(folder: string, labelsFromSubfolders: boolean, 
 
 /** The error for a folder without image files. */
 export function noImages(folder: string): DataError {
-  return new DataError(`image folder "${folder}" contains no PNG or JPEG files (looked for ${IMAGE_EXTENSIONS.join(', ')} in it and its subfolders)`);
+  return new DataError(
+    `image folder "${folder}" contains no PNG or JPEG files (looked for ${IMAGE_EXTENSIONS.join(', ')} in it and its subfolders)`,
+  );
 }
 
 /**

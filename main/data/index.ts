@@ -9,7 +9,16 @@ import { loadMnist } from './mnist';
 import type { ImageDataset } from './types';
 
 export { ImageFileError, type Channels, type ImageArray, type ImageDataset } from './types';
-export { loadMnist, mnistDigit, mnistClassCounts, mnistDigitsDir, clearMnistCache, MNIST_SIDE, MNIST_CLASS_NAMES, type LoadMnistOptions } from './mnist';
+export {
+  loadMnist,
+  mnistDigit,
+  mnistClassCounts,
+  mnistDigitsDir,
+  clearMnistCache,
+  MNIST_SIDE,
+  MNIST_CLASS_NAMES,
+  type LoadMnistOptions,
+} from './mnist';
 export {
   loadImageFolder,
   decodeImage,
@@ -41,7 +50,8 @@ export async function loadImageData(
   spec: ImageDataSpec,
   extra: Pick<LoadImageFolderOptions, 'signal' | 'onProgress' | 'limit' | 'labelsFromSubfolders' | 'background'> = {},
 ): Promise<ImageDataset> {
-  if (spec.kind === 'mnist') return loadMnist({ ...(spec.digits ? { digits: spec.digits } : {}), ...(extra.limit ? { limit: extra.limit } : {}) });
+  if (spec.kind === 'mnist')
+    return loadMnist({ ...(spec.digits ? { digits: spec.digits } : {}), ...(extra.limit ? { limit: extra.limit } : {}) });
   return loadImageFolder({
     ...extra,
     folder: spec.folder,

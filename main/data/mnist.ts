@@ -44,7 +44,8 @@ function digitsData(): Float32Array[] {
     const out = new Float32Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const v: unknown = raw[i];
-      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new DataError(`MNIST file ${file}: data[${i}] is ${String(v)}, expected a number in [0, 1]`);
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+        throw new DataError(`MNIST file ${file}: data[${i}] is ${String(v)}, expected a number in [0, 1]`);
       out[i] = v * 2 - 1;
     }
     loaded.push(out);
@@ -83,7 +84,9 @@ export function loadMnist(options: LoadMnistOptions = {}): ImageDataset {
   const { digits, limit } = options;
   if (digits !== undefined) {
     check(Array.isArray(digits) && digits.length > 0, 'digits', () => 'must be a non-empty array of digits 0..9');
-    digits.forEach((d, i) => check(Number.isInteger(d) && d >= 0 && d <= 9, `digits[${i}]`, () => `must be an integer in [0, 9], got ${String(d)}`));
+    digits.forEach((d, i) =>
+      check(Number.isInteger(d) && d >= 0 && d <= 9, `digits[${i}]`, () => `must be an integer in [0, 9], got ${String(d)}`),
+    );
   }
   check(limit === undefined || (Number.isInteger(limit) && limit >= 1), 'limit', () => `must be a positive integer, got ${String(limit)}`);
 
@@ -131,7 +134,11 @@ export function mnistDigit(classId: number, index: number): ImageArray & { label
   check(Number.isInteger(classId) && classId >= 0 && classId <= 9, 'classId', () => `must be an integer in [0, 9], got ${String(classId)}`);
   const data = digitsData()[classId]!;
   const count = data.length / PIXELS;
-  check(Number.isInteger(index) && index >= 0 && index < count, 'index', () => `must be an integer in [0, ${count}) for digit ${classId}, got ${String(index)}`);
+  check(
+    Number.isInteger(index) && index >= 0 && index < count,
+    'index',
+    () => `must be an integer in [0, ${count}) for digit ${classId}, got ${String(index)}`,
+  );
   return {
     data: data.slice(index * PIXELS, (index + 1) * PIXELS),
     height: MNIST_SIDE,

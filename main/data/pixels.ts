@@ -171,13 +171,21 @@ export function unitToByte(v: number): number {
 /** Where displayed pixel (x, y) of an oriented square with last index m = n - 1 is stored. */
 function orientedSource(x: number, y: number, m: number, orientation: number): [number, number] {
   switch (orientation) {
-    case 2: return [m - x, y];
-    case 3: return [m - x, m - y];
-    case 4: return [x, m - y];
-    case 5: return [y, x];
-    case 6: return [y, m - x];
-    case 7: return [m - y, m - x];
-    case 8: return [m - y, x];
-    default: return [x, y];
+    case 2:
+      return [m - x, y];
+    case 3:
+      return [m - x, m - y];
+    case 4:
+      return [x, m - y];
+    case 5:
+      return [y, x];
+    case 6:
+      return [y, m - x];
+    case 7:
+      return [m - y, m - x];
+    case 8:
+      return [m - y, x];
+    default:
+      return [x, y];
   }
 }

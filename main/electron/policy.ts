@@ -100,7 +100,12 @@ export function windowOpenDecision(url: string): { action: 'deny'; openExternal:
  * A permission request or check: only allow-listed permissions, and only for the app's own pages
  * (a frame from anywhere else never gets one).
  */
-export function permissionAllowed(permission: string, requestingUrl: string, entry: string, allowed: readonly string[] = ALLOWED_PERMISSIONS): boolean {
+export function permissionAllowed(
+  permission: string,
+  requestingUrl: string,
+  entry: string,
+  allowed: readonly string[] = ALLOWED_PERMISSIONS,
+): boolean {
   return allowed.includes(permission) && sameApp(requestingUrl, entry);
 }
 
@@ -111,7 +116,8 @@ export function permissionAllowed(permission: string, requestingUrl: string, ent
  * and HEAD. Uses only the web-standard Request and Response, so it runs under Node as in Electron.
  */
 export async function serveAppRequest(rendererDir: string, request: Request): Promise<Response> {
-  const text = (status: number, message: string) => new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  const text = (status: number, message: string) =>
+    new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'use GET');
   const url = parseUrl(request.url);
   if (!url || url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return text(404, 'not found');

@@ -105,7 +105,11 @@ export function bindError(e: unknown, host: string, port: number): unknown {
     case 'EACCES':
       return new BindError('port', `port ${port} on ${host}: permission denied (ports below 1024 need privileges)`, code);
     case 'EADDRNOTAVAIL':
-      return new BindError('host', `'${host}' is not an address of this machine (127.0.0.1 is this machine only, 0.0.0.0 every interface)`, code);
+      return new BindError(
+        'host',
+        `'${host}' is not an address of this machine (127.0.0.1 is this machine only, 0.0.0.0 every interface)`,
+        code,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':
@@ -192,7 +196,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const drainMs = opts.drainMs ?? DRAIN_MS;
   // Node reads an empty host as "every interface": never expose the host by accident.
-  if (bindHost.trim() === '') throw new BindError('host', "empty host name (127.0.0.1 is this machine only, 0.0.0.0 every interface)", 'EINVAL');
+  if (bindHost.trim() === '')
+    throw new BindError('host', 'empty host name (127.0.0.1 is this machine only, 0.0.0.0 every interface)', 'EINVAL');
   const rendererDir = resolve(opts.rendererDir);
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`${rendererDir}: no built renderer here (index.html is missing); run \`npx electron-vite build\` first`);
@@ -218,7 +223,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     });
     res.end(text);
   };
-  const sendError = (res: ServerResponse, status: number, error: ErrorInfo) => sendJson(res, status, { ok: false, error } satisfies Envelope<never>);
+  const sendError = (res: ServerResponse, status: number, error: ErrorInfo) =>
+    sendJson(res, status, { ok: false, error } satisfies Envelope<never>);
   const refuse = (res: ServerResponse, status: number, message: string) => sendError(res, status, { code: 'unauthorized', message });
 
   /**
@@ -247,7 +253,10 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (declaredLength(req) > maxBody) {
       res.setHeader('connection', 'close'); // nothing was sent, so closing loses no reply
-      return sendError(res, 413, { code: 'invalid', message: `request body is ${declaredLength(req)} bytes; the largest accepted is ${maxBody} bytes` });
+      return sendError(res, 413, {
+        code: 'invalid',
+        message: `request body is ${declaredLength(req)} bytes; the largest accepted is ${maxBody} bytes`,
+      });
     }
     res.writeContinue();
     server.emit('request', req, res);
@@ -255,11 +264,13 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
-    if (!url) return sendError(res, 400, { code: 'invalid', message: `malformed request path ${JSON.stringify((req.url ?? '').slice(0, 200))}` });
+    if (!url)
+      return sendError(res, 400, { code: 'invalid', message: `malformed request path ${JSON.stringify((req.url ?? '').slice(0, 200))}` });
     if (!hostAllowed(req)) return refuse(res, 403, `host '${req.headers.host ?? ''}' is not this server`);
     const given = requestToken(req, url, cookieName);
     if (!given || !tokenMatches(given.value, token)) {
-      if (url.pathname.startsWith('/api/')) return refuse(res, 401, 'missing or wrong token: open the URL the host printed (it ends with ?token=...)');
+      if (url.pathname.startsWith('/api/'))
+        return refuse(res, 401, 'missing or wrong token: open the URL the host printed (it ends with ?token=...)');
       res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end('Flow Studio: this page needs its access token. Open the URL the host printed (it ends with ?token=...).\n');
       return;
@@ -267,7 +278,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return sendError(res, 405, { code: 'invalid', message: 'use POST' });
       const bad = checkOrigin(req.headers.origin, req.headers.host, given.via);
-      if (bad) return bad.status === 400 ? sendError(res, 400, { code: 'invalid', message: bad.message }) : refuse(res, bad.status, bad.message);
+      if (bad)
+        return bad.status === 400 ? sendError(res, 400, { code: 'invalid', message: bad.message }) : refuse(res, bad.status, bad.message);
       let method: string;
       try {
         method = decodePath(url.pathname.slice('/api/'.length));

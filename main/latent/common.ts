@@ -84,14 +84,24 @@ export function latentBatch(model: LoadedModel, latents: readonly (readonly numb
 }
 
 /** One class per item from a single choice or a list (checked against the model). */
-export function classesFor(model: LoadedModel, choice: ClassChoice | readonly ClassChoice[] | undefined, n: number, field: string): ClassChoice[] {
-  const list = Array.isArray(choice) ? [...(choice as readonly ClassChoice[])] : Array.from({ length: n }, () => (choice as ClassChoice | undefined) ?? null);
+export function classesFor(
+  model: LoadedModel,
+  choice: ClassChoice | readonly ClassChoice[] | undefined,
+  n: number,
+  field: string,
+): ClassChoice[] {
+  const list = Array.isArray(choice)
+    ? [...(choice as readonly ClassChoice[])]
+    : Array.from({ length: n }, () => (choice as ClassChoice | undefined) ?? null);
   if (list.length !== n) throw new ConfigError(field, `has ${list.length} classes for ${n} images`);
   list.forEach((c, i) => {
     if (c === null || c === undefined) return;
     if (model.numClasses === 0) throw new ConfigError(field, `${model.label} is unconditional; give no class (got ${c})`);
     if (!(Number.isInteger(c) && c >= 0 && c < model.numClasses)) {
-      throw new ConfigError(field, `${Array.isArray(choice) ? `item ${i}: ` : ''}must be a class in [0, ${model.numClasses - 1}] or null, got ${String(c)}`);
+      throw new ConfigError(
+        field,
+        `${Array.isArray(choice) ? `item ${i}: ` : ''}must be a class in [0, ${model.numClasses - 1}] or null, got ${String(c)}`,
+      );
     }
   });
   return list.map((c) => c ?? null);
@@ -104,7 +114,10 @@ export function classesFor(model: LoadedModel, choice: ClassChoice | readonly Cl
 export function condOf(model: LoadedModel, classes: readonly ClassChoice[]): Tensor | undefined {
   if (model.numClasses === 0) return undefined;
   if (classes.every((c) => c === null)) return undefined; // the field's own unconditional branch
-  return tf.tensor1d(Int32Array.from(classes, (c) => (c === null ? model.numClasses : c)), 'int32');
+  return tf.tensor1d(
+    Int32Array.from(classes, (c) => (c === null ? model.numClasses : c)),
+    'int32',
+  );
 }
 
 /**
@@ -168,7 +181,11 @@ export class Stages {
     return {
       ...(this.ctl.signal ? { signal: this.ctl.signal } : {}),
       onStep: (info: StepInfo) => {
-        this.ctl.onProgress?.({ stage: stage.name, fraction: Math.min(1, (base + stage.weight * info.progress) / this.total), nfe: info.nfe });
+        this.ctl.onProgress?.({
+          stage: stage.name,
+          fraction: Math.min(1, (base + stage.weight * info.progress) / this.total),
+          nfe: info.nfe,
+        });
       },
     };
   }
@@ -201,7 +218,10 @@ export function pngBase64(pixels: ArrayLike<number>, shape: readonly number[]): 
 
 /** Base64 of a latent shown as an image: z / 3 in [-1, 1] (so +-3 standard deviations span the range). */
 export function latentPngBase64(z: ArrayLike<number>, shape: readonly number[]): string {
-  return pngBase64(Float32Array.from(z, (v) => Math.max(-1, Math.min(1, v / 3))), shape);
+  return pngBase64(
+    Float32Array.from(z, (v) => Math.max(-1, Math.min(1, v / 3))),
+    shape,
+  );
 }
 
 /** Base64 of a row of images side by side (2 px grey padding). */

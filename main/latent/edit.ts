@@ -66,13 +66,29 @@ import {
 } from '../../common/latent';
 
 /** Each image's label as its class (null when it has none), unless the request names classes. */
-function sourceClasses(model: LoadedModel, images: readonly LatentImage[], choice: ClassChoice | readonly ClassChoice[] | undefined, field: string): ClassChoice[] {
+function sourceClasses(
+  model: LoadedModel,
+  images: readonly LatentImage[],
+  choice: ClassChoice | readonly ClassChoice[] | undefined,
+  field: string,
+): ClassChoice[] {
   if (choice !== undefined) return classesFor(model, choice, images.length, field);
-  return classesFor(model, images.map((im) => (model.numClasses > 0 && im.label !== undefined ? im.label : null)), images.length, field);
+  return classesFor(
+    model,
+    images.map((im) => (model.numClasses > 0 && im.label !== undefined ? im.label : null)),
+    images.length,
+    field,
+  );
 }
 
 function editItem(img: LatentImage, edited: number[], shape: number[]): EditItem {
-  return { source: img.source, original: img.pixels, edited, editedPng: pngBase64(edited, shape), pairPng: stripBase64([img.pixels, edited], shape) };
+  return {
+    source: img.source,
+    original: img.pixels,
+    edited,
+    editedPng: pngBase64(edited, shape),
+    pairPng: stripBase64([img.pixels, edited], shape),
+  };
 }
 
 /**
@@ -112,7 +128,12 @@ export async function classSwap(model: LoadedModel, input: ClassSwapRequest, ctl
     const out = rowsOf(dec.x);
     return {
       model: modelSummary(model),
-      items: req.images.map((img, i) => ({ ...editItem(img, out[i]!, shape), fromClass: from[i]!, toClass: to[i]!, latentStats: latentStats(z[i]!) })),
+      items: req.images.map((img, i) => ({
+        ...editItem(img, out[i]!, shape),
+        fromClass: from[i]!,
+        toClass: to[i]!,
+        latentStats: latentStats(z[i]!),
+      })),
       cfg,
       encode: encInfo,
       decode: decInfo,
@@ -149,7 +170,10 @@ export async function sdedit(model: LoadedModel, input: SdeditRequest, ctl: Late
     let nfe = 0;
     let zt: Tensor;
     if (start === 'invert') {
-      const enc = encode(model.field(0), x, { ...odeOptions(model, spec, { ...(condA ? { cond: condA } : {}), t0 }), ...stages.controls() });
+      const enc = encode(model.field(0), x, {
+        ...odeOptions(model, spec, { ...(condA ? { cond: condA } : {}), t0 }),
+        ...stages.controls(),
+      });
       nfe += enc.nfe;
       zt = enc.x;
     } else {
@@ -162,7 +186,10 @@ export async function sdedit(model: LoadedModel, input: SdeditRequest, ctl: Late
     await stages.next();
     let y: Tensor;
     if (sampler === 'ode') {
-      const dec = decode(model.field(cfg), zt, { ...odeOptions(model, spec, { ...(condB ? { cond: condB } : {}), t0 }), ...stages.controls() });
+      const dec = decode(model.field(cfg), zt, {
+        ...odeOptions(model, spec, { ...(condB ? { cond: condB } : {}), t0 }),
+        ...stages.controls(),
+      });
       nfe += dec.nfe;
       y = dec.x;
     } else {
@@ -182,7 +209,14 @@ export async function sdedit(model: LoadedModel, input: SdeditRequest, ctl: Late
     keep(y);
     await stages.next();
     const out = rowsOf(y);
-    return { model: modelSummary(model), items: req.images.map((img, i) => ({ ...editItem(img, out[i]!, shape), toClass: to[i]! })), t0, start, sampler, nfe };
+    return {
+      model: modelSummary(model),
+      items: req.images.map((img, i) => ({ ...editItem(img, out[i]!, shape), toClass: to[i]! })),
+      t0,
+      start,
+      sampler,
+      nfe,
+    };
   });
 }
 
@@ -197,9 +231,12 @@ function maskBatch(model: LoadedModel, mask: InpaintRequest['mask'], n: number):
   const data = new Float32Array(n * h * w * c);
   lists.forEach((m, i) => {
     if (m.length !== h * w && m.length !== h * w * c) {
-      throw new ShapeError(`mask${lists.length > 1 ? `[${i}]` : ''}: must have ${h}x${w} = ${h * w} values (one per pixel)${c > 1 ? ` or ${h * w * c} (one per value)` : ''}; got ${m.length}`);
+      throw new ShapeError(
+        `mask${lists.length > 1 ? `[${i}]` : ''}: must have ${h}x${w} = ${h * w} values (one per pixel)${c > 1 ? ` or ${h * w * c} (one per value)` : ''}; got ${m.length}`,
+      );
     }
-    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) data[i * h * w * c + p * c + ch] = m.length === h * w ? m[p]! : m[p * c + ch]!;
+    for (let p = 0; p < h * w; p++)
+      for (let ch = 0; ch < c; ch++) data[i * h * w * c + p * c + ch] = m.length === h * w ? m[p]! : m[p * c + ch]!;
   });
   return tf.tensor(data, [n, h, w, c], 'float32');
 }
@@ -241,7 +278,10 @@ export async function inpaint(model: LoadedModel, input: InpaintRequest, ctl: La
     let nfe = 0;
     let x0: Tensor;
     if (x0Kind === 'inverted') {
-      const enc = encode(model.field(0), x1, { ...odeOptions(model, { method: 'dopri5', rtol: 1e-5, atol: 1e-5 }, cond ? { cond } : {}), ...stages.controls() });
+      const enc = encode(model.field(0), x1, {
+        ...odeOptions(model, { method: 'dopri5', rtol: 1e-5, atol: 1e-5 }, cond ? { cond } : {}),
+        ...stages.controls(),
+      });
       nfe += enc.nfe;
       x0 = enc.x;
     } else {
@@ -304,7 +344,10 @@ export async function inpaint(model: LoadedModel, input: InpaintRequest, ctl: La
       }
       return {
         ...editItem(img, out[i]!, shape),
-        maskPng: pngBase64(mk.map((v) => v * 2 - 1), shape),
+        maskPng: pngBase64(
+          mk.map((v) => v * 2 - 1),
+          shape,
+        ),
         maxAbsErrorUnmasked: maxKept,
         meanAbsChangeMasked: count ? changed / count : 0,
       };
@@ -355,7 +398,10 @@ export async function latentArithmetic(model: LoadedModel, input: ArithmeticRequ
       const imgs = imageOps.map((o) => o.image);
       const x = batchOf(model, imgs, 'operands');
       keep(x);
-      const cond = condOf(model, imgs.map(() => cls!));
+      const cond = condOf(
+        model,
+        imgs.map(() => cls!),
+      );
       keep(cond);
       const enc = encode(model.field(0), x, { ...odeOptions(model, spec, cond ? { cond } : {}), ...stages.controls() });
       keep(enc.x);
@@ -375,7 +421,10 @@ export async function latentArithmetic(model: LoadedModel, input: ArithmeticRequ
     const latentIdx = ops.map((o, i) => (isLatentOperand(o) ? i : -1)).filter((i) => i >= 0);
     const zs = latentBatch(model, [z, ...latentIdx.map((i) => latents[i]!)], 'latents');
     keep(zs);
-    const cond = condOf(model, Array.from({ length: zs.shape[0]! }, () => cls!));
+    const cond = condOf(
+      model,
+      Array.from({ length: zs.shape[0]! }, () => cls!),
+    );
     keep(cond);
     const dec = decode(model.field(cfg), zs, { ...odeOptions(model, spec, cond ? { cond } : {}), ...stages.controls() });
     keep(dec.x);

@@ -41,7 +41,12 @@ export function imageFromBytes(model: LoadedModel, bytes: Uint8Array, name: stri
   if (opts.exactSize && (img.width !== w || img.height !== h)) {
     throw new ImageFileError(name, `is ${img.width}x${img.height} pixels; ${model.label} takes ${w}x${h} (exact size required)`);
   }
-  const data = rgbaToSquare(img.rgba, img.width, img.height, { size: h, channels: c, background: opts.background === 'black' ? 0 : 255, orientation: img.orientation });
+  const data = rgbaToSquare(img.rgba, img.width, img.height, {
+    size: h,
+    channels: c,
+    background: opts.background === 'black' ? 0 : 255,
+    orientation: img.orientation,
+  });
   return { pixels: Array.from(data), shape: [h, w, c], source: name };
 }
 
@@ -52,10 +57,18 @@ export async function imageFromFile(model: LoadedModel, path: string, opts: File
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not an image file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a folder, not an image file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
     throw new ImageFileError(path, why);
   }
-  if (bytes.length > MAX_FILE_BYTES) throw new ImageFileError(path, `file is ${bytes.length} bytes; the largest accepted is ${MAX_FILE_BYTES}`);
+  if (bytes.length > MAX_FILE_BYTES)
+    throw new ImageFileError(path, `file is ${bytes.length} bytes; the largest accepted is ${MAX_FILE_BYTES}`);
   return imageFromBytes(model, bytes, path, opts);
 }
 
@@ -74,7 +87,8 @@ export async function pickImage(model: LoadedModel, input: ImageSource, ctl: Lat
     case 'dataset': {
       if (h !== 28 || w !== 28 || c !== 1) throw new ConfigError('source', `MNIST digits are 28x28x1; ${model.label} takes ${h}x${w}x${c}`);
       const count = mnistClassCounts()[source.classId]!;
-      if (source.index >= count) throw new ConfigError('source.index', `must be an integer in [0, ${count}) for digit ${source.classId}, got ${source.index}`);
+      if (source.index >= count)
+        throw new ConfigError('source.index', `must be an integer in [0, ${count}) for digit ${source.classId}, got ${source.index}`);
       const img = mnistDigit(source.classId, source.index);
       return { pixels: Array.from(img.data), shape: [28, 28, 1], source: `mnist ${source.classId}/${source.index}`, label: source.classId };
     }
@@ -89,7 +103,10 @@ export async function pickImage(model: LoadedModel, input: ImageSource, ctl: Lat
       const byte = source.range === 'byte';
       const [lo, hi] = byte ? [0, 255] : [-1, 1];
       const bad = source.pixels.findIndex((v) => v < lo || v > hi);
-      if (bad >= 0) throw new DataError(`${name}: value ${bad} is ${source.pixels[bad]}, outside [${lo}, ${hi}]${byte ? '' : " (give range: 'byte' for 0..255)"}`);
+      if (bad >= 0)
+        throw new DataError(
+          `${name}: value ${bad} is ${source.pixels[bad]}, outside [${lo}, ${hi}]${byte ? '' : " (give range: 'byte' for 0..255)"}`,
+        );
       const pixels = byte ? source.pixels.map((p) => p / 127.5 - 1) : [...source.pixels];
       const label = source.label;
       if (label !== undefined) classesFor(model, label, 1, 'source.label');
@@ -117,7 +134,12 @@ export async function pickImage(model: LoadedModel, input: ImageSource, ctl: Lat
         });
         const pixels = Array.from(r.x.dataSync());
         tf.dispose([r.x, r.x0, ...(r.trajectory ?? [])]);
-        return { pixels, shape: [h, w, c], source: `sample${cls !== null ? ` class ${cls}` : ''} seed ${seed}`, ...(cls !== null ? { label: cls } : {}) };
+        return {
+          pixels,
+          shape: [h, w, c],
+          source: `sample${cls !== null ? ` class ${cls}` : ''} seed ${seed}`,
+          ...(cls !== null ? { label: cls } : {}),
+        };
       } finally {
         cond?.dispose();
       }

@@ -81,7 +81,11 @@ const RUNNERS: Runners = {
  *     parentPort.postMessage({ result });
  *   });
  */
-export function runLatentTask<O extends LatentOp>(model: LoadedModel, task: LatentTask<O>, ctl: LatentControl = {}): Promise<LatentTaskResults[O]> {
+export function runLatentTask<O extends LatentOp>(
+  model: LoadedModel,
+  task: LatentTask<O>,
+  ctl: LatentControl = {},
+): Promise<LatentTaskResults[O]> {
   const run = RUNNERS[task.op];
   return run(model, task, ctl);
 }

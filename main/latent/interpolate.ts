@@ -11,9 +11,34 @@ import { reconstructionError } from '../../core/inversion/stats';
 import { unitToByte } from '../data';
 import type { LoadedModel } from '../models/load';
 import { encodeApng, encodeGif } from './anim';
-import { batchOf, classesFor, condOf, DEFAULT_SOLVER, dimOf, imageShape, modelSummary, odeOptions, parseRequest, pngBase64, rowsOf, since, solveInfo, Stages, stripBase64, withTensors } from './common';
+import {
+  batchOf,
+  classesFor,
+  condOf,
+  DEFAULT_SOLVER,
+  dimOf,
+  imageShape,
+  modelSummary,
+  odeOptions,
+  parseRequest,
+  pngBase64,
+  rowsOf,
+  since,
+  solveInfo,
+  Stages,
+  stripBase64,
+  withTensors,
+} from './common';
 import { DATA_RANGE } from './invert';
-import { INTERPOLATION_MODES, interpolateRequestSchema, type InterpolateRequest, type InterpolateResult, type InterpolationMode, type InterpolationPath, type LatentControl } from '../../common/latent';
+import {
+  INTERPOLATION_MODES,
+  interpolateRequestSchema,
+  type InterpolateRequest,
+  type InterpolateResult,
+  type InterpolationMode,
+  type InterpolationPath,
+  type LatentControl,
+} from '../../common/latent';
 
 /**
  * Frames between `a` and `b` (see the module comment).
@@ -22,7 +47,11 @@ import { INTERPOLATION_MODES, interpolateRequestSchema, type InterpolateRequest,
  *   const r = await interpolateImages(model, { a, b, frames: 9 });
  *   r.paths[0].norms; // slerp: all ~ r.sqrtD
  */
-export async function interpolateImages(model: LoadedModel, input: InterpolateRequest, ctl: LatentControl = {}): Promise<InterpolateResult> {
+export async function interpolateImages(
+  model: LoadedModel,
+  input: InterpolateRequest,
+  ctl: LatentControl = {},
+): Promise<InterpolateResult> {
   const shape = imageShape(model);
   const req = parseRequest(interpolateRequestSchema, input);
   const spec = req.solver ?? DEFAULT_SOLVER;
@@ -55,7 +84,10 @@ export async function interpolateImages(model: LoadedModel, input: InterpolateRe
     const all = tf.tidy(() => tf.reshape(tf.concat(paths), [frames * modes.length, ...model.shape]));
     keep(all);
     const normList = rowsOf(all).map((z) => Math.sqrt(z.reduce((acc, v) => acc + v * v, 0)));
-    const condF = condOf(model, Array.from({ length: frames * modes.length }, () => cls!));
+    const condF = condOf(
+      model,
+      Array.from({ length: frames * modes.length }, () => cls!),
+    );
     keep(condF);
     t = performance.now();
     const dec = decode(model.field(cfg), all, { ...odeOptions(model, spec, condF ? { cond: condF } : {}), ...stages.controls() });
@@ -66,7 +98,14 @@ export async function interpolateImages(model: LoadedModel, input: InterpolateRe
     const s = Array.from({ length: frames }, (_, j) => j / (frames - 1));
     const out: InterpolationPath[] = modes.map((mode, k) => {
       const fr = rows.slice(k * frames, (k + 1) * frames);
-      return { mode, s, frames: fr, framesPng: fr.map((f) => pngBase64(f, shape)), norms: normList.slice(k * frames, (k + 1) * frames), stripPng: stripBase64(fr, shape) };
+      return {
+        mode,
+        s,
+        frames: fr,
+        framesPng: fr.map((f) => pngBase64(f, shape)),
+        norms: normList.slice(k * frames, (k + 1) * frames),
+        stripPng: stripBase64(fr, shape),
+      };
     });
     const first = out[0]!;
     return {
@@ -94,7 +133,8 @@ export function interpolationAnimation(
   opts: { mode?: InterpolationMode; format: 'apng' | 'gif'; delayMs?: number; bounce?: boolean },
 ): Uint8Array {
   const path = result.paths.find((p) => p.mode === (opts.mode ?? result.paths[0]?.mode));
-  if (!path) throw new ConfigError('mode', `the result has no '${String(opts.mode)}' path (it has ${result.paths.map((p) => p.mode).join(', ')})`);
+  if (!path)
+    throw new ConfigError('mode', `the result has no '${String(opts.mode)}' path (it has ${result.paths.map((p) => p.mode).join(', ')})`);
   const [h, w, c] = result.model.shape as [number, number, 1 | 3];
   let frames = path.frames.map((f) => Uint8Array.from(f, unitToByte));
   if (opts.bounce) frames = [...frames, ...frames.slice(1, -1).reverse()];

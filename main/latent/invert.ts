@@ -189,9 +189,13 @@ export async function reconstructionVsNfe(model: LoadedModel, input: NfeSweepReq
   const tols = req.tolerances ?? [1e-2, 1e-3, 1e-4];
   const jobs: { spec: SolverSpec; weight: number; name: string }[] = [
     ...methods.flatMap((m) =>
-      [...stepsList].sort((a, b) => a - b).map((s) => ({ spec: { method: m, steps: s }, weight: s * STAGES_PER_STEP[m], name: `${m} ${s} steps` })),
+      [...stepsList]
+        .sort((a, b) => a - b)
+        .map((s) => ({ spec: { method: m, steps: s }, weight: s * STAGES_PER_STEP[m], name: `${m} ${s} steps` })),
     ),
-    ...[...tols].sort((a, b) => b - a).map((tol) => ({ spec: { method: 'dopri5' as const, rtol: tol, atol: tol }, weight: 100, name: `dopri5 tol ${tol}` })),
+    ...[...tols]
+      .sort((a, b) => b - a)
+      .map((tol) => ({ spec: { method: 'dopri5' as const, rtol: tol, atol: tol }, weight: 100, name: `dopri5 tol ${tol}` })),
   ];
   return withTensors(async (keep) => {
     const x = batchOf(model, req.images);
@@ -199,7 +203,10 @@ export async function reconstructionVsNfe(model: LoadedModel, input: NfeSweepReq
     const cond = condOf(model, classesFor(model, req.classLabel, req.images.length, 'classLabel'));
     keep(cond);
     const field = model.field(0);
-    const stages = new Stages(ctl, jobs.map((j) => ({ name: j.name, weight: j.weight })));
+    const stages = new Stages(
+      ctl,
+      jobs.map((j) => ({ name: j.name, weight: j.weight })),
+    );
     const series = new Map<NfePoint['method'], NfePoint[]>();
     for (const job of jobs) {
       const t = performance.now();

@@ -35,7 +35,12 @@ function numbersOnly(value: unknown): unknown {
 }
 
 function jsonFile(name: string, kind: string, result: unknown): LatentFile {
-  return { name, mime: 'application/json', base64: Buffer.from(JSON.stringify({ kind, ...(numbersOnly(result) as object) })).toString('base64'), meta: { kind } };
+  return {
+    name,
+    mime: 'application/json',
+    base64: Buffer.from(JSON.stringify({ kind, ...(numbersOnly(result) as object) })).toString('base64'),
+    meta: { kind },
+  };
 }
 
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'image';
@@ -56,14 +61,21 @@ export function resultFiles(r: LatentResult, base: string = r.kind): LatentFile[
       });
       break;
     case 'nfe-sweep': {
-      const rows = r.result.series.flatMap((s) => s.points.map((p) => [p.method, p.steps ?? '', p.tol ?? '', p.nfe, p.psnr, p.mse, p.maxAbsError].join(',')));
+      const rows = r.result.series.flatMap((s) =>
+        s.points.map((p) => [p.method, p.steps ?? '', p.tol ?? '', p.nfe, p.psnr, p.mse, p.maxAbsError].join(',')),
+      );
       const csv = ['method,steps,tol,nfe,psnr,mse,maxAbsError', ...rows].join('\n') + '\n';
       files.push({ name: `${b}.csv`, mime: 'text/csv', base64: Buffer.from(csv).toString('base64'), meta: { kind: 'nfe-sweep' } });
       break;
     }
     case 'interpolate':
       for (const p of r.result.paths) {
-        files.push({ name: `${b}-${p.mode}.png`, mime: PNG, base64: p.stripPng, meta: { kind: 'interpolate', mode: p.mode, frames: p.frames.length } });
+        files.push({
+          name: `${b}-${p.mode}.png`,
+          mime: PNG,
+          base64: p.stripPng,
+          meta: { kind: 'interpolate', mode: p.mode, frames: p.frames.length },
+        });
         for (const format of ['apng', 'gif'] as const) {
           const bytes = interpolationAnimation(r.result, { mode: p.mode, format, delayMs: r.delayMs ?? 150, bounce: true });
           files.push({
@@ -114,7 +126,12 @@ export function latentRunFor(store: RunStore, model: LoadedModel, modelKey?: str
   }
   const run = store.createRun({
     name,
-    config: { kind: 'latent-studio', model: key, label: model.label, note: 'results of the latent studio for a model without a run of its own' },
+    config: {
+      kind: 'latent-studio',
+      model: key,
+      label: model.label,
+      note: 'results of the latent studio for a model without a run of its own',
+    },
     backend: tf.getBackend() || 'none',
   });
   store.setStatus(run.id, 'running');
@@ -126,7 +143,12 @@ export function latentRunFor(store: RunStore, model: LoadedModel, modelKey?: str
  * Stores files as artifacts of the model's run (see the module comment). Files are checked before
  * the first write, so a bad file stores nothing.
  */
-export function saveArtifacts(store: RunStore, model: LoadedModel, files: readonly LatentFile[], opts: { modelKey?: string } = {}): { runId: string; artifacts: ArtifactInfo[] } {
+export function saveArtifacts(
+  store: RunStore,
+  model: LoadedModel,
+  files: readonly LatentFile[],
+  opts: { modelKey?: string } = {},
+): { runId: string; artifacts: ArtifactInfo[] } {
   if (files.length === 0) throw new ConfigError('files', 'nothing to save');
   const decoded = files.map((f, i) => {
     if (!f || typeof f.name !== 'string' || f.name === '' || typeof f.mime !== 'string' || typeof f.base64 !== 'string') {

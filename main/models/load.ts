@@ -35,20 +35,25 @@ export function resolveModel(spec: string, opts: { store?: RunStore; gmmFile?: s
   if (spec === 'oracle' || spec.startsWith('oracle:')) {
     const scheduler = makeScheduler(opts.scheduler ?? { kind: 'condot' });
     if (spec === 'oracle') {
-      if (!opts.gmmFile) throw new ConfigError('gmm', "--model oracle needs --gmm FILE (a JSON {weights, means, stds}), or use --model oracle:8gaussians");
+      if (!opts.gmmFile)
+        throw new ConfigError('gmm', '--model oracle needs --gmm FILE (a JSON {weights, means, stds}), or use --model oracle:8gaussians');
       return oracleModel(readGmmFile(opts.gmmFile), scheduler, `oracle ${opts.gmmFile}`);
     }
     const name = spec.slice('oracle:'.length);
     const gmm = (TOY_DATASETS as readonly string[]).includes(name) ? mixtureOf2d(name as (typeof TOY_DATASETS)[number]) : null;
     if (!gmm) {
-      throw new ConfigError('model', `'${name}' is not a built-in Gaussian mixture; mixtures with an exact oracle: 8gaussians (or give --model oracle --gmm FILE)`);
+      throw new ConfigError(
+        'model',
+        `'${name}' is not a built-in Gaussian mixture; mixtures with an exact oracle: 8gaussians (or give --model oracle --gmm FILE)`,
+      );
     }
     return oracleModel(gmm, scheduler, `oracle ${name}`);
   }
   if (!opts.store) throw new ConfigError('model', 'a run id needs the run store (--db or FLOW_STUDIO_HOME)');
   const [runId, stepText] = spec.split('@') as [string, string | undefined];
   const step = stepText === undefined ? undefined : Number(stepText);
-  if (step !== undefined && !(Number.isInteger(step) && step >= 0)) throw new ConfigError('model', `checkpoint step must be a non-negative integer, got '${stepText}'`);
+  if (step !== undefined && !(Number.isInteger(step) && step >= 0))
+    throw new ConfigError('model', `checkpoint step must be a non-negative integer, got '${stepText}'`);
   return runModel(opts.store, runId, step);
 }
 
@@ -103,7 +108,8 @@ export function runModel(store: RunStore, runId: string, step?: number): LoadedM
   const config = parsed.value;
   const load = (c: Checkpoint, what: string): { meta: CheckpointMeta; loaded: ReturnType<typeof samplingWeights> } => {
     const meta = (c.meta ?? {}) as CheckpointMeta;
-    if (!meta.modelConfig || !meta.shape) throw new CheckpointError('checkpoint', `run ${runId} at step ${c.step} does not record its model configuration`);
+    if (!meta.modelConfig || !meta.shape)
+      throw new CheckpointError('checkpoint', `run ${runId} at step ${c.step} does not record its model configuration`);
     return { meta, loaded: samplingWeights(c, what) };
   };
   let found: UsableCheckpoint<ReturnType<typeof load>> | null;
@@ -115,7 +121,10 @@ export function runModel(store: RunStore, runId: string, step?: number): LoadedM
   }
   if (!found) throw new CheckpointError('checkpoint', `run ${runId} has no checkpoint yet (status ${run.status}, step ${run.step})`);
   const ckpt = found.checkpoint;
-  const { meta, loaded: { weights, ema } } = found.value;
+  const {
+    meta,
+    loaded: { weights, ema },
+  } = found.value;
   let model;
   try {
     model = modelFromWeights(meta.modelConfig!, weights);

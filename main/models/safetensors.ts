@@ -94,8 +94,10 @@ export function int32Tensor(shape: readonly number[], data: ArrayLike<number>): 
 }
 
 function checkCount(shape: readonly number[], n: number, what: string): void {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SafetensorsError(`${what}: shape must be integers >= 0, got [${shape.join(', ')}]`);
-  if (elementCount(shape) !== n) throw new SafetensorsError(`${what}: shape [${shape.join(', ')}] needs ${elementCount(shape)} values, got ${n}`);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new SafetensorsError(`${what}: shape must be integers >= 0, got [${shape.join(', ')}]`);
+  if (elementCount(shape) !== n)
+    throw new SafetensorsError(`${what}: shape [${shape.join(', ')}] needs ${elementCount(shape)} values, got ${n}`);
 }
 
 /** The values of an F32 tensor (a copy, so the view is aligned). */
@@ -128,15 +130,21 @@ export function encodeSafetensors(
   metadata?: Readonly<Record<string, string>> | null,
 ): Uint8Array {
   const entries: [string, SafeTensor][] =
-    tensors instanceof Map ? [...(tensors as ReadonlyMap<string, SafeTensor>).entries()] : Object.entries(tensors as Record<string, SafeTensor>);
+    tensors instanceof Map
+      ? [...(tensors as ReadonlyMap<string, SafeTensor>).entries()]
+      : Object.entries(tensors as Record<string, SafeTensor>);
   for (const [name, t] of entries) {
     if (name === '' || name === '__metadata__') throw new SafetensorsError(`invalid tensor name '${name}'`);
     const info = DTYPES[t.dtype as SafetensorsDtype];
-    if (!info) throw new SafetensorsError(`tensor '${name}': unknown dtype ${JSON.stringify(t.dtype)}; one of ${SAFETENSORS_DTYPES.join(', ')}`);
-    if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new SafetensorsError(`tensor '${name}': shape must be integers >= 0, got [${t.shape.join(', ')}]`);
+    if (!info)
+      throw new SafetensorsError(`tensor '${name}': unknown dtype ${JSON.stringify(t.dtype)}; one of ${SAFETENSORS_DTYPES.join(', ')}`);
+    if (!t.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new SafetensorsError(`tensor '${name}': shape must be integers >= 0, got [${t.shape.join(', ')}]`);
     const need = elementCount(t.shape) * info.size;
     if (t.bytes.byteLength !== need) {
-      throw new SafetensorsError(`tensor '${name}': dtype ${t.dtype} shape [${t.shape.join(', ')}] needs ${need} bytes, got ${t.bytes.byteLength}`);
+      throw new SafetensorsError(
+        `tensor '${name}': dtype ${t.dtype} shape [${t.shape.join(', ')}] needs ${need} bytes, got ${t.bytes.byteLength}`,
+      );
     }
   }
   if (metadata) {
@@ -220,13 +228,17 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'):
   const entries: Entry[] = [];
   for (const [name, raw] of Object.entries(obj)) {
     if (name === '__metadata__') continue;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`tensor '${name}': entry must be an object with dtype, shape, data_offsets`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      fail(`tensor '${name}': entry must be an object with dtype, shape, data_offsets`);
     const e = raw as Record<string, unknown>;
     const dtype = e.dtype;
-    if (typeof dtype === 'string' && KNOWN_UNSUPPORTED.has(dtype)) fail(`tensor '${name}': dtype ${dtype} is valid safetensors but not supported here`);
-    if (typeof dtype !== 'string' || !(dtype in DTYPES)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}; one of ${SAFETENSORS_DTYPES.join(', ')}`);
+    if (typeof dtype === 'string' && KNOWN_UNSUPPORTED.has(dtype))
+      fail(`tensor '${name}': dtype ${dtype} is valid safetensors but not supported here`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPES))
+      fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}; one of ${SAFETENSORS_DTYPES.join(', ')}`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor '${name}': shape must be a list of integers >= 0, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount))
+      fail(`tensor '${name}': shape must be a list of integers >= 0, got ${JSON.stringify(shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || (off[1] as number) < (off[0] as number)) {
       fail(`tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(off)}`);
@@ -234,7 +246,9 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'):
     const [begin, end] = off as [number, number];
     const need = elementCount(shape as number[]) * DTYPES[dtype as SafetensorsDtype].size;
     if (end - begin !== need) {
-      fail(`tensor '${name}': dtype ${dtype as string} shape [${(shape as number[]).join(', ')}] needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        `tensor '${name}': dtype ${dtype as string} shape [${(shape as number[]).join(', ')}] needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end });
   }
@@ -332,7 +346,8 @@ export function flowStudioMetadata(file: SafetensorsFile, what = 'safetensors fi
   } catch {
     throw new SafetensorsError(`${what}: __metadata__.${FLOW_STUDIO_METADATA_KEY} is not valid JSON`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SafetensorsError(`${what}: __metadata__.${FLOW_STUDIO_METADATA_KEY} must be a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new SafetensorsError(`${what}: __metadata__.${FLOW_STUDIO_METADATA_KEY} must be a JSON object`);
   return v as Record<string, unknown>;
 }
 

@@ -41,7 +41,8 @@ export function encodeTensors(tensors: ReadonlyMap<string, Tensor>, inspect?: In
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (float32 or int32 only)`);
+    if (t.dtype !== 'float32' && t.dtype !== 'int32')
+      throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (float32 or int32 only)`);
     const data = t.dataSync() as Float32Array | Int32Array;
     inspect?.(name, data);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -65,7 +66,8 @@ export function encodeTensors(tensors: ReadonlyMap<string, Tensor>, inspect?: In
 
 /** Parses bytes made by encodeTensors into new tensors (caller disposes). Validates every entry. */
 export function decodeTensors(bytes: Uint8Array, what = 'checkpoint', inspect?: InspectTensor): Map<string, Tensor> {
-  if (bytes.byteLength < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) throw new TensorFormatError(`${what}: not a Flow Studio tensor file`);
+  if (bytes.byteLength < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC)
+    throw new TensorFormatError(`${what}: not a Flow Studio tensor file`);
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
   if (8 + headerLen > bytes.byteLength) throw new TensorFormatError(`${what}: header length ${headerLen} exceeds the data`);
   let entries: Entry[];

@@ -84,12 +84,26 @@ export function shippedModel(name: string, dir = shippedModelsDir()): LoadedMode
 }
 
 /** Writes a run's latest EMA checkpoint as a shipped model. */
-export function exportShippedModel(store: RunStore, runId: string, name: string, description: string, metrics: Record<string, unknown>, dir = shippedModelsDir()): string {
+export function exportShippedModel(
+  store: RunStore,
+  runId: string,
+  name: string,
+  description: string,
+  metrics: Record<string, unknown>,
+  dir = shippedModelsDir(),
+): string {
   const run = store.getRun(runId);
   const ckpt = store.latestCheckpoint(runId);
   if (!ckpt) throw new CheckpointError('checkpoint', `run ${runId} has no checkpoint`);
-  const meta = (ckpt.meta ?? {}) as { modelConfig?: ModelConfig; shape?: number[]; numClasses?: number; sampleRange?: TimeRange; timeRange?: TimeRange };
-  if (!meta.modelConfig || !meta.shape) throw new CheckpointError('checkpoint', `run ${runId} at step ${ckpt.step} does not record its model configuration`);
+  const meta = (ckpt.meta ?? {}) as {
+    modelConfig?: ModelConfig;
+    shape?: number[];
+    numClasses?: number;
+    sampleRange?: TimeRange;
+    timeRange?: TimeRange;
+  };
+  if (!meta.modelConfig || !meta.shape)
+    throw new CheckpointError('checkpoint', `run ${runId} at step ${ckpt.step} does not record its model configuration`);
   const { weights, ema } = samplingWeights(ckpt, `run ${runId}`);
   const out = join(dir, name);
   mkdirSync(out, { recursive: true });

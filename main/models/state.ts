@@ -107,7 +107,10 @@ export function stateToBlobs(state: ReadonlyMap<string, Tensor>, where = 'the tr
  * The full state for Trainer.setState (caller disposes the tensors).
  * @throws TensorFormatError (a blob that does not decode), NonFiniteCheckpointError
  */
-export function blobsToState(b: { model: Uint8Array; ema: Uint8Array | null; optimizer: Uint8Array | null }, what: string): Map<string, Tensor> {
+export function blobsToState(
+  b: { model: Uint8Array; ema: Uint8Array | null; optimizer: Uint8Array | null },
+  what: string,
+): Map<string, Tensor> {
   const check = requireFinite(what);
   const out = decodeTensors(b.model, `${what} model`, check);
   try {
@@ -127,7 +130,10 @@ export function blobsToState(b: { model: Uint8Array; ema: Uint8Array | null; opt
  * checkpoint has them (what users sample from, as in every diffusion codebase), else the raw ones.
  * @throws TensorFormatError, NonFiniteCheckpointError (for the weights returned)
  */
-export function samplingWeights(b: { model: Uint8Array; ema: Uint8Array | null }, what: string): { weights: Map<string, Tensor>; ema: boolean } {
+export function samplingWeights(
+  b: { model: Uint8Array; ema: Uint8Array | null },
+  what: string,
+): { weights: Map<string, Tensor>; ema: boolean } {
   const check = requireFinite(what);
   if (b.ema && b.ema.byteLength > 0) {
     const ema = decodeTensors(b.ema, `${what} EMA weights`, check);
@@ -165,7 +171,12 @@ export interface UsableCheckpoint<T> {
  * checkpoint.
  * @throws CheckpointError when every kept checkpoint is unusable (each one's reason listed)
  */
-export function loadNewestUsable<T>(store: RunStore, runId: string, load: (c: Checkpoint, what: string) => T, doing: string): UsableCheckpoint<T> | null {
+export function loadNewestUsable<T>(
+  store: RunStore,
+  runId: string,
+  load: (c: Checkpoint, what: string) => T,
+  doing: string,
+): UsableCheckpoint<T> | null {
   const steps = store
     .listCheckpoints(runId)
     .map((c) => c.step)
@@ -182,7 +193,10 @@ export function loadNewestUsable<T>(store: RunStore, runId: string, load: (c: Ch
       skipped.push(e.message);
     }
   }
-  throw new CheckpointError('checkpoint', `run ${runId} has no usable checkpoint (${steps.length} kept, none decodes to finite weights): ${skipped.join('; ')}`);
+  throw new CheckpointError(
+    'checkpoint',
+    `run ${runId} has no usable checkpoint (${steps.length} kept, none decodes to finite weights): ${skipped.join('; ')}`,
+  );
 }
 
 /**

@@ -95,7 +95,9 @@ async function initBackend(want: BackendName | 'auto'): Promise<BackendInfo> {
     }
   }
   const detail = skipped.map((s) => `${s.name}: ${s.error}`).join('; ');
-  throw new Error(want === 'auto' ? `no tfjs backend could be initialised (${detail})` : `backend '${want}' is not available here (${detail})`);
+  throw new Error(
+    want === 'auto' ? `no tfjs backend could be initialised (${detail})` : `backend '${want}' is not available here (${detail})`,
+  );
 }
 
 function hasCudaDevice(): boolean {

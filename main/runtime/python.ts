@@ -35,7 +35,8 @@ export interface PythonRefusal {
   readonly reason: string;
 }
 
-export type PythonDiscovery = { ok: true; python: TorchPython; refused: PythonRefusal[] } | { ok: false; reason: string; refused: PythonRefusal[] };
+export type PythonDiscovery =
+  { ok: true; python: TorchPython; refused: PythonRefusal[] } | { ok: false; reason: string; refused: PythonRefusal[] };
 
 export interface DiscoverOptions {
   /** Environment to read FLOW_STUDIO_PYTHON and PATH from (default process.env). */
@@ -73,7 +74,12 @@ const PROBE = [
   'print(json.dumps(out))',
 ].join('\n');
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ stdout: string; stderr: string; error: Error | null }> {
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ stdout: string; stderr: string; error: Error | null }> {
   return new Promise((done) => {
     execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 1 << 20, windowsHide: true }, (error, stdout, stderr) => {
       done({ stdout: String(stdout), stderr: String(stderr), error });
@@ -82,7 +88,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs:
 }
 
 /** Probes one interpreter: its TorchPython, or the reason it cannot run the engine. */
-export async function probePython(command: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<TorchPython | PythonRefusal> {
+export async function probePython(
+  command: string,
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<TorchPython | PythonRefusal> {
   const env = opts.env ?? process.env;
   const r = await run(command, ['-c', PROBE], env, opts.timeoutMs ?? 60_000);
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -130,7 +139,8 @@ export async function findTorchPython(opts: DiscoverOptions = {}): Promise<Pytho
     if (!isRefusal(p)) return { ok: true, python: p, refused };
     refused.push(p);
   }
-  const how = 'install PyTorch for a Python (Debian: apt-get install python3-torch python3-numpy; elsewhere: pip install torch numpy) or set FLOW_STUDIO_PYTHON to one that has it';
+  const how =
+    'install PyTorch for a Python (Debian: apt-get install python3-torch python3-numpy; elsewhere: pip install torch numpy) or set FLOW_STUDIO_PYTHON to one that has it';
   const reason = named
     ? `FLOW_STUDIO_PYTHON=${named} cannot run the PyTorch engine: ${refused[0]!.reason}`
     : `no Python with PyTorch found (${refused.map((r) => r.reason).join('; ')}); ${how}`;

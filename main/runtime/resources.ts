@@ -23,7 +23,7 @@ let root: string | null | undefined;
 /** The package root (holding package.json "name": "flow-studio"), or null when none is above this file. */
 export function packageRoot(): string | null {
   if (root !== undefined) return root;
-  for (let dir = here; ; ) {
+  for (let dir = here; ;) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
@@ -99,7 +99,12 @@ export function packageVersion(): string {
 /** Node flags that let Node 22 run the project's TypeScript (see scripts/ts-hooks.mjs). */
 export function tsNodeFlags(projectRoot: string): string[] {
   // A file URL, not a path: --import takes a module specifier, and C:\... is not one on Windows.
-  return ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', pathToFileURL(join(projectRoot, 'scripts', 'ts-hooks.mjs')).href];
+  return [
+    '--experimental-transform-types',
+    '--disable-warning=ExperimentalWarning',
+    '--import',
+    pathToFileURL(join(projectRoot, 'scripts', 'ts-hooks.mjs')).href,
+  ];
 }
 
 /** How to start a worker thread: its module and the Node flags it needs. */

@@ -194,7 +194,8 @@ export async function backupStore(dbPath: string, options: BackupOptions = {}): 
     throw e;
   }
   const newest = listBackups(dbPath, dir)[0] ?? null;
-  if (newest && started - newest.createdAt >= 0 && started - newest.createdAt < interval) return { status: 'skipped', reason: 'recent', newest };
+  if (newest && started - newest.createdAt >= 0 && started - newest.createdAt < interval)
+    return { status: 'skipped', reason: 'recent', newest };
 
   const final = join(dir, `${parse(dbPath).name}-${backupStamp(started)}.db`);
   const partial = join(dir, `.${basename(final)}.${process.pid}.${hostname().replace(/[^\w-]/g, '_')}.partial`);
@@ -213,7 +214,9 @@ export async function backupStore(dbPath: string, options: BackupOptions = {}): 
     adoptOwner(final, dbPath);
     const backup: BackupFile = { path: final, createdAt: Math.floor(started / 1000) * 1000, bytes: statSync(final).size };
     const removed: string[] = [];
-    for (const old of listBackups(dbPath, dir).filter((b) => b.path !== final).slice(keep - 1)) {
+    for (const old of listBackups(dbPath, dir)
+      .filter((b) => b.path !== final)
+      .slice(keep - 1)) {
       rmSync(old.path, { force: true });
       removed.push(old.path);
     }

@@ -5,18 +5,19 @@
 export { RunStore, type RunStoreOptions } from './store';
 export { summariseConfig } from './summary';
 export { defaultDataDir, defaultDbPath, DB_FILE_NAME } from './paths';
-export {
-  MIGRATIONS,
-  SCHEMA_VERSION,
-  APPLICATION_ID,
-  migrate,
-  assertCompatible,
-  type Migration,
-  type MigrationResult,
-} from './schema';
+export { MIGRATIONS, SCHEMA_VERSION, APPLICATION_ID, migrate, assertCompatible, type Migration, type MigrationResult } from './schema';
 export { TRANSITIONS, FINISHED_STATUSES, canTransition } from '../../common/runs';
 export { newRunId, runIdTime } from './ids';
-export { thisProcess, processAlive, describeOwner, HEARTBEAT_INTERVAL_MS, LEASE_STALE_AFTER_MS, type OwnerIdentity, type OwnerProbe, type Lease } from './owner';
+export {
+  thisProcess,
+  processAlive,
+  describeOwner,
+  HEARTBEAT_INTERVAL_MS,
+  LEASE_STALE_AFTER_MS,
+  type OwnerIdentity,
+  type OwnerProbe,
+  type Lease,
+} from './owner';
 export {
   StoreError,
   NotFoundError,
@@ -32,7 +33,18 @@ export {
   type StoreFailure,
 } from './errors';
 export type { StoreAccess, StoreConnection } from './open';
-export { backupStore, startBackup, listBackups, readBackupStatus, backupDir, type BackupOptions, type BackupResult, type BackupOutcome, type BackupFile, type BackgroundBackup } from './backup';
+export {
+  backupStore,
+  startBackup,
+  listBackups,
+  readBackupStatus,
+  backupDir,
+  type BackupOptions,
+  type BackupResult,
+  type BackupOutcome,
+  type BackupFile,
+  type BackgroundBackup,
+} from './backup';
 export { recoverStore, type RecoverReport, type RecoveredRun } from './recover';
 export {
   RUN_STATUSES,

@@ -44,7 +44,22 @@
  * its folders, backups) is given to that user. SQLite itself gives the -wal and -shm files it creates
  * as root to the owner of the database file.
  */
-import { accessSync, chownSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  chownSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -135,7 +150,11 @@ function blockedFolder(path: string): string | null {
 
 /** The error for a path with no file (readers, and writers told not to create). */
 export function missingError(path: string): StoreFileError {
-  return new StoreFileError('missing', path, `there is no run store at ${path} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`);
+  return new StoreFileError(
+    'missing',
+    path,
+    `there is no run store at ${path} (train a run first, or point --db / FLOW_STUDIO_HOME at one)`,
+  );
 }
 
 /** stat of the store path, or null when there is none. @throws StoreFileError (permission, missing) */
@@ -150,7 +169,12 @@ function statStore(path: string): Stats | null {
       throw permissionError(path, `${whoAmI()} cannot open the folder ${folder}, so it cannot tell whether a run store is there`, e);
     }
     if (code === 'ENOTDIR') {
-      throw new StoreFileError('missing', path, `${path}: a part of this path is a file, not a folder; point --db (or FLOW_STUDIO_HOME) at a folder that holds the run store`, { cause: e });
+      throw new StoreFileError(
+        'missing',
+        path,
+        `${path}: a part of this path is a file, not a folder; point --db (or FLOW_STUDIO_HOME) at a folder that holds the run store`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -173,7 +197,12 @@ function ensureFolder(path: string, dir: string): void {
     if (code === 'EACCES' || code === 'EPERM') throw permissionError(path, `${whoAmI()} cannot create the folder ${dir}`, e);
     if (code === 'EROFS') throw readOnlyError(path, `the folder ${dir} cannot be created on a read-only filesystem`, e);
     if (code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new StoreFileError('missing', path, `${path}: cannot create the folder ${dir}: a file is in the way; point --db (or FLOW_STUDIO_HOME) elsewhere`, { cause: e });
+      throw new StoreFileError(
+        'missing',
+        path,
+        `${path}: cannot create the folder ${dir}: a file is in the way; point --db (or FLOW_STUDIO_HOME) elsewhere`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -215,18 +244,28 @@ export function quickCheck(db: Database.Database, table?: string): string[] {
   const rows = db.prepare<unknown[], string>(sql).pluck().all();
   if (rows.length === 1 && rows[0] === 'ok') return [];
   // A row may hold several problems, one per line, under a "*** in database main ***" heading.
-  return nameTrees(db, rows.flatMap((r) => r.split('\n')).filter((line) => line.trim() !== '' && !line.startsWith('*** in database')));
+  return nameTrees(
+    db,
+    rows.flatMap((r) => r.split('\n')).filter((line) => line.trim() !== '' && !line.startsWith('*** in database')),
+  );
 }
 
 /** "Tree 5 page 896: ..." names a b-tree by its root page: adds which table or index that is. */
 export function nameTrees(db: Database.Database, problems: string[]): string[] {
   let roots = new Map<number, string>();
   try {
-    roots = new Map(db.prepare<unknown[], { rootpage: number; name: string }>('SELECT rootpage, name FROM sqlite_schema WHERE rootpage > 0').all().map((r) => [r.rootpage, r.name]));
+    roots = new Map(
+      db
+        .prepare<unknown[], { rootpage: number; name: string }>('SELECT rootpage, name FROM sqlite_schema WHERE rootpage > 0')
+        .all()
+        .map((r) => [r.rootpage, r.name]),
+    );
   } catch {
     // the schema itself is unreadable: keep the page numbers
   }
-  return problems.map((p) => p.replace(/^Tree (\d+) /, (m, root: string) => (roots.has(Number(root)) ? `Tree ${root} (${roots.get(Number(root))}) ` : m)));
+  return problems.map((p) =>
+    p.replace(/^Tree (\d+) /, (m, root: string) => (roots.has(Number(root)) ? `Tree ${root} (${roots.get(Number(root))}) ` : m)),
+  );
 }
 
 /** The checks on an opened connection, before anything writes. See the file comment. */
@@ -263,7 +302,8 @@ function fileState(path: string): FileState {
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, walSize };
 }
 
-const sameState = (a: FileState, b: FileState): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.walSize === b.walSize;
+const sameState = (a: FileState, b: FileState): boolean =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.walSize === b.walSize;
 
 /** Folders of private snapshot copies: `flow-studio-snapshot-<pid>-XXXXXX` in the temporary folder. */
 const SNAPSHOT_PREFIX = 'flow-studio-snapshot-';
@@ -341,7 +381,12 @@ export function openSnapshot(path: string, busyTimeoutMs: number): Released {
     }
     remove();
     if (attempt === 3) {
-      throw new StoreRuntimeError('busy', path, 'SQLITE_BUSY', `${path}: the file kept changing while it was copied (another process is writing to it); try again`);
+      throw new StoreRuntimeError(
+        'busy',
+        path,
+        'SQLITE_BUSY',
+        `${path}: the file kept changing while it was copied (another process is writing to it); try again`,
+      );
     }
   }
 }
@@ -374,7 +419,12 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
   const header = readHeader(path);
   const empty = header.length === 0;
   if (!empty && !isSqliteHeader(header)) {
-    throw notADatabaseError(path, header.length < SQLITE_MAGIC.length ? `it is only ${st.size} bytes long` : `its first bytes are not the SQLite header "SQLite format 3"`);
+    throw notADatabaseError(
+      path,
+      header.length < SQLITE_MAGIC.length
+        ? `it is only ${st.size} bytes long`
+        : `its first bytes are not the SQLite header "SQLite format 3"`,
+    );
   }
 
   let db: Database.Database;
@@ -384,7 +434,11 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
   let connection: StoreConnection;
   if (access === 'write') {
     if (!canWrite(path)) throw readOnlyError(path, `the file is read-only for ${whoAmI()}`);
-    if (!canWrite(dir)) throw readOnlyError(path, `its folder ${dir} is read-only for ${whoAmI()} (SQLite writes its journal, ${basename(path)}-wal, beside the file)`);
+    if (!canWrite(dir))
+      throw readOnlyError(
+        path,
+        `its folder ${dir} is read-only for ${whoAmI()} (SQLite writes its journal, ${basename(path)}-wal, beside the file)`,
+      );
     db = connect(path, { fileMustExist: true }, busyTimeoutMs);
     connection = 'read-write';
   } else if (!empty && canWrite(path) && canWrite(dir) && !(isRoot() && st.uid !== 0)) {
@@ -418,4 +472,3 @@ export function openStoreFile(path: string, options: OpenFileOptions): OpenedFil
     throw translateSqliteError(e, path, busyTimeoutMs);
   }
 }
-

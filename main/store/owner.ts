@@ -137,7 +137,14 @@ export function thisProcess(): OwnerIdentity {
 
 /** The probe of this machine, with the default staleness bound. */
 export function systemProbe(overrides: Partial<OwnerProbe> = {}): OwnerProbe {
-  return { self: thisProcess(), isAlive: processAlive, startedOf: processStartTicks, now: Date.now, staleAfterMs: LEASE_STALE_AFTER_MS, ...overrides };
+  return {
+    self: thisProcess(),
+    isAlive: processAlive,
+    startedOf: processStartTicks,
+    now: Date.now,
+    staleAfterMs: LEASE_STALE_AFTER_MS,
+    ...overrides,
+  };
 }
 
 /** "process 123 on box", for messages. */
@@ -172,7 +179,9 @@ export function leaseLiveness(lease: Lease, probe: OwnerProbe): Liveness {
   }
   const started = owner.started === null ? null : probe.startedOf(owner.pid);
   if (owner.started !== null && started !== null) {
-    return started === owner.started ? { alive: true, self: false } : { alive: false, why: `${describeOwner(owner)} is gone (its pid now belongs to another process)` };
+    return started === owner.started
+      ? { alive: true, self: false }
+      : { alive: false, why: `${describeOwner(owner)} is gone (its pid now belongs to another process)` };
   }
   return stale() ?? { alive: true, self: false };
 }

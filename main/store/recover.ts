@@ -164,14 +164,31 @@ export function recoverStore(source: string, options: { target?: string; now?: (
   const src = opened.db;
   const partial = join(dirname(target), `.${basename(target)}.partial`);
   try {
-    const header = attempt(() => ({ appId: src.pragma('application_id', { simple: true }) as number, version: src.pragma('user_version', { simple: true }) as number }));
+    const header = attempt(() => ({
+      appId: src.pragma('application_id', { simple: true }) as number,
+      version: src.pragma('user_version', { simple: true }) as number,
+    }));
     if (!header.ok) throw notADatabaseError(source, `its header cannot be read (${header.error}); only a backup can bring it back`);
-    if (header.value.appId !== 0 && header.value.appId !== APPLICATION_ID) throw new StoreError(`${source} is not a Flow Studio run store (application_id 0x${(header.value.appId >>> 0).toString(16)}); nothing to recover`);
-    if (header.value.version > SCHEMA_VERSION) throw new StoreError(`${source} has schema version ${header.value.version}, newer than this Flow Studio (${SCHEMA_VERSION}); recover it with the release that wrote it`);
+    if (header.value.appId !== 0 && header.value.appId !== APPLICATION_ID)
+      throw new StoreError(
+        `${source} is not a Flow Studio run store (application_id 0x${(header.value.appId >>> 0).toString(16)}); nothing to recover`,
+      );
+    if (header.value.version > SCHEMA_VERSION)
+      throw new StoreError(
+        `${source} has schema version ${header.value.version}, newer than this Flow Studio (${SCHEMA_VERSION}); recover it with the release that wrote it`,
+      );
     const srcColumns = new Map<string, string[]>();
     for (const t of ['runs', ...RUN_TABLES]) {
-      const cols = attempt(() => src.prepare<unknown[], { name: string }>(`PRAGMA table_info("${t}")`).all().map((c) => c.name));
-      if (!cols.ok) throw new StoreError(`${source}: its schema cannot be read (${cols.error}); nothing can be recovered from it: restore a backup (see 'flow-studio doctor')`);
+      const cols = attempt(() =>
+        src
+          .prepare<unknown[], { name: string }>(`PRAGMA table_info("${t}")`)
+          .all()
+          .map((c) => c.name),
+      );
+      if (!cols.ok)
+        throw new StoreError(
+          `${source}: its schema cannot be read (${cols.error}); nothing can be recovered from it: restore a backup (see 'flow-studio doctor')`,
+        );
       srcColumns.set(t, cols.value);
     }
 
@@ -204,14 +221,21 @@ export function recoverStore(source: string, options: { target?: string; now?: (
 
 /** Columns to copy: those the source has and the new store knows, quoted for SQL. */
 function commonColumns(dst: Database.Database, srcColumns: Map<string, string[]>, table: string): string[] {
-  const want = dst.prepare<unknown[], { name: string }>(`PRAGMA table_info("${table}")`).all().map((c) => c.name);
+  const want = dst
+    .prepare<unknown[], { name: string }>(`PRAGMA table_info("${table}")`)
+    .all()
+    .map((c) => c.name);
   const have = new Set(srcColumns.get(table) ?? []);
   return want.filter((c) => have.has(c));
 }
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map<string, string[]>): { runs: RecoveredRun[]; unattributed: string[] } {
+function copyAll(
+  src: Database.Database,
+  dst: Database.Database,
+  srcColumns: Map<string, string[]>,
+): { runs: RecoveredRun[]; unattributed: string[] } {
   const unattributed: string[] = [];
   const cols = (t: string) => commonColumns(dst, srcColumns, t);
 
@@ -219,7 +243,10 @@ function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map
   const runRowid = new Map<string, number>();
   resilientScan<{ rowid: number; id: string }>(
     (k, limit, into) => {
-      for (const r of src.prepare<unknown[], { rowid: number; id: string }>('SELECT rowid, id FROM runs WHERE rowid >= ? ORDER BY rowid LIMIT ?').iterate(k, limit)) into.push(r);
+      for (const r of src
+        .prepare<unknown[], { rowid: number; id: string }>('SELECT rowid, id FROM runs WHERE rowid >= ? ORDER BY rowid LIMIT ?')
+        .iterate(k, limit))
+        into.push(r);
     },
     (r) => r.rowid,
     (from, to, error) => unattributed.push(`runs: rows ${describeRange(from, to)} unreadable (${error})`),
@@ -236,7 +263,10 @@ function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map
     childIds.set(t, byRun);
     resilientScan<{ id: number; run_id: string }>(
       (k, limit, into) => {
-        for (const r of src.prepare<unknown[], { id: number; run_id: string }>(`SELECT id, run_id FROM ${t} WHERE id >= ? ORDER BY id LIMIT ?`).iterate(k, limit)) into.push(r);
+        for (const r of src
+          .prepare<unknown[], { id: number; run_id: string }>(`SELECT id, run_id FROM ${t} WHERE id >= ? ORDER BY id LIMIT ?`)
+          .iterate(k, limit))
+          into.push(r);
       },
       (r) => r.id,
       (from, to, error) => gaps.push({ table: t, from, to, error }),
@@ -270,7 +300,13 @@ function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map
   const attributed = new Map<BlobTable, Set<number>>(BLOB_TABLES.map((t) => [t, new Set<number>()]));
 
   for (const id of [...ids].sort()) {
-    const report: RecoveredRun = { id, name: null, status: 'complete', copied: { metrics: 0, checkpoints: 0, samples: 0, artifacts: 0 }, problems: [] };
+    const report: RecoveredRun = {
+      id,
+      name: null,
+      status: 'complete',
+      copied: { metrics: 0, checkpoints: 0, samples: 0, artifacts: 0 },
+      problems: [],
+    };
     runs.push(report);
     const rowid = runRowid.get(id);
     let row = rowid !== undefined ? attempt(() => readRunByRowid.get(BigInt(rowid)) as Row | undefined) : null;
@@ -278,9 +314,14 @@ function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map
     if (!row.ok || !row.value) {
       report.status = 'lost';
       report.name = null;
-      report.problems.push(row.ok ? 'its record is missing (only rows that belong to it were found)' : `its record is unreadable (${row.error})`);
+      report.problems.push(
+        row.ok ? 'its record is missing (only rows that belong to it were found)' : `its record is unreadable (${row.error})`,
+      );
       const orphans = BLOB_TABLES.map((t) => [t, childIds.get(t)!.get(id)?.size ?? 0] as const).filter(([, n]) => n > 0);
-      if (orphans.length > 0) report.problems.push(`${orphans.map(([t, n]) => `${n} ${n === 1 ? SINGULAR[t] : t}`).join(', ')} of it could be read but need its record`);
+      if (orphans.length > 0)
+        report.problems.push(
+          `${orphans.map(([t, n]) => `${n} ${n === 1 ? SINGULAR[t] : t}`).join(', ')} of it could be read but need its record`,
+        );
       continue;
     }
     const run = row.value;
@@ -294,7 +335,8 @@ function copyAll(src: Database.Database, dst: Database.Database, srcColumns: Map
         return;
       }
       for (const t of BLOB_TABLES) {
-        for (const known of copyBlobRows(src, dst, t, cols(t), id, childIds.get(t)!.get(id) ?? new Set(), report)) attributed.get(t)!.add(known);
+        for (const known of copyBlobRows(src, dst, t, cols(t), id, childIds.get(t)!.get(id) ?? new Set(), report))
+          attributed.get(t)!.add(known);
       }
       copyMetrics(src, dst, cols('metrics'), id, allNames, report);
     })();
@@ -337,9 +379,23 @@ const SINGULAR: Record<BlobTable, string> = { checkpoints: 'checkpoint', samples
  * Copies one run's rows of a rowid table, each read alone; notes the ones that cannot be read.
  * Returns the ids the table's run_id index knows for the run.
  */
-function copyBlobRows(src: Database.Database, dst: Database.Database, table: BlobTable, columns: string[], runId: string, scanned: Set<number>, report: RecoveredRun): number[] {
+function copyBlobRows(
+  src: Database.Database,
+  dst: Database.Database,
+  table: BlobTable,
+  columns: string[],
+  runId: string,
+  scanned: Set<number>,
+  report: RecoveredRun,
+): number[] {
   // The run_id index names rows the table scan may have missed (their pages are unreadable).
-  const indexed = attempt(() => src.prepare<unknown[], { id: number; step: number | null }>(`SELECT id, ${table === 'artifacts' ? 'NULL AS step' : 'step'} FROM ${table} WHERE run_id = ? ORDER BY id`).all(runId));
+  const indexed = attempt(() =>
+    src
+      .prepare<unknown[], { id: number; step: number | null }>(
+        `SELECT id, ${table === 'artifacts' ? 'NULL AS step' : 'step'} FROM ${table} WHERE run_id = ? ORDER BY id`,
+      )
+      .all(runId),
+  );
   const steps = new Map<number, number | null>();
   if (indexed.ok) for (const r of indexed.value) steps.set(r.id, r.step);
   const all = [...new Set([...scanned, ...steps.keys()])].sort((a, b) => a - b);
@@ -368,12 +424,23 @@ function copyBlobRows(src: Database.Database, dst: Database.Database, table: Blo
  * Copies one run's metrics, name by name in step order, skipping unreadable stretches. With `retry`,
  * only names not copied yet are tried (after other runs revealed more names).
  */
-function copyMetrics(src: Database.Database, dst: Database.Database, columns: string[], runId: string, allNames: Set<string>, report: RecoveredRun, retry = false): void {
+function copyMetrics(
+  src: Database.Database,
+  dst: Database.Database,
+  columns: string[],
+  runId: string,
+  allNames: Set<string>,
+  report: RecoveredRun,
+  retry = false,
+): void {
   const names = new Set<string>();
   const scan = attempt(() => {
     let last = '';
     for (;;) {
-      const name = src.prepare<unknown[], string | null>('SELECT min(name) FROM metrics WHERE run_id = ? AND name > ?').pluck().get(runId, last);
+      const name = src
+        .prepare<unknown[], string | null>('SELECT min(name) FROM metrics WHERE run_id = ? AND name > ?')
+        .pluck()
+        .get(runId, last);
       if (name === null || name === undefined) break;
       names.add(name);
       last = name;
@@ -381,12 +448,18 @@ function copyMetrics(src: Database.Database, dst: Database.Database, columns: st
   });
   if (!scan.ok && !retry) {
     report.status = 'partial';
-    report.problems.push(`metrics: the list of metric names is unreadable after ${names.size} names (${scan.error}); names seen in other runs were tried`);
+    report.problems.push(
+      `metrics: the list of metric names is unreadable after ${names.size} names (${scan.error}); names seen in other runs were tried`,
+    );
   }
   for (const n of names) allNames.add(n);
   const tryNames = retry ? [...allNames] : [...new Set([...names, ...(scan.ok ? [] : allNames)])];
-  const done = new Set(retry ? dst.prepare<unknown[], string>('SELECT DISTINCT name FROM metrics WHERE run_id = ?').pluck().all(runId) : []);
-  const read = src.prepare(`SELECT ${columns.map(q).join(', ')} FROM metrics WHERE run_id = ? AND name = ? AND step >= ? ORDER BY step LIMIT ?`).safeIntegers(true);
+  const done = new Set(
+    retry ? dst.prepare<unknown[], string>('SELECT DISTINCT name FROM metrics WHERE run_id = ?').pluck().all(runId) : [],
+  );
+  const read = src
+    .prepare(`SELECT ${columns.map(q).join(', ')} FROM metrics WHERE run_id = ? AND name = ? AND step >= ? ORDER BY step LIMIT ?`)
+    .safeIntegers(true);
   const insert = dst.prepare(`INSERT OR IGNORE INTO metrics (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
   for (const name of tryNames.sort()) {
     if (done.has(name)) continue;
@@ -397,7 +470,9 @@ function copyMetrics(src: Database.Database, dst: Database.Database, columns: st
       (r) => Number(r.step as bigint),
       (from, to, error) => {
         report.status = 'partial';
-        report.problems.push(`metrics '${name}': steps ${to >= MAX_KEY ? `from ${Math.max(from, 0)} on` : `${Math.max(from, 0)}-${to}`} unreadable (${error})`);
+        report.problems.push(
+          `metrics '${name}': steps ${to >= MAX_KEY ? `from ${Math.max(from, 0)} on` : `${Math.max(from, 0)}-${to}`} unreadable (${error})`,
+        );
       },
     );
     for (const r of rows) {

@@ -44,7 +44,10 @@ export function verifyBackup(backup: string): void {
   const { db, release } = openStoreFile(backup, { access: 'read', verify: true, create: false, busyTimeoutMs: 5000 });
   try {
     const problems = quickCheck(db);
-    if (problems.length > 0) throw new StoreFileError('damaged', backup, `${backup} is damaged (${problems.slice(0, 3).join('; ')}); choose another backup`, { problems });
+    if (problems.length > 0)
+      throw new StoreFileError('damaged', backup, `${backup} is damaged (${problems.slice(0, 3).join('; ')}); choose another backup`, {
+        problems,
+      });
   } finally {
     release();
   }
@@ -73,7 +76,9 @@ export async function restoreBackup(dbPath: string, backup: string, options: { n
       lock = null;
       const code = sqliteCode(e);
       if (code?.startsWith('SQLITE_BUSY') || code?.startsWith('SQLITE_LOCKED')) {
-        throw new StoreError(`${dbPath} is open in another process (the app, a training or another command); close it and try again. Nothing was changed`);
+        throw new StoreError(
+          `${dbPath} is open in another process (the app, a training or another command); close it and try again. Nothing was changed`,
+        );
       }
       if (code !== 'SQLITE_NOTADB') throw e;
     }
@@ -99,7 +104,9 @@ export async function restoreBackup(dbPath: string, backup: string, options: { n
     } else {
       // Not a database: no SQLite connection can be using it, unless its -wal/-shm say otherwise.
       if (existsSync(`${dbPath}-wal`) || existsSync(`${dbPath}-shm`)) {
-        throw new StoreError(`${dbPath} is not a readable database but has -wal/-shm files beside it, so a process may have it open; close every Flow Studio process and try again. Nothing was changed`);
+        throw new StoreError(
+          `${dbPath} is not a readable database but has -wal/-shm files beside it, so a process may have it open; close every Flow Studio process and try again. Nothing was changed`,
+        );
       }
       renameSync(dbPath, aside);
       keptAs.push(aside);

@@ -181,4 +181,3 @@ export function toArtifactInfo(r: ArtifactRow): ArtifactInfo {
     createdAt: r.created_at,
   };
 }
-

@@ -197,8 +197,7 @@ export function assertCompatible(db: Database.Database, latest: number = SCHEMA_
   }
   if (version === 0) {
     // A fresh file has no tables. Tables without our version mean somebody else's database.
-    const objects =
-      db.prepare<unknown[], number>(`SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).pluck().get() ?? 0;
+    const objects = db.prepare<unknown[], number>(`SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).pluck().get() ?? 0;
     if (objects > 0) {
       throw new SchemaError(
         'foreign',

@@ -97,14 +97,31 @@ export function translateSqliteError(e: unknown, path: string, busyTimeoutMs: nu
   if (code === null) return e;
   const detail = `${code}: ${(e as Error).message}`;
   if (code.startsWith('SQLITE_CORRUPT')) return damagedError(path, [`SQLite found a damaged page while reading it (${detail})`], e);
-  if (code === 'SQLITE_NOTADB') return notADatabaseError(path, `SQLite cannot read it as a database (${detail}); if it was a run store, its header is damaged: ${recoverHint(path)}`, e);
+  if (code === 'SQLITE_NOTADB')
+    return notADatabaseError(
+      path,
+      `SQLite cannot read it as a database (${detail}); if it was a run store, its header is damaged: ${recoverHint(path)}`,
+      e,
+    );
   if (code === 'SQLITE_READONLY_DBMOVED') {
-    return new StoreFileError('missing', path, `${path} was moved or deleted while Flow Studio had it open (${code}); nothing more was written. Put it back, or restart to open the file now at that path`, { cause: e });
+    return new StoreFileError(
+      'missing',
+      path,
+      `${path} was moved or deleted while Flow Studio had it open (${code}); nothing more was written. Put it back, or restart to open the file now at that path`,
+      { cause: e },
+    );
   }
-  if (code.startsWith('SQLITE_READONLY')) return readOnlyError(path, `the file or its folder ${dirname(path)} cannot be written by ${whoAmI()} (${code})`, e);
+  if (code.startsWith('SQLITE_READONLY'))
+    return readOnlyError(path, `the file or its folder ${dirname(path)} cannot be written by ${whoAmI()} (${code})`, e);
   if (code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') return permissionError(path, `${whoAmI()} may not do this (${code})`, e);
   if (code === 'SQLITE_FULL') {
-    return new StoreRuntimeError('disk-full', path, code, `${path}: the disk is full: SQLite could not grow the file or its journal (${code}). Nothing of this change was saved; free space on the drive holding ${dirname(path)} and try again`, e);
+    return new StoreRuntimeError(
+      'disk-full',
+      path,
+      code,
+      `${path}: the disk is full: SQLite could not grow the file or its journal (${code}). Nothing of this change was saved; free space on the drive holding ${dirname(path)} and try again`,
+      e,
+    );
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StoreRuntimeError(
@@ -116,7 +133,13 @@ export function translateSqliteError(e: unknown, path: string, busyTimeoutMs: nu
     );
   }
   if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') {
-    return new StoreRuntimeError('io', path, code, `${path}: the operating system failed a read or write of the file or its journal (${detail}): the drive may be failing, full or disconnected. Nothing of this change was saved; check the drive, then run 'flow-studio doctor --db ${shellQuote(path)}'`, e);
+    return new StoreRuntimeError(
+      'io',
+      path,
+      code,
+      `${path}: the operating system failed a read or write of the file or its journal (${detail}): the drive may be failing, full or disconnected. Nothing of this change was saved; check the drive, then run 'flow-studio doctor --db ${shellQuote(path)}'`,
+      e,
+    );
   }
   return new StoreRuntimeError('sqlite', path, code, `${path}: SQLite error ${detail}`, e);
 }
@@ -139,7 +162,8 @@ export function translateStoreErrors<T extends { readonly path: string; readonly
           throw translateSqliteError(e, this.path, this.busyTimeoutMs);
         }
       };
-    if (typeof d.value === 'function') Object.defineProperty(proto, name, { ...d, value: wrap(d.value as (...args: unknown[]) => unknown) });
+    if (typeof d.value === 'function')
+      Object.defineProperty(proto, name, { ...d, value: wrap(d.value as (...args: unknown[]) => unknown) });
     else if (d.get) Object.defineProperty(proto, name, { ...d, get: wrap(d.get) });
   }
 }

@@ -168,9 +168,15 @@ export class RunStore {
   static open(path: string, options: RunStoreOptions = {}): RunStore {
     const busyTimeoutMs = checkPositiveInt(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs', 0);
     const access = options.access ?? 'write';
-    if (access !== 'write' && access !== 'read') throw new StoreInputError('access', `must be 'write' or 'read'; got ${JSON.stringify(access)}`);
+    if (access !== 'write' && access !== 'read')
+      throw new StoreInputError('access', `must be 'write' or 'read'; got ${JSON.stringify(access)}`);
     const memory = path === ':memory:' ? new Database(path) : null;
-    const { db, release, connection, migrate: upgrade } = memory
+    const {
+      db,
+      release,
+      connection,
+      migrate: upgrade,
+    } = memory
       ? { db: memory, release: () => memory.close(), connection: 'read-write' as const, migrate: true }
       : openStoreFile(path, { access, verify: options.verify ?? true, create: options.create ?? true, busyTimeoutMs });
     try {
@@ -248,7 +254,9 @@ export class RunStore {
   }
 
   /** Lease columns for an owner, in the order of LEASE_SET. */
-  private leaseValues(owner: OwnerIdentity | null): [string | null, number | null, string | null, number | null, string | null, number | null] {
+  private leaseValues(
+    owner: OwnerIdentity | null,
+  ): [string | null, number | null, string | null, number | null, string | null, number | null] {
     if (!owner) return [null, null, null, null, null, null];
     return [owner.host, owner.pid, owner.boot, owner.started, owner.nonce, this.now()];
   }
@@ -399,9 +407,7 @@ export class RunStore {
       const now = this.now();
       const running = to === 'running';
       const finished = FINISHED_STATUSES.includes(to);
-      this.stmt(
-        `UPDATE runs SET status = ?, updated_at = ?, started_at = ?, finished_at = ?, error = ?, summary = ? WHERE id = ?`,
-      ).run(
+      this.stmt(`UPDATE runs SET status = ?, updated_at = ?, started_at = ?, finished_at = ?, error = ?, summary = ? WHERE id = ?`).run(
         to,
         now,
         running && row.started_at === null ? now : row.started_at,
@@ -417,7 +423,13 @@ export class RunStore {
         if (!mine) {
           // A lease for another process: no nonce is known for it ('' never equals a real one).
           const started = other.host === this.probe.self.host ? this.probe.startedOf(other.pid) : null;
-          this.setLease(id, { host: other.host, pid: other.pid, boot: other.host === this.probe.self.host ? this.probe.self.boot : null, started, nonce: '' });
+          this.setLease(id, {
+            host: other.host,
+            pid: other.pid,
+            boot: other.host === this.probe.self.host ? this.probe.self.boot : null,
+            started,
+            nonce: '',
+          });
         } else if (!held || !leaseLiveness(held, this.probe).alive) {
           this.setLease(id, this.probe.self);
         }
@@ -644,9 +656,7 @@ export class RunStore {
     }
     const range = 'run_id = ? AND name = ? AND step >= ? AND step <= ?';
     const all = this.stmt<Row>(`SELECT step, value, wall_time FROM metrics WHERE ${range} ORDER BY step`);
-    const firstRows = this.stmt<Row>(
-      `SELECT step, value, wall_time FROM metrics WHERE ${range} ORDER BY step LIMIT CAST(? AS INTEGER)`,
-    );
+    const firstRows = this.stmt<Row>(`SELECT step, value, wall_time FROM metrics WHERE ${range} ORDER BY step LIMIT CAST(? AS INTEGER)`);
     const lastRow = this.stmt<Row>(`SELECT step, value, wall_time FROM metrics WHERE ${range} ORDER BY step DESC LIMIT 1`);
     const everyNth = this.stmt<Row>(
       `SELECT step, value, wall_time FROM
@@ -835,9 +845,16 @@ export class RunStore {
     return this.write(() => {
       this.writableRow(runId, 'add a sample to');
       const id = Number(
-        this.stmt(
-          `INSERT INTO samples (run_id, step, kind, encoding, bytes, meta, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(runId, step, sample.kind, bytes ? 'bytes' : 'json', size, meta, this.now(), data).lastInsertRowid,
+        this.stmt(`INSERT INTO samples (run_id, step, kind, encoding, bytes, meta, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+          runId,
+          step,
+          sample.kind,
+          bytes ? 'bytes' : 'json',
+          size,
+          meta,
+          this.now(),
+          data,
+        ).lastInsertRowid,
       );
       return toSampleInfo(this.stmt<SampleRow>(`SELECT ${SAMPLE_INFO} FROM samples WHERE id = ?`).get(id)!);
     });
@@ -847,9 +864,7 @@ export class RunStore {
   listSamples(runId: string, options: { kind?: NewSample['kind'] } = {}): SampleInfo[] {
     return this.db.transaction(() => {
       this.requireRun(runId);
-      return this.stmt<SampleRow>(
-        `SELECT ${SAMPLE_INFO} FROM samples WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY step, id`,
-      )
+      return this.stmt<SampleRow>(`SELECT ${SAMPLE_INFO} FROM samples WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY step, id`)
         .all(runId, options.kind ?? null, options.kind ?? null)
         .map(toSampleInfo);
     })();
@@ -912,18 +927,16 @@ export class RunStore {
    * a concurrent writer cannot make the parts disagree. @throws NotFoundError
    */
   exportRun(runId: string): RunExport {
-    return this.db.transaction(
-      (): RunExport => ({
-        format: 'flow-studio-run',
-        formatVersion: 1,
-        exportedAt: this.now(),
-        run: this.getRun(runId),
-        metrics: this.getMetrics(runId),
-        checkpoints: this.listCheckpoints(runId),
-        samples: this.listSamples(runId),
-        artifacts: this.listArtifacts(runId),
-      }),
-    )();
+    return this.db.transaction((): RunExport => ({
+      format: 'flow-studio-run',
+      formatVersion: 1,
+      exportedAt: this.now(),
+      run: this.getRun(runId),
+      metrics: this.getMetrics(runId),
+      checkpoints: this.listCheckpoints(runId),
+      samples: this.listSamples(runId),
+      artifacts: this.listArtifacts(runId),
+    }))();
   }
 
   /**
@@ -954,7 +967,12 @@ export class RunStore {
       for (const t of typeof tables === 'string' ? [] : tables) {
         const rows = checkedRows(`PRAGMA integrity_check("${t.replace(/"/g, '""')}")`);
         if (typeof rows === 'string') lines.push(`${t}: ${rows}`);
-        else lines.push(...split(rows).filter((l) => l !== 'ok').map((l) => `${t}: ${l}`));
+        else
+          lines.push(
+            ...split(rows)
+              .filter((l) => l !== 'ok')
+              .map((l) => `${t}: ${l}`),
+          );
       }
     }
     interface FkRow {
@@ -964,7 +982,8 @@ export class RunStore {
     }
     let foreignKeyProblems: string[];
     try {
-      foreignKeyProblems = this.db.prepare<unknown[], FkRow>('PRAGMA foreign_key_check')
+      foreignKeyProblems = this.db
+        .prepare<unknown[], FkRow>('PRAGMA foreign_key_check')
         .all()
         .map((r) => `${r.table} row ${r.rowid ?? '?'} refers to a missing ${r.parent} row`);
     } catch (e) {

@@ -19,8 +19,7 @@ function firstString(...candidates: unknown[]): string | null {
  */
 export function summariseConfig(config: unknown): { dataset: string | null; path: string | null } {
   if (!isPlainObject(config)) return { dataset: null, path: null };
-  const label = (v: unknown): string | null =>
-    isPlainObject(v) ? firstString(v.name, v.kind, v.id) : firstString(v);
+  const label = (v: unknown): string | null => (isPlainObject(v) ? firstString(v.name, v.kind, v.id) : firstString(v));
   const dataset = label(config.dataset) ?? label(config.data);
   let path: string | null;
   const p = config.path;
@@ -34,4 +33,3 @@ export function summariseConfig(config: unknown): { dataset: string | null; path
   path ??= label(config.scheduler);
   return { dataset, path };
 }
-

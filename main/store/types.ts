@@ -52,7 +52,6 @@ export interface RunRecord {
   interrupted: boolean;
 }
 
-
 /** Options of listRuns. */
 export interface ListRunsOptions {
   status?: RunStatus | readonly RunStatus[];

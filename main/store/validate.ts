@@ -55,4 +55,3 @@ export function checkStatus(value: unknown, field: string): RunStatus {
   }
   return value as RunStatus;
 }
-

@@ -81,7 +81,10 @@ export async function exportFiles(
         break;
       }
       case 'samples': {
-        const info = store.listSamples(run.id).filter((s) => s.kind !== 'trajectory').at(-1);
+        const info = store
+          .listSamples(run.id)
+          .filter((s) => s.kind !== 'trajectory')
+          .at(-1);
         if (!info) break;
         const view = sampleView(store, info.id);
         const png = view.kind === 'image-grid' ? view.png : b64(scatterPng(view.points));

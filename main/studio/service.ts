@@ -94,7 +94,8 @@ export class StudioService {
     this.backupTask = opts.backup === false ? null : startBackup(opts.dbPath, opts.backup ?? {});
     this.backup = this.backupTask
       ? this.backupTask.done.then((outcome) => {
-          if (outcome.status === 'failed') process.stderr.write(`flow-studio: warning: the daily backup of ${opts.dbPath} failed: ${outcome.error}\n`);
+          if (outcome.status === 'failed')
+            process.stderr.write(`flow-studio: warning: the daily backup of ${opts.dbPath} failed: ${outcome.error}\n`);
           return outcome;
         })
       : Promise.resolve(null);
@@ -119,7 +120,10 @@ export class StudioService {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = fieldName(issue.path);
-      return { ok: false, error: { code: 'invalid', message: `${m}: ${field || 'request'}: ${issue.message}`, ...(field ? { field } : {}) } };
+      return {
+        ok: false,
+        error: { code: 'invalid', message: `${m}: ${field || 'request'}: ${issue.message}`, ...(field ? { field } : {}) },
+      };
     }
     try {
       // The payload was parsed by this method's schema: it is this method's request.
@@ -178,7 +182,10 @@ export class StudioService {
         return p.ok ? { ok: true, config: p.value as unknown as Record<string, unknown> } : { ok: false, issues: p.issues };
       },
       createRun: async ({ config, name, start }) => {
-        const run = await createRun(store, config, { ...(name ? { name } : {}), backend: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto' });
+        const run = await createRun(store, config, {
+          ...(name ? { name } : {}),
+          backend: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
+        });
         if (start !== false) this.startTraining(run.id);
         return this.detail(store.getRun(run.id));
       },
@@ -209,11 +216,17 @@ export class StudioService {
       },
       getMetrics: ({ id, names, fromStep, maxPoints }) =>
         store
-          .getMetrics(id, names ?? null, { ...(fromStep !== undefined ? { fromStep } : {}), ...(maxPoints !== undefined ? { maxPoints } : {}) })
+          .getMetrics(id, names ?? null, {
+            ...(fromStep !== undefined ? { fromStep } : {}),
+            ...(maxPoints !== undefined ? { maxPoints } : {}),
+          })
           .map(toSeries),
       latestSample: ({ id }) => {
         store.getRun(id);
-        const info = store.listSamples(id).filter((s) => s.kind !== 'trajectory').at(-1);
+        const info = store
+          .listSamples(id)
+          .filter((s) => s.kind !== 'trajectory')
+          .at(-1);
         return info ? sampleView(store, info.id) : null;
       },
       sampleNow: async (req) => {
@@ -230,10 +243,15 @@ export class StudioService {
         const metrics: Comparison['metrics'] = [
           { name: 'final loss', values: runs.map((r) => r.finalLoss) },
           { name: 'steps', values: runs.map((r) => r.step) },
-          ...keys.filter((k) => k !== 'finalLoss' && k !== 'steps' && k !== 'step').map((name) => ({ name, values: runs.map((r) => scalar((r.summary ?? {})[name])) })),
+          ...keys
+            .filter((k) => k !== 'finalLoss' && k !== 'steps' && k !== 'step')
+            .map((name) => ({ name, values: runs.map((r) => scalar((r.summary ?? {})[name])) })),
         ];
         const samples = ids.map((id) => {
-          const info = store.listSamples(id).filter((s) => s.kind !== 'trajectory').at(-1);
+          const info = store
+            .listSamples(id)
+            .filter((s) => s.kind !== 'trajectory')
+            .at(-1);
           return info ? sampleView(store, info.id) : null;
         });
         return { runs, loss, metrics, samples };
@@ -246,7 +264,8 @@ export class StudioService {
       latentRun: async ({ model, taskId, task }) => {
         const cancel = new SharedArrayBuffer(4);
         if (taskId) {
-          if (this.cancels.has(taskId)) throw new ContractError({ code: 'conflict', message: `task ${taskId} is already running`, field: 'taskId' });
+          if (this.cancels.has(taskId))
+            throw new ContractError({ code: 'conflict', message: `task ${taskId} is already running`, field: 'taskId' });
           this.cancels.set(taskId, new Int32Array(cancel));
         }
         // Progress at most ~10 per second per task, and always the last one.
@@ -269,7 +288,8 @@ export class StudioService {
         return { cancelled: flag !== undefined };
       },
       latentSave: ({ model, result }) => compute.run('latent-save', { model, result }),
-      latentExport: async ({ result }) => (await compute.run('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
+      latentExport: async ({ result }) =>
+        (await compute.run('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
     };
   }
 
@@ -366,7 +386,9 @@ function classCount(config: ExperimentConfig): number {
 function backendReason(b: BackendInfo): string {
   const skipped = b.skipped.map((s) => `${s.name} (${s.error})`).join('; ');
   if (b.reason === 'requested') return `requested by FLOW_STUDIO_BACKEND or the settings`;
-  return skipped ? `first available in the order tensorflow-gpu, tensorflow, wasm, cpu; not available: ${skipped}` : 'first in the order tensorflow-gpu, tensorflow, wasm, cpu';
+  return skipped
+    ? `first available in the order tensorflow-gpu, tensorflow, wasm, cpu; not available: ${skipped}`
+    : 'first in the order tensorflow-gpu, tensorflow, wasm, cpu';
 }
 
 function withoutId<T extends { id: string }>(req: T): Omit<T, 'id'> {

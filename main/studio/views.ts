@@ -25,9 +25,26 @@ export function toRunEvent(e: WorkerEvent): RunEvent | null {
   const num = (v: number) => (Number.isFinite(v) ? v : null);
   switch (e.type) {
     case 'started':
-      return { type: 'started', runId: e.runId, totalSteps: e.totalSteps, startStep: e.startStep, backend: e.backend.name, ...(e.threads ? { threads: e.threads } : {}) };
+      return {
+        type: 'started',
+        runId: e.runId,
+        totalSteps: e.totalSteps,
+        startStep: e.startStep,
+        backend: e.backend.name,
+        ...(e.threads ? { threads: e.threads } : {}),
+      };
     case 'progress':
-      return { type: 'progress', runId: e.runId, step: e.step, totalSteps: e.totalSteps, loss: num(e.loss), lossSmoothed: num(e.lossSmoothed), lr: e.lr, stepsPerSec: e.stepsPerSec, etaSec: num(e.etaSec) };
+      return {
+        type: 'progress',
+        runId: e.runId,
+        step: e.step,
+        totalSteps: e.totalSteps,
+        loss: num(e.loss),
+        lossSmoothed: num(e.lossSmoothed),
+        lr: e.lr,
+        stepsPerSec: e.stepsPerSec,
+        etaSec: num(e.etaSec),
+      };
     case 'finished':
       return { type: 'finished', runId: e.runId, status: e.status, step: e.step, ...(e.error ? { error: e.error } : {}) };
     default:

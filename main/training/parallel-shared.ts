@@ -9,9 +9,15 @@ import type { ShardPart } from '../../core/train/shard';
  * Atomics.waitAsync (V8 / Node >= 16; in the ES2024 lib, while tsconfig.node.json targets ES2023):
  * resolves once `index` is notified or no longer holds `value`, without blocking the thread.
  */
-export const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, index: number, value: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-}).waitAsync;
+export const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      a: Int32Array,
+      index: number,
+      value: number,
+    ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+  }
+).waitAsync;
 
 // Control words (Int32 indices).
 export const GO = 0; // round number the leader asked for
@@ -98,7 +104,8 @@ export class Shared {
     const parts: ShardPart[] = [];
     for (let k = 0; k < this.shards; k++) {
       const o = (p * this.shards + k) * META;
-      if (this.meta[o] !== step) throw new Error(`data-parallel replicas out of step: replica ${k} computed step ${this.meta[o]}, replica 0 step ${step}`);
+      if (this.meta[o] !== step)
+        throw new Error(`data-parallel replicas out of step: replica ${k} computed step ${this.meta[o]}, replica 0 step ${step}`);
       parts.push({ grads: this.slot(p, k), rows: this.meta[o + 1]!, loss: this.meta[o + 2]! });
     }
     const c = this.meta[p * this.shards * META + 3]!;

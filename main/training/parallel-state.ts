@@ -16,7 +16,12 @@ export interface StateEntry {
 export function exportState(trainer: Trainer): StateEntry[] {
   const state = trainer.getState();
   try {
-    return [...state].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype as 'float32' | 'int32', values: (t.dataSync() as Float32Array | Int32Array).slice() }));
+    return [...state].map(([name, t]) => ({
+      name,
+      shape: t.shape,
+      dtype: t.dtype as 'float32' | 'int32',
+      values: (t.dataSync() as Float32Array | Int32Array).slice(),
+    }));
   } finally {
     tf.dispose([...state.values()]);
   }

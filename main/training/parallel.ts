@@ -184,11 +184,15 @@ export async function createParallelTrainer(trainer: Trainer, opts: ParallelOpti
       workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`data-parallel replica ${k} did not start within ${opts.readyTimeoutMs ?? 120_000} ms`)), opts.readyTimeoutMs ?? 120_000);
+          const timer = setTimeout(
+            () => reject(new Error(`data-parallel replica ${k} did not start within ${opts.readyTimeoutMs ?? 120_000} ms`)),
+            opts.readyTimeoutMs ?? 120_000,
+          );
           w.on('message', (m: ReplicaMessage) => {
             clearTimeout(timer);
             if (m.type === 'error') reject(new Error(`data-parallel replica ${k} failed to start: ${m.message}`));
-            else if (m.hash !== hash0) reject(new Error(`data-parallel replica ${k} restored a different state (hash ${m.hash}, leader ${hash0})`));
+            else if (m.hash !== hash0)
+              reject(new Error(`data-parallel replica ${k} restored a different state (hash ${m.hash}, leader ${hash0})`));
             else resolve();
           });
           w.on('error', (e) => (clearTimeout(timer), reject(e)));
@@ -323,7 +327,8 @@ export async function runReplica(setup: ReplicaSetup, post: (m: ReplicaMessage) 
       trainer = createTrainer({ spec: setup.spec, model, target: pairedSource(setup.data.pairs) });
     } else {
       const target = (await loadDataSource(setup.data.data as DataInput, 'data')).source;
-      const source = setup.data.source.kind === 'data' ? (await loadDataSource(setup.data.source.data as DataInput, 'source.data')).source : undefined;
+      const source =
+        setup.data.source.kind === 'data' ? (await loadDataSource(setup.data.source.data as DataInput, 'source.data')).source : undefined;
       trainer = createTrainer({ spec: setup.spec, model, target, ...(source ? { source } : {}) });
     }
     importState(trainer, setup.state);

@@ -67,5 +67,10 @@ export type WorkerEvent =
   | { type: 'finished'; runId: string; status: FinalStatus; step: number; summary: Record<string, number | string | null>; error?: string };
 
 export function isWorkerEvent(v: unknown): v is WorkerEvent {
-  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string' && typeof (v as { runId?: unknown }).runId === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { type?: unknown }).type === 'string' &&
+    typeof (v as { runId?: unknown }).runId === 'string'
+  );
 }

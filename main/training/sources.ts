@@ -31,8 +31,14 @@ export async function loadDataSource(spec: DataInput, field = 'data', signal?: A
  * for every path (a VE path scales it through sigma_t, not here); samplers start from
  * sourceScale(scheduler) * N(0, I).
  */
-export async function loadExperimentData(config: ExperimentConfig, signal?: AbortSignal): Promise<{ target: LoadedData; source: DataSource }> {
+export async function loadExperimentData(
+  config: ExperimentConfig,
+  signal?: AbortSignal,
+): Promise<{ target: LoadedData; source: DataSource }> {
   const target = await loadDataSource(config.data, 'data', signal);
-  const source = config.source.kind === 'data' ? (await loadDataSource(config.source.data, 'source.data', signal)).source : gaussianSource(target.source.shape);
+  const source =
+    config.source.kind === 'data'
+      ? (await loadDataSource(config.source.data, 'source.data', signal)).source
+      : gaussianSource(target.source.shape);
   return { target, source };
 }

@@ -29,7 +29,9 @@ function recordLostWorker(store: RunStore, runId: string, why: string): void {
   const run = store.getRun(runId);
   if (run.status !== 'queued' && run.status !== 'running') return;
   const resumable = run.status === 'running' && store.latestCheckpoint(runId) !== null;
-  store.setStatus(runId, resumable ? 'paused' : 'failed', { error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}` });
+  store.setStatus(runId, resumable ? 'paused' : 'failed', {
+    error: `${why}; ${resumable ? 'resume from the last checkpoint' : 'no checkpoint was written'}`,
+  });
 }
 
 /** A queued run cancelled before a worker took it: the store says so too (a paused run stays paused). */
@@ -125,7 +127,14 @@ export class Supervisor {
       this.heartbeatTimer = setInterval(() => this.heartbeatQueued(), HEARTBEAT_INTERVAL_MS);
       this.heartbeatTimer.unref();
     }
-    const job: TrainJob = { kind: 'train', runId, dbPath: this.opts.dbPath, backend: this.opts.backend, ownerNonce: thisProcess().nonce, ...extra };
+    const job: TrainJob = {
+      kind: 'train',
+      runId,
+      dbPath: this.opts.dbPath,
+      backend: this.opts.backend,
+      ownerNonce: thisProcess().nonce,
+      ...extra,
+    };
     const w = this.waiter(runId);
     this.queue.push(job);
     this.pump();
@@ -263,7 +272,13 @@ export class Supervisor {
         finished ??= { runId: job.runId, status: 'failed', step: lastStep, summary: {}, error: err.message };
       });
       worker.on('exit', (code) => {
-        const r = finished ?? { runId: job.runId, status: 'failed' as const, step: lastStep, summary: {}, error: `worker exited with code ${code}` };
+        const r = finished ?? {
+          runId: job.runId,
+          status: 'failed' as const,
+          step: lastStep,
+          summary: {},
+          error: `worker exited with code ${code}`,
+        };
         this.withStore((s) => {
           if (!finished) recordLostWorker(s, job.runId, r.error ?? 'worker exited');
           // The worker is gone: whatever it left, this process no longer trains the run.

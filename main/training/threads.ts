@@ -37,7 +37,12 @@ export function resolveThreads(
 ): number {
   if (setting !== 'auto') return Math.max(1, Math.min(setting ?? 1, run.batchSize));
   const m = machine ?? { cores: availableParallelism(), idleCores: 0 };
-  const ok = run.modelKind === 'mlp' && (run.backend === 'wasm' || run.backend === 'cpu') && run.batchSize >= AUTO_MIN_BATCH && m.cores >= 2 && m.idleCores >= 1;
+  const ok =
+    run.modelKind === 'mlp' &&
+    (run.backend === 'wasm' || run.backend === 'cpu') &&
+    run.batchSize >= AUTO_MIN_BATCH &&
+    m.cores >= 2 &&
+    m.idleCores >= 1;
   return ok ? 2 : 1;
 }
 
@@ -46,7 +51,8 @@ export function resolveThreads(
  * (os.cpus() times): sum over cores of idle time / elapsed time.
  */
 export async function measureIdleCores(ms = 250): Promise<number> {
-  const idle = (): { idle: number; total: number }[] => cpus().map((c) => ({ idle: c.times.idle, total: c.times.idle + c.times.user + c.times.nice + c.times.sys + c.times.irq }));
+  const idle = (): { idle: number; total: number }[] =>
+    cpus().map((c) => ({ idle: c.times.idle, total: c.times.idle + c.times.user + c.times.nice + c.times.sys + c.times.irq }));
   const a = idle();
   await new Promise((r) => setTimeout(r, ms));
   const b = idle();

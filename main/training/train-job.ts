@@ -272,21 +272,39 @@ class TrainRun {
     const parsed = parseExperiment(run.config);
     if (!parsed.ok) return this.finishFailed(`invalid config:\n${formatIssues(parsed.issues)}`, run.step);
     // --steps N makes N the run's length: the learning-rate schedule follows it, not the config's.
-    const config: ExperimentConfig = job.stepsOverride ? { ...parsed.value, train: { ...parsed.value.train, steps: job.stepsOverride } } : parsed.value;
+    const config: ExperimentConfig = job.stepsOverride
+      ? { ...parsed.value, train: { ...parsed.value.train, steps: job.stepsOverride } }
+      : parsed.value;
 
     const { target, source } = await loadExperimentData(config);
     const numClasses = config.conditional ? target.source.numClasses : 0;
     const model = createModel(modelConfigFor(config.model, target.source.shape, numClasses), config.seed);
     this.disposeModel = () => model.dispose();
     const reflow = config.reflow ? reflowPairs(store, config, target.source.shape, numClasses) : null;
-    const trainer = reflow ? createTrainer({ spec: config, model, target: reflow.source }) : createTrainer({ spec: config, model, target: target.source, source });
-    this.p = { backend, config, totalSteps: config.train.steps, target, numClasses, modelConfig: model.config, trainer, parallel: null, threads: 1, reflow, startStep: 0 };
+    const trainer = reflow
+      ? createTrainer({ spec: config, model, target: reflow.source })
+      : createTrainer({ spec: config, model, target: target.source, source });
+    this.p = {
+      backend,
+      config,
+      totalSteps: config.train.steps,
+      target,
+      numClasses,
+      modelConfig: model.config,
+      trainer,
+      parallel: null,
+      threads: 1,
+      reflow,
+      startStep: 0,
+    };
 
     const resumed = this.restore(run.step);
     const threads = await this.chooseThreads(resumed?.checkpoint.meta.threads);
     this.p.threads = threads;
     if (threads > 1) {
-      const data = reflow ? { kind: 'paired' as const, pairs: reflow.pairs } : { kind: 'experiment' as const, data: config.data, source: config.source };
+      const data = reflow
+        ? { kind: 'paired' as const, pairs: reflow.pairs }
+        : { kind: 'experiment' as const, data: config.data, source: config.source };
       this.p.parallel = await createParallelTrainer(trainer, { threads, data, backend: backend.name });
     }
 
@@ -335,7 +353,11 @@ class TrainRun {
     const setting = config.train.threads;
     if (setting === 'auto' && typeof previous === 'number') return previous;
     const shape = { modelKind: config.model.kind, batchSize: config.train.batchSize, backend: backend.name };
-    return resolveThreads(setting, shape, setting === 'auto' ? { cores: availableParallelism(), idleCores: await measureIdleCores() } : undefined);
+    return resolveThreads(
+      setting,
+      shape,
+      setting === 'auto' ? { cores: availableParallelism(), idleCores: await measureIdleCores() } : undefined,
+    );
   }
 
   // ------------------------------------------------------------------------------------ train
@@ -374,14 +396,22 @@ class TrainRun {
         // stored gradient norm shows why the run stopped.
         this.metrics.push({ step: r.step, name: 'loss', value: r.loss }, { step: r.step, name: 'grad_norm', value: r.gradNorm });
         this.metrics.flush();
-        return this.finishDiverged(r.step - 1, { finalLoss: r.loss }, `loss became ${r.loss} (gradient norm ${r.gradNorm}) at step ${r.step}`);
+        return this.finishDiverged(
+          r.step - 1,
+          { finalLoss: r.loss },
+          `loss became ${r.loss} (gradient norm ${r.gradNorm}) at step ${r.step}`,
+        );
       }
       this.lastLoss = r.loss;
       this.lastLr = r.lr;
       this.smoothed = Number.isNaN(this.smoothed) ? r.loss : SMOOTHING * this.smoothed + (1 - SMOOTHING) * r.loss;
       const step = r.step;
       if (step % config.train.logEvery === 0 || step === totalSteps) {
-        this.metrics.push({ step, name: 'loss', value: r.loss }, { step, name: 'lr', value: r.lr }, { step, name: 'grad_norm', value: r.gradNorm });
+        this.metrics.push(
+          { step, name: 'loss', value: r.loss },
+          { step, name: 'lr', value: r.lr },
+          { step, name: 'grad_norm', value: r.gradNorm },
+        );
       }
       if (job.crashAfterStep !== undefined && step >= job.crashAfterStep) {
         this.metrics.flush();
@@ -397,7 +427,17 @@ class TrainRun {
       if (now - lastProgress >= interval || step === totalSteps) {
         meter.update(step, now);
         lastProgress = now;
-        this.post({ type: 'progress', runId: this.runId, step, totalSteps, loss: r.loss, lossSmoothed: this.smoothed, lr: r.lr, stepsPerSec: meter.stepsPerSec, etaSec: meter.etaSec(step, totalSteps) });
+        this.post({
+          type: 'progress',
+          runId: this.runId,
+          step,
+          totalSteps,
+          loss: r.loss,
+          lossSmoothed: this.smoothed,
+          lr: r.lr,
+          stepsPerSec: meter.stepsPerSec,
+          etaSec: meter.etaSec(step, totalSteps),
+        });
       }
     }
 
@@ -435,7 +475,8 @@ class TrainRun {
     if (parallel) {
       // The replicas must hold the very state saved here; a difference would be a bug, not noise.
       const hashes = await parallel.stateHashes();
-      if (hashes.some((h) => h !== hashes[0])) throw new Error(`data-parallel replicas disagree at step ${trainer.stepCount} (state hashes ${hashes.join(', ')})`);
+      if (hashes.some((h) => h !== hashes[0]))
+        throw new Error(`data-parallel replicas disagree at step ${trainer.stepCount} (state hashes ${hashes.join(', ')})`);
     }
     if (store.heartbeat([runId]).length > 0) throw new LeaseLostError(runId);
     const state = trainer.getState();
@@ -476,7 +517,12 @@ class TrainRun {
       } else {
         const [h, w, c] = shape as [number, number, 1 | 3];
         const png = imageGridPng(r.x.dataSync() as Float32Array, n, h, w, c, Math.min(n, numClasses > 0 ? numClasses : 8));
-        info = store.addSample(runId, { step: trainer.stepCount, kind: 'image-grid', data: png, meta: { n, ...(labels ? { labels: Array.from(labels) } : {}) } });
+        info = store.addSample(runId, {
+          step: trainer.stepCount,
+          kind: 'image-grid',
+          data: png,
+          meta: { n, ...(labels ? { labels: Array.from(labels) } : {}) },
+        });
       }
       this.post({ type: 'sample', runId, step: trainer.stepCount, sampleId: info.id, kind: shape.length === 1 ? 'points' : 'image-grid' });
     } finally {
@@ -564,7 +610,12 @@ function straightnessOf(field: VelocityField, shape: number[], range: TimeRange,
  * Reflow pairs: noise pushed through the parent run's EMA model (Liu et al.'s rectified flow), and
  * the parent's straightness on the same measure, to report before/after.
  */
-function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[], numClasses: number): { source: PairedSource; pairs: ReflowPairs; straightnessBefore: number } {
+function reflowPairs(
+  store: RunStore,
+  config: ExperimentConfig,
+  shape: number[],
+  numClasses: number,
+): { source: PairedSource; pairs: ReflowPairs; straightnessBefore: number } {
   const r = config.reflow!;
   const parent = runModel(store, r.from);
   try {
@@ -590,7 +641,11 @@ function reflowPairs(store: RunStore, config: ExperimentConfig, shape: number[],
 }
 
 /** Energy distance of 2000 EMA samples to 2000 fresh data points: the run's quality number. */
-function finalPointMetrics(trainer: Trainer, config: ExperimentConfig, target: { sample(n: number, rng: Rng): { x: Tensor } }): Record<string, number> {
+function finalPointMetrics(
+  trainer: Trainer,
+  config: ExperimentConfig,
+  target: { sample(n: number, rng: Rng): { x: Tensor } },
+): Record<string, number> {
   const n = 2000;
   const r = trainer.sample({ n, seed: config.seed + 104729 });
   const fresh = target.sample(n, new Rng(config.seed + 15485863)).x;
@@ -602,7 +657,12 @@ function finalPointMetrics(trainer: Trainer, config: ExperimentConfig, target: {
 }
 
 /** setStatus, tolerating "already there" (a resumed run may already be 'running'). */
-function moveTo(store: RunStore, runId: string, to: Parameters<RunStore['setStatus']>[1], opts: Parameters<RunStore['setStatus']>[2]): void {
+function moveTo(
+  store: RunStore,
+  runId: string,
+  to: Parameters<RunStore['setStatus']>[1],
+  opts: Parameters<RunStore['setStatus']>[2],
+): void {
   const cur = store.getRun(runId).status;
   if (cur === to) return;
   if (to === 'running' && (cur === 'failed' || cur === 'cancelled')) store.setStatus(runId, 'queued');

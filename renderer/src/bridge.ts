@@ -9,7 +9,16 @@
  * the browser attaches the cookie to every same-origin fetch and to the WebSocket handshake, so a
  * reload of the bare URL keeps working and no script (nor an extension reading storage) sees it.
  */
-import { METHODS, unwrap, type Envelope, type Method, type RunEvent, type StudioApi, type StudioBridge, type TaskEvent } from '../../common/contract';
+import {
+  METHODS,
+  unwrap,
+  type Envelope,
+  type Method,
+  type RunEvent,
+  type StudioApi,
+  type StudioBridge,
+  type TaskEvent,
+} from '../../common/contract';
 
 declare global {
   interface Window {
@@ -46,7 +55,10 @@ function webBridge(): StudioBridge {
     try {
       return (await res.json()) as Envelope<unknown>;
     } catch {
-      return { ok: false, error: { code: res.status === 401 ? 'unauthorized' : 'failed', message: `host replied ${res.status} ${res.statusText}` } };
+      return {
+        ok: false,
+        error: { code: res.status === 401 ? 'unauthorized' : 'failed', message: `host replied ${res.status} ${res.statusText}` },
+      };
     }
   };
 

@@ -30,13 +30,35 @@ function valid(input: unknown): ExperimentConfig {
 
 // ---- Full configs: every field of every object written out, together every union member -----------
 
-const optim = { kind: 'adamw', lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, warmupSteps: 10, schedule: 'cosine', minLrRatio: 0.1, gradClip: 1, emaDecay: 0.99 };
+const optim = {
+  kind: 'adamw',
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  warmupSteps: 10,
+  schedule: 'cosine',
+  minLrRatio: 0.1,
+  gradClip: 1,
+  emaDecay: 0.99,
+};
 const train = { steps: 100, batchSize: 64, checkpointEvery: 50, logEvery: 5, sampleEvery: 25, sampleCount: 16, threads: 1 };
 const sampling = { solver: 'rk4', steps: 10, rtol: 1e-5, atol: 1e-5, cfg: 0 };
 const time = { distribution: 'logit-normal', mean: 0, std: 1, weighting: 'none' };
 const mlp = { kind: 'mlp', width: 32, depth: 2, activation: 'gelu', timeEmbedDim: 8 };
 const unet = { kind: 'unet', baseChannels: 8, channelMults: [1, 2], blocksPerLevel: 1, attention: false, groups: 4, timeEmbedDim: 16 };
-const gmm = { kind: 'gmm', gmm: { weights: [1, 2], means: [[0, 0], [2, 1]], stds: [0.5, 0.3] } };
+const gmm = {
+  kind: 'gmm',
+  gmm: {
+    weights: [1, 2],
+    means: [
+      [0, 0],
+      [2, 1],
+    ],
+    stds: [0.5, 0.3],
+  },
+};
 const images = { kind: 'images', folder: '/data/faces', size: 32, channels: 3, onCorrupt: 'reject', labelsFromSubfolders: true };
 const common = { name: 'full', seed: 3, prediction: 'velocity', time, optim, train, sampling, labelDropout: 0, conditional: false };
 
@@ -62,7 +84,13 @@ const FULL: Obj[] = [
   },
   {
     ...common,
-    data: { kind: 'points', points: [[0, 1], [1, 0]] },
+    data: {
+      kind: 'points',
+      points: [
+        [0, 1],
+        [1, 0],
+      ],
+    },
     source: { kind: 'data', data: gmm },
     path: { kind: 'interpolant', s: 0.2 },
     coupling: { kind: 'independent', reg: 0.05, classAware: false },
@@ -121,20 +149,30 @@ function objectsOf(v: unknown, path: (string | number)[] = []): { path: (string 
 }
 
 /** A label per object: its path, plus its kind where it is a union member ("path.scheduler{vp}"). */
-const label = (path: (string | number)[], kind: unknown): string => `${path.filter((p) => typeof p === 'string').join('.')}${kind !== undefined ? `{${String(kind)}}` : ''}`;
+const label = (path: (string | number)[], kind: unknown): string =>
+  `${path.filter((p) => typeof p === 'string').join('.')}${kind !== undefined ? `{${String(kind)}}` : ''}`;
 
 /**
  * The same labels read off the schema itself, through zod's public definitions: what the walk over
  * the full configs must cover.
  */
 function schemaObjects(schema: z.core.$ZodType, path: string[] = [], kind?: unknown, out = new Set<string>()): Set<string> {
-  const def = schema._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType>; options?: z.core.$ZodType[]; discriminator?: string; element?: z.core.$ZodType };
+  const def = schema._zod.def as unknown as {
+    type: string;
+    innerType?: z.core.$ZodType;
+    in?: z.core.$ZodType;
+    shape?: Record<string, z.core.$ZodType>;
+    options?: z.core.$ZodType[];
+    discriminator?: string;
+    element?: z.core.$ZodType;
+  };
   if (def.innerType) return schemaObjects(def.innerType, path, kind, out);
   if (def.type === 'pipe' && def.in) return schemaObjects(def.in, path, kind, out);
   if (def.type === 'array' && def.element) return schemaObjects(def.element, path, undefined, out);
   if (def.type === 'union' && def.options) {
     for (const o of def.options) {
-      const lit = (o._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> }).shape?.[def.discriminator ?? '']?._zod.def as unknown as { values?: unknown[] } | undefined;
+      const lit = (o._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> }).shape?.[def.discriminator ?? '']?._zod
+        .def as unknown as { values?: unknown[] } | undefined;
       schemaObjects(o, path, lit?.values?.[0], out);
     }
     return out;
@@ -197,7 +235,10 @@ describe('the closest known name', () => {
     [{ train: { batch_size: 32 } }, 'train.batch_size: unknown field; did you mean train.batchSize?'],
     [{ optim: { 'weight-decay': 0.1 } }, 'optim.weight-decay: unknown field; did you mean optim.weightDecay?'],
     [{ optim: { EMA_DECAY: 0.9 } }, 'optim.EMA_DECAY: unknown field; did you mean optim.emaDecay?'],
-    [{ path: { kind: 'affine', scheduler: { kind: 'condot', sigma_min: 0.1 } } }, 'path.scheduler.sigma_min: unknown field; did you mean path.scheduler.sigmaMin?'],
+    [
+      { path: { kind: 'affine', scheduler: { kind: 'condot', sigma_min: 0.1 } } },
+      'path.scheduler.sigma_min: unknown field; did you mean path.scheduler.sigmaMin?',
+    ],
     // names from other codebases
     [{ optim: { learning_rate: 1e-3 } }, 'optim.learning_rate: unknown field; did you mean optim.lr?'],
     [{ train: { num_train_steps: 10 } }, 'train.num_train_steps: unknown field; did you mean train.steps?'],
@@ -224,7 +265,9 @@ describe('the closest known name', () => {
 
   it('suggests nothing when nothing is close, and lists the fields instead', () => {
     const [msg] = suggestion({ ...base, optim: { momentum: 0.9 } });
-    expect(msg).toBe('optim.momentum: unknown field; allowed here: kind, lr, beta1, beta2, eps, weightDecay, warmupSteps, schedule, minLrRatio, gradClip, emaDecay');
+    expect(msg).toBe(
+      'optim.momentum: unknown field; allowed here: kind, lr, beta1, beta2, eps, weightDecay, warmupSteps, schedule, minLrRatio, gradClip, emaDecay',
+    );
     expect(suggestion({ ...base, train: { epochs: 3 } })[0]).not.toContain('did you mean');
     expect(suggestion({ ...base, qqqq: 3 })[0]).not.toContain('did you mean');
   });
@@ -272,7 +315,12 @@ function trainOneStep(c: ExperimentConfig): void {
 }
 
 const small = { data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp', width: 8, depth: 1 }, train: { steps: 20, batchSize: 8 } };
-const mnistUnet = { ...small, data: { kind: 'mnist' }, model: { kind: 'unet', baseChannels: 8, channelMults: [1, 2], groups: 4, attention: false }, train: { steps: 20, batchSize: 2 } };
+const mnistUnet = {
+  ...small,
+  data: { kind: 'mnist' },
+  model: { kind: 'unet', baseChannels: 8, channelMults: [1, 2], groups: 4, attention: false },
+  train: { steps: 20, batchSize: 2 },
+};
 
 /**
  * Each rule: a valid config, the change that breaks the rule, the field the issue lands on, the
@@ -282,29 +330,202 @@ const mnistUnet = { ...small, data: { kind: 'mnist' }, model: { kind: 'unet', ba
  * not as asked).
  */
 const RULES: { name: string; ok: Obj; change: Obj; field: string; names: string[]; core: 'step 0' | 'silent' | 'spec' | 'paired' }[] = [
-  { name: 'checkpointEvery <= steps', ok: { ...small, train: { steps: 20, checkpointEvery: 20 } }, change: { train: { checkpointEvery: 21 } }, field: 'train.checkpointEvery', names: ['21', '20'], core: 'silent' },
-  { name: 'logEvery <= steps', ok: { ...small, train: { steps: 20, logEvery: 20 } }, change: { train: { logEvery: 50 } }, field: 'train.logEvery', names: ['50', '20'], core: 'silent' },
-  { name: 'sampleEvery <= steps (0 allowed)', ok: { ...small, train: { steps: 20, sampleEvery: 0 } }, change: { train: { sampleEvery: 250 } }, field: 'train.sampleEvery', names: ['250', '20'], core: 'silent' },
-  { name: 'warmupSteps < steps', ok: { ...small, optim: { warmupSteps: 19 } }, change: { optim: { warmupSteps: 20 } }, field: 'optim.warmupSteps', names: ['20', 'train.steps (20)'], core: 'silent' },
-  { name: 'labelDropout needs conditional', ok: { ...small, conditional: true, labelDropout: 0.1 }, change: { conditional: false }, field: 'labelDropout', names: ['0.1', 'conditional is false'], core: 'spec' },
-  { name: 'cfg needs a conditional model', ok: { ...small, conditional: true, labelDropout: 0.1, sampling: { cfg: 2 } }, change: { conditional: false, labelDropout: 0 }, field: 'sampling.cfg', names: ['cfg = 2', 'conditional is false'], core: 'spec' },
-  { name: 'cfg needs labelDropout > 0', ok: { ...small, conditional: true, labelDropout: 0.1, sampling: { cfg: 2 } }, change: { labelDropout: 0 }, field: 'labelDropout', names: ['is 0', 'sampling.cfg = 2'], core: 'spec' },
-  { name: 'classAware needs a conditional model', ok: { ...small, conditional: true, coupling: { classAware: true } }, change: { conditional: false }, field: 'coupling.classAware', names: ['conditional is false'], core: 'spec' },
-  { name: 'the interpolant trains a velocity', ok: { ...small, path: { kind: 'interpolant', s: 0.1 } }, change: { prediction: 'x1' }, field: 'prediction', names: ["'x1'", 'interpolant'], core: 'spec' },
-  { name: 'snr weighting needs an affine path', ok: { ...small, time: { weighting: 'snr-clipped' } }, change: { path: { kind: 'interpolant', s: 0.1 } }, field: 'time.weighting', names: ['snr-clipped', "'interpolant'"], core: 'spec' },
-  { name: 'conditional needs labelled data', ok: { ...small, conditional: true }, change: { data: { kind: 'points', points: [[0, 1], [1, 0]] } }, field: 'conditional', names: ['is true', "'points'"], core: 'step 0' },
-  { name: 'an image folder is labelled only by subfolders', ok: { ...mnistUnet, data: { kind: 'images', folder: '/x', size: 28, channels: 1, labelsFromSubfolders: true }, conditional: true }, change: { data: { labelsFromSubfolders: false } }, field: 'conditional', names: ['is true', 'labelsFromSubfolders'], core: 'step 0' },
-  { name: 'class-aware pairing needs equal class counts', ok: { ...small, conditional: true, source: { kind: 'data', data: { kind: 'toy2d', name: 'circles' } }, coupling: { classAware: true } }, change: { source: { data: { name: '8gaussians' } } }, field: 'coupling.classAware', names: ['8 classes', 'data 2'], core: 'step 0' },
-  { name: 'source and data of one shape', ok: { ...small, source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } } }, change: { source: { data: { kind: 'mnist' } } }, field: 'source.data', names: ['[28, 28, 1]', '[2]'], core: 'step 0' },
-  { name: 'a data source needs a path that starts at it', ok: { ...small, source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } }, path: { kind: 'affine', scheduler: { kind: 'cosine' } } }, change: { path: { scheduler: { kind: 've' } } }, field: 'path', names: ["'ve'", 'sigma_0 = 50'], core: 'step 0' },
-  { name: 'vp: betaMax > betaMin, defaults included', ok: { ...small, path: { kind: 'affine', scheduler: { kind: 'vp', betaMin: 15 } } }, change: { path: { scheduler: { betaMin: 30 } } }, field: 'path.scheduler.betaMax', names: ['30', '20'], core: 'step 0' },
-  { name: 've: sigmaMax > sigmaMin, defaults included', ok: { ...small, path: { kind: 'affine', scheduler: { kind: 've', sigmaMin: 1 } } }, change: { path: { scheduler: { sigmaMin: 60 } } }, field: 'path.scheduler.sigmaMax', names: ['60', '50'], core: 'step 0' },
-  { name: 'a U-Net needs square images', ok: mnistUnet, change: { data: { kind: 'toy2d', name: 'moons' } }, field: 'model.kind', names: ["'toy2d'", '[2]'], core: 'step 0' },
-  { name: 'U-Net groups divide baseChannels', ok: mnistUnet, change: { model: { baseChannels: 12, groups: 8 } }, field: 'model.groups', names: ['8', 'baseChannels (12)'], core: 'step 0' },
-  { name: "U-Net levels fit the image's side", ok: { ...mnistUnet, model: { ...mnistUnet.model, channelMults: [1, 1, 2] } }, change: { model: { channelMults: [1, 1, 1, 2] } }, field: 'model.channelMults', names: ['4 levels', 'side 28', 'by 8'], core: 'step 0' },
-  { name: 'U-Net time embedding is even', ok: mnistUnet, change: { model: { timeEmbedDim: 15 } }, field: 'model.timeEmbedDim', names: ['even'], core: 'step 0' },
-  { name: 'reflow keeps its pairs', ok: { ...small, reflow: { from: 'R' } }, change: { coupling: { kind: 'exact-ot' } }, field: 'coupling.kind', names: ["'exact-ot'", 'run R'], core: 'paired' },
-  { name: 'reflow starts from noise', ok: { ...small, reflow: { from: 'R' } }, change: { source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } } }, field: 'source.kind', names: ["'data'", 'run R'], core: 'silent' },
+  {
+    name: 'checkpointEvery <= steps',
+    ok: { ...small, train: { steps: 20, checkpointEvery: 20 } },
+    change: { train: { checkpointEvery: 21 } },
+    field: 'train.checkpointEvery',
+    names: ['21', '20'],
+    core: 'silent',
+  },
+  {
+    name: 'logEvery <= steps',
+    ok: { ...small, train: { steps: 20, logEvery: 20 } },
+    change: { train: { logEvery: 50 } },
+    field: 'train.logEvery',
+    names: ['50', '20'],
+    core: 'silent',
+  },
+  {
+    name: 'sampleEvery <= steps (0 allowed)',
+    ok: { ...small, train: { steps: 20, sampleEvery: 0 } },
+    change: { train: { sampleEvery: 250 } },
+    field: 'train.sampleEvery',
+    names: ['250', '20'],
+    core: 'silent',
+  },
+  {
+    name: 'warmupSteps < steps',
+    ok: { ...small, optim: { warmupSteps: 19 } },
+    change: { optim: { warmupSteps: 20 } },
+    field: 'optim.warmupSteps',
+    names: ['20', 'train.steps (20)'],
+    core: 'silent',
+  },
+  {
+    name: 'labelDropout needs conditional',
+    ok: { ...small, conditional: true, labelDropout: 0.1 },
+    change: { conditional: false },
+    field: 'labelDropout',
+    names: ['0.1', 'conditional is false'],
+    core: 'spec',
+  },
+  {
+    name: 'cfg needs a conditional model',
+    ok: { ...small, conditional: true, labelDropout: 0.1, sampling: { cfg: 2 } },
+    change: { conditional: false, labelDropout: 0 },
+    field: 'sampling.cfg',
+    names: ['cfg = 2', 'conditional is false'],
+    core: 'spec',
+  },
+  {
+    name: 'cfg needs labelDropout > 0',
+    ok: { ...small, conditional: true, labelDropout: 0.1, sampling: { cfg: 2 } },
+    change: { labelDropout: 0 },
+    field: 'labelDropout',
+    names: ['is 0', 'sampling.cfg = 2'],
+    core: 'spec',
+  },
+  {
+    name: 'classAware needs a conditional model',
+    ok: { ...small, conditional: true, coupling: { classAware: true } },
+    change: { conditional: false },
+    field: 'coupling.classAware',
+    names: ['conditional is false'],
+    core: 'spec',
+  },
+  {
+    name: 'the interpolant trains a velocity',
+    ok: { ...small, path: { kind: 'interpolant', s: 0.1 } },
+    change: { prediction: 'x1' },
+    field: 'prediction',
+    names: ["'x1'", 'interpolant'],
+    core: 'spec',
+  },
+  {
+    name: 'snr weighting needs an affine path',
+    ok: { ...small, time: { weighting: 'snr-clipped' } },
+    change: { path: { kind: 'interpolant', s: 0.1 } },
+    field: 'time.weighting',
+    names: ['snr-clipped', "'interpolant'"],
+    core: 'spec',
+  },
+  {
+    name: 'conditional needs labelled data',
+    ok: { ...small, conditional: true },
+    change: {
+      data: {
+        kind: 'points',
+        points: [
+          [0, 1],
+          [1, 0],
+        ],
+      },
+    },
+    field: 'conditional',
+    names: ['is true', "'points'"],
+    core: 'step 0',
+  },
+  {
+    name: 'an image folder is labelled only by subfolders',
+    ok: { ...mnistUnet, data: { kind: 'images', folder: '/x', size: 28, channels: 1, labelsFromSubfolders: true }, conditional: true },
+    change: { data: { labelsFromSubfolders: false } },
+    field: 'conditional',
+    names: ['is true', 'labelsFromSubfolders'],
+    core: 'step 0',
+  },
+  {
+    name: 'class-aware pairing needs equal class counts',
+    ok: { ...small, conditional: true, source: { kind: 'data', data: { kind: 'toy2d', name: 'circles' } }, coupling: { classAware: true } },
+    change: { source: { data: { name: '8gaussians' } } },
+    field: 'coupling.classAware',
+    names: ['8 classes', 'data 2'],
+    core: 'step 0',
+  },
+  {
+    name: 'source and data of one shape',
+    ok: { ...small, source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } } },
+    change: { source: { data: { kind: 'mnist' } } },
+    field: 'source.data',
+    names: ['[28, 28, 1]', '[2]'],
+    core: 'step 0',
+  },
+  {
+    name: 'a data source needs a path that starts at it',
+    ok: {
+      ...small,
+      source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } },
+      path: { kind: 'affine', scheduler: { kind: 'cosine' } },
+    },
+    change: { path: { scheduler: { kind: 've' } } },
+    field: 'path',
+    names: ["'ve'", 'sigma_0 = 50'],
+    core: 'step 0',
+  },
+  {
+    name: 'vp: betaMax > betaMin, defaults included',
+    ok: { ...small, path: { kind: 'affine', scheduler: { kind: 'vp', betaMin: 15 } } },
+    change: { path: { scheduler: { betaMin: 30 } } },
+    field: 'path.scheduler.betaMax',
+    names: ['30', '20'],
+    core: 'step 0',
+  },
+  {
+    name: 've: sigmaMax > sigmaMin, defaults included',
+    ok: { ...small, path: { kind: 'affine', scheduler: { kind: 've', sigmaMin: 1 } } },
+    change: { path: { scheduler: { sigmaMin: 60 } } },
+    field: 'path.scheduler.sigmaMax',
+    names: ['60', '50'],
+    core: 'step 0',
+  },
+  {
+    name: 'a U-Net needs square images',
+    ok: mnistUnet,
+    change: { data: { kind: 'toy2d', name: 'moons' } },
+    field: 'model.kind',
+    names: ["'toy2d'", '[2]'],
+    core: 'step 0',
+  },
+  {
+    name: 'U-Net groups divide baseChannels',
+    ok: mnistUnet,
+    change: { model: { baseChannels: 12, groups: 8 } },
+    field: 'model.groups',
+    names: ['8', 'baseChannels (12)'],
+    core: 'step 0',
+  },
+  {
+    name: "U-Net levels fit the image's side",
+    ok: { ...mnistUnet, model: { ...mnistUnet.model, channelMults: [1, 1, 2] } },
+    change: { model: { channelMults: [1, 1, 1, 2] } },
+    field: 'model.channelMults',
+    names: ['4 levels', 'side 28', 'by 8'],
+    core: 'step 0',
+  },
+  {
+    name: 'U-Net time embedding is even',
+    ok: mnistUnet,
+    change: { model: { timeEmbedDim: 15 } },
+    field: 'model.timeEmbedDim',
+    names: ['even'],
+    core: 'step 0',
+  },
+  {
+    name: 'reflow keeps its pairs',
+    ok: { ...small, reflow: { from: 'R' } },
+    change: { coupling: { kind: 'exact-ot' } },
+    field: 'coupling.kind',
+    names: ["'exact-ot'", 'run R'],
+    core: 'paired',
+  },
+  {
+    name: 'reflow starts from noise',
+    ok: { ...small, reflow: { from: 'R' } },
+    change: { source: { kind: 'data', data: { kind: 'toy2d', name: '8gaussians' } } },
+    field: 'source.kind',
+    names: ["'data'", 'run R'],
+    core: 'silent',
+  },
 ];
 
 /** Unions: a change of kind replaces the object, other changes go into it field by field. */
@@ -364,7 +585,10 @@ describe('cross-field rules: each is an issue on the field to change, naming bot
     expect(issues({ ...small, train: { steps: 0, checkpointEvery: 500 } }).map((i) => i.field)).toEqual(['train.steps']);
     expect(issues({ ...small, sampling: { cfg: -1 } }).map((i) => i.field)).toEqual(['sampling.cfg']);
     // ... but a typo elsewhere does not hide it.
-    expect(issues({ ...small, optim: { learningRate: 1, warmupSteps: 20 } }).map((i) => i.field)).toEqual(['optim.learningRate', 'optim.warmupSteps']);
+    expect(issues({ ...small, optim: { learningRate: 1, warmupSteps: 20 } }).map((i) => i.field)).toEqual([
+      'optim.learningRate',
+      'optim.warmupSteps',
+    ]);
   });
 
   it('the interval defaults never break the rules: they shrink to the run', () => {
@@ -383,7 +607,11 @@ describe('parseExperiment never throws', () => {
     const junk: unknown[] = [null, 'x', -1, 0, 1e9, NaN, true, [], [1, 'a'], {}, { kind: 'zz' }, { kind: 'unet' }, { kind: 'mnist' }];
     /** Every path to a value inside a config (objects and arrays walked). */
     const paths = (v: unknown, p: (string | number)[] = []): (string | number)[][] =>
-      Array.isArray(v) ? [p, ...v.flatMap((x, i) => paths(x, [...p, i]))] : isObj(v) ? [p, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...p, k]))] : [p];
+      Array.isArray(v)
+        ? [p, ...v.flatMap((x, i) => paths(x, [...p, i]))]
+        : isObj(v)
+          ? [p, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...p, k]))]
+          : [p];
     let refused = 0;
     for (let n = 0; n < 3000; n++) {
       const c = structuredClone(FULL[rng.int(FULL.length)]!);

@@ -13,7 +13,11 @@ function valueExports(src: string): string[] {
   const names: string[] = [];
   for (const m of src.matchAll(/^export\s+\{([^}]*)\}\s+from/gm)) {
     for (const part of m[1]!.split(',')) {
-      const name = part.trim().split(/\s+as\s+/).pop()!.trim();
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()!
+        .trim();
       if (name) names.push(name);
     }
   }
@@ -43,7 +47,9 @@ describe('core/index.ts', () => {
   });
 
   it('every value export is used by some test', () => {
-    const corpus = testFiles(join(root, 'test')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const corpus = testFiles(join(root, 'test'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     const untested = names.filter((n) => n !== 'tf' && !new RegExp(`\\b${n}\\b`).test(corpus));
     expect(untested).toEqual([]);
   });
@@ -55,7 +61,9 @@ describe('core/index.ts', () => {
         const p = join(dir, e);
         if (statSync(p).isDirectory()) walk(p);
         else if (p.endsWith('.ts')) {
-          for (const m of readFileSync(p, 'utf8').matchAll(/^\s*(?:import|export)\b[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+          for (const m of readFileSync(p, 'utf8').matchAll(
+            /^\s*(?:import|export)\b[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm,
+          )) {
             const spec = (m[1] ?? m[2])!;
             if (!spec.startsWith('.') && !spec.startsWith('@tensorflow/tfjs-core')) offenders.push(`${p}: ${spec}`);
           }

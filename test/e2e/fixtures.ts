@@ -64,7 +64,8 @@ export const test = base.extend<{ host: Host; errors: string[] }>({
     } finally {
       await stopHost(host);
       writeFileSync(testInfo.outputPath('host.log'), host.output());
-      if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('host.log', { body: host.output(), contentType: 'text/plain' });
+      if (testInfo.status !== testInfo.expectedStatus)
+        await testInfo.attach('host.log', { body: host.output(), contentType: 'text/plain' });
       rmSync(home, { recursive: true, force: true });
     }
   },

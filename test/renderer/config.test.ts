@@ -89,9 +89,11 @@ describe('union kinds', () => {
       if (kind === 'mnist' || kind === 'images') c = setKind(c, 'model', 'unet');
       expect(parseExperiment(c), kind).toMatchObject({ ok: true });
     }
-    for (const kind of Object.keys(TEMPLATES.scheduler!)) expect(parseExperiment(setKind(starterConfig(), 'path.scheduler', kind)).ok, kind).toBe(true);
+    for (const kind of Object.keys(TEMPLATES.scheduler!))
+      expect(parseExperiment(setKind(starterConfig(), 'path.scheduler', kind)).ok, kind).toBe(true);
     for (const kind of Object.keys(TEMPLATES.path!)) expect(parseExperiment(setKind(starterConfig(), 'path', kind)).ok, kind).toBe(true);
-    for (const kind of Object.keys(TEMPLATES.source!)) expect(parseExperiment(setKind(starterConfig(), 'source', kind)).ok, kind).toBe(true);
+    for (const kind of Object.keys(TEMPLATES.source!))
+      expect(parseExperiment(setKind(starterConfig(), 'source', kind)).ok, kind).toBe(true);
   });
 
   it('changing a kind replaces the branch; the same kind keeps it', () => {
@@ -103,7 +105,11 @@ describe('union kinds', () => {
   });
 
   it('setField writes out defaulted unions above the field', () => {
-    const c: Record<string, unknown> = setField({ data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' } }, 'path.scheduler.kind', 'cosine');
+    const c: Record<string, unknown> = setField(
+      { data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' } },
+      'path.scheduler.kind',
+      'cosine',
+    );
     expect(c.path).toEqual({ kind: 'affine', scheduler: { kind: 'cosine' } });
     expect(parseExperiment(c).ok).toBe(true);
     const s = setField(starterConfig(), 'source.data.kind', 'gmm');
@@ -129,7 +135,8 @@ describe('union kinds', () => {
       const parsed = parseExperiment(c);
       expect(parsed.ok).toBe(true);
       if (!parsed.ok) continue;
-      for (const k of ['checkpointEvery', 'logEvery', 'sampleEvery'] as const) expect(defaultAt(c, `train.${k}`), `${k} at ${steps}`).toBe(parsed.value.train[k]);
+      for (const k of ['checkpointEvery', 'logEvery', 'sampleEvery'] as const)
+        expect(defaultAt(c, `train.${k}`), `${k} at ${steps}`).toBe(parsed.value.train[k]);
     }
   });
 });

@@ -61,7 +61,17 @@ vi.mock('../../renderer/src/bridge', () => ({
 const { useLiveRun } = await import('../../renderer/src/composables/useLiveRun');
 
 const emit = (e: RunEvent) => listeners.forEach((l) => l(e));
-const progress = (step: number, loss: number, runId = 'r1'): RunEvent => ({ type: 'progress', runId, step, totalSteps: 1000, loss, lossSmoothed: loss, lr: 1e-3, stepsPerSec: 50, etaSec: (1000 - step) / 50 });
+const progress = (step: number, loss: number, runId = 'r1'): RunEvent => ({
+  type: 'progress',
+  runId,
+  step,
+  totalSteps: 1000,
+  loss,
+  lossSmoothed: loss,
+  lr: 1e-3,
+  stepsPerSec: 50,
+  etaSec: (1000 - step) / 50,
+});
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -139,7 +149,9 @@ describe('useLiveRun', () => {
     vi.advanceTimersByTime(260);
     expect(live.loss.value.raw.map((p) => p.x)).toEqual([10, 20, 25, 30, 35, 40]);
     // Each poll asks only for what is newer than the stored points it has.
-    const polls = calls.filter((c) => c.method === 'getMetrics' && (c.req as { fromStep?: number }).fromStep !== undefined).map((c) => (c.req as { fromStep: number }).fromStep);
+    const polls = calls
+      .filter((c) => c.method === 'getMetrics' && (c.req as { fromStep?: number }).fromStep !== undefined)
+      .map((c) => (c.req as { fromStep: number }).fromStep);
     expect(polls[0]).toBe(21);
     expect(polls.slice(1).every((f) => f === 41)).toBe(true);
     scope.stop();

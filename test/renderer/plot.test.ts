@@ -5,7 +5,13 @@ import { base64ToBytes, fmtDuration, fmtNum } from '../../renderer/src/lib/forma
 
 describe('plot geometry', () => {
   it('bounds are square with a margin; empty input gives the fallback', () => {
-    const b = boundsOf([[0, 0], [2, 1]], 0);
+    const b = boundsOf(
+      [
+        [0, 0],
+        [2, 1],
+      ],
+      0,
+    );
     expect(b).toEqual([0, 2, -0.5, 1.5]);
     expect(boundsOf([])).toEqual([-4, 4, -4, 4]);
   });
@@ -22,7 +28,13 @@ describe('plot geometry', () => {
 
   it('positions interpolate linearly between stored times and clamp', () => {
     const times = [0, 0.5, 1];
-    const paths = [[[0, 0], [1, 2], [3, 2]]];
+    const paths = [
+      [
+        [0, 0],
+        [1, 2],
+        [3, 2],
+      ],
+    ];
     expect(positionsAt(times, paths, 0.25)[0]).toEqual([0.5, 1]);
     expect(positionsAt(times, paths, 0.75)[0]).toEqual([2, 2]);
     expect(positionsAt(times, paths, 1)[0]).toEqual([3, 2]);
@@ -38,7 +50,17 @@ describe('plot geometry', () => {
   });
 
   it('nearest finds the closest point within the radius', () => {
-    expect(nearest([[0, 0], [1, 1]], 0.9, 0.9, 0.5)).toBe(1);
+    expect(
+      nearest(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        0.9,
+        0.9,
+        0.5,
+      ),
+    ).toBe(1);
     expect(nearest([[0, 0]], 3, 3, 0.5)).toBe(-1);
   });
 });

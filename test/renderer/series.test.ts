@@ -38,7 +38,13 @@ describe('smooth', () => {
   });
 
   it('positive drops points a log axis cannot show', () => {
-    expect(positive([{ x: 1, y: 0 }, { x: 2, y: -1 }, { x: 3, y: 0.1 }])).toEqual([{ x: 3, y: 0.1 }]);
+    expect(
+      positive([
+        { x: 1, y: 0 },
+        { x: 2, y: -1 },
+        { x: 3, y: 0.1 },
+      ]),
+    ).toEqual([{ x: 3, y: 0.1 }]);
   });
 });
 
@@ -89,7 +95,12 @@ describe('throttle', () => {
     let t = 0;
     const queued: (() => void)[] = [];
     let calls = 0;
-    const f = throttle(() => calls++, 250, () => t, (cb) => queued.push(cb));
+    const f = throttle(
+      () => calls++,
+      250,
+      () => t,
+      (cb) => queued.push(cb),
+    );
     f();
     expect(calls).toBe(1);
     t = 10;

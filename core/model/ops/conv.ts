@@ -101,11 +101,7 @@ function convFilterGrad(x: Tensor, dy: Tensor, p: ConvPlan): [Tensor, Tensor] {
       shifted.dispose(); // one shifted copy alive at a time: 9 of them at once can exhaust the wasm heap
     }
   }
-  const all = tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 0), [
-    parts.length * s * s,
-    p.cin,
-    p.cout,
-  ]);
+  const all = tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 0), [parts.length * s * s, p.cin, p.cout]);
   const df = tf.reshape(tf.gather(all, tf.tensor1d(p.filterIdx, 'int32'), 0), [p.kh, p.kw, p.cin, p.cout]);
   const db = tf.reshape(tf.matMul(tf.ones([1, rows + maxOff]), d), [p.cout]);
   return [df, db];
@@ -138,12 +134,11 @@ const convOps = new Map<string, (...inputs: Tensor[]) => Tensor>();
  * see convInputGrad and convFilterGrad. Any stride >= 1 works; 1 and 2 are tested.
  */
 export function conv2d(x: Tensor, f: Tensor, b: Tensor, stride = 1, pad: 'same' | 'valid' = 'same'): Tensor {
-  checkShape(x.rank === 4 && f.rank === 4 && x.shape[3] === f.shape[2], () =>
-    `conv2d: x [B, H, W, ${f.shape[2]}] expected for filter [${f.shape}]. Got x [${x.shape}]`,
+  checkShape(
+    x.rank === 4 && f.rank === 4 && x.shape[3] === f.shape[2],
+    () => `conv2d: x [B, H, W, ${f.shape[2]}] expected for filter [${f.shape}]. Got x [${x.shape}]`,
   );
-  checkShape(b.rank === 1 && b.shape[0] === f.shape[3], () =>
-    `conv2d: bias must have shape [${f.shape[3]}]. Got [${b.shape}]`,
-  );
+  checkShape(b.rank === 1 && b.shape[0] === f.shape[3], () => `conv2d: bias must have shape [${f.shape[3]}]. Got [${b.shape}]`);
   if (builtinGradientsOn()) return tf.add(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, stride, pad), b);
   const key = `${stride}|${pad}`;
   let op = convOps.get(key);

@@ -34,8 +34,9 @@ const denseBiasOp = customOp(([x, w, b], save) => {
  * da = dy · bᵀ and db = aᵀ · dy computed by explicit transposes and plain matMuls.
  */
 export function matMul(a: Tensor, b: Tensor): Tensor {
-  checkShape(a.rank === 2 && b.rank === 2 && a.shape[1] === b.shape[0], () =>
-    `matMul expects [n, k] · [k, m]. Got [${a.shape}] · [${b.shape}]`,
+  checkShape(
+    a.rank === 2 && b.rank === 2 && a.shape[1] === b.shape[0],
+    () => `matMul expects [n, k] · [k, m]. Got [${a.shape}] · [${b.shape}]`,
   );
   return builtinGradientsOn() ? tf.matMul(a, b) : matMulOp(a, b);
 }
@@ -50,8 +51,9 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
 export function dense(x: Tensor, w: Tensor, b?: Tensor): Tensor {
   const inDim = w.shape[0]!;
   const outDim = w.shape[1]!;
-  checkShape(w.rank === 2 && x.shape[x.rank - 1] === inDim, () =>
-    `dense: x [..., ${inDim}] expected for W [${w.shape}]. Got x [${x.shape}]`,
+  checkShape(
+    w.rank === 2 && x.shape[x.rank - 1] === inDim,
+    () => `dense: x [..., ${inDim}] expected for W [${w.shape}]. Got x [${x.shape}]`,
   );
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]);

@@ -64,8 +64,9 @@ const groupNormOps = new Map<string, (...inputs: Tensor[]) => Tensor>();
  */
 export function groupNorm(x: Tensor, gamma: Tensor, beta: Tensor, groups: number, eps = 1e-5): Tensor {
   const c = x.shape[3]!;
-  checkShape(x.rank === 4 && c % groups === 0, () =>
-    `groupNorm: x must be [B, H, W, C] with C divisible by groups = ${groups}. Got [${x.shape}]`,
+  checkShape(
+    x.rank === 4 && c % groups === 0,
+    () => `groupNorm: x must be [B, H, W, C] with C divisible by groups = ${groups}. Got [${x.shape}]`,
   );
   if (builtinGradientsOn()) {
     const [bsz, h, w] = x.shape as [number, number, number, number];

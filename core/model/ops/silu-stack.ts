@@ -64,7 +64,12 @@ export function siluStackForward(h0: Tensor, params: readonly Tensor[], extra?: 
  * Backward pass of a SiLU stack from dL/dout: gradients [dW_0, db_0, ..., dW_out, db_out], dL/dh_0
  * and dL/dz_0 (the gradient of an extra term added to z_0). ws: [W_0, ..., W_out].
  */
-export function siluStackBackward(dy: Tensor, hs: readonly Tensor[], zs: readonly Tensor[], ws: readonly Tensor[]): { grads: Tensor[]; dh0: Tensor; dz0: Tensor } {
+export function siluStackBackward(
+  dy: Tensor,
+  hs: readonly Tensor[],
+  zs: readonly Tensor[],
+  ws: readonly Tensor[],
+): { grads: Tensor[]; dh0: Tensor; dz0: Tensor } {
   const hidden = zs.length;
   const grads: Tensor[] = new Array<Tensor>(2 * hidden + 2);
   grads[2 * hidden] = gemm(hs[hidden]!, dy, { transposeA: true });

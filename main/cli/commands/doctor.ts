@@ -87,7 +87,8 @@ function writeCheck(dir: string): { ok: boolean; detail: string } {
 }
 
 /** The store's health as doctor reports it. */
-export type StoreHealth = 'ok' | 'missing' | 'damaged' | 'read-only' | 'permission' | 'folder' | 'not-a-database' | 'foreign' | 'too-new' | 'error';
+export type StoreHealth =
+  'ok' | 'missing' | 'damaged' | 'read-only' | 'permission' | 'folder' | 'not-a-database' | 'foreign' | 'too-new' | 'error';
 
 /**
  * The run store's health: opened for reading (nothing is written or created), then PRAGMA
@@ -110,18 +111,38 @@ function dbCheck(path: string): Record<string, unknown> & { health: StoreHealth;
     const runs = integrity.ok ? store.listRuns().length : undefined;
     const writable = canWrite(path) && canWrite(dirname(path));
     const health: StoreHealth = !integrity.ok ? 'damaged' : writable ? 'ok' : 'read-only';
-    return { exists: true, health, bytes, schemaVersion: store.schemaVersion, journalMode: store.journalMode, ...(runs !== undefined ? { runs } : {}), integrity: integrity.ok ? 'ok' : problems, ...(problems.length ? { problems } : {}) };
+    return {
+      exists: true,
+      health,
+      bytes,
+      schemaVersion: store.schemaVersion,
+      journalMode: store.journalMode,
+      ...(runs !== undefined ? { runs } : {}),
+      integrity: integrity.ok ? 'ok' : problems,
+      ...(problems.length ? { problems } : {}),
+    };
   } catch (e) {
     const health: StoreHealth =
       e instanceof StoreFileError ? (e.reason === 'missing' ? 'missing' : e.reason) : e instanceof SchemaError ? e.reason : 'error';
-    return { exists: health !== 'missing' && health !== 'permission', health, ...(bytes !== undefined ? { bytes } : {}), error: messageOf(e), ...(e instanceof StoreFileError && e.problems.length ? { problems: e.problems } : {}) };
+    return {
+      exists: health !== 'missing' && health !== 'permission',
+      health,
+      ...(bytes !== undefined ? { bytes } : {}),
+      error: messageOf(e),
+      ...(e instanceof StoreFileError && e.problems.length ? { problems: e.problems } : {}),
+    };
   } finally {
     store?.close();
   }
 }
 
 /** The store's backups and the last attempt, for the report. */
-function backupsCheck(path: string): { dir: string; files: { file: string; date: string; bytes: number }[]; last: ReturnType<typeof readBackupStatus>; error?: string } {
+function backupsCheck(path: string): {
+  dir: string;
+  files: { file: string; date: string; bytes: number }[];
+  last: ReturnType<typeof readBackupStatus>;
+  error?: string;
+} {
   const dir = join(dirname(path), 'backups');
   try {
     const files = listBackups(path).map((b) => ({ file: b.path, date: new Date(b.createdAt).toISOString(), bytes: b.bytes }));
@@ -186,7 +207,15 @@ export async function doctorCommand(ctx: Context): Promise<number> {
     running: runningFromSources() ? 'sources' : 'bundle',
     root: packageRoot(),
     backend: backend
-      ? { name: backend.name, tfName: backend.tfName, reason: backend.reason, requested: ctx.backendRequest ?? 'auto', version: backend.version, coreVersion: backend.coreVersion, skipped: backend.skipped }
+      ? {
+          name: backend.name,
+          tfName: backend.tfName,
+          reason: backend.reason,
+          requested: ctx.backendRequest ?? 'auto',
+          version: backend.version,
+          coreVersion: backend.coreVersion,
+          skipped: backend.skipped,
+        }
       : { error: backendError, requested: ctx.backendRequest ?? 'auto' },
     versions,
     sqlite,
@@ -217,8 +246,16 @@ export async function doctorCommand(ctx: Context): Promise<number> {
       ...(Array.isArray(db.problems) ? (db.problems as string[]).slice(0, 10).map((p) => `    ${p}`) : []),
       ...(db.health === 'damaged' ? [`    recover what can be read: flow-studio doctor --recover --db ${shellQuote(ctx.dbPath)}`] : []),
       `    backups in ${backups.dir}: ${backups.error ? `cannot be listed: ${backups.error}` : backups.files.length === 0 ? 'none yet (one is made each day the app or a training starts)' : backups.files.map((b) => `${b.date.slice(0, 19).replace('T', ' ')} UTC ${size(b.bytes)}`).join(', ')}`,
-      ...(db.health === 'damaged' && backups.files[0] ? [`    or restore the newest backup: flow-studio doctor --restore ${shellQuote(backups.files[0].file)} --db ${shellQuote(ctx.dbPath)}`] : []),
-      ...(backups.last && !backups.last.ok ? [`WARN last backup failed (${new Date(backups.last.at).toISOString().slice(0, 19).replace('T', ' ')} UTC): ${backups.last.error ?? 'unknown error'}`] : []),
+      ...(db.health === 'damaged' && backups.files[0]
+        ? [
+            `    or restore the newest backup: flow-studio doctor --restore ${shellQuote(backups.files[0].file)} --db ${shellQuote(ctx.dbPath)}`,
+          ]
+        : []),
+      ...(backups.last && !backups.last.ok
+        ? [
+            `WARN last backup failed (${new Date(backups.last.at).toISOString().slice(0, 19).replace('T', ' ')} UTC): ${backups.last.error ?? 'unknown error'}`,
+          ]
+        : []),
       `${mark(write.ok)} write check: ${write.detail}`,
     ];
     return lines.join('\n');
@@ -279,17 +316,23 @@ function recoverText(r: RecoverReport): string {
   lines.push(`${complete} complete, ${partial} partly read, ${lost} lost. The damaged file was not changed.`);
   lines.push(`use it:        flow-studio runs list --db ${shellQuote(r.target)}`);
   lines.push(`make it the store (with the app and trainings closed):`);
-  lines.push(`               mv ${shellQuote(r.source)} ${shellQuote(`${r.source}.damaged`)} && mv ${shellQuote(r.target)} ${shellQuote(r.source)}`);
+  lines.push(
+    `               mv ${shellQuote(r.source)} ${shellQuote(`${r.source}.damaged`)} && mv ${shellQuote(r.target)} ${shellQuote(r.source)}`,
+  );
   return lines.join('\n');
 }
 
 /** doctor --restore BACKUP: see main/store/restore.ts. */
 async function restore(ctx: Context, backup: string): Promise<number> {
   const file = resolve(backup);
-  if (!existsSync(file)) throw new UsageError(`--restore ${backup}: no such file; the backups are listed by 'flow-studio doctor'`, 'doctor');
+  if (!existsSync(file))
+    throw new UsageError(`--restore ${backup}: no such file; the backups are listed by 'flow-studio doctor'`, 'doctor');
   const r = await restoreBackup(ctx.dbPath, file);
   ctx.out.result(r, () =>
-    [`restored ${r.backup} into ${r.store} (${r.runs} runs)`, ...(r.keptAs.length ? [`the previous store was kept as ${r.keptAs.join(' and ')}`] : [])].join('\n'),
+    [
+      `restored ${r.backup} into ${r.store} (${r.runs} runs)`,
+      ...(r.keptAs.length ? [`the previous store was kept as ${r.keptAs.join(' and ')}`] : []),
+    ].join('\n'),
   );
   return 0;
 }

@@ -14,7 +14,15 @@ import type { LoadedModel } from '../../models/load';
 import { imageGridPng, type Channels } from '../../data';
 import { classSwap, inpaint, latentArithmetic, sdedit } from '../../latent/edit';
 import type { LatentResult } from '../../latent/save';
-import { INPAINT_NOISE, SDEDIT_SAMPLERS, SDEDIT_STARTS, type ClassChoice, type EditItem, type LatentImage, type LatentOp } from '../../../common/latent';
+import {
+  INPAINT_NOISE,
+  SDEDIT_SAMPLERS,
+  SDEDIT_STARTS,
+  type ClassChoice,
+  type EditItem,
+  type LatentImage,
+  type LatentOp,
+} from '../../../common/latent';
 import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { UsageError } from '../errors';
@@ -63,14 +71,17 @@ const OP_SPECIFIC = [...new Set(Object.values(OP_FLAGS).flat())];
 function classArg(ctx: Context, model: LoadedModel, name: string): ClassChoice | undefined {
   const c = ctx.args.int(name, { min: 0 });
   if (c === undefined) return undefined;
-  if (model.numClasses === 0) throw new UsageError(`--${name}: ${model.label} is unconditional (it was trained without class labels)`, 'edit');
-  if (c >= model.numClasses) throw new UsageError(`--${name}: must be in [0, ${model.numClasses - 1}] for ${model.label}, got ${c}`, 'edit');
+  if (model.numClasses === 0)
+    throw new UsageError(`--${name}: ${model.label} is unconditional (it was trained without class labels)`, 'edit');
+  if (c >= model.numClasses)
+    throw new UsageError(`--${name}: must be in [0, ${model.numClasses - 1}] for ${model.label}, got ${c}`, 'edit');
   return c;
 }
 
 async function readImages(ctx: Context, model: LoadedModel): Promise<LatentImage[]> {
   const specs = ctx.args.strings('image');
-  if (specs.length === 0) throw new UsageError('--image is required (a PNG/JPEG file or mnist:DIGIT[:INDEX]; repeat it for several)', 'edit');
+  if (specs.length === 0)
+    throw new UsageError('--image is required (a PNG/JPEG file or mnist:DIGIT[:INDEX]; repeat it for several)', 'edit');
   const images: LatentImage[] = [];
   for (const s of specs) images.push(await readStudioImage(ctx, model, s, '--image'));
   return images;
@@ -84,9 +95,11 @@ async function readMask(ctx: Context, model: LoadedModel): Promise<number[]> {
   const rect = args.string('mask-rect');
   if (rect !== undefined) {
     const parts = rect.split(',').map((p) => Number(p.trim()));
-    if (parts.length !== 4 || parts.some((v) => !Number.isInteger(v) || v < 0)) throw new UsageError(`--mask-rect: expected X,Y,W,H (non-negative integers), got '${rect}'`, 'edit');
+    if (parts.length !== 4 || parts.some((v) => !Number.isInteger(v) || v < 0))
+      throw new UsageError(`--mask-rect: expected X,Y,W,H (non-negative integers), got '${rect}'`, 'edit');
     const [x, y, rw, rh] = parts as [number, number, number, number];
-    if (rw < 1 || rh < 1 || x + rw > w || y + rh > h) throw new UsageError(`--mask-rect ${rect}: must be a non-empty rectangle inside the ${w}x${h} image`, 'edit');
+    if (rw < 1 || rh < 1 || x + rw > w || y + rh > h)
+      throw new UsageError(`--mask-rect ${rect}: must be a non-empty rectangle inside the ${w}x${h} image`, 'edit');
     return Array.from({ length: h * w }, (_, p) => {
       const py = Math.floor(p / w);
       const px = p % w;
@@ -109,8 +122,12 @@ async function readMask(ctx: Context, model: LoadedModel): Promise<number[]> {
 export async function editCommand(ctx: Context): Promise<number> {
   const { args, out } = ctx;
   const op = args.positionals[0] as EditOp;
-  if (!(EDIT_OPS as readonly string[]).includes(op)) throw new UsageError(`unknown edit '${String(op)}'; edits: ${EDIT_OPS.join(', ')}`, 'edit');
-  args.forbid(OP_SPECIFIC.filter((f) => !OP_FLAGS[op].includes(f)), `(not an option of 'edit ${op}')`);
+  if (!(EDIT_OPS as readonly string[]).includes(op))
+    throw new UsageError(`unknown edit '${String(op)}'; edits: ${EDIT_OPS.join(', ')}`, 'edit');
+  args.forbid(
+    OP_SPECIFIC.filter((f) => !OP_FLAGS[op].includes(f)),
+    `(not an option of 'edit ${op}')`,
+  );
   const model = await loadModel(ctx);
   if (model.shape.length !== 3) throw new UsageError(`${model.label} does not make images; edit works on image models`, 'edit');
   const outFile = args.string('out');
@@ -126,7 +143,13 @@ export async function editCommand(ctx: Context): Promise<number> {
     if (to === undefined || to === null) throw new UsageError('--to-class is required: the class to decode under', 'edit');
     const from = classArg(ctx, model, 'from-class');
     const images = await readImages(ctx, model);
-    const res = await classSwap(model, { images, toClass: to, ...(from !== undefined ? { fromClass: from } : {}), ...(cfg !== undefined ? { cfg } : {}), solver });
+    const res = await classSwap(model, {
+      images,
+      toClass: to,
+      ...(from !== undefined ? { fromClass: from } : {}),
+      ...(cfg !== undefined ? { cfg } : {}),
+      solver,
+    });
     r = { kind: 'class-swap', result: res };
     summary = {
       cfg: res.cfg,
@@ -156,7 +179,13 @@ export async function editCommand(ctx: Context): Promise<number> {
       solver,
     });
     r = { kind: 'sdedit', result: res };
-    summary = { t0: res.t0, start: res.start, sampler: res.sampler, nfe: res.nfe, items: res.items.map((it) => ({ input: it.source, toClass: it.toClass })) };
+    summary = {
+      t0: res.t0,
+      start: res.start,
+      sampler: res.sampler,
+      nfe: res.nfe,
+      items: res.items.map((it) => ({ input: it.source, toClass: it.toClass })),
+    };
   } else if (op === 'inpaint') {
     const cls = classArg(ctx, model, 'class');
     const x0 = args.choice('x0', INPAINT_NOISE);
@@ -176,13 +205,22 @@ export async function editCommand(ctx: Context): Promise<number> {
       nfe: res.nfe,
       steps: res.steps,
       maskedPixels: mask.filter((v) => v > 0).length,
-      items: res.items.map((it) => ({ input: it.source, maxAbsErrorUnmasked: it.maxAbsErrorUnmasked, meanAbsChangeMasked: it.meanAbsChangeMasked })),
+      items: res.items.map((it) => ({
+        input: it.source,
+        maxAbsErrorUnmasked: it.maxAbsErrorUnmasked,
+        meanAbsChangeMasked: it.meanAbsChangeMasked,
+      })),
     };
   } else {
     const cls = classArg(ctx, model, 'class');
-    const need = (f: 'a' | 'b' | 'c'): string => args.required(f, 'is required: z = z_a + scale (z_b - z_c), each a PNG/JPEG file or mnist:DIGIT[:INDEX]');
+    const need = (f: 'a' | 'b' | 'c'): string =>
+      args.required(f, 'is required: z = z_a + scale (z_b - z_c), each a PNG/JPEG file or mnist:DIGIT[:INDEX]');
     const specs = [need('a'), need('b'), need('c')];
-    const [a, b, c] = [await readStudioImage(ctx, model, specs[0]!, '--a'), await readStudioImage(ctx, model, specs[1]!, '--b'), await readStudioImage(ctx, model, specs[2]!, '--c')];
+    const [a, b, c] = [
+      await readStudioImage(ctx, model, specs[0]!, '--a'),
+      await readStudioImage(ctx, model, specs[1]!, '--b'),
+      await readStudioImage(ctx, model, specs[2]!, '--c'),
+    ];
     const scale = args.number('scale');
     const res = await latentArithmetic(model, {
       a: a!,
@@ -214,7 +252,14 @@ export async function editCommand(ctx: Context): Promise<number> {
     }
   }
   const kept = keepResults(ctx, model, r, `edit-${op}`);
-  const doc = { op, model: modelInfo(model), solver: solver.method, ...summary, ...(written ? { out: written, format: 'png' } : {}), ...kept };
+  const doc = {
+    op,
+    model: modelInfo(model),
+    solver: solver.method,
+    ...summary,
+    ...(written ? { out: written, format: 'png' } : {}),
+    ...kept,
+  };
   out.note(`edit ${op} with ${model.label} (${solver.method}, ${String(summary.nfe)} NFE)${written ? `; wrote ${written}` : ''}`);
   out.result(doc);
   return 0;

@@ -81,7 +81,10 @@ export async function invertCommand(ctx: Context): Promise<number> {
   const model = await loadModel(ctx);
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
   if (model.shape.length === 3 && args.has('image')) return invertImagesCommand(ctx, model, solver);
-  args.forbid(['bpd', 'probes', 'repeats', 'seed', 'reconstruction', 'exact-size', 'background', 'save', 'export'], 'apply only to --image with an image model');
+  args.forbid(
+    ['bpd', 'probes', 'repeats', 'seed', 'reconstruction', 'exact-size', 'background', 'save', 'export'],
+    'apply only to --image with an image model',
+  );
   const input = await readModelInput(ctx, model, { vectors: 'points', images: 'image', what: 'points' });
   const cond = classLabels(args, model, input.x.shape[0]!);
   const tensors: Tensor[] = [input.x, ...(cond ? [cond] : [])];
@@ -91,7 +94,16 @@ export async function invertCommand(ctx: Context): Promise<number> {
     tensors.push(r.x);
     const seconds = (performance.now() - t0) / 1000;
     const latents = rowsOf(r.x);
-    const report = { model: modelInfo(model), solver: solver.solver, steps: r.steps, nfe: r.nfe, seconds, n: latents.length, dim: dimOf(model), inputs: input.names };
+    const report = {
+      model: modelInfo(model),
+      solver: solver.solver,
+      steps: r.steps,
+      nfe: r.nfe,
+      seconds,
+      n: latents.length,
+      dim: dimOf(model),
+      inputs: input.names,
+    };
     const note = `${latents.length} latent${latents.length === 1 ? '' : 's'} from ${model.label} with ${solver.solver} (${r.steps} steps, ${r.nfe} NFE)`;
     emitVectors(ctx, latents, report, note, 'latents');
     return 0;
@@ -122,7 +134,9 @@ async function invertImagesCommand(ctx: Context, model: LoadedModel, solver: Sol
     images,
     classLabel: cls ?? null,
     solver: solverSpec(solver),
-    ...(args.flag('bpd') ? { bitsPerDim: { ...(probes ? { probes } : {}), ...(repeats ? { repeats } : {}), ...(seed !== undefined ? { seed } : {}) } } : {}),
+    ...(args.flag('bpd')
+      ? { bitsPerDim: { ...(probes ? { probes } : {}), ...(repeats ? { repeats } : {}), ...(seed !== undefined ? { seed } : {}) } }
+      : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
   const reconFile = args.string('reconstruction');
@@ -133,9 +147,12 @@ async function invertImagesCommand(ctx: Context, model: LoadedModel, solver: Sol
     const d = h * w * c;
     const all = new Float32Array(images.length * 3 * d);
     r.items.forEach((it, i) => {
-      all.set(images[i]!.pixels, (3 * i) * d);
+      all.set(images[i]!.pixels, 3 * i * d);
       all.set(it.reconstruction, (3 * i + 1) * d);
-      all.set(it.latent.map((v) => Math.max(-1, Math.min(1, v / 3))), (3 * i + 2) * d);
+      all.set(
+        it.latent.map((v) => Math.max(-1, Math.min(1, v / 3))),
+        (3 * i + 2) * d,
+      );
     });
     reconstruction = writeOutput(reconFile, imageGridPng(all, images.length * 3, h, w, c, 3));
   }
@@ -169,7 +186,9 @@ async function invertImagesCommand(ctx: Context, model: LoadedModel, solver: Sol
   const note =
     `${latents.length} latent${latents.length === 1 ? '' : 's'} from ${model.label} with ${solver.solver} (${r.encode.steps} steps, ${r.encode.nfe} NFE); ` +
     `reconstruction PSNR ${psnrs} dB; latent std ${r.items.map((it) => it.stats.std.toFixed(3)).join(', ')}, KS ${r.items.map((it) => it.stats.ks.toFixed(3)).join(', ')}` +
-    (args.flag('bpd') ? `; bits/dim ${r.items.map((it) => `${it.bitsPerDim!.mean.toFixed(3)} +- ${it.bitsPerDim!.std.toFixed(3)}`).join(', ')}` : '');
+    (args.flag('bpd')
+      ? `; bits/dim ${r.items.map((it) => `${it.bitsPerDim!.mean.toFixed(3)} +- ${it.bitsPerDim!.std.toFixed(3)}`).join(', ')}`
+      : '');
   emitVectors(ctx, latents, report, note, 'latents');
   return 0;
 }
@@ -220,8 +239,12 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
   const frames = args.int('frames', { min: 2, max: 1000 }) ?? 8;
   const solver = solverChoice(args, model, { solver: 'dopri5', useRunSampling: false });
   const asLatents = args.flag('latents');
-  if (images && !asLatents && isImageSpec(fromFile) && isImageSpec(toFile)) return interpolateImagesCommand(ctx, model, solver, fromFile, toFile, frames);
-  args.forbid(['gif', 'apng', 'delay', 'bounce', 'exact-size', 'background', 'save', 'export'], 'apply only to two images (files or mnist:D:I) with an image model');
+  if (images && !asLatents && isImageSpec(fromFile) && isImageSpec(toFile))
+    return interpolateImagesCommand(ctx, model, solver, fromFile, toFile, frames);
+  args.forbid(
+    ['gif', 'apng', 'delay', 'bounce', 'exact-size', 'background', 'save', 'export'],
+    'apply only to two images (files or mnist:D:I) with an image model',
+  );
   const mode = args.choice('mode', INTERPOLATION_MODES) ?? 'slerp';
   const read = async (file: string): Promise<ModelInput> => {
     if (isImageFile(file)) {
@@ -237,7 +260,8 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
     const b = await read(toFile);
     tensors.push(b.x);
     const B = a.x.shape[0]!;
-    if (b.x.shape[0] !== B) throw new UsageError(`--from has ${B} item(s) but --to has ${b.x.shape[0]}; they are paired item by item`, 'interpolate');
+    if (b.x.shape[0] !== B)
+      throw new UsageError(`--from has ${B} item(s) but --to has ${b.x.shape[0]}; they are paired item by item`, 'interpolate');
     const encCond = classLabels(args, model, 2 * B);
     if (encCond) tensors.push(encCond);
     const ode = (c: Tensor | undefined) => odeOptions(model, solver, c);
@@ -297,7 +321,14 @@ export async function interpolateCommand(ctx: Context): Promise<number> {
  * interpolate between two images (main/latent): a PNG strip (--out; one row per mode with
  * --mode both), animations (--gif, --apng), latent norms per frame against sqrt(d).
  */
-async function interpolateImagesCommand(ctx: Context, model: LoadedModel, solver: SolverChoice, fromSpec: string, toSpec: string, frames: number): Promise<number> {
+async function interpolateImagesCommand(
+  ctx: Context,
+  model: LoadedModel,
+  solver: SolverChoice,
+  fromSpec: string,
+  toSpec: string,
+  frames: number,
+): Promise<number> {
   const { args, out } = ctx;
   const modeArg = args.choice('mode', [...INTERPOLATION_MODES, 'both'] as const) ?? 'slerp';
   const modes: InterpolationMode[] = modeArg === 'both' ? [...INTERPOLATION_MODES] : [modeArg];
@@ -316,7 +347,11 @@ async function interpolateImagesCommand(ctx: Context, model: LoadedModel, solver
   files.out = writeOutput(args.string('out')!, imageGridPng(grid, modes.length * frames, h, w, c, frames));
   for (const format of ['gif', 'apng'] as const) {
     const file = args.string(format);
-    if (file) files[format] = writeOutput(file, interpolationAnimation(r, { mode: modes[0]!, format, delayMs: delay, bounce: args.flag('bounce') }));
+    if (file)
+      files[format] = writeOutput(
+        file,
+        interpolationAnimation(r, { mode: modes[0]!, format, delayMs: delay, bounce: args.flag('bounce') }),
+      );
   }
   const kept = keepResults(ctx, model, { kind: 'interpolate', result: r, delayMs: delay }, 'interpolate');
   const nfe = r.encode.nfe + r.decode.nfe;
@@ -336,7 +371,9 @@ async function interpolateImagesCommand(ctx: Context, model: LoadedModel, solver
     ...kept,
   };
   const normText = r.paths.map((p) => `${p.mode} norms ${Math.min(...p.norms).toFixed(1)}..${Math.max(...p.norms).toFixed(1)}`).join(', ');
-  out.note(`${frames} frames by ${modeArg} from ${model.label} with ${solver.solver} (${nfe} NFE); ${normText} (sqrt(d) = ${r.sqrtD.toFixed(1)}); endpoint PSNR ${r.endpoints.a.psnr.toFixed(1)} / ${r.endpoints.b.psnr.toFixed(1)} dB; wrote ${Object.values(files).join(', ')}`);
+  out.note(
+    `${frames} frames by ${modeArg} from ${model.label} with ${solver.solver} (${nfe} NFE); ${normText} (sqrt(d) = ${r.sqrtD.toFixed(1)}); endpoint PSNR ${r.endpoints.a.psnr.toFixed(1)} / ${r.endpoints.b.psnr.toFixed(1)} dB; wrote ${Object.values(files).join(', ')}`,
+  );
   out.result(report);
   return 0;
 }

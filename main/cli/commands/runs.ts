@@ -30,7 +30,8 @@ export async function runsCommand(ctx: Context): Promise<number> {
   const { args } = ctx;
   const [sub, id, ...rest] = args.positionals;
   if (sub === undefined) throw new UsageError(`runs needs a subcommand: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
-  if (!(RUNS_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown runs subcommand '${sub}'; allowed: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
+  if (!(RUNS_SUBCOMMANDS as readonly string[]).includes(sub))
+    throw new UsageError(`unknown runs subcommand '${sub}'; allowed: ${RUNS_SUBCOMMANDS.join(', ')}`, 'runs');
   const name = sub === 'rename' ? rest.shift() : undefined;
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
   if (sub === 'list') {
@@ -63,7 +64,17 @@ function list(ctx: Context): number {
     if (runs.length === 0) return `no runs in ${ctx.dbPath}`;
     return table(
       ['ID', 'NAME', 'DATA', 'PATH', 'STATUS', 'STEP', 'LOSS', 'BACKEND', 'CREATED'],
-      runs.map((r) => [r.id, r.name, r.dataset ?? '-', r.path ?? '-', statusText(r), String(r.step), short(r.finalLoss), r.backend, new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')]),
+      runs.map((r) => [
+        r.id,
+        r.name,
+        r.dataset ?? '-',
+        r.path ?? '-',
+        statusText(r),
+        String(r.step),
+        short(r.finalLoss),
+        r.backend,
+        new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+      ]),
     );
   });
   return EXIT.ok;
@@ -82,19 +93,29 @@ function statusText(r: Pick<RunListItem, 'status' | 'interrupted' | 'owner'>): s
 function show(ctx: Context, store: RunStore, id: string): number {
   const run = store.getRun(id);
   const checkpoints = store.listCheckpoints(id);
-  const metrics = store.getMetrics(id, null, { maxPoints: 2 }).map((m) => ({ name: m.name, lastStep: m.steps.at(-1) ?? null, last: m.values.at(-1) ?? null }));
+  const metrics = store
+    .getMetrics(id, null, { maxPoints: 2 })
+    .map((m) => ({ name: m.name, lastStep: m.steps.at(-1) ?? null, last: m.values.at(-1) ?? null }));
   const samples = store.listSamples(id);
   const doc = { run, checkpoints, metrics, samples: samples.length };
   ctx.out.result(doc, () => {
     const lines = [
       `run ${run.id}  ${run.name}`,
       `status    ${statusText(run)}${run.error ? ` (${run.error})` : ''}`,
-      ...(run.owner ? [`owner     process ${run.owner.pid} on ${run.owner.host}${run.owner.alive ? '' : ` (gone: ${run.owner.gone})`}`] : []),
+      ...(run.owner
+        ? [`owner     process ${run.owner.pid} on ${run.owner.host}${run.owner.alive ? '' : ` (gone: ${run.owner.gone})`}`]
+        : []),
       `step      ${run.step}`,
       `backend   ${run.backend}${run.backendVersion ? ` ${run.backendVersion}` : ''}`,
       `created   ${new Date(run.createdAt).toISOString()}${run.finishedAt ? `, finished ${new Date(run.finishedAt).toISOString()}` : ''}`,
       ...(run.parentRunId ? [`parent    ${run.parentRunId}`] : []),
-      `summary   ${run.summary ? Object.entries(run.summary).map(([k, v]) => `${k} ${typeof v === 'number' ? short(v) : String(v)}`).join(', ') : '-'}`,
+      `summary   ${
+        run.summary
+          ? Object.entries(run.summary)
+              .map(([k, v]) => `${k} ${typeof v === 'number' ? short(v) : String(v)}`)
+              .join(', ')
+          : '-'
+      }`,
       `metrics   ${metrics.map((m) => `${m.name} ${short(m.last)} @${m.lastStep}`).join(', ') || '-'}`,
       `checkpts  ${checkpoints.map((c) => `${c.step}${c.isEmaIncluded ? ' (EMA)' : ''}`).join(', ') || '-'}`,
       `samples   ${samples.length}`,
@@ -118,7 +139,9 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
     const ema = ckpt.ema && ckpt.ema.byteLength > 0 ? ckpt.ema : null;
     const bytes = ema ?? ckpt.model;
     model = { file: writeOutput(modelFile, bytes), step: ckpt.step, weights: ema ? 'ema' : 'raw', bytes: bytes.byteLength };
-    out.note(`wrote the ${model.weights === 'ema' ? 'EMA' : 'raw'} weights of step ${ckpt.step} (${bytes.byteLength} bytes, Flow Studio tensor format) to ${model.file}`);
+    out.note(
+      `wrote the ${model.weights === 'ema' ? 'EMA' : 'raw'} weights of step ${ckpt.step} (${bytes.byteLength} bytes, Flow Studio tensor format) to ${model.file}`,
+    );
   }
   const outFile = args.string('out');
   if (outFile) {

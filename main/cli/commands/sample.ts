@@ -30,7 +30,8 @@ export async function sampleCommand(ctx: Context): Promise<number> {
   const model = await loadModel(ctx);
   const images = model.shape.length > 1;
   const outFile = args.string('out');
-  if (images && !outFile) throw new UsageError(`--out FILE.png is required: ${model.label} makes images (shape [${model.shape.join(', ')}])`, 'sample');
+  if (images && !outFile)
+    throw new UsageError(`--out FILE.png is required: ${model.label} makes images (shape [${model.shape.join(', ')}])`, 'sample');
   const n = args.int('n', { min: 1, max: 100_000 }) ?? (images ? 64 : 1000);
   const seed = args.int('seed', { min: 0 }) ?? 0;
   const cols = args.int('cols', { min: 1, max: 1024 }) ?? 8;

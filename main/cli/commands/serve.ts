@@ -29,7 +29,13 @@ export async function serveCommand(ctx: Context): Promise<number> {
   }
   const dbPath = ctx.dbPath;
   mkdirSync(dirname(dbPath), { recursive: true });
-  const service = new StudioService({ dbPath, dataDir: dirname(dbPath), host: 'web', version: packageVersion(), ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}) });
+  const service = new StudioService({
+    dbPath,
+    dataDir: dirname(dbPath),
+    host: 'web',
+    version: packageVersion(),
+    ...(ctx.backendRequest ? { backend: ctx.backendRequest } : {}),
+  });
   let web;
   try {
     web = await startWebHost({ target: service, rendererDir: dir, host, port });
@@ -40,7 +46,9 @@ export async function serveCommand(ctx: Context): Promise<number> {
     throw e;
   }
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    process.stderr.write(`flow-studio: warning: listening on ${host}; anyone who can reach it and has the token can train and delete runs\n`);
+    process.stderr.write(
+      `flow-studio: warning: listening on ${host}; anyone who can reach it and has the token can train and delete runs\n`,
+    );
   }
   process.stdout.write(`flow-studio: open ${web.openUrl}\n`);
   process.stderr.write(`flow-studio: data in ${dbPath}; Ctrl+C stops (running trainings checkpoint first)\n`);

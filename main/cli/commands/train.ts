@@ -44,15 +44,24 @@ export async function trainCommand(ctx: Context): Promise<number> {
   let run: RunRecord;
   let store: RunStore;
   if (args.has('resume')) {
-    args.forbid(['preset', 'config', 'steps', 'seed', 'name'], "cannot be combined with --resume (a run continues with the config it was created with)");
+    args.forbid(
+      ['preset', 'config', 'steps', 'seed', 'name'],
+      'cannot be combined with --resume (a run continues with the config it was created with)',
+    );
     store = ctx.requireStore();
     run = resumable(store, args.required('resume'));
   } else {
     args.exclusive('preset', 'config');
-    if (!args.has('preset') && !args.has('config')) throw new UsageError('give --preset NAME or --config FILE (or --resume RUN_ID)', 'train');
+    if (!args.has('preset') && !args.has('config'))
+      throw new UsageError('give --preset NAME or --config FILE (or --resume RUN_ID)', 'train');
     const { raw, name, origin } = await readExperiment(ctx);
     // The app's use-case, with every image file decoded (a corrupt one is named before a run exists).
-    run = await createRun(() => ctx.requireStore(), raw, { ...(name ? { name } : {}), origin, backend: ctx.backendRequest ?? 'auto', folders: 'full' });
+    run = await createRun(() => ctx.requireStore(), raw, {
+      ...(name ? { name } : {}),
+      origin,
+      backend: ctx.backendRequest ?? 'auto',
+      folders: 'full',
+    });
     store = ctx.requireStore();
   }
   // The daily backup runs beside the training (in its own thread); a failed one is reported, never
@@ -65,7 +74,8 @@ export async function trainCommand(ctx: Context): Promise<number> {
   } finally {
     if (code === EXIT.cancelled) backup.cancel();
     const outcome = await backup.done;
-    if (outcome.status === 'failed') ctx.streams.stderr.write(`flow-studio train: warning: the daily backup failed (training is not affected): ${outcome.error}\n`);
+    if (outcome.status === 'failed')
+      ctx.streams.stderr.write(`flow-studio train: warning: the daily backup failed (training is not affected): ${outcome.error}\n`);
     else if (outcome.status === 'created') ctx.out.note(`backed up the run store to ${outcome.backup.path}`);
   }
 }
@@ -83,7 +93,10 @@ async function readExperiment(ctx: Context): Promise<{ raw: unknown; name: strin
   if (preset !== undefined) {
     const names = presetNames();
     if (!names.includes(preset)) {
-      throw new UsageError(`--preset: unknown preset '${preset}'; available: ${names.length ? names.join(', ') : '(none found: ${presetsDir()} is missing)'}`, 'train');
+      throw new UsageError(
+        `--preset: unknown preset '${preset}'; available: ${names.length ? names.join(', ') : '(none found: ${presetsDir()} is missing)'}`,
+        'train',
+      );
     }
     const file = join(presetsDir(), `${preset}.json`);
     raw = parseJsonText((await readInput(file)).toString('utf8'), file);
@@ -155,8 +168,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-
-
 /**
  * A run that --resume may continue (main/app/runs.ts: refused for a finished run, or one another
  * live process holds, naming it). Runs whose owner died (kill -9, a crash) are settled first (paused,
@@ -203,7 +214,9 @@ async function trainRun(ctx: Context, store: RunStore, run: RunRecord): Promise<
   process.on('SIGHUP', onSignal);
   let result: RunResult;
   try {
-    progress.message(`run ${run.id} (${run.name}): ${run.step > 0 ? `resuming at step ${run.step} of ${totalSteps}` : `training ${totalSteps} steps`}; store ${dbPath}`);
+    progress.message(
+      `run ${run.id} (${run.name}): ${run.step > 0 ? `resuming at step ${run.step} of ${totalSteps}` : `training ${totalSteps} steps`}; store ${dbPath}`,
+    );
     result = await supervisor.start(run.id, { progressIntervalMs: out.streams.stderr.isTTY ? 150 : 500 });
   } finally {
     process.off('SIGINT', onSignal);

@@ -36,7 +36,8 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
   let generation = 0;
 
   function flush(): void {
-    if (lossBuf.version !== drawn.loss || smoothing.value !== drawn.smoothing) loss.value = chartSeries(lossBuf, smoothing.value, MAX_POINTS);
+    if (lossBuf.version !== drawn.loss || smoothing.value !== drawn.smoothing)
+      loss.value = chartSeries(lossBuf, smoothing.value, MAX_POINTS);
     if (lrBuf.version !== drawn.lr) lr.value = chartSeries(lrBuf, 0, MAX_POINTS).raw;
     drawn = { loss: lossBuf.version, lr: lrBuf.version, smoothing: smoothing.value };
   }
@@ -118,7 +119,11 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
     if (!id) return;
     lastEvent = Date.now();
     try {
-      const [, series, s] = await Promise.all([refreshDetail(), studio.getMetrics({ id, names: ['loss', 'lr'], maxPoints: 5000 }), studio.latestSample({ id })]);
+      const [, series, s] = await Promise.all([
+        refreshDetail(),
+        studio.getMetrics({ id, names: ['loss', 'lr'], maxPoints: 5000 }),
+        studio.latestSample({ id }),
+      ]);
       if (gen !== generation) return;
       mergeStored(series);
       sample.value = s;
@@ -172,7 +177,11 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
         // The last logged points (the host flushes them as the run ends).
         setTimeout(() => {
           const id = runId.value;
-          if (id === e.runId) void studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: storedUpTo + 1 }).then((m) => id === runId.value && mergeStored(m), () => undefined);
+          if (id === e.runId)
+            void studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: storedUpTo + 1 }).then(
+              (m) => id === runId.value && mergeStored(m),
+              () => undefined,
+            );
         }, 300);
         refreshSample();
         break;

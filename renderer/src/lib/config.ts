@@ -188,7 +188,10 @@ export function defaultAt(config: unknown, path: string): unknown {
   const interval = /^train\.(checkpointEvery|logEvery|sampleEvery)$/.exec(path)?.[1] as keyof typeof TRAIN_INTERVALS | undefined;
   if (interval) {
     const steps = getPath(config, 'train.steps');
-    return trainIntervalDefault(interval, typeof steps === 'number' && Number.isInteger(steps) && steps >= 1 ? steps : (getPath(defaultsCache.mlp, 'train.steps') as number));
+    return trainIntervalDefault(
+      interval,
+      typeof steps === 'number' && Number.isInteger(steps) && steps >= 1 ? steps : (getPath(defaultsCache.mlp, 'train.steps') as number),
+    );
   }
   const isUnet = getPath(config, 'model.kind') === 'unet';
   const v = getPath(isUnet ? defaultsCache.unet : defaultsCache.mlp, path);
@@ -216,7 +219,9 @@ export function toJson(config: unknown): string {
     const inner = `${indent}  `;
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
-      const flat = v.every((x) => x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object')));
+      const flat = v.every(
+        (x) => x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object')),
+      );
       if (flat) {
         const item = (x: unknown): string => (Array.isArray(x) ? `[${x.map(item).join(', ')}]` : (JSON.stringify(x) ?? 'null'));
         const one = item(v);

@@ -29,7 +29,12 @@ export function boundsOf(points: readonly (readonly number[])[], margin = 0.08, 
 
 /** Union of several windows. */
 export function unionBounds(...bs: Bounds[]): Bounds {
-  return [Math.min(...bs.map((b) => b[0])), Math.max(...bs.map((b) => b[1])), Math.min(...bs.map((b) => b[2])), Math.max(...bs.map((b) => b[3]))];
+  return [
+    Math.min(...bs.map((b) => b[0])),
+    Math.max(...bs.map((b) => b[1])),
+    Math.min(...bs.map((b) => b[2])),
+    Math.max(...bs.map((b) => b[3])),
+  ];
 }
 
 export interface Transform {
@@ -77,7 +82,10 @@ export function positionsAt(times: readonly number[], paths: readonly (readonly 
  * norm maps to maxLen, so one huge vector does not shrink all others to dots.
  */
 export function arrowScale(vectors: readonly (readonly number[])[], maxLen: number): number {
-  const norms = vectors.map((v) => Math.hypot(v[0]!, v[1]!)).filter(Number.isFinite).sort((a, b) => a - b);
+  const norms = vectors
+    .map((v) => Math.hypot(v[0]!, v[1]!))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (norms.length === 0) return 0;
   const ref = norms[Math.min(norms.length - 1, Math.floor(0.95 * (norms.length - 1)))]!;
   return ref > 0 ? maxLen / ref : 0;

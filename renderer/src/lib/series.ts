@@ -203,7 +203,11 @@ export function throttle(
 }
 
 /** A buffer as the chart draws it: decimated raw values, and the smoothed curve (also decimated). */
-export function chartSeries(buf: { steps: readonly number[]; values: readonly (number | null)[] }, smoothing: number, maxPoints: number): { raw: XY[]; smoothed: XY[] } {
+export function chartSeries(
+  buf: { steps: readonly number[]; values: readonly (number | null)[] },
+  smoothing: number,
+  maxPoints: number,
+): { raw: XY[]; smoothed: XY[] } {
   const raw = decimate(buf.steps, buf.values, maxPoints);
   const smoothed = smoothing > 0 ? decimate(buf.steps, smooth(buf.values, smoothing), maxPoints) : [];
   return { raw, smoothed };

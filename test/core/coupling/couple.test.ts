@@ -305,7 +305,13 @@ describe('couple: class-respecting', () => {
       const x0 = tf.tensor2d(a, [n, d]);
       const x1 = tf.tensor2d(b, [n, d]);
       for (const kind of ['independent', 'exact-ot', 'sinkhorn'] as const) {
-        const r = coupleIndices(kind, x0, x1, { labels0, labels1: tf.tidy(() => tf.tensor1d(labels1, 'int32')), reg: 0.1, seed: trial, shuffle: true });
+        const r = coupleIndices(kind, x0, x1, {
+          labels0,
+          labels1: tf.tidy(() => tf.tensor1d(labels1, 'int32')),
+          reg: 0.1,
+          seed: trial,
+          shuffle: true,
+        });
         for (let k = 0; k < n; k++) {
           expect(labels0[r.i0[k]!]).toBe(labels1[r.i1[k]!]);
           expect(r.labels![k]).toBe(labels0[k]);

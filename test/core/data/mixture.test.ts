@@ -3,7 +3,15 @@ import { mixtureMoments, sampleGaussianMixture, validateGaussianMixture, type Ga
 import { ConfigError } from '../../../core/errors';
 import { Rng } from '../../../core/util/random';
 
-const g3: GaussianMixture = { weights: [2, 1, 1], means: [[0, 0, 1], [3, -1, 0], [-2, 2, 2]], stds: [0.5, 1, 2] };
+const g3: GaussianMixture = {
+  weights: [2, 1, 1],
+  means: [
+    [0, 0, 1],
+    [3, -1, 0],
+    [-2, 2, 2],
+  ],
+  stds: [0.5, 1, 2],
+};
 
 describe('validateGaussianMixture', () => {
   it('normalises weights and returns a deep copy', () => {
@@ -25,8 +33,29 @@ describe('validateGaussianMixture', () => {
     bad({ weights: [1, 1] }, /^gmm\.means:/);
     bad({ stds: [1, 0, 1] }, /^gmm\.stds\[1\]:/);
     bad({ stds: [1, 1] }, /^gmm\.stds:/);
-    bad({ means: [[0, 0, 1], [3, -1, 0], [-2, 2, 2], [1, 1, 1]].slice(0, 3).map((m, k) => (k === 2 ? [1, 2] : m)) }, /^gmm\.means\[2\]:/);
-    bad({ means: [[0, 0, 1], [3, Infinity, 0], [-2, 2, 2]] }, /^gmm\.means\[1\]\[1\]:/);
+    bad(
+      {
+        means: [
+          [0, 0, 1],
+          [3, -1, 0],
+          [-2, 2, 2],
+          [1, 1, 1],
+        ]
+          .slice(0, 3)
+          .map((m, k) => (k === 2 ? [1, 2] : m)),
+      },
+      /^gmm\.means\[2\]:/,
+    );
+    bad(
+      {
+        means: [
+          [0, 0, 1],
+          [3, Infinity, 0],
+          [-2, 2, 2],
+        ],
+      },
+      /^gmm\.means\[1\]\[1\]:/,
+    );
     bad({ weights: [] }, /^gmm\.weights:/);
     expect(() => validateGaussianMixture({ ...g3, weights: [1, NaN, 1] }, 'oracle.mixture')).toThrow(/^oracle\.mixture\.weights\[1\]:/);
     expect(() => validateGaussianMixture(g3, 'gmm', { normalize: false })).toThrow(/sum to 1/);
@@ -46,10 +75,12 @@ describe('sampleGaussianMixture', () => {
     for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) m[j]! += s.points[3 * i + j]! / n;
     const c = [0, 0, 0, 0, 0, 0, 0, 0, 0];
     for (let i = 0; i < n; i++) {
-      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) c[3 * a + b]! += ((s.points[3 * i + a]! - m[a]!) * (s.points[3 * i + b]! - m[b]!)) / (n - 1);
+      for (let a = 0; a < 3; a++)
+        for (let b = 0; b < 3; b++) c[3 * a + b]! += ((s.points[3 * i + a]! - m[a]!) * (s.points[3 * i + b]! - m[b]!)) / (n - 1);
     }
     for (let j = 0; j < 3; j++) expect(Math.abs(m[j]! - mean[j]!)).toBeLessThan(5 * Math.sqrt(cov[j]![j]! / n));
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect(Math.abs(c[3 * a + b]! - cov[a]![b]!)).toBeLessThan(0.06 * Math.sqrt(cov[a]![a]! * cov[b]![b]!));
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 3; b++) expect(Math.abs(c[3 * a + b]! - cov[a]![b]!)).toBeLessThan(0.06 * Math.sqrt(cov[a]![a]! * cov[b]![b]!));
     const again = sampleGaussianMixture(g3, 10, 1);
     expect(Array.from(again.points)).toEqual(Array.from(s.points.subarray(0, 30)));
     const rng = new Rng(1);

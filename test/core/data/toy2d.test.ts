@@ -15,9 +15,24 @@ import { ConfigError, DataError } from '../../../core/errors';
 const ALL: Dataset2DName[] = DATASETS_2D.map((d) => d.name);
 const needs = (name: Dataset2DName) =>
   name === 'gmm'
-    ? { mixture: { weights: [1, 3], means: [[0, 0], [2, 1]], stds: [0.5, 0.25] } }
+    ? {
+        mixture: {
+          weights: [1, 3],
+          means: [
+            [0, 0],
+            [2, 1],
+          ],
+          stds: [0.5, 0.25],
+        },
+      }
     : name === 'points'
-      ? { points: [[0, 0], [1, 2], [-3, 1]] }
+      ? {
+          points: [
+            [0, 0],
+            [1, 2],
+            [-3, 1],
+          ],
+        }
       : {};
 
 /** numpy.linspace in float64, written independently of the generator. */
@@ -72,10 +87,9 @@ describe('moons', () => {
     const { points, labels } = sample2dLabeled('moons', n, 0, { noise: 0, shuffle: false });
     const so = linspaceRef(0, Math.PI, 5);
     const si = linspaceRef(0, Math.PI, 6);
-    const want = [
-      ...so.flatMap((s) => [Math.cos(s), Math.sin(s)]),
-      ...si.flatMap((s) => [1 - Math.cos(s), 1 - Math.sin(s) - 0.5]),
-    ].map((v) => 3 * v - 1);
+    const want = [...so.flatMap((s) => [Math.cos(s), Math.sin(s)]), ...si.flatMap((s) => [1 - Math.cos(s), 1 - Math.sin(s) - 0.5])].map(
+      (v) => 3 * v - 1,
+    );
     want.forEach((w, k) => expect(points[k]).toBeCloseTo(w, 6));
     expect(Array.from(labels)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
   });
@@ -222,7 +236,18 @@ describe('other datasets', () => {
     expect(Math.abs(s.mean[0] - mean[0]!)).toBeLessThan(0.05);
     expect(() => sample2d('gmm', 5, 1)).toThrow(ConfigError);
     expect(() => sample2d('gmm', 5, 1, { mixture: { weights: [1], means: [[0, 0, 0]], stds: [1] } })).toThrow(/gmm\.means\[0\]/);
-    expect(() => sample2d('gmm', 5, 1, { mixture: { weights: [1, 1], means: [[0, 0], [0, NaN]], stds: [1, 1] } })).toThrow(/gmm\.means\[1\]\[1\]/);
+    expect(() =>
+      sample2d('gmm', 5, 1, {
+        mixture: {
+          weights: [1, 1],
+          means: [
+            [0, 0],
+            [0, NaN],
+          ],
+          stds: [1, 1],
+        },
+      }),
+    ).toThrow(/gmm\.means\[1\]\[1\]/);
   });
 
   it('points: resamples the given points with replacement; validates them, naming the index', () => {
@@ -238,11 +263,32 @@ describe('other datasets', () => {
     expect(sample2d('points', 4, 1, { points: new Float32Array([1, 2, 3, 4]) }).length).toBe(8);
     expect(() => sample2d('points', 4, 1, { points: [] })).toThrow(DataError);
     expect(() => sample2d('points', 4, 1, { points: [] })).toThrow(/empty/);
-    expect(() => sample2d('points', 4, 1, { points: [[0, 0], [1, NaN]] })).toThrow(/points\[1\]\[1\]/);
-    expect(() => sample2d('points', 4, 1, { points: [[0, 0], [1, 2, 3]] })).toThrow(/points\[1\] must have 2 coordinates/);
+    expect(() =>
+      sample2d('points', 4, 1, {
+        points: [
+          [0, 0],
+          [1, NaN],
+        ],
+      }),
+    ).toThrow(/points\[1\]\[1\]/);
+    expect(() =>
+      sample2d('points', 4, 1, {
+        points: [
+          [0, 0],
+          [1, 2, 3],
+        ],
+      }),
+    ).toThrow(/points\[1\] must have 2 coordinates/);
     expect(() => sample2d('points', 4, 1, { points: [0, 1, Infinity, 3] })).toThrow(/points\[1\]\[0\]/);
     expect(() => sample2d('points', 4, 1, { points: [0, 1, 2] })).toThrow(DataError);
-    expect(() => sample2d('points', 4, 1, { points: [[0, 0], [1, '2' as unknown as number]] })).toThrow(/points\[1\]\[1\]/);
+    expect(() =>
+      sample2d('points', 4, 1, {
+        points: [
+          [0, 0],
+          [1, '2' as unknown as number],
+        ],
+      }),
+    ).toThrow(/points\[1\]\[1\]/);
     expect(() => sample2d('points', 4, 1)).toThrow(ConfigError);
   });
 });
@@ -259,7 +305,10 @@ describe('all datasets', () => {
       expect(Array.from(a.points)).toEqual(Array.from(b.points));
       expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
       expect(Array.from(a.points)).not.toEqual(Array.from(c.points));
-      expect(a.points.every((v) => Number.isFinite(v) && Math.abs(v) < 7), name).toBe(true);
+      expect(
+        a.points.every((v) => Number.isFinite(v) && Math.abs(v) < 7),
+        name,
+      ).toBe(true);
       expect(sample2d(name, 0, 1, opts).length).toBe(0);
     }
   });

@@ -54,7 +54,10 @@ describe('encode / decode along the PF-ODE (Gaussian-mixture oracle)', () => {
     const { alpha, sigma } = s.coeffs(0.5);
     const direct = tf.tidy(() => tf.add(tf.mul(mixtureTensor(300, 3), alpha), tf.mul(normals([300, 2], 4), sigma)));
     const ed = energyDistance(z.x, direct);
-    const base = energyDistance(tf.tidy(() => tf.add(tf.mul(mixtureTensor(300, 5), alpha), tf.mul(normals([300, 2], 6), sigma))), direct);
+    const base = energyDistance(
+      tf.tidy(() => tf.add(tf.mul(mixtureTensor(300, 5), alpha), tf.mul(normals([300, 2], 6), sigma))),
+      direct,
+    );
     console.log(`[inversion] partial latent vs p_0.5: energy distance ${ed.toExponential(3)} (baseline ${base.toExponential(3)})`);
     expect(ed).toBeLessThan(0.05);
     tf.dispose([x, z.x, back.x, direct]);
@@ -95,7 +98,9 @@ describe('encode / decode along the PF-ODE (Gaussian-mixture oracle)', () => {
     // negative control: 2 Euler steps leave visibly wrong samples, which the metric must see
     const coarse = decode(oracle.velocity, noise, { method: 'euler', steps: 2 });
     const edCoarse = energyDistance(coarse.x, fresh);
-    console.log(`[inversion] decoded vs fresh: ED ${ed.toExponential(3)}, fresh-vs-fresh ${baselines.map((b) => b.toExponential(2)).join(', ')}, 2-step Euler ${edCoarse.toExponential(3)}`);
+    console.log(
+      `[inversion] decoded vs fresh: ED ${ed.toExponential(3)}, fresh-vs-fresh ${baselines.map((b) => b.toExponential(2)).join(', ')}, 2-step Euler ${edCoarse.toExponential(3)}`,
+    );
     expect(ed).toBeLessThan(3 * worst + 0.01);
     expect(edCoarse).toBeGreaterThan(5 * Math.max(ed, worst));
     tf.dispose([noise, dec.x, fresh, coarse.x]);
@@ -156,8 +161,14 @@ describe('slerp, lerp, interpolatePath', () => {
   });
 
   it('follows the great circle: slerp(e1, e2, s) = (cos(s pi / 2), sin(s pi / 2))', () => {
-    const e1 = tf.tensor2d([[1, 0], [2, 0]]);
-    const e2 = tf.tensor2d([[0, 1], [0, 2]]);
+    const e1 = tf.tensor2d([
+      [1, 0],
+      [2, 0],
+    ]);
+    const e2 = tf.tensor2d([
+      [0, 1],
+      [0, 2],
+    ]);
     for (const s of [0.1, 0.5, 0.8]) {
       const r = host(slerp(e1, e2, s));
       expect(r[0]).toBeCloseTo(Math.cos((s * Math.PI) / 2), 6);
@@ -185,8 +196,16 @@ describe('slerp, lerp, interpolatePath', () => {
   });
 
   it('falls back to lerp for nearly parallel and antiparallel rows (finite, no NaN)', () => {
-    const a = tf.tensor2d([[1, 2, 3], [1, 2, 3], [0, 0, 0]]);
-    const b = tf.tensor2d([[1, 2, 3.0000001], [-1, -2, -3], [1, 0, 0]]);
+    const a = tf.tensor2d([
+      [1, 2, 3],
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
+    const b = tf.tensor2d([
+      [1, 2, 3.0000001],
+      [-1, -2, -3],
+      [1, 0, 0],
+    ]);
     const r = slerp(a, b, 0.3);
     const l = lerp(a, b, 0.3);
     expect(host(r).every(Number.isFinite)).toBe(true);

@@ -72,7 +72,13 @@ describe('reconstructionError', () => {
     expect(e.psnr).toBeCloseTo(10 * Math.log10(4 / 0.01), 5);
     expect(e.maxAbsError).toBeCloseTo(0.1, 7);
     // 8-bit convention: the same relative error on 0..255 with R = 255 gives the same PSNR.
-    expect(reconstructionError(x, Float32Array.from(y, (v) => v * 127.5), 255).psnr).toBeCloseTo(e.psnr, 5);
+    expect(
+      reconstructionError(
+        x,
+        Float32Array.from(y, (v) => v * 127.5),
+        255,
+      ).psnr,
+    ).toBeCloseTo(e.psnr, 5);
     expect(reconstructionError([1, 2], [1, 2]).psnr).toBe(Infinity);
     expect(() => reconstructionError([1], [1, 2])).toThrow(/reconstruction has 2 values/);
   });

@@ -30,8 +30,15 @@ function run(spec: OptimSpec, fused: boolean, steps: number, flat: boolean): { v
   const prev = useAdamKernel(fused);
   try {
     const rng = new Rng(1);
-    const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(rng.normals(s.reduce((a, b) => a * b, 1)), s), true, `adam-test-${fused}-${flat}-${i}-${Math.random()}`));
-    const opt = new Optimizer(vars, SHAPES.map((_, i) => `p${i}`), spec, 10);
+    const vars = SHAPES.map((s, i) =>
+      tf.variable(tf.tensor(rng.normals(s.reduce((a, b) => a * b, 1)), s), true, `adam-test-${fused}-${flat}-${i}-${Math.random()}`),
+    );
+    const opt = new Optimizer(
+      vars,
+      SHAPES.map((_, i) => `p${i}`),
+      spec,
+      10,
+    );
     const infos: unknown[] = [];
     for (let k = 0; k < steps; k++) {
       const grads = SHAPES.map((s) => tf.tensor(rng.normals(s.reduce((a, b) => a * b, 1)), s));
@@ -68,7 +75,10 @@ describe('fused Adam kernel', () => {
         const a = run(spec, true, 4, flat);
         const b = run(spec, false, 4, flat);
         a.values.forEach((x, i) => {
-          for (let j = 0; j < x.length; j++) expect(Math.abs(x[j]! - b.values[i]![j]!), `tensor ${i} [${j}] flat ${flat}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b.values[i]![j]!)));
+          for (let j = 0; j < x.length; j++)
+            expect(Math.abs(x[j]! - b.values[i]![j]!), `tensor ${i} [${j}] flat ${flat}`).toBeLessThanOrEqual(
+              1e-6 * Math.max(1, Math.abs(b.values[i]![j]!)),
+            );
         });
         a.infos.forEach((info, k) => {
           const r = b.infos[k] as { gradNorm: number; clip: number; lr: number; applied: boolean };

@@ -9,7 +9,16 @@ import { hasRelaxedSimd, wasmApi, type WasmMemory } from '../../../core/kernels/
 import { readInto } from '../../../core/kernels/heap';
 
 /** op(A) op(B) (+ bias) in float64; A stored [m, k] or [k, m] (transposed), B [k, n] or [n, k]. */
-function reference(A: Float32Array, B: Float32Array, m: number, n: number, k: number, tA: boolean, tB: boolean, bias?: Float32Array): Float64Array {
+function reference(
+  A: Float32Array,
+  B: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  tA: boolean,
+  tB: boolean,
+  bias?: Float32Array,
+): Float64Array {
   const C = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -87,7 +96,20 @@ describe('Gemm on its own memory', () => {
               heap.f32().set(B, b >> 2);
               if (bias) heap.f32().set(bias, bp >> 2);
               heap.f32().fill(NaN, c >> 2, (c >> 2) + m * n); // every output must be written
-              g.run({ a, aRs: tA ? 4 : k * 4, aCs: tA ? m * 4 : 4, b, bRs: tB ? 4 : n * 4, bCs: tB ? k * 4 : 4, c, ldc: n * 4, m, n, k, bias: bp });
+              g.run({
+                a,
+                aRs: tA ? 4 : k * 4,
+                aCs: tA ? m * 4 : 4,
+                b,
+                bRs: tB ? 4 : n * 4,
+                bCs: tB ? k * 4 : 4,
+                c,
+                ldc: n * 4,
+                m,
+                n,
+                k,
+                bias: bp,
+              });
               const C = heap.f32().subarray(c >> 2, (c >> 2) + m * n);
               const e = relErr(C, reference(A, B, m, n, k, tA, tB, bias));
               expect(e, `${m}x${n}x${k} tA ${tA} tB ${tB} bias ${withBias}`).toBeLessThan(1e-5);
@@ -126,7 +148,10 @@ describe('Gemm on its own memory', () => {
     const bias = heap.malloc(n * 4);
     f.set(rng.normals(n), bias >> 2);
     g.run({ a, aRs: 0, aCs: 4, b, bRs: n * 4, bCs: 4, c, ldc: n * 4, m: 2, n, k: 0, bias });
-    expect(Array.from(heap.f32().subarray(c >> 2, (c >> 2) + 2 * n))).toEqual([...Array.from(f.subarray(bias >> 2, (bias >> 2) + n)), ...Array.from(f.subarray(bias >> 2, (bias >> 2) + n))]);
+    expect(Array.from(heap.f32().subarray(c >> 2, (c >> 2) + 2 * n))).toEqual([
+      ...Array.from(f.subarray(bias >> 2, (bias >> 2) + n)),
+      ...Array.from(f.subarray(bias >> 2, (bias >> 2) + n)),
+    ]);
   });
 });
 
@@ -155,7 +180,11 @@ describe('gemm as a tfjs kernel', () => {
       const batchB = rb === 3 ? cs.b[0]! : 1;
       const batch = Math.max(batchA, batchB);
       const out = tf.tidy(() => {
-        const y = gemm(tf.tensor(A, cs.a), tf.tensor(B, cs.b), { transposeA: cs.tA, transposeB: cs.tB, ...(bias ? { bias: tf.tensor1d(bias) } : {}) });
+        const y = gemm(tf.tensor(A, cs.a), tf.tensor(B, cs.b), {
+          transposeA: cs.tA,
+          transposeB: cs.tB,
+          ...(bias ? { bias: tf.tensor1d(bias) } : {}),
+        });
         return { shape: y.shape, data: y.dataSync() as Float32Array };
       });
       expect(out.shape).toEqual(ra === 3 || rb === 3 ? [batch, m, n] : [m, n]);
@@ -172,7 +201,15 @@ describe('gemm as a tfjs kernel', () => {
     const rng = new Rng(5);
     const A = rng.normals(7 * 4);
     const B = rng.normals(9 * 4);
-    const run = (): Float32Array => tf.tidy(() => gemm(tf.tensor(A, [4, 7]), tf.tensor(B, [9, 4]), { transposeA: true, transposeB: true, bias: tf.ones([9]) }).dataSync() as Float32Array);
+    const run = (): Float32Array =>
+      tf.tidy(
+        () =>
+          gemm(tf.tensor(A, [4, 7]), tf.tensor(B, [9, 4]), {
+            transposeA: true,
+            transposeB: true,
+            bias: tf.ones([9]),
+          }).dataSync() as Float32Array,
+      );
     const fast = run();
     const prev = useGemmKernel(false);
     try {
@@ -227,7 +264,12 @@ describe('readInto', () => {
 describe('sumRows', () => {
   it('sums a [n, m] tensor over its rows for widths with and without a tail of 4', () => {
     const rng = new Rng(12);
-    for (const [n, m] of [[1, 1], [5, 3], [7, 8], [130, 257]] as const) {
+    for (const [n, m] of [
+      [1, 1],
+      [5, 3],
+      [7, 8],
+      [130, 257],
+    ] as const) {
       const x = rng.normals(n * m);
       const got = tf.tidy(() => sumRows(tf.tensor(x, [n, m])).dataSync() as Float32Array);
       expect(got.length).toBe(m);

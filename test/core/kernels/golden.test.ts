@@ -36,7 +36,9 @@ describe('golden module dumps (test/core/kernels/golden)', () => {
         return;
       }
       if (!existsSync(file)) throw new Error(`${file} is missing: a new module? Regenerate with ${REGENERATE}`);
-      expect(text, `${name} differs from its golden dump: if the change is meant, regenerate with ${REGENERATE} and review the diff`).toBe(readFileSync(file, 'utf8'));
+      expect(text, `${name} differs from its golden dump: if the change is meant, regenerate with ${REGENERATE} and review the diff`).toBe(
+        readFileSync(file, 'utf8'),
+      );
     });
   }
 

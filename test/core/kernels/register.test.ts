@@ -28,7 +28,13 @@ interface Outcome {
 
 describe('registerFlowKernels', () => {
   it('is the only registration: nothing before it (imports, predicates, ops), every kernel and the sharing Identity after, once', async () => {
-    const args = ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', join(ROOT, 'scripts/ts-hooks.mjs'), join(import.meta.dirname, 'fixtures', 'registration.ts')];
+    const args = [
+      '--experimental-transform-types',
+      '--disable-warning=ExperimentalWarning',
+      '--import',
+      join(ROOT, 'scripts/ts-hooks.mjs'),
+      join(import.meta.dirname, 'fixtures', 'registration.ts'),
+    ];
     const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 60_000 });
     const o = JSON.parse(stdout.trim().split('\n').at(-1)!) as Outcome;
     const all = FLOW_KERNELS.map((k) => k.kernelName);

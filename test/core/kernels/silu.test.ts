@@ -32,7 +32,9 @@ describe('SiLU kernels', () => {
         const y = xi * s;
         const d = dy[i]! * s * (1 + xi * (1 - s));
         expect(Math.abs(f32[(py >> 2) + i]! - y), `y(${xi})`).toBeLessThanOrEqual(1e-6 * Math.max(1e-30, Math.abs(y)) + 1e-37);
-        expect(Math.abs(f32[(pdx >> 2) + i]! - d), `dx(${xi})`).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(d), Math.abs(dy[i]!) * 1e-6) + 1e-37);
+        expect(Math.abs(f32[(pdx >> 2) + i]! - d), `dx(${xi})`).toBeLessThanOrEqual(
+          1e-6 * Math.max(Math.abs(d), Math.abs(dy[i]!) * 1e-6) + 1e-37,
+        );
       }
       expect(Number.isNaN(f32[(py >> 2) + x.length]!)).toBe(true); // nothing written past the end
       expect(Number.isNaN(f32[(pdx >> 2) + x.length]!)).toBe(true);
@@ -41,7 +43,10 @@ describe('SiLU kernels', () => {
 
   it('ops.silu gives the same value and gradient with and without the kernels', () => {
     const rng = new Rng(8);
-    const x = tf.tensor(rng.normals(3 * 37).map((v) => v * 4), [3, 37]);
+    const x = tf.tensor(
+      rng.normals(3 * 37).map((v) => v * 4),
+      [3, 37],
+    );
     const w = tf.tensor(rng.normals(3 * 37), [3, 37]);
     const run = (): [Float32Array, Float32Array] =>
       tf.tidy(() => {

@@ -3,7 +3,16 @@
 // naming it fails: fix the adapter (one file) before anything else.
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../../core/tf';
-import { checkWasmBackend, f32View, HeapScratch, i32View, offsetOf, perBackend, wasmBackendProblems, WASM_BACKEND_VERSION } from '../../../core/kernels/wasm-backend';
+import {
+  checkWasmBackend,
+  f32View,
+  HeapScratch,
+  i32View,
+  offsetOf,
+  perBackend,
+  wasmBackendProblems,
+  WASM_BACKEND_VERSION,
+} from '../../../core/kernels/wasm-backend';
 
 const onWasm = tf.getBackend() === 'wasm';
 
@@ -17,7 +26,7 @@ describe.runIf(onWasm)('tfjs-backend-wasm internals (core/kernels/wasm-backend.t
     expect(version_wasm, 'tfjs-backend-wasm was upgraded: run this file, then update WASM_BACKEND_VERSION').toBe(WASM_BACKEND_VERSION);
   });
 
-  it('dataIdMap(...).memoryOffset and wasm.asm.memory: a tensor\'s values are at that offset of the heap', () => {
+  it("dataIdMap(...).memoryOffset and wasm.asm.memory: a tensor's values are at that offset of the heap", () => {
     const b = backend();
     const x = tf.tensor([1.5, -2, 3.25, 1e-30, -7], [5]);
     const k = tf.tensor([3, -1, 2147483647], [3], 'int32');
@@ -50,7 +59,7 @@ describe.runIf(onWasm)('tfjs-backend-wasm internals (core/kernels/wasm-backend.t
     x.dispose();
   });
 
-  it('incRef: one more reference keeps a tensor\'s data alive after its tensor is disposed', () => {
+  it("incRef: one more reference keeps a tensor's data alive after its tensor is disposed", () => {
     const b = backend();
     const x = tf.tensor([5, 6, 7], [3]);
     const buffers = tf.memory().numDataBuffers;
@@ -81,8 +90,14 @@ describe.runIf(onWasm)('tfjs-backend-wasm internals (core/kernels/wasm-backend.t
 describe('checkWasmBackend', () => {
   it('names each missing internal and the version it was written for', () => {
     const fake = { wasm: { asm: { memory: { buffer: new ArrayBuffer(8) } }, _malloc: () => 8 }, dataIdMap: {}, makeOutput: () => null };
-    expect(wasmBackendProblems(fake)).toEqual(['backend.wasm._free is not a function', 'backend.dataIdMap.get is not a function', 'backend.incRef is not a function']);
-    expect(() => checkWasmBackend(fake)).toThrow(`written for tfjs-backend-wasm ${WASM_BACKEND_VERSION}): backend.wasm._free is not a function`);
+    expect(wasmBackendProblems(fake)).toEqual([
+      'backend.wasm._free is not a function',
+      'backend.dataIdMap.get is not a function',
+      'backend.incRef is not a function',
+    ]);
+    expect(() => checkWasmBackend(fake)).toThrow(
+      `written for tfjs-backend-wasm ${WASM_BACKEND_VERSION}): backend.wasm._free is not a function`,
+    );
     expect(wasmBackendProblems({})).toContain('backend.wasm.asm.memory.buffer (the heap) is not an ArrayBuffer');
     expect(wasmBackendProblems(null)).toEqual(['the backend is not an object']);
   });

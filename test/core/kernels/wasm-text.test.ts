@@ -23,7 +23,14 @@ const f32le = (...v: number[]): number[] => Array.from(new Uint8Array(new Float3
 /** A module importing env.memory with one exported function of type `type`, body `body` (locals + code). */
 function handModule(name: string, type: number[], body: number[]): Uint8Array {
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...sec(1, [1, 0x60, ...type]),
     ...sec(2, [1, ...ascii('env'), ...ascii('memory'), 0x02, 0x00, 0x01]),
     ...sec(3, [1, 0]),
@@ -54,24 +61,93 @@ describe('wasmToText', () => {
   it('prints locals, nested blocks, memargs, constants, shuffles, lanes and multi-byte SIMD opcodes', () => {
     // (func (param i32) (local f32 v128) ...): written byte by byte.
     const body = [
-      0x02, 0x01, 0x7d, 0x01, 0x7b, // locals: 1 f32, 1 v128
-      0x43, ...f32le(0.5), 0x21, 0x01, // f32.const 0.5; local.set 1
-      0x03, 0x40, // loop
-      0x20, 0x00, 0x04, 0x40, // local.get 0; if
-      0x20, 0x00, 0x2a, 0x00, 0x10, 0x21, 0x01, // local.get 0; f32.load align=2^0 offset=16; local.set 1
+      0x02,
+      0x01,
+      0x7d,
+      0x01,
+      0x7b, // locals: 1 f32, 1 v128
+      0x43,
+      ...f32le(0.5),
+      0x21,
+      0x01, // f32.const 0.5; local.set 1
+      0x03,
+      0x40, // loop
+      0x20,
+      0x00,
+      0x04,
+      0x40, // local.get 0; if
+      0x20,
+      0x00,
+      0x2a,
+      0x00,
+      0x10,
+      0x21,
+      0x01, // local.get 0; f32.load align=2^0 offset=16; local.set 1
       0x05, // else
-      0x41, 0x7c, 0x21, 0x00, // i32.const -4; local.set 0
+      0x41,
+      0x7c,
+      0x21,
+      0x00, // i32.const -4; local.set 0
       0x0b, // end (if)
-      0x20, 0x00, 0x0d, 0x00, // local.get 0; br_if 0
+      0x20,
+      0x00,
+      0x0d,
+      0x00, // local.get 0; br_if 0
       0x0b, // end (loop)
-      0xfd, 0x0c, ...f32le(1, -2, 0.1, 3), // v128.const
-      0xfd, 0x0c, ...new Array<number>(16).fill(0), // v128.const 0
-      0xfd, 0x0d, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23, // i8x16.shuffle
-      0x22, 0x02, 0x20, 0x02, 0x20, 0x02, // local.tee 2; local.get 2; local.get 2
-      0xfd, 0x85, 0x02, // f32x4.relaxed_madd (0x105)
-      0xfd, 0x1f, 0x03, 0x21, 0x01, // f32x4.extract_lane 3; local.set 1
-      0x20, 0x00, 0x20, 0x02, 0xfd, 0x0b, 0x00, 0x20, // local.get 0; local.get 2; v128.store align=2^0 offset=32
-      0x20, 0x00, 0xfd, 0x09, 0x02, 0x00, 0x21, 0x02, // local.get 0; v128.load32_splat align=2^2; local.set 2
+      0xfd,
+      0x0c,
+      ...f32le(1, -2, 0.1, 3), // v128.const
+      0xfd,
+      0x0c,
+      ...new Array<number>(16).fill(0), // v128.const 0
+      0xfd,
+      0x0d,
+      0,
+      1,
+      2,
+      3,
+      16,
+      17,
+      18,
+      19,
+      4,
+      5,
+      6,
+      7,
+      20,
+      21,
+      22,
+      23, // i8x16.shuffle
+      0x22,
+      0x02,
+      0x20,
+      0x02,
+      0x20,
+      0x02, // local.tee 2; local.get 2; local.get 2
+      0xfd,
+      0x85,
+      0x02, // f32x4.relaxed_madd (0x105)
+      0xfd,
+      0x1f,
+      0x03,
+      0x21,
+      0x01, // f32x4.extract_lane 3; local.set 1
+      0x20,
+      0x00,
+      0x20,
+      0x02,
+      0xfd,
+      0x0b,
+      0x00,
+      0x20, // local.get 0; local.get 2; v128.store align=2^0 offset=32
+      0x20,
+      0x00,
+      0xfd,
+      0x09,
+      0x02,
+      0x00,
+      0x21,
+      0x02, // local.get 0; v128.load32_splat align=2^2; local.set 2
       0x0b,
     ];
     const bytes = handModule('k', [1, 0x7f, 0], body);
@@ -127,21 +203,44 @@ describe('wasmToText', () => {
     const emit = (fb: FuncBuilder, simd: boolean, code: number, imm: string, align: number | undefined): string => {
       const put = (...b: number[]): void => void (simd ? fb.simd(code).op(...b) : fb.op(code, ...b));
       switch (imm) {
-        case 'none': put(); return '';
-        case 'blocktype': put(0x7d); return ' (result f32)';
-        case 'label': put(3); return ' 3';
-        case 'local': put(0x85, 0x01); return ' 133'; // a two-byte LEB128 index
-        case 'memarg': put(align === 0 ? 1 : 0, 0x80, 0x01); return ` offset=128 align=${align === 0 ? 2 : 1}`;
-        case 'i32': put(0x80, 0x7f); return ' -128';
-        case 'f32': put(...f32le(-1.25)); return ' -1.25';
-        case 'v128': put(...f32le(0.25, 8, -0, 1e-7)); return ' f32x4 0.25 8 -0 1e-7';
-        case 'shuffle': put(...Array.from({ length: 16 }, (_, i) => 31 - i)); return ` ${Array.from({ length: 16 }, (_, i) => 31 - i).join(' ')}`;
-        case 'lane': put(2); return ' 2';
+        case 'none':
+          put();
+          return '';
+        case 'blocktype':
+          put(0x7d);
+          return ' (result f32)';
+        case 'label':
+          put(3);
+          return ' 3';
+        case 'local':
+          put(0x85, 0x01);
+          return ' 133'; // a two-byte LEB128 index
+        case 'memarg':
+          put(align === 0 ? 1 : 0, 0x80, 0x01);
+          return ` offset=128 align=${align === 0 ? 2 : 1}`;
+        case 'i32':
+          put(0x80, 0x7f);
+          return ' -128';
+        case 'f32':
+          put(...f32le(-1.25));
+          return ' -1.25';
+        case 'v128':
+          put(...f32le(0.25, 8, -0, 1e-7));
+          return ' f32x4 0.25 8 -0 1e-7';
+        case 'shuffle':
+          put(...Array.from({ length: 16 }, (_, i) => 31 - i));
+          return ` ${Array.from({ length: 16 }, (_, i) => 31 - i).join(' ')}`;
+        case 'lane':
+          put(2);
+          return ' 2';
       }
       throw new Error(`immediate ${imm} not covered by this test`);
     };
     let opened = 0;
-    for (const [table, simd] of [[CORE_OPS, false], [SIMD_OPS, true]] as const) {
+    for (const [table, simd] of [
+      [CORE_OPS, false],
+      [SIMD_OPS, true],
+    ] as const) {
       for (const [key, [code, imm, align]] of Object.entries(table)) {
         if (key === 'end' || key === 'else') continue; // structure: emitted below
         const text = emit(f, simd, code, imm, align);
@@ -172,7 +271,7 @@ describe('wasmToText', () => {
   });
 
   it('prints float32 constants as the shortest decimal that reads back to the same float32', () => {
-    for (const v of [0.1, 1 / 3, Math.LOG2E, 0.693359375, -2.12194440e-4, 1e-38, 3.4e38, 12582912]) {
+    for (const v of [0.1, 1 / 3, Math.LOG2E, 0.693359375, -2.1219444e-4, 1e-38, 3.4e38, 12582912]) {
       const f = Math.fround(v);
       const s = f32Text(f);
       expect(Math.fround(Number(s))).toBe(f);

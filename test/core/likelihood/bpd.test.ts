@@ -31,7 +31,10 @@ describe('bitsPerDim', () => {
 describe('dequantize', () => {
   it('puts each value uniformly inside its own bin of the target interval, reproducibly', () => {
     const n = 20_000;
-    const raw = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % 256), 'int32');
+    const raw = tf.tensor1d(
+      Int32Array.from({ length: n }, (_, i) => i % 256),
+      'int32',
+    );
     const y = dequantize(raw, { seed: 3 });
     const h = y.dataSync();
     expect(y.dtype).toBe('float32');

@@ -34,7 +34,9 @@ describe('logLikelihood through the PF-ODE (exact divergence) equals the mixture
       const r = logLikelihood(oracle.velocity, x, exactPrior ? { ...opts, prior: (z) => oracle.logDensity(z, 0) } : opts);
       let maxErr = 0;
       for (let i = 0; i < 32; i++) maxErr = Math.max(maxErr, Math.abs(r.logp[i]! - ref[i]!));
-      console.log(`[likelihood] ${name}: max |logp - exact| = ${maxErr.toExponential(3)} nats, nfe = ${r.nfe}, steps = ${r.steps}, rejected = ${r.rejected}`);
+      console.log(
+        `[likelihood] ${name}: max |logp - exact| = ${maxErr.toExponential(3)} nats, nfe = ${r.nfe}, steps = ${r.steps}, rejected = ${r.rejected}`,
+      );
       expect(maxErr).toBeLessThan(1e-3);
       if (exactPrior) {
         const approx = logLikelihood(oracle.velocity, x, opts);
@@ -86,7 +88,13 @@ describe('logLikelihood through the PF-ODE (exact divergence) equals the mixture
     const xtT = tf.tensor2d(xt, [8, 2]);
     const ref = mixtureLogDensity(EIGHT_GAUSSIANS, xt, alpha, sigma);
     // VP has alpha_0 = exp(-5.025) != 0: the exact prior at t0 = 0 is the oracle's own p_0
-    const r = logLikelihood(oracle.velocity, xtT, { divergence: 'exact', t1, rtol: 1e-6, atol: 1e-6, prior: (z) => oracle.logDensity(z, 0) });
+    const r = logLikelihood(oracle.velocity, xtT, {
+      divergence: 'exact',
+      t1,
+      rtol: 1e-6,
+      atol: 1e-6,
+      prior: (z) => oracle.logDensity(z, 0),
+    });
     for (let i = 0; i < 8; i++) expect(Math.abs(r.logp[i]! - ref[i]!)).toBeLessThan(1e-3);
     tf.dispose([x, xtT, r.latent]);
   });
@@ -97,7 +105,10 @@ describe('Hutchinson divergence', () => {
     const mix = randomMixture(3, 3, 31);
     const oracle = gmmOracle(mix, cosine());
     const B = 4;
-    const x = tf.tensor2d(Float32Array.from(sampleMixture(mix, B, 2), (v) => 0.7 * v), [B, 3]);
+    const x = tf.tensor2d(
+      Float32Array.from(sampleMixture(mix, B, 2), (v) => 0.7 * v),
+      [B, 3],
+    );
     const t = 0.5;
     const ex = exactDivergence(oracle.velocity, x, t);
     const exact = host(ex.div);
@@ -128,7 +139,10 @@ describe('Hutchinson divergence', () => {
 
   it('averaging several probes in one call equals the mean of single-probe calls', () => {
     const oracle = gmmOracle(EIGHT_GAUSSIANS, condOT());
-    const x = tf.tensor2d([[1, 2], [-3, 0.5]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [-3, 0.5],
+    ]);
     const probes = makeProbes([2, 2], 'gaussian', 3, 4);
     const all = host(hutchinsonDivergence(oracle.velocity, x, 0.4, probes).div);
     const each = probes.map((z) => host(hutchinsonDivergence(oracle.velocity, x, 0.4, [z]).div));

@@ -115,9 +115,42 @@ describe('energyDistance', () => {
   it('validates its inputs', () => {
     expect(() => energyDistance(new Float64Array([1, 2]), new Float64Array([1, 2, 3, 4]))).toThrow(ShapeError);
     expect(() => energyDistance(new Float64Array([1, 2, 3]), new Float64Array([1, 2]))).toThrow(/whole number of rows/);
-    expect(() => energyDistance([[0, 0], [1, NaN]], [[0, 0], [1, 1]])).toThrow(DataError);
-    expect(() => energyDistance([[0, 0], [1, NaN]], [[0, 0], [1, 1]])).toThrow(/x\[1\]/);
-    expect(() => energyDistance([[0, 0], [1, 1]], [[0, 0, 0], [1, 1, 1]])).toThrow(ShapeError);
+    expect(() =>
+      energyDistance(
+        [
+          [0, 0],
+          [1, NaN],
+        ],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ),
+    ).toThrow(DataError);
+    expect(() =>
+      energyDistance(
+        [
+          [0, 0],
+          [1, NaN],
+        ],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ),
+    ).toThrow(/x\[1\]/);
+    expect(() =>
+      energyDistance(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        [
+          [0, 0, 0],
+          [1, 1, 1],
+        ],
+      ),
+    ).toThrow(ShapeError);
   });
 });
 
@@ -167,7 +200,7 @@ describe('mmdRbf', () => {
     const d = 2;
     const h = 1.5;
     const mu = [1, 0.5];
-    const c = (h * h / (h * h + 2)) ** (d / 2);
+    const c = ((h * h) / (h * h + 2)) ** (d / 2);
     const want = 2 * c * (1 - Math.exp(-(mu[0]! ** 2 + mu[1]! ** 2) / (2 * (h * h + 2))));
     const got = mmdRbf(gauss(rng, 1500, d), gauss(rng, 1500, d, mu), { bandwidth: h }).mmd2;
     expect(Math.abs(got - want)).toBeLessThan(0.1 * want);
@@ -176,7 +209,10 @@ describe('mmdRbf', () => {
   });
 
   it('validates bandwidths', () => {
-    const x = [[0, 0], [1, 1]];
+    const x = [
+      [0, 0],
+      [1, 1],
+    ];
     expect(() => mmdRbf(x, x, { bandwidth: 0 })).toThrow(/mmd\.bandwidth\[0\]/);
     expect(() => mmdRbf(x, x, { bandwidth: [] })).toThrow(/mmd\.bandwidth/);
     expect(() => mmdRbf([[0, 0]], x)).toThrow(/at least 2 points/);

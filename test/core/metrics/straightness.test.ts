@@ -61,7 +61,10 @@ describe('straightness', () => {
     const states = record(times, 4, (t, i) => [Math.cos(t + i), Math.sin(2 * t) * i]);
     const want = straightness(states, times);
     const before = tf.memory().numTensors;
-    const stacked = tf.tensor3d(states.flatMap((s) => Array.from(s)), [7, 4, 2]);
+    const stacked = tf.tensor3d(
+      states.flatMap((s) => Array.from(s)),
+      [7, 4, 2],
+    );
     const list = states.map((s) => tf.tensor2d(s, [4, 2]));
     const rank4 = tf.reshape(stacked, [7, 4, 1, 2]);
     expect(straightness(stacked, times)).toBeCloseTo(want, 10);

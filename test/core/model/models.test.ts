@@ -158,7 +158,13 @@ describe('MLP', () => {
       randomise(m, 3);
       let fast: Float32Array[] | null = null;
       tf.tidy(() => {
-        const r = m.mseLossAndGrads?.(tf.tensor(xData, [6, 2]), tf.tensor1d(t), cfg.numClasses ? tf.tensor1d(labelData, 'int32') : undefined, tf.tensor(targetData, [6, 2]), tf.tensor(wData, [6, 1]));
+        const r = m.mseLossAndGrads?.(
+          tf.tensor(xData, [6, 2]),
+          tf.tensor1d(t),
+          cfg.numClasses ? tf.tensor1d(labelData, 'int32') : undefined,
+          tf.tensor(targetData, [6, 2]),
+          tf.tensor(wData, [6, 1]),
+        );
         if (r) fast = [r.loss.dataSync() as Float32Array, ...r.grads.map((g) => g.dataSync() as Float32Array)];
       });
       const weights = getWeights(m);
@@ -175,7 +181,10 @@ describe('MLP', () => {
       const expected: Float32Array[] = tf.tidy(() => {
         const x = tf.tensor(xData, [6, 2]);
         const labels = cfg.numClasses ? tf.tensor1d(labelData, 'int32') : undefined;
-        const f = (): tf.Scalar => tf.mean(tf.mul(tf.squaredDifference(ref.apply(x, tf.tensor1d(t), labels), tf.tensor(targetData, [6, 2])), tf.tensor(wData, [6, 1])));
+        const f = (): tf.Scalar =>
+          tf.mean(
+            tf.mul(tf.squaredDifference(ref.apply(x, tf.tensor1d(t), labels), tf.tensor(targetData, [6, 2])), tf.tensor(wData, [6, 1])),
+          );
         const { value, grads } = tf.variableGrads(f, ref.variables as tf.Variable[]);
         return [value.dataSync() as Float32Array, ...ref.variables.map((v) => grads[v.name]!.dataSync() as Float32Array)];
       });
@@ -254,9 +263,7 @@ describe('U-Net', () => {
   });
 
   it('rejects sizes the resolutions cannot halve and groups that do not divide the channels', () => {
-    expect(() => createModel({ ...defaultUNetConfig(28, 1, 0), channelMults: [1, 2, 2, 2] }, 1)).toThrow(
-      /model\.channelMults/,
-    );
+    expect(() => createModel({ ...defaultUNetConfig(28, 1, 0), channelMults: [1, 2, 2, 2] }, 1)).toThrow(/model\.channelMults/);
     expect(() => createModel({ ...defaultUNetConfig(28, 1, 0), groups: 3 }, 1)).toThrow(/model\.groups/);
   });
 
@@ -364,7 +371,9 @@ describe('self-attention block', () => {
           );
           return tf.sum(tf.mul(y, ts.w!));
         };
-        return tf.grads(f)(keys.map((k) => ts[k]!)).map((g) => g.dataSync() as Float32Array);
+        return tf
+          .grads(f)(keys.map((k) => ts[k]!))
+          .map((g) => g.dataSync() as Float32Array);
       });
       useBuiltinGradients(false);
       return res;

@@ -171,6 +171,12 @@ describe('upsample2x', () => {
       const wide = tf.reshape(tf.concat([x, x], 3), [b, h, 2 * w, c]);
       return tf.reshape(tf.concat([wide, wide], 2), [b, 2 * h, 2 * w, c]);
     };
-    await compare('upsample2x', (x) => upsample2x(x!), (x) => ref(x!), [x], [3, 8, 10, 2]);
+    await compare(
+      'upsample2x',
+      (x) => upsample2x(x!),
+      (x) => ref(x!),
+      [x],
+      [3, 8, 10, 2],
+    );
   });
 });

@@ -34,10 +34,7 @@ describe('learning', () => {
     const x = tf.tensor2d(xs, [n, 2]);
     const t = tf.tensor1d(ts);
     const y = tf.tensor2d(ys, [n, 2]);
-    const model = createModel(
-      { kind: 'mlp', dim: 2, width: 64, depth: 2, activation: 'silu', timeEmbedDim: 8, numClasses: 0 },
-      1,
-    );
+    const model = createModel({ kind: 'mlp', dim: 2, width: 64, depth: 2, activation: 'silu', timeEmbedDim: 8, numClasses: 0 }, 1);
     const opt = tf.train.adam(1e-2);
     const initial = tf.tidy(() => lossOf(model, x, t, y).dataSync()[0]!);
     let last = initial;
@@ -57,10 +54,7 @@ describe('learning', () => {
   });
 
   it('a class-conditional MLP learns a different output per label', () => {
-    const model = createModel(
-      { kind: 'mlp', dim: 2, width: 32, depth: 2, activation: 'silu', timeEmbedDim: 0, numClasses: 3 },
-      2,
-    );
+    const model = createModel({ kind: 'mlp', dim: 2, width: 32, depth: 2, activation: 'silu', timeEmbedDim: 0, numClasses: 3 }, 2);
     const opt = tf.train.adam(1e-2);
     const x = tf.zeros([4, 2]);
     const t = tf.fill([4], 0.5);
@@ -122,8 +116,7 @@ describe('no tensor leaks', () => {
   const cases: Array<[string, () => VelocityModel, number[], number]> = [
     [
       'MLP (classes)',
-      () =>
-        createModel({ kind: 'mlp', dim: 3, width: 16, depth: 3, activation: 'silu', timeEmbedDim: 4, numClasses: 2 }, 1),
+      () => createModel({ kind: 'mlp', dim: 3, width: 16, depth: 3, activation: 'silu', timeEmbedDim: 4, numClasses: 2 }, 1),
       [5, 3],
       2,
     ],

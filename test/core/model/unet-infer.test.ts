@@ -129,15 +129,48 @@ describe.runIf(onWasm)('U-Net inference kernels (wasm)', () => {
   const configs: Array<[string, UNetConfig]> = [
     [
       'class-conditional 28x28x1 with attention (the shipped MNIST layout)',
-      { kind: 'unet', size: 28, channels: 1, baseChannels: 16, channelMults: [1, 2, 4], blocksPerLevel: 1, attention: true, groups: 8, timeEmbedDim: 64, numClasses: 10 },
+      {
+        kind: 'unet',
+        size: 28,
+        channels: 1,
+        baseChannels: 16,
+        channelMults: [1, 2, 4],
+        blocksPerLevel: 1,
+        attention: true,
+        groups: 8,
+        timeEmbedDim: 64,
+        numClasses: 10,
+      },
     ],
     [
       'unconditional 16x16x3, two blocks a level, no attention',
-      { kind: 'unet', size: 16, channels: 3, baseChannels: 8, channelMults: [1, 2], blocksPerLevel: 2, attention: false, groups: 2, timeEmbedDim: 16, numClasses: 0 },
+      {
+        kind: 'unet',
+        size: 16,
+        channels: 3,
+        baseChannels: 8,
+        channelMults: [1, 2],
+        blocksPerLevel: 2,
+        attention: false,
+        groups: 2,
+        timeEmbedDim: 16,
+        numClasses: 0,
+      },
     ],
     [
       'channel counts that are not multiples of 4 (JavaScript GroupNorm path)',
-      { kind: 'unet', size: 8, channels: 2, baseChannels: 6, channelMults: [1, 2], blocksPerLevel: 1, attention: true, groups: 3, timeEmbedDim: 8, numClasses: 3 },
+      {
+        kind: 'unet',
+        size: 8,
+        channels: 2,
+        baseChannels: 6,
+        channelMults: [1, 2],
+        blocksPerLevel: 1,
+        attention: true,
+        groups: 3,
+        timeEmbedDim: 8,
+        numClasses: 3,
+      },
     ],
   ];
 
@@ -151,7 +184,12 @@ describe.runIf(onWasm)('U-Net inference kernels (wasm)', () => {
           const x = randn(rng, [bsz, cfg.size, cfg.size, cfg.channels]);
           const t = tf.tensor1d(Array.from({ length: bsz }, (_, i) => (i + 0.3) / bsz));
           // Every label, including "no label" (numClasses).
-          const labels = cfg.numClasses ? tf.tensor1d(Array.from({ length: bsz }, (_, i) => (3 * i) % (cfg.numClasses + 1)), 'int32') : undefined;
+          const labels = cfg.numClasses
+            ? tf.tensor1d(
+                Array.from({ length: bsz }, (_, i) => (3 * i) % (cfg.numClasses + 1)),
+                'int32',
+              )
+            : undefined;
           const prev = useUNetKernels(false);
           const ref = m.apply(x, t, labels);
           useUNetKernels(true);

@@ -84,7 +84,7 @@ describe('gmmOracle: velocity against a Monte-Carlo posterior mean', () => {
           }
           m[0]! /= sw;
           m[1]! /= sw;
-          expect(sw * sw / sw2).toBeGreaterThan(200); // effective sample size: the estimate is meaningful
+          expect((sw * sw) / sw2).toBeGreaterThan(200); // effective sample size: the estimate is meaningful
           for (let j = 0; j < 2; j++) {
             let v = 0;
             for (let i = 0; i < N; i++) v += logw[i]! ** 2 * (x1[2 * i + j]! - m[j]!) ** 2;
@@ -137,7 +137,7 @@ describe('gmmOracle: closed forms against autodiff and quadrature', () => {
     }
   });
 
-  it('velocity agrees with the score through v = (a\'/a) x + (a\' s^2 / a - s s\') score', () => {
+  it("velocity agrees with the score through v = (a'/a) x + (a' s^2 / a - s s') score", () => {
     for (const [name, s] of SCHEDULERS) {
       const oracle = gmmOracle(MIX3, s);
       for (const t of [0.3, 0.7]) {
@@ -184,7 +184,11 @@ describe('gmmOracle: closed forms against autodiff and quadrature', () => {
   });
 
   it('p_t integrates to 1 on a 2D grid (midpoint quadrature)', () => {
-    for (const [name, s] of [['condot', condOT()], ['vp', vp()], ['cosine', cosine()]] as const) {
+    for (const [name, s] of [
+      ['condot', condOT()],
+      ['vp', vp()],
+      ['cosine', cosine()],
+    ] as const) {
       const oracle = gmmOracle(EIGHT_GAUSSIANS, s);
       for (const t of [0, 0.5, 0.9, 1]) {
         const h = 0.04;
@@ -204,7 +208,7 @@ describe('gmmOracle: closed forms against autodiff and quadrature', () => {
 });
 
 describe('gmmOracle: ends, shapes, samples, validation', () => {
-  it('is finite at t=0 and t=1 for every scheduler, including VP (sigma\' infinite at t=1)', () => {
+  it("is finite at t=0 and t=1 for every scheduler, including VP (sigma' infinite at t=1)", () => {
     for (const [name, s] of SCHEDULERS) {
       const oracle = gmmOracle(EIGHT_GAUSSIANS, s);
       for (const t of [0, 1]) {
@@ -229,7 +233,10 @@ describe('gmmOracle: ends, shapes, samples, validation', () => {
 
   it('one component under CondOT at t=1: c = 1, so u_1(x) = mu + (x - mu) = x', () => {
     const oracle = gmmOracle({ weights: [1], means: [[1, -2]], stds: [0.5] }, condOT());
-    const x = tf.tensor2d([[0.3, 0.4], [1, -2]]);
+    const x = tf.tensor2d([
+      [0.3, 0.4],
+      [1, -2],
+    ]);
     const u = host(oracle.velocity(x, 1));
     host(x).forEach((v, i) => expect(u[i]).toBeCloseTo(v, 6));
     x.dispose();
@@ -268,9 +275,34 @@ describe('gmmOracle: ends, shapes, samples, validation', () => {
   });
 
   it('a zero-weight component changes nothing (log 0 = -Infinity is handled by the softmax)', () => {
-    const withZero = gmmOracle({ weights: [0.3, 0, 0.7], means: [[1, 1], [9, 9], [-2, 0]], stds: [0.5, 0.2, 1] }, cosine());
-    const without = gmmOracle({ weights: [0.3, 0.7], means: [[1, 1], [-2, 0]], stds: [0.5, 1] }, cosine());
-    const x = tf.tensor2d([[0.5, 0.2], [8.9, 9.1], [-1, 0]]);
+    const withZero = gmmOracle(
+      {
+        weights: [0.3, 0, 0.7],
+        means: [
+          [1, 1],
+          [9, 9],
+          [-2, 0],
+        ],
+        stds: [0.5, 0.2, 1],
+      },
+      cosine(),
+    );
+    const without = gmmOracle(
+      {
+        weights: [0.3, 0.7],
+        means: [
+          [1, 1],
+          [-2, 0],
+        ],
+        stds: [0.5, 1],
+      },
+      cosine(),
+    );
+    const x = tf.tensor2d([
+      [0.5, 0.2],
+      [8.9, 9.1],
+      [-1, 0],
+    ]);
     for (const t of [0, 0.5, 1]) {
       const a = [withZero.velocity(x, t), withZero.logDensity(x, t), withZero.divergence(x, t), withZero.score(x, t)].map(host);
       const b = [without.velocity(x, t), without.logDensity(x, t), without.divergence(x, t), without.score(x, t)].map(host);

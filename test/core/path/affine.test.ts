@@ -43,17 +43,40 @@ describe('samplePath against a float64 host computation', () => {
           const colShape = [batch, ...shape.slice(1).map(() => 1)];
           for (const k of ['alpha', 'sigma', 'dAlpha', 'dSigma'] as const) {
             expect(p[k].shape).toEqual(colShape);
-            expect(relErr(p[k].dataSync(), cs.map((c) => c[k]))).toBeLessThan(1e-7);
+            expect(
+              relErr(
+                p[k].dataSync(),
+                cs.map((c) => c[k]),
+              ),
+            ).toBeLessThan(1e-7);
           }
-          const xtRef = rowLin(cs.map((c) => c.alpha), x1h, cs.map((c) => c.sigma), x0h, per);
-          const vRef = rowLin(cs.map((c) => c.dAlpha), x1h, cs.map((c) => c.dSigma), x0h, per);
+          const xtRef = rowLin(
+            cs.map((c) => c.alpha),
+            x1h,
+            cs.map((c) => c.sigma),
+            x0h,
+            per,
+          );
+          const vRef = rowLin(
+            cs.map((c) => c.dAlpha),
+            x1h,
+            cs.map((c) => c.dSigma),
+            x0h,
+            per,
+          );
           expect(relErr(p.xt.dataSync(), xtRef)).toBeLessThan(1e-6);
           expect(relErr(p.velocityTarget.dataSync(), vRef)).toBeLessThan(1e-6);
           const refs = {
             velocity: vRef,
             eps: x0h,
             x1: x1h,
-            score: rowLin(zeros, x1h, cs.map((c) => -1 / c.sigma), x0h, per),
+            score: rowLin(
+              zeros,
+              x1h,
+              cs.map((c) => -1 / c.sigma),
+              x0h,
+              per,
+            ),
           };
           for (const kind of PREDICTION_TYPES) {
             expect(relErr(take(target(kind, p, x0, x1)), refs[kind]), kind).toBeLessThan(1e-6);

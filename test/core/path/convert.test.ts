@@ -123,7 +123,12 @@ describe('named converters', () => {
         const vT = T(truePrediction('velocity', c, x1, eps), SHAPE);
         const sT = T(truePrediction('score', c, x1, eps), SHAPE);
         // v = (dAlpha/alpha) x + (dAlpha sigma^2/alpha - sigma dSigma) score
-        const vRef = lin(c.dAlpha / c.alpha, x, (c.dAlpha * c.sigma ** 2) / c.alpha - c.sigma * c.dSigma, truePrediction('score', c, x1, eps));
+        const vRef = lin(
+          c.dAlpha / c.alpha,
+          x,
+          (c.dAlpha * c.sigma ** 2) / c.alpha - c.sigma * c.dSigma,
+          truePrediction('score', c, x1, eps),
+        );
         expect(relErr(take(velocityFromScore(sT, xT, c, 0.4)), vRef)).toBeLessThan(1e-5);
         expect(relErr(take(scoreFromVelocity(vT, xT, c, 0.4)), truePrediction('score', c, x1, eps))).toBeLessThan(1e-5);
         tf.dispose([xT, vT, sT]);
@@ -183,9 +188,18 @@ describe('argument checks', () => {
     noLeaks(() => {
       const a = tf.zeros([2, 2]);
       const b = tf.zeros([2, 3]);
-      const e = expectThrow(() => convertPrediction(a, a, 'noise' as PredictionType, 'x1', condOT().coeffs(0.5)), ConfigError, "'noise'", 'velocity, eps, x1, score');
+      const e = expectThrow(
+        () => convertPrediction(a, a, 'noise' as PredictionType, 'x1', condOT().coeffs(0.5)),
+        ConfigError,
+        "'noise'",
+        'velocity, eps, x1, score',
+      );
       expect((e as ConfigError).field).toBe('from');
-      expectThrow(() => convertPrediction(b, a, 'eps', 'x1', condOT().coeffs(0.5)), ShapeError, 'pred must have the shape of x [2,2]. Got [2,3]');
+      expectThrow(
+        () => convertPrediction(b, a, 'eps', 'x1', condOT().coeffs(0.5)),
+        ShapeError,
+        'pred must have the shape of x [2,2]. Got [2,3]',
+      );
       tf.dispose([a, b]);
     });
   });

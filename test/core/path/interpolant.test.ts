@@ -97,7 +97,12 @@ describe('stochastic interpolant (SB-CFM)', () => {
       const X1 = T(x1.subarray(0, 6), [2, 3]);
       const p = sampleInterpolant(X0, X1, [0, 1], 0, new Rng(1));
       expect(relErr(p.xt.dataSync(), [...x0.subarray(0, 3), ...x1.subarray(3, 6)])).toBeLessThan(1e-7);
-      expect(relErr(p.velocityTarget.dataSync(), x1.subarray(0, 6).map((v, i) => v - x0[i]!))).toBeLessThan(1e-7);
+      expect(
+        relErr(
+          p.velocityTarget.dataSync(),
+          x1.subarray(0, 6).map((v, i) => v - x0[i]!),
+        ),
+      ).toBeLessThan(1e-7);
       disposeInterpolantSample(p);
       tf.dispose([X0, X1]);
     });
@@ -109,7 +114,9 @@ describe('stochastic interpolant (SB-CFM)', () => {
     noLeaks(() => {
       const e = expectThrow(() => sampleInterpolant(a, a, [0.5, 0], 0.5, new Rng(1)), ConfigError, 'inside (0, 1)', 's=0.5');
       expect((e as ConfigError).field).toBe('t[1]');
-      expect((expectThrow(() => sampleInterpolant(a, a, [0.5, 0.5], -1, new Rng(1)), ConfigError) as ConfigError).field).toBe('interpolant.s');
+      expect((expectThrow(() => sampleInterpolant(a, a, [0.5, 0.5], -1, new Rng(1)), ConfigError) as ConfigError).field).toBe(
+        'interpolant.s',
+      );
       expectThrow(() => interpolantAt(a, a, b, [0.5, 0.5], 0.1), ShapeError, 'eps must have the shape of x0 [2,3]. Got [2,2]');
       expectThrow(() => sampleInterpolant(a, b, [0.5, 0.5], 0.1, new Rng(1)), ShapeError, 'x1 must have the shape of x0');
       expectThrow(() => sampleInterpolant(a, a, [0.5], 0.1, new Rng(1)), ShapeError, 't must have length batch_size=2. Got 1');

@@ -1,6 +1,17 @@
 import { describe, it, expect } from 'vitest';
 import { ConfigError } from '../../../core/errors';
-import { condOT, cosine, linearVP, makeScheduler, polynomial, sourceScale, ve, vp, type Scheduler, type SchedulerSpec } from '../../../core/path/scheduler';
+import {
+  condOT,
+  cosine,
+  linearVP,
+  makeScheduler,
+  polynomial,
+  sourceScale,
+  ve,
+  vp,
+  type Scheduler,
+  type SchedulerSpec,
+} from '../../../core/path/scheduler';
 import { SCHEDULERS } from './fixtures';
 
 /** Five-point central difference, error O(h^4). */

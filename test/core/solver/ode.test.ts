@@ -72,7 +72,10 @@ describe('fixed-step order of accuracy', () => {
       });
       for (let i = 1; i < errs.length; i++) expect(errs[i]!).toBeLessThan(errs[i - 1]!);
       expect(Math.min(...errs)).toBeGreaterThan(1e-6); // still above float32 round-off
-      return logLogSlope(ns.map((n) => 1 / n), errs);
+      return logLogSlope(
+        ns.map((n) => 1 / n),
+        errs,
+      );
     };
     const sRot = slope(rot.f, () => tf.tensor2d(X0), rot.exact(X0, 0, 1), nRot);
     const sRic = slope(ric.f, () => tf.tensor1d(Y0), ric.exact(Y0, 0, 1), nRic);
@@ -149,7 +152,7 @@ describe('dopri5', () => {
     expect(sparse.steps).toBeLessThan(40);
   });
 
-  it('reports step-size underflow with t and h (finite-time blow-up of y\' = y^2 at t = 1)', () => {
+  it("reports step-size underflow with t and h (finite-time blow-up of y' = y^2 at t = 1)", () => {
     const y0 = tf.tensor1d([1]);
     const before = tf.memory().numTensors;
     const f: OdeFunction = (_t, [y]) => [tf.square(y!)];
@@ -185,19 +188,22 @@ describe('backward solves', () => {
     { method: 'rk4', n: 50, tol: 1e-5, trip: 1e-5 },
     { method: 'dopri5', n: 1, tol: 1e-5, trip: 1e-5 },
   ];
-  it.each(cases)('$method: decreasing grid matches the exact backward flow and undoes the forward solve', ({ method, n, tol, trip: tripTol }) => {
-    const x0 = tf.tensor2d(X0);
-    const fwd = odeSolve(rot.f, [x0], { method, timeGrid: uniformGrid(0, 1, n), rtol: 1e-6, atol: 1e-6 });
-    // backward from the exact x(1), against the exact x(0)
-    const x1 = tf.tensor2d(rot.exact(X0, 0, 1));
-    const back = odeSolve(rot.f, [x1], { method, timeGrid: uniformGrid(1, 0, n), rtol: 1e-6, atol: 1e-6 });
-    expect(maxAbsErr(back.state[0]!, X0)).toBeLessThan(tol);
-    // round trip
-    const trip = odeSolve(rot.f, fwd.state, { method, timeGrid: uniformGrid(1, 0, n), rtol: 1e-6, atol: 1e-6 });
-    expect(maxAbsErr(trip.state[0]!, X0)).toBeLessThan(tripTol);
-    if (method !== 'dopri5') expect(trip.steps).toBe(n);
-    tf.dispose([x0, x1, ...fwd.state, ...back.state, ...trip.state]);
-  });
+  it.each(cases)(
+    '$method: decreasing grid matches the exact backward flow and undoes the forward solve',
+    ({ method, n, tol, trip: tripTol }) => {
+      const x0 = tf.tensor2d(X0);
+      const fwd = odeSolve(rot.f, [x0], { method, timeGrid: uniformGrid(0, 1, n), rtol: 1e-6, atol: 1e-6 });
+      // backward from the exact x(1), against the exact x(0)
+      const x1 = tf.tensor2d(rot.exact(X0, 0, 1));
+      const back = odeSolve(rot.f, [x1], { method, timeGrid: uniformGrid(1, 0, n), rtol: 1e-6, atol: 1e-6 });
+      expect(maxAbsErr(back.state[0]!, X0)).toBeLessThan(tol);
+      // round trip
+      const trip = odeSolve(rot.f, fwd.state, { method, timeGrid: uniformGrid(1, 0, n), rtol: 1e-6, atol: 1e-6 });
+      expect(maxAbsErr(trip.state[0]!, X0)).toBeLessThan(tripTol);
+      if (method !== 'dopri5') expect(trip.steps).toBe(n);
+      tf.dispose([x0, x1, ...fwd.state, ...back.state, ...trip.state]);
+    },
+  );
 });
 
 describe('state handling', () => {

@@ -98,7 +98,13 @@ describe('integrateField', () => {
     const before = tf.memory().numTensors;
     const signal = { aborted: false };
     expect(() =>
-      integrateField(field, x0, { method: 'rk4', steps: 10, signal, returnTrajectory: true, onStep: (i) => void (i.step === 2 && (signal.aborted = true)) }),
+      integrateField(field, x0, {
+        method: 'rk4',
+        steps: 10,
+        signal,
+        returnTrajectory: true,
+        onStep: (i) => void (i.step === 2 && (signal.aborted = true)),
+      }),
     ).toThrow(CancelledError);
     expect(tf.memory().numTensors).toBe(before);
     x0.dispose();

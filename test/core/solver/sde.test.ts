@@ -91,7 +91,11 @@ describe('sampleSde', () => {
     };
     check(r.x, MU, S);
     const mid = sched.coeffs(0.5);
-    check(r.trajectory![steps / 2]!, MU.map((m) => mid.alpha * m), Math.sqrt(mid.alpha ** 2 * S * S + mid.sigma ** 2));
+    check(
+      r.trajectory![steps / 2]!,
+      MU.map((m) => mid.alpha * m),
+      Math.sqrt(mid.alpha ** 2 * S * S + mid.sigma ** 2),
+    );
     tf.dispose([x0, r.x, ...r.trajectory!]);
   });
 

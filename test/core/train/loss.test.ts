@@ -22,7 +22,12 @@ const REF: Record<string, { spec: SchedulerSpec; at: (t: number) => [number, num
   condot: { spec: { kind: 'condot' }, at: (t) => [t, 1 - t, 1, -1] },
   cosine: {
     spec: { kind: 'cosine' },
-    at: (t) => [Math.sin((Math.PI * t) / 2), Math.cos((Math.PI * t) / 2), (Math.PI / 2) * Math.cos((Math.PI * t) / 2), -(Math.PI / 2) * Math.sin((Math.PI * t) / 2)],
+    at: (t) => [
+      Math.sin((Math.PI * t) / 2),
+      Math.cos((Math.PI * t) / 2),
+      (Math.PI / 2) * Math.cos((Math.PI * t) / 2),
+      -(Math.PI / 2) * Math.sin((Math.PI * t) / 2),
+    ],
   },
   poly2: { spec: { kind: 'polynomial', n: 2 }, at: (t) => [t * t, 1 - t * t, 2 * t, -2 * t] },
   linearVP: { spec: { kind: 'linear-vp' }, at: (t) => [t, Math.sqrt(1 - t * t), 1, -t / Math.sqrt(1 - t * t)] },
@@ -143,7 +148,8 @@ describe('the loss', () => {
         const [a, s, da, ds] = at(tv[i]!);
         for (let j = 0; j < d; j++) {
           const xi = xv[i * d + j]!;
-          out[i * d + j] = prediction === 'velocity' ? (da - (ds * a) / s) * c[j]! + (ds / s) * xi : prediction === 'eps' ? (xi - a * c[j]!) / s : c[j]!;
+          out[i * d + j] =
+            prediction === 'velocity' ? (da - (ds * a) / s) * c[j]! + (ds / s) * xi : prediction === 'eps' ? (xi - a * c[j]!) / s : c[j]!;
         }
       }
       return tf.tensor2d(out, [n, d]);
@@ -169,7 +175,13 @@ describe('the loss', () => {
           // float32 rounding only; a wrong x_t, target or time would give O(1).
           expect(l).toBeLessThan(1e-8);
           // A model off by 0.1 everywhere: loss = 0.01 (mean over samples and coordinates).
-          const off = flowMatchingLoss((x, t) => tf.tidy(() => tf.add(diracModel(name, prediction, c)(x, t), 0.1)), cfg, x0, x1, new Rng(5));
+          const off = flowMatchingLoss(
+            (x, t) => tf.tidy(() => tf.add(diracModel(name, prediction, c)(x, t), 0.1)),
+            cfg,
+            x0,
+            x1,
+            new Rng(5),
+          );
           expect(off.dataSync()[0]!).toBeCloseTo(0.01, 5);
           tf.dispose([loss, off, x0, x1]);
         });
@@ -261,7 +273,7 @@ describe('time distributions', () => {
       expect(x).toBeLessThan(0.4);
       s += x;
     }
-    expect(Math.abs(s / t.length - 0.3)).toBeLessThan(5 * (0.2 / Math.sqrt(12)) / Math.sqrt(t.length));
+    expect(Math.abs(s / t.length - 0.3)).toBeLessThan((5 * (0.2 / Math.sqrt(12))) / Math.sqrt(t.length));
   });
 });
 
@@ -286,7 +298,12 @@ describe('label dropout', () => {
     const n = 4000;
     const { x0, x1 } = endpoints(n, 2, 9);
     const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-    const cfg: LossConfig = { path: { kind: 'affine', scheduler: { kind: 'condot' } }, prediction: 'velocity', time: UNIFORM, labelDropout: 0.2 };
+    const cfg: LossConfig = {
+      path: { kind: 'affine', scheduler: { kind: 'condot' } },
+      prediction: 'velocity',
+      time: UNIFORM,
+      labelDropout: 0.2,
+    };
     const batch = prepareFlowBatch(cfg, x0, x1, new Rng(10), { labels, numClasses: 3 });
     const l = batch.labels!.dataSync();
     let dropped = 0;

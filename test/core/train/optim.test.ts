@@ -82,7 +82,10 @@ describe('Adam and AdamW', () => {
     ['adam', {}],
     ['adam + L2 weight decay', { weightDecay: 0.1 }],
     ['adamw (decoupled decay)', { kind: 'adamw', weightDecay: 0.5 }],
-    ['adamw + warmup + cosine + clipping', { kind: 'adamw', weightDecay: 0.5, warmupSteps: 2, schedule: 'cosine', minLrRatio: 0.2, gradClip: 1 }],
+    [
+      'adamw + warmup + cosine + clipping',
+      { kind: 'adamw', weightDecay: 0.5, warmupSteps: 2, schedule: 'cosine', minLrRatio: 0.2, gradClip: 1 },
+    ],
   ];
   for (const [name, patch] of cases) {
     it(`${name}: 3 steps on a quadratic match a float64 hand computation`, () => {

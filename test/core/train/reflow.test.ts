@@ -43,7 +43,9 @@ describe('reflow', () => {
     });
     const model = createModel(modelConfigFor(spec.model, [2], 0), 1);
     // A paired source keeps its pairs; re-coupling them is refused.
-    expect(() => createTrainer({ spec: { ...spec, coupling: { ...spec.coupling, kind: 'exact-ot' } }, model, target: pairedSource(pairs) })).toThrow(ConfigError);
+    expect(() =>
+      createTrainer({ spec: { ...spec, coupling: { ...spec.coupling, kind: 'exact-ot' } }, model, target: pairedSource(pairs) }),
+    ).toThrow(ConfigError);
     const tr = createTrainer({ spec, model, target: pairedSource(pairs) });
     for (let i = 0; i < 300; i++) expect(tr.step().diverged).toBe(false);
 
@@ -58,7 +60,9 @@ describe('reflow', () => {
     };
     const edOracle = one(oracle.velocity);
     const edReflow = one(tr.emaField());
-    console.log(`straightness: oracle ${before.toFixed(3)} -> reflow ${after.toFixed(3)}; one Euler step energy distance: oracle ${edOracle.toFixed(3)}, reflow ${edReflow.toFixed(3)}`);
+    console.log(
+      `straightness: oracle ${before.toFixed(3)} -> reflow ${after.toFixed(3)}; one Euler step energy distance: oracle ${edOracle.toFixed(3)}, reflow ${edReflow.toFixed(3)}`,
+    );
     expect(after).toBeLessThan(before / 5);
     expect(edReflow).toBeLessThan(edOracle / 5);
     fresh.dispose();

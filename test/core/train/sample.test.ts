@@ -99,7 +99,15 @@ describe('sampleFromField', () => {
   it('draws scale * N(0, I) from the seed and integrates exactly `steps` steps', () => {
     // dx/dt = 1 - x from x0: x(1) = 1 + (x0 - 1) e^{-1}.
     const field = (x: Tensor): Tensor => tf.sub(1, x);
-    const r = sampleFromField(field, { n: 5, shape: [3], seed: 7, solver: 'rk4', steps: 10, scheduler: ve(0.01, 2), returnTrajectory: true });
+    const r = sampleFromField(field, {
+      n: 5,
+      shape: [3],
+      seed: 7,
+      solver: 'rk4',
+      steps: 10,
+      scheduler: ve(0.01, 2),
+      returnTrajectory: true,
+    });
     const z = new Rng(7).normals(15);
     const x0 = r.x0.dataSync();
     z.forEach((v, i) => expect(x0[i]).toBeCloseTo(2 * v, 5)); // VE source scale sigma_0 = sigma_max = 2

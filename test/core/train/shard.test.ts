@@ -30,7 +30,13 @@ const bits = (xs: readonly Float32Array[]): number[][] => xs.map((x) => Array.fr
 
 describe('shardRows', () => {
   it('splits a batch into contiguous shards that differ by at most one row', () => {
-    for (const [B, K] of [[256, 2], [256, 3], [7, 4], [1, 2], [2048, 5]] as const) {
+    for (const [B, K] of [
+      [256, 2],
+      [256, 3],
+      [7, 4],
+      [1, 2],
+      [2048, 5],
+    ] as const) {
       const ranges = Array.from({ length: K }, (_, k) => shardRows(B, k, K));
       expect(ranges[0]!.lo).toBe(0);
       expect(ranges.at(-1)!.hi).toBe(B);
@@ -50,13 +56,27 @@ describe('combineShards', () => {
     const g1 = Float32Array.from([4, 5, 6]);
     const out = new Float32Array(3);
     // Rows 1 and 3: weights 1/4 and 3/4.
-    const loss = combineShards([{ grads: g0, rows: 1, loss: 2 }, { grads: g1, rows: 3, loss: 6 }], out);
+    const loss = combineShards(
+      [
+        { grads: g0, rows: 1, loss: 2 },
+        { grads: g1, rows: 3, loss: 6 },
+      ],
+      out,
+    );
     expect(loss).toBeCloseTo(0.25 * 2 + 0.75 * 6, 12);
     expect(Array.from(out)).toEqual([0.25 * 1 + 0.75 * 4, 0.25 * 2 + 0.75 * 5, 0.25 * 3 + 0.75 * 6].map(Math.fround));
     // An empty shard's (garbage) values are not read.
     const junk = Float32Array.from([NaN, NaN, NaN]);
     const odd = Float32Array.from([0.1, -1e-7, 3e30]);
-    expect(combineShards([{ grads: odd, rows: 5, loss: 1.5 }, { grads: junk, rows: 0, loss: NaN }], out)).toBe(1.5);
+    expect(
+      combineShards(
+        [
+          { grads: odd, rows: 5, loss: 1.5 },
+          { grads: junk, rows: 0, loss: NaN },
+        ],
+        out,
+      ),
+    ).toBe(1.5);
     expect(Array.from(out)).toEqual(Array.from(odd));
     // Three shards: the general loop.
     const three = combineShards(
@@ -117,7 +137,11 @@ describe('Trainer.shardGradients / applyGradients', () => {
         rs.forEach((r) => expect(r).toEqual(rs[0]));
         expect(rs[0]).toMatchObject({ step: i + 1, diverged: false, lr: r1.lr });
         expect(rs[0]!.couplingCost).toBe(r1.couplingCost);
-        maxRel = Math.max(maxRel, Math.abs(rs[0]!.loss - r1.loss) / Math.abs(r1.loss), Math.abs(rs[0]!.gradNorm - r1.gradNorm) / r1.gradNorm);
+        maxRel = Math.max(
+          maxRel,
+          Math.abs(rs[0]!.loss - r1.loss) / Math.abs(r1.loss),
+          Math.abs(rs[0]!.gradNorm - r1.gradNorm) / r1.gradNorm,
+        );
       }
       expect(tf.memory().numTensors).toBe(before);
       expect(maxRel).toBeLessThan(1e-4);

@@ -54,7 +54,19 @@ describe('data sources', () => {
     expect(read(a.x)).not.toEqual(read(b.x));
     tf.dispose(b.x);
     expect(toy2dSource('8gaussians').numClasses).toBe(8);
-    expect(toy2dSource('gmm', { mixture: { weights: [1, 1, 1], means: [[0, 0], [1, 1], [2, 2]], stds: [1, 1, 1] } }).numClasses).toBe(3);
+    expect(
+      toy2dSource('gmm', {
+        mixture: {
+          weights: [1, 1, 1],
+          means: [
+            [0, 0],
+            [1, 1],
+            [2, 2],
+          ],
+          stds: [1, 1, 1],
+        },
+      }).numClasses,
+    ).toBe(3);
     expect(() => toy2dSource('gmm')).toThrow(ConfigError);
   });
 

@@ -113,7 +113,14 @@ describe('other data, paths and validation', () => {
     // to the lower moon; class-aware OT pairs the bottom blob (class 0) with the upper moon (class 0).
     // Those pairs cross, which one deterministic flow cannot do, so that run is class-conditional
     // (as class-aware coupling is meant to be used) and samples with each start point's label.
-    const gmm = { weights: [1, 1], means: [[0, -4], [0, 4]], stds: [0.3, 0.3] };
+    const gmm = {
+      weights: [1, 1],
+      means: [
+        [0, -4],
+        [0, 4],
+      ],
+      stds: [0.3, 0.3],
+    };
     const source = gmmSource(gmm);
     const target = toy2dSource('moons');
     const meanY: Record<string, number[]> = {};
@@ -144,7 +151,9 @@ describe('other data, paths and validation', () => {
       tf.dispose([s.x, s.x0]);
       disposeAll(tr);
     }
-    console.log(`mean y of mapped source class 0 / 1: plain OT ${meanY.false!.map((y) => y.toFixed(2))}, class-aware ${meanY.true!.map((y) => y.toFixed(2))}`);
+    console.log(
+      `mean y of mapped source class 0 / 1: plain OT ${meanY.false!.map((y) => y.toFixed(2))}, class-aware ${meanY.true!.map((y) => y.toFixed(2))}`,
+    );
     expect(meanY.false![0]!).toBeLessThan(meanY.false![1]! - 1); // bottom -> lower moon
     expect(meanY.true![0]!).toBeGreaterThan(meanY.true![1]! + 1); // bottom (class 0) -> upper moon (class 0)
   });
@@ -225,7 +234,11 @@ describe('other data, paths and validation', () => {
 
 describe('divergence', () => {
   it('a huge learning rate is reported as diverged, and the weights stay the last finite ones', () => {
-    const spec = eightGaussiansSpec({ model: { kind: 'mlp', width: 32, depth: 2 }, optim: { lr: 1e15 }, train: { steps: 50, batchSize: 64 } });
+    const spec = eightGaussiansSpec({
+      model: { kind: 'mlp', width: 32, depth: 2 },
+      optim: { lr: 1e15 },
+      train: { steps: 50, batchSize: 64 },
+    });
     const tr = trainerFor(spec, toy2dSource('8gaussians'));
     let diverged = -1;
     let last = snapshot(tr);

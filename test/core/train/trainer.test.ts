@@ -28,7 +28,9 @@ describe('learning', () => {
     const after = tr.sample({ n: 1000, seed: 5 });
     expect(after.nfe).toBe(80); // rk4: 4 evaluations x 20 steps
     const ed1 = energyDistance(after.x, fresh);
-    console.log(`8gaussians: loss ${mean(losses.slice(0, 20)).toFixed(3)} -> ${mean(losses.slice(-20)).toFixed(3)}, energy distance ${ed0.toFixed(3)} -> ${ed1.toFixed(4)}`);
+    console.log(
+      `8gaussians: loss ${mean(losses.slice(0, 20)).toFixed(3)} -> ${mean(losses.slice(-20)).toFixed(3)}, energy distance ${ed0.toFixed(3)} -> ${ed1.toFixed(4)}`,
+    );
     expect(mean(losses.slice(-20))).toBeLessThan(0.6 * mean(losses.slice(0, 20)));
     expect(ed1).toBeLessThan(ed0 / 10);
     tf.dispose([fresh, before.x, before.x0, after.x, after.x0]);
@@ -84,7 +86,6 @@ describe('learning', () => {
   });
 });
 
-
 describe('tape-free MLP training path', () => {
   it('gives the losses and weights of the tf.variableGrads path (within float32 rounding), also with min-SNR weights', () => {
     for (const patch of [{}, { time: { weighting: 'snr-clipped' }, prediction: 'eps' }]) {
@@ -92,7 +93,10 @@ describe('tape-free MLP training path', () => {
         // Without the SiLU kernel the model has no fast path and the trainer differentiates apply().
         const prev = useSiluKernel(fast);
         try {
-          const tr = trainerFor(eightGaussiansSpec({ model: { kind: 'mlp', width: 32, depth: 2 }, train: { steps: 20, batchSize: 64 }, ...patch }), toy2dSource('8gaussians'));
+          const tr = trainerFor(
+            eightGaussiansSpec({ model: { kind: 'mlp', width: 32, depth: 2 }, train: { steps: 20, batchSize: 64 }, ...patch }),
+            toy2dSource('8gaussians'),
+          );
           const losses = Array.from({ length: 5 }, () => tr.step().loss);
           const weights = snapshot(tr);
           disposeAll(tr);
@@ -113,7 +117,10 @@ describe('tape-free MLP training path', () => {
 
 describe('applyShards', () => {
   it('equals combineShards + applyGradients bit for bit (two shards, uneven rows, and one empty shard)', () => {
-    for (const [batch, shards] of [[63, 2], [1, 2]] as const) {
+    for (const [batch, shards] of [
+      [63, 2],
+      [1, 2],
+    ] as const) {
       const spec = eightGaussiansSpec({ model: { kind: 'mlp', width: 16, depth: 2 }, train: { steps: 10, batchSize: batch } });
       const a = trainerFor(spec, toy2dSource('8gaussians'));
       const b = trainerFor(spec, toy2dSource('8gaussians'));

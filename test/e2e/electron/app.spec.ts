@@ -12,7 +12,10 @@ const pkg = join(ROOT, 'node_modules', 'electron');
 
 function electronBinary(): { path?: string; reason?: string } {
   const pathTxt = join(pkg, 'path.txt');
-  if (!existsSync(pathTxt)) return { reason: `no Electron binary: ${pathTxt} is missing (the electron package's download did not run or could not reach its mirror)` };
+  if (!existsSync(pathTxt))
+    return {
+      reason: `no Electron binary: ${pathTxt} is missing (the electron package's download did not run or could not reach its mirror)`,
+    };
   const bin = join(pkg, 'dist', readFileSync(pathTxt, 'utf8').trim());
   if (!existsSync(bin)) return { reason: `no Electron binary at ${bin}` };
   return { path: bin };
@@ -38,7 +41,9 @@ test('electron: moons preset trains live, pauses, stops and samples', async () =
     await page.getByTestId('field-train.checkpointEvery').fill('50');
     await page.getByTestId('btn-train').click();
     await expect(page.getByTestId('live-status')).toHaveText('running', { timeout: 60_000 });
-    await expect.poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points')), { timeout: 60_000 }).toBeGreaterThan(5);
+    await expect
+      .poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points')), { timeout: 60_000 })
+      .toBeGreaterThan(5);
     await page.getByTestId('btn-pause').click();
     await expect(page.getByTestId('live-status')).toHaveText('paused');
     await page.getByTestId('btn-resume').click();

@@ -101,7 +101,10 @@ test('draw a point set and edit a Gaussian mixture', async ({ page }, testInfo) 
   await setField(page, 'data.kind', 'gmm');
   await expect(page.getByTestId('gmm-row')).toHaveCount(4);
   // A click away from every centre adds a component there.
-  await page.getByTestId('gmm-canvas').locator('canvas').click({ position: { x: 240, y: 60 } });
+  await page
+    .getByTestId('gmm-canvas')
+    .locator('canvas')
+    .click({ position: { x: 240, y: 60 } });
   await expect(page.getByTestId('gmm-row')).toHaveCount(5);
   await page.getByTestId('field-data.gmm.stds[4]').fill('-1');
   await expect(page.getByTestId('error-data.gmm.stds[4]')).toContainText('> 0');

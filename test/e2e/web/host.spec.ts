@@ -6,7 +6,11 @@
  */
 import { expect, test } from '../fixtures';
 
-test('the token lives only in an HttpOnly cookie; a bare reload works; connect-src self covers the own socket only', async ({ page, host, errors }) => {
+test('the token lives only in an HttpOnly cookie; a bare reload works; connect-src self covers the own socket only', async ({
+  page,
+  host,
+  errors,
+}) => {
   const opened = new URL(host.url);
   const token = opened.searchParams.get('token')!;
   expect(token).toMatch(/^[0-9a-f]{64}$/);

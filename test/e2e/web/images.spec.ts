@@ -29,7 +29,9 @@ test('conditional MNIST: image grids, class and CFG controls', async ({ page }, 
   await page.getByTestId('sample-steps').fill('2');
   await page.getByTestId('sample-n').fill('4');
   await page.getByTestId('btn-sample-now').click();
-  await expect(page.getByTestId('sample-result').getByTestId('sample-view')).toHaveAttribute('data-kind', 'image-grid', { timeout: 120_000 });
+  await expect(page.getByTestId('sample-result').getByTestId('sample-view')).toHaveAttribute('data-kind', 'image-grid', {
+    timeout: 120_000,
+  });
   await expect(page.getByTestId('trajectory-plot')).toHaveCount(0);
   await shot(page, testInfo, 'live-images');
 });

@@ -57,9 +57,15 @@ describe('createRun checks an image folder off the compute worker', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a.png'), 'not a picture');
     const bad = await studio.service.call('createRun', { config: imagesConfig(dir, 'reject') });
-    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid', field: 'data.folder', message: expect.stringContaining(join(dir, 'a.png')) } });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: 'invalid', field: 'data.folder', message: expect.stringContaining(join(dir, 'a.png')) },
+    });
     const empty = await studio.service.call('createRun', { config: imagesConfig(tempDir()) });
-    expect(empty).toMatchObject({ ok: false, error: { code: 'invalid', field: 'data.folder', message: expect.stringContaining('contains no PNG or JPEG files') } });
+    expect(empty).toMatchObject({
+      ok: false,
+      error: { code: 'invalid', field: 'data.folder', message: expect.stringContaining('contains no PNG or JPEG files') },
+    });
     expect((await studio.call('listRuns', {})).length).toBe(before);
   });
 });
@@ -74,14 +80,18 @@ describe('preflight', () => {
   it('a bound of the folder check is refused on the folder field, naming the bound', async () => {
     const dir = tempDir();
     for (let i = 0; i < 5; i++) writeFileSync(join(dir, `${i}.txt`), 'x');
-    await expect(preflight(studio.service.store, parse(imagesConfig(dir)), { ...FOLDER_CHECK_LIMITS, maxEntries: 3 })).rejects.toMatchObject({
+    await expect(
+      preflight(studio.service.store, parse(imagesConfig(dir)), { ...FOLDER_CHECK_LIMITS, maxEntries: 3 }),
+    ).rejects.toMatchObject({
       field: 'data.folder',
       message: `data.folder: image folder "${dir}" has more than 3 files and folders, the most the check lists`,
     });
   });
 
   it('still refuses combinations validateTrainSpec refuses, and a reflow parent without a run', async () => {
-    await expect(preflight(studio.service.store, parse({ ...tinyMoons(), reflow: { from: '01NOSUCHRUN' } }))).rejects.toMatchObject({ field: 'reflow.from' });
+    await expect(preflight(studio.service.store, parse({ ...tinyMoons(), reflow: { from: '01NOSUCHRUN' } }))).rejects.toMatchObject({
+      field: 'reflow.from',
+    });
     await expect(preflight(studio.service.store, parse(tinyMoons()))).resolves.toBeUndefined();
   });
 });

@@ -56,7 +56,8 @@ describe('checkRunAction', () => {
   it('cancel: through the worker or queue here; otherwise queued, paused or interrupted runs in the store', () => {
     expect(outcome('running', 'cancel', training)).toBe('worker');
     expect(outcome('queued', 'cancel', queued)).toBe('worker');
-    for (const s of RUN_STATUSES) expect(outcome(s, 'cancel'), s).toBe(s === 'paused' || s === 'queued' || s === 'running' ? 'store' : 'refused');
+    for (const s of RUN_STATUSES)
+      expect(outcome(s, 'cancel'), s).toBe(s === 'paused' || s === 'queued' || s === 'running' ? 'store' : 'refused');
   });
 
   it('rename always; delete unless it trains or waits here', () => {

@@ -17,7 +17,12 @@ const home = freshHome();
 const dbPath = join(home, 'flow-studio.db');
 
 function moons(width: number): ExperimentInput {
-  return { name: `moons w${width}`, data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp', width, depth: 2 }, train: { steps: 100 } };
+  return {
+    name: `moons w${width}`,
+    data: { kind: 'toy2d', name: 'moons' },
+    model: { kind: 'mlp', width, depth: 2 },
+    train: { steps: 100 },
+  };
 }
 
 function config(input: ExperimentInput) {
@@ -59,9 +64,19 @@ beforeAll(() => {
     // A run with metrics, a checkpoint and a sample (opaque blobs: this run is only checked for loss).
     const keep = store.createRun({ name: 'keep me', config: config(moons(32)), backend: 'wasm', seed: 0 });
     store.setStatus(keep.id, 'running');
-    store.appendMetrics(keep.id, [10, 20, 30].map((step) => ({ step, name: 'loss', value: 1 / step })));
+    store.appendMetrics(
+      keep.id,
+      [10, 20, 30].map((step) => ({ step, name: 'loss', value: 1 / step })),
+    );
     store.saveCheckpoint(keep.id, { step: 30, model: Uint8Array.from({ length: 4096 }, (_, i) => i % 251), meta: { note: 'opaque' } });
-    store.addSample(keep.id, { step: 30, kind: 'points', data: [[0, 1], [1, 0]] });
+    store.addSample(keep.id, {
+      step: 30,
+      kind: 'points',
+      data: [
+        [0, 1],
+        [1, 0],
+      ],
+    });
     store.setStatus(keep.id, 'paused');
 
     // A run whose config says width 32 but whose checkpoint holds a width-16 network.
@@ -72,7 +87,11 @@ beforeAll(() => {
     const blob = encodeTensors(weights);
     tf.dispose([...weights.values()]);
     small.dispose();
-    store.saveCheckpoint(bad.id, { step: 10, model: blob, meta: { modelConfig: modelConfigFor(cfg.model, [2], 0), shape: [2], numClasses: 0 } });
+    store.saveCheckpoint(bad.id, {
+      step: 10,
+      model: blob,
+      meta: { modelConfig: modelConfigFor(cfg.model, [2], 0), shape: [2], numClasses: 0 },
+    });
     wrongShapeRun = bad.id;
   } finally {
     store.close();
@@ -137,16 +156,26 @@ describe('bad input is refused with exit 2, naming what is wrong, and the store 
     writeFileSync(join(folder, 'a.png'), encodePng(grey, 28, 28, 1));
     writeFileSync(join(folder, 'b.png'), encodePng(grey, 28, 28, 1));
     writeFileSync(join(folder, 'corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\n this is not a picture'));
-    const f = writeJson(home, 'images.json', { data: { kind: 'images', folder, size: 28, channels: 1, onCorrupt: 'reject' }, model: { kind: 'mlp', width: 8, depth: 1 } });
+    const f = writeJson(home, 'images.json', {
+      data: { kind: 'images', folder, size: 28, channels: 1, onCorrupt: 'reject' },
+      model: { kind: 'mlp', width: 8, depth: 1 },
+    });
     await refused(['train', '--config', f], /corrupt\.png/);
   });
 
   it('a checkpoint of the wrong shape names the variable and both shapes', async () => {
-    await refused(['sample', '--model', wrongShapeRun, '--n', '4'], new RegExp(wrongShapeRun), /mlp\/\w+\/[Wb]: expected shape \[[\d, ]*32[\d, ]*\], got \[[\d, ]*16[\d, ]*\]/);
+    await refused(
+      ['sample', '--model', wrongShapeRun, '--n', '4'],
+      new RegExp(wrongShapeRun),
+      /mlp\/\w+\/[Wb]: expected shape \[[\d, ]*32[\d, ]*\], got \[[\d, ]*16[\d, ]*\]/,
+    );
   });
 
   it('points of the wrong dimension name the file and the item', async () => {
-    const f = writeJson(home, 'pts3.json', [[0, 0], [1, 2, 3]]);
+    const f = writeJson(home, 'pts3.json', [
+      [0, 0],
+      [1, 2, 3],
+    ]);
     await refused(['likelihood', '--model', 'oracle:8gaussians', '--points', f], /pts3\.json: item 1 has 3 numbers, the model expects 2/);
   });
 
@@ -155,7 +184,10 @@ describe('bad input is refused with exit 2, naming what is wrong, and the store 
     await refused(['sample', '--model', 'oracle:8gaussians', '--bogus'], /unknown option '--bogus'/, /flow-studio sample --help/);
     await refused(['sample', '--model', 'oracle:8gaussians', '--n', 'many'], /--n: must be an integer/);
     await refused(['train', '--preset'], /--preset needs a value/);
-    await refused(['sample', '--model', 'oracle:8gaussians', '--solver', 'rk5'], /--solver: must be one of euler, midpoint, heun, rk4, dopri5/);
+    await refused(
+      ['sample', '--model', 'oracle:8gaussians', '--solver', 'rk5'],
+      /--solver: must be one of euler, midpoint, heun, rk4, dopri5/,
+    );
   });
 
   it('--json turns a refusal into one error document', async () => {

@@ -44,7 +44,14 @@ function inspect(dbPath: string, runId: string, trial: string): Kill {
     expect(report.integrity, `integrity after ${trial}`).toEqual(['ok']);
     expect(report.ok, `foreign keys after ${trial}: ${report.foreignKeyProblems.join('; ')}`).toBe(true);
     const run = store.getRun(runId);
-    return { trial, at: Date.now(), checkpointStep: store.latestCheckpoint(runId)?.step ?? null, runStep: run.step, status: run.status, ownerPid: run.ownerPid };
+    return {
+      trial,
+      at: Date.now(),
+      checkpointStep: store.latestCheckpoint(runId)?.step ?? null,
+      runStep: run.step,
+      status: run.status,
+      ownerPid: run.ownerPid,
+    };
   } finally {
     store.close();
   }
@@ -107,10 +114,15 @@ describe('kill -9 during train, then train --resume', () => {
       const stale = kills.at(-1)!.ownerPid; // the dead process still named as owner
       const child = startCli(['train', '--resume', runId, '--json'], { home });
       if (k.after === 'running') {
-        await until(dbPath, (s) => {
-          const run = s.getRun(runId);
-          return run.status === 'running' && run.ownerPid !== stale;
-        }, 60_000, 'the resumed run to be running');
+        await until(
+          dbPath,
+          (s) => {
+            const run = s.getRun(runId);
+            return run.status === 'running' && run.ownerPid !== stale;
+          },
+          60_000,
+          'the resumed run to be running',
+        );
       }
       await sleep(k.ms);
       await killAndInspect(child, runId, `kill ${k.ms} ms after ${k.after === 'spawn' ? 'the start' : 'training resumed'}`);
@@ -159,7 +171,9 @@ describe('kill -9 during train, then train --resume', () => {
     } finally {
       store.close();
     }
-    console.log(`kills: ${kills.map((k) => `${k.trial} -> checkpoint ${k.checkpointStep ?? 'none'}, step ${k.runStep}, ${k.status}`).join('; ')}`);
+    console.log(
+      `kills: ${kills.map((k) => `${k.trial} -> checkpoint ${k.checkpointStep ?? 'none'}, step ${k.runStep}, ${k.status}`).join('; ')}`,
+    );
   }, 170_000);
 
   it('Ctrl+C (SIGINT) stops after a checkpoint with status cancelled (exit 130); --resume finishes the run', async () => {
@@ -175,11 +189,16 @@ describe('kill -9 during train, then train --resume', () => {
     const child = startCli(['train', '--config', config, '--json'], { home });
     const done = collect(child);
     let runId = '';
-    await until(dbPath, (s) => {
-      const run = s.listRuns()[0];
-      if (run) runId = run.id;
-      return run !== undefined && run.step > 0;
-    }, 60_000, 'training to start');
+    await until(
+      dbPath,
+      (s) => {
+        const run = s.listRuns()[0];
+        if (run) runId = run.id;
+        return run !== undefined && run.step > 0;
+      },
+      60_000,
+      'training to start',
+    );
     killGroup(child, 'SIGINT'); // what a terminal's Ctrl+C does: the whole foreground group
     const r = await done;
     expect(r.code, show(r)).toBe(130);

@@ -60,7 +60,13 @@ function childEnv(opts: CliOptions): NodeJS.ProcessEnv {
  * spawned). The caller collects output with `collect`.
  */
 export function startCli(args: readonly string[], opts: CliOptions): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(opts), stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.user ?? {}) });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: childEnv(opts),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    ...(opts.user ?? {}),
+  });
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
   return child;
@@ -110,7 +116,10 @@ export function jsonOf<T = Record<string, unknown>>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch (e) {
-    throw new Error(`stdout is not one JSON document (${(e as Error).message})\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(-2000)}`, { cause: e });
+    throw new Error(
+      `stdout is not one JSON document (${(e as Error).message})\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(-2000)}`,
+      { cause: e },
+    );
   }
 }
 
@@ -131,9 +140,15 @@ export function unprivilegedUser(): { user?: { uid: number; gid: number }; skip?
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
   const probe = spawnSync(
     process.execPath,
-    ['-e', `const fs = require('fs'); fs.accessSync(${JSON.stringify(BIN)}, fs.constants.R_OK); require(${JSON.stringify(sqlite)}); if (process.getuid() !== ${user.uid}) process.exit(3);`],
+    [
+      '-e',
+      `const fs = require('fs'); fs.accessSync(${JSON.stringify(BIN)}, fs.constants.R_OK); require(${JSON.stringify(sqlite)}); if (process.getuid() !== ${user.uid}) process.exit(3);`,
+    ],
     { ...user, cwd: '/', encoding: 'utf8' },
   );
-  if (probe.status !== 0) return { skip: `the unprivileged user (uid ${user.uid}) cannot run ${process.execPath} or read ${ROOT}: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}` };
+  if (probe.status !== 0)
+    return {
+      skip: `the unprivileged user (uid ${user.uid}) cannot run ${process.execPath} or read ${ROOT}: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split('\n')[0]}`,
+    };
   return { user };
 }

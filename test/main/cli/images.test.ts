@@ -30,15 +30,25 @@ beforeAll(async () => {
   expect(r.code, show(r)).toBe(0);
   runId = String(jsonOf(r).runId);
   // Two 28x28 grey pictures to feed back in.
-  const a = new Float32Array(28 * 28).map((_, i) => ((i % 28) / 14) - 1);
+  const a = new Float32Array(28 * 28).map((_, i) => (i % 28) / 14 - 1);
   writeFileSync(join(home, 'a.png'), encodePng(a, 28, 28, 1));
-  writeFileSync(join(home, 'b.png'), encodePng(a.map((v) => -v), 28, 28, 1));
+  writeFileSync(
+    join(home, 'b.png'),
+    encodePng(
+      a.map((v) => -v),
+      28,
+      28,
+      1,
+    ),
+  );
 }, 120_000);
 
 describe('image models', () => {
   it('sample writes a PNG grid (and refuses to print images to stdout)', async () => {
     const out = join(home, 'grid.png');
-    const r = await cli(['sample', '--model', runId, '--n', '12', '--class', '1', '--cfg', '1.5', '--cols', '4', '--out', out, '--json'], { home });
+    const r = await cli(['sample', '--model', runId, '--n', '12', '--class', '1', '--cfg', '1.5', '--cols', '4', '--out', out, '--json'], {
+      home,
+    });
     expect(r.code, show(r)).toBe(0);
     expect(jsonOf(r)).toMatchObject({ n: 12, nfe: 4, format: 'png', cfg: 1.5, class: 1 });
     expect(png(out)).toEqual({ width: 4 * 30 + 2, height: 3 * 30 + 2 }); // 28 px cells, 2 px padding
@@ -71,7 +81,10 @@ describe('image models', () => {
     expect(latents[0]).toHaveLength(784);
 
     const strip = join(home, 'strip.png');
-    const i = await cli(['interpolate', '--model', runId, '--from', a, '--to', b, '--frames', '5', '--solver', 'euler', '--steps', '4', '--out', strip], { home });
+    const i = await cli(
+      ['interpolate', '--model', runId, '--from', a, '--to', b, '--frames', '5', '--solver', 'euler', '--steps', '4', '--out', strip],
+      { home },
+    );
     expect(i.code, show(i)).toBe(0);
     expect(png(strip)).toEqual({ width: 5 * 30 + 2, height: 30 + 2 });
 

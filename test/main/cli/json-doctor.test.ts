@@ -71,11 +71,20 @@ describe('doctor, help and --json', () => {
 
   it('sample --json is one document with the numbers a script needs, reproducible from --seed', async () => {
     const home = freshHome();
-    const s = await cli(['sample', '--model', 'oracle:8gaussians', '--n', '8', '--solver', 'heun', '--steps', '10', '--seed', '3', '--json'], { home });
+    const s = await cli(
+      ['sample', '--model', 'oracle:8gaussians', '--n', '8', '--solver', 'heun', '--steps', '10', '--seed', '3', '--json'],
+      { home },
+    );
     const doc = jsonOf<{ samples: number[][]; nfe: number; steps: number; model: { kind: string } }>(s);
     expect(doc.samples).toHaveLength(8);
     expect(doc).toMatchObject({ nfe: 20, steps: 10, model: { kind: 'oracle' } }); // Heun: 2 evaluations per step
     // Same seed, same samples: sampling is reproducible from the command line.
-    expect(jsonOf<{ samples: number[][] }>(await cli(['sample', '--model', 'oracle:8gaussians', '--n', '8', '--solver', 'heun', '--steps', '10', '--seed', '3', '--json'], { home })).samples).toEqual(doc.samples);
+    expect(
+      jsonOf<{ samples: number[][] }>(
+        await cli(['sample', '--model', 'oracle:8gaussians', '--n', '8', '--solver', 'heun', '--steps', '10', '--seed', '3', '--json'], {
+          home,
+        }),
+      ).samples,
+    ).toEqual(doc.samples);
   });
 });

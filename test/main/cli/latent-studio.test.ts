@@ -23,7 +23,17 @@ function snapshot(db: string): string {
   try {
     const tables = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
     return JSON.stringify(
-      tables.map((t) => [t, conn.prepare(`SELECT * FROM "${t}"`).all().map((row) => Object.values(row as object).map((v) => (Buffer.isBuffer(v) ? `blob ${v.length} ${v.reduce((a, b) => (a * 31 + b) >>> 0, 7)}` : v)))]),
+      tables.map((t) => [
+        t,
+        conn
+          .prepare(`SELECT * FROM "${t}"`)
+          .all()
+          .map((row) =>
+            Object.values(row as object).map((v) =>
+              Buffer.isBuffer(v) ? `blob ${v.length} ${v.reduce((a, b) => (a * 31 + b) >>> 0, 7)}` : v,
+            ),
+          ),
+      ]),
     );
   } finally {
     conn.close();
@@ -38,14 +48,36 @@ const pngSize = (file: string): [number, number] => {
 describe.skipIf(!shipped)('latent studio commands (shipped:mnist)', () => {
   it('invert --image reports latent statistics, PSNR and max abs error; --save stores artifacts', async () => {
     const recon = join(home, 'recon.png');
-    const r = await cli(['invert', ...M, '--image', 'mnist:3:0', '--image', 'mnist:7:1', '--class', '3', ...RK4, '--reconstruction', recon, '--save', '--json'], { home });
+    const r = await cli(
+      [
+        'invert',
+        ...M,
+        '--image',
+        'mnist:3:0',
+        '--image',
+        'mnist:7:1',
+        '--class',
+        '3',
+        ...RK4,
+        '--reconstruction',
+        recon,
+        '--save',
+        '--json',
+      ],
+      { home },
+    );
     expect(r.code, show(r)).toBe(0);
     const doc = jsonOf<{
       latents: number[][];
       nfe: number;
       decodeNfe: number;
       dataRange: number;
-      images: { input: string; psnr: number; maxAbsError: number; stats: { mean: number; std: number; ks: number; ksPValue: number; normRatio: number } }[];
+      images: {
+        input: string;
+        psnr: number;
+        maxAbsError: number;
+        stats: { mean: number; std: number; ks: number; ksPValue: number; normRatio: number };
+      }[];
       saved: { runId: string; artifacts: { name: string }[] };
     }>(r);
     expect(doc.latents).toHaveLength(2);
@@ -71,9 +103,37 @@ describe.skipIf(!shipped)('latent studio commands (shipped:mnist)', () => {
     const strip = join(home, 'strip.png');
     const gif = join(home, 'strip.gif');
     const apng = join(home, 'strip.apng.png');
-    const r = await cli(['interpolate', ...M, '--from', 'mnist:3:0', '--to', 'mnist:7:1', '--frames', '5', '--mode', 'both', ...RK4, '--out', strip, '--gif', gif, '--apng', apng, '--delay', '100', '--json'], { home });
+    const r = await cli(
+      [
+        'interpolate',
+        ...M,
+        '--from',
+        'mnist:3:0',
+        '--to',
+        'mnist:7:1',
+        '--frames',
+        '5',
+        '--mode',
+        'both',
+        ...RK4,
+        '--out',
+        strip,
+        '--gif',
+        gif,
+        '--apng',
+        apng,
+        '--delay',
+        '100',
+        '--json',
+      ],
+      { home },
+    );
     expect(r.code, show(r)).toBe(0);
-    const doc = jsonOf<{ sqrtD: number; norms: { slerp: number[]; lerp: number[] }; endpoints: { a: { psnr: number }; b: { psnr: number } } }>(r);
+    const doc = jsonOf<{
+      sqrtD: number;
+      norms: { slerp: number[]; lerp: number[] };
+      endpoints: { a: { psnr: number }; b: { psnr: number } };
+    }>(r);
     expect(doc.sqrtD).toBe(28);
     expect(doc.norms.lerp[2]! / doc.norms.slerp[2]!).toBeLessThan(0.85);
     expect(doc.endpoints.a.psnr).toBeGreaterThan(30);
@@ -86,31 +146,79 @@ describe.skipIf(!shipped)('latent studio commands (shipped:mnist)', () => {
     // The two animations hold the same grey (r = g = b) frames (grey GIF is lossless), and pngjs
     // reads the APNG's first.
     a.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(g.frames[i]!)), `frame ${i}`).toBe(true));
-    for (let p = 0; p < 784; p++) expect([a.frames[0]![p * 4 + 1], a.frames[0]![p * 4 + 2]]).toEqual([a.frames[0]![p * 4], a.frames[0]![p * 4]]);
+    for (let p = 0; p < 784; p++)
+      expect([a.frames[0]![p * 4 + 1], a.frames[0]![p * 4 + 2]]).toEqual([a.frames[0]![p * 4], a.frames[0]![p * 4]]);
     const first = PNG.sync.read(readFileSync(apng));
     expect(Buffer.from(first.data).equals(Buffer.from(a.frames[0]!))).toBe(true);
   });
 
   it('edit class-swap, inpaint, sdedit and arithmetic write PNGs and report their numbers', async () => {
     const swap = join(home, 'swap.png');
-    const s = await cli(['edit', 'class-swap', ...M, '--image', 'mnist:3:0', '--to-class', '8', '--cfg', '2', ...RK4, '--out', swap, '--json'], { home });
+    const s = await cli(
+      ['edit', 'class-swap', ...M, '--image', 'mnist:3:0', '--to-class', '8', '--cfg', '2', ...RK4, '--out', swap, '--json'],
+      { home },
+    );
     expect(s.code, show(s)).toBe(0);
     expect(jsonOf(s)).toMatchObject({ op: 'class-swap', cfg: 2, nfe: 80, items: [{ input: 'mnist 3/0', fromClass: 3, toClass: 8 }] });
     expect(pngSize(swap)).toEqual([2 * 30 + 2, 30 + 2]);
 
-    const inp = await cli(['edit', 'inpaint', ...M, '--image', 'mnist:3:0', '--mask-rect', '0,14,28,14', '--class', '3', '--steps', '8', '--json'], { home });
+    const inp = await cli(
+      ['edit', 'inpaint', ...M, '--image', 'mnist:3:0', '--mask-rect', '0,14,28,14', '--class', '3', '--steps', '8', '--json'],
+      { home },
+    );
     expect(inp.code, show(inp)).toBe(0);
     const di = jsonOf<{ nfe: number; maskedPixels: number; items: { maxAbsErrorUnmasked: number; meanAbsChangeMasked: number }[] }>(inp);
     expect(di).toMatchObject({ nfe: 16, maskedPixels: 392 });
     expect(di.items[0]!.maxAbsErrorUnmasked).toBeLessThanOrEqual(1e-5);
     expect(di.items[0]!.meanAbsChangeMasked).toBeGreaterThan(0.01);
 
-    const sd = await cli(['edit', 'sdedit', ...M, '--image', 'mnist:3:0', '--t0', '0.5', '--start', 'noise', '--sampler', 'sde', '--steps', '10', '--class', '3', '--json'], { home });
+    const sd = await cli(
+      [
+        'edit',
+        'sdedit',
+        ...M,
+        '--image',
+        'mnist:3:0',
+        '--t0',
+        '0.5',
+        '--start',
+        'noise',
+        '--sampler',
+        'sde',
+        '--steps',
+        '10',
+        '--class',
+        '3',
+        '--json',
+      ],
+      { home },
+    );
     expect(sd.code, show(sd)).toBe(0);
     expect(jsonOf(sd)).toMatchObject({ op: 'sdedit', t0: 0.5, start: 'noise', sampler: 'sde', nfe: 10 });
 
     const ar = join(home, 'arith.png');
-    const a = await cli(['edit', 'arithmetic', ...M, '--a', 'mnist:3:0', '--b', 'mnist:3:1', '--c', 'mnist:3:2', '--scale', '0.5', '--class', '3', ...RK4, '--out', ar, '--json'], { home });
+    const a = await cli(
+      [
+        'edit',
+        'arithmetic',
+        ...M,
+        '--a',
+        'mnist:3:0',
+        '--b',
+        'mnist:3:1',
+        '--c',
+        'mnist:3:2',
+        '--scale',
+        '0.5',
+        '--class',
+        '3',
+        ...RK4,
+        '--out',
+        ar,
+        '--json',
+      ],
+      { home },
+    );
     expect(a.code, show(a)).toBe(0);
     expect(jsonOf(a)).toMatchObject({ op: 'arithmetic', scale: 0.5, nfe: 80 });
     expect(pngSize(ar)).toEqual([4 * 30 + 2, 30 + 2]);

@@ -32,7 +32,24 @@ describe('oracle through the CLI equals core', () => {
   const file = writeJson(home, 'points.json', pts);
 
   it('likelihood --exact: CLI = core logLikelihood (1e-5) = closed-form log-density (1e-3 nats)', async () => {
-    const r = await cli(['likelihood', '--model', 'oracle:8gaussians', '--points', file, '--exact', '--solver', 'dopri5', '--rtol', '1e-5', '--atol', '1e-5', '--json'], { home });
+    const r = await cli(
+      [
+        'likelihood',
+        '--model',
+        'oracle:8gaussians',
+        '--points',
+        file,
+        '--exact',
+        '--solver',
+        'dopri5',
+        '--rtol',
+        '1e-5',
+        '--atol',
+        '1e-5',
+        '--json',
+      ],
+      { home },
+    );
     expect(r.code, show(r)).toBe(0);
     const doc = jsonOf<{ logp: number[]; exactLogp: number[]; nfe: number; divergence: string }>(r);
     expect(doc.divergence).toBe('exact');

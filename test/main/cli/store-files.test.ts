@@ -56,7 +56,10 @@ describe('a damaged store', () => {
     const { home, db } = homeWithStore();
     // More runs, so the runs table spans several pages and one of them can be lost alone.
     const store = RunStore.open(db);
-    const fillers = Array.from({ length: 40 }, (_, i) => store.createRun({ name: `filler ${i}`, config: { note: 'x'.repeat(300) }, backend: 'wasm' }).id);
+    const fillers = Array.from(
+      { length: 40 },
+      (_, i) => store.createRun({ name: `filler ${i}`, config: { note: 'x'.repeat(300) }, backend: 'wasm' }).id,
+    );
     store.close();
     const leaves = pagesOf(db, 'runs').filter((p) => p.pagetype === 'leaf');
     expect(leaves.length).toBeGreaterThan(2);
@@ -99,8 +102,18 @@ describe('a damaged store', () => {
     expect(r.code, show(r)).toBe(0);
     const report = jsonOf<{ target: string; runs: { id: string; status: string }[] }>(r);
     expect(report.target).toBe(out);
-    expect(report.runs.filter((x) => x.status === 'lost').map((x) => x.id).sort()).toEqual([...lost].sort());
-    expect(report.runs.filter((x) => x.status !== 'lost').map((x) => x.id).sort()).toEqual([trained, ...fillers.filter((id) => !lost.includes(id))].sort());
+    expect(
+      report.runs
+        .filter((x) => x.status === 'lost')
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([...lost].sort());
+    expect(
+      report.runs
+        .filter((x) => x.status !== 'lost')
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([trained, ...fillers.filter((id) => !lost.includes(id))].sort());
     expect(sha256File(db)).toBe(hash);
 
     // The recovered store works as a store: listed, and the trained model samples from it.
@@ -126,7 +139,11 @@ describe('--db naming something that is not a run store', () => {
       [textFile, /is not a Flow Studio run store/],
       [png, /its first bytes are not the SQLite header/],
     ] as const) {
-      const commands = [['runs', 'list'], ['runs', 'delete', 'X', '--yes'], ['train', '--preset', 'moons', '--steps', '5']];
+      const commands = [
+        ['runs', 'list'],
+        ['runs', 'delete', 'X', '--yes'],
+        ['train', '--preset', 'moons', '--steps', '5'],
+      ];
       if (file === folder) commands.push(['sample', '--model', '01ABC', '--n', '2']); // slower: starts the backend first
       for (const args of commands) {
         refused(await cli([...args, '--db', file], { home }), file, why);
@@ -154,7 +171,11 @@ describe('permissions', () => {
       const list = await cli(['runs', 'list', '--json'], { home, user });
       expect(list.code, show(list)).toBe(0);
       expect(jsonOf<{ runs: { id: string }[] }>(list).runs.map((r) => r.id)).toEqual([trained]);
-      for (const args of [['runs', 'show', trained], ['runs', 'export', trained], ['sample', '--model', trained, '--n', '4']]) {
+      for (const args of [
+        ['runs', 'show', trained],
+        ['runs', 'export', trained],
+        ['sample', '--model', trained, '--n', '4'],
+      ]) {
         const r = await cli(args, { home, user });
         expect(r.code, `${args.join(' ')}: ${show(r)}`).toBe(0);
       }
@@ -233,7 +254,7 @@ describe('-wal and -shm files nobody asked for', () => {
 
   it("root reading a user's store creates nothing; root training into it leaves only files owned by that user", async (ctx) => {
     if (!IS_ROOT) {
-      console.warn('skipped: needs root (it is about what root leaves in another user\'s folder)');
+      console.warn("skipped: needs root (it is about what root leaves in another user's folder)");
       ctx.skip();
     }
     const { home, db } = homeWithStore();

@@ -52,7 +52,9 @@ describe('train then sample (moons preset)', () => {
 
     // Text mode prints the same points as a plain JSON array, and --out writes them to a file.
     const out = join(home, 'samples.json');
-    const t = await cli(['sample', '--model', `${runId}@${STEPS}`, '--n', '1000', '--solver', 'rk4', '--steps', '20', '--out', out], { home });
+    const t = await cli(['sample', '--model', `${runId}@${STEPS}`, '--n', '1000', '--solver', 'rk4', '--steps', '20', '--out', out], {
+      home,
+    });
     expect(t.code, show(t)).toBe(0);
     expect(t.stdout).toBe('');
     expect(t.stderr).toMatch(/80 NFE/);
@@ -70,7 +72,10 @@ describe('train then sample (moons preset)', () => {
     const table = await cli(['runs', 'list'], { home });
     expect(table.stdout).toMatch(new RegExp(`${runId}\\s+moons\\s+moons\\s+affine/condot\\s+completed\\s+${STEPS}`));
 
-    const s = jsonOf<{ run: { id: string; config: { train: { steps: number; checkpointEvery: number; sampleEvery: number } } }; checkpoints: { step: number }[] }>(await cli(['runs', 'show', runId, '--json'], { home }));
+    const s = jsonOf<{
+      run: { id: string; config: { train: { steps: number; checkpointEvery: number; sampleEvery: number } } };
+      checkpoints: { step: number }[];
+    }>(await cli(['runs', 'show', runId, '--json'], { home }));
     expect(s.run.config.train.steps).toBe(STEPS); // --steps is stored in the run's config
     // The preset checkpoints every 500 steps: a 300-step run shortens that to fit (and keeps the rest).
     expect(s.run.config.train).toMatchObject({ checkpointEvery: STEPS, sampleEvery: 250 });
@@ -80,7 +85,11 @@ describe('train then sample (moons preset)', () => {
     const weights = join(home, 'ema.bin');
     const e = await cli(['runs', 'export', runId, '--out', exportFile, '--model', weights, '--json'], { home });
     expect(e.code, show(e)).toBe(0);
-    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as { run: { id: string }; metrics: { name: string; steps: number[] }[]; checkpoints: unknown[] };
+    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as {
+      run: { id: string };
+      metrics: { name: string; steps: number[] }[];
+      checkpoints: unknown[];
+    };
     expect(exported.run.id).toBe(runId);
     expect(exported.metrics.find((m) => m.name === 'loss')?.steps.at(-1)).toBe(STEPS);
     expect(jsonOf<{ model: { weights: string; step: number } }>(e).model).toMatchObject({ weights: 'ema', step: STEPS });

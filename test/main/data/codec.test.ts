@@ -81,18 +81,32 @@ describe('PNG round trip', () => {
 describe('PNG kinds our encoder does not write', () => {
   it('reads palette PNGs, with tRNS transparency', () => {
     // 2x2, 8-bit indices into red, green, blue, and a transparent 4th entry
-    const png = handPng({ width: 2, height: 2, bitDepth: 8, colorType: 3 }, [[0, 1], [2, 3]], [
-      ['PLTE', [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]],
-      ['tRNS', [255, 255, 255, 0]],
-    ]);
+    const png = handPng(
+      { width: 2, height: 2, bitDepth: 8, colorType: 3 },
+      [
+        [0, 1],
+        [2, 3],
+      ],
+      [
+        ['PLTE', [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]],
+        ['tRNS', [255, 255, 255, 0]],
+      ],
+    );
     const img = decodeImage(png, 'pal.png', { size: 2, channels: 3 });
     expect(toBytes(img.data)).toEqual([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]);
   });
 
   it('reads 2-bit palette and 1-bit grey PNGs', () => {
-    const pal = handPng({ width: 4, height: 4, bitDepth: 2, colorType: 3 }, Array.from({ length: 4 }, () => [0b00011011]), [['PLTE', [0, 0, 0, 85, 85, 85, 170, 170, 170, 255, 255, 255]]]);
+    const pal = handPng(
+      { width: 4, height: 4, bitDepth: 2, colorType: 3 },
+      Array.from({ length: 4 }, () => [0b00011011]),
+      [['PLTE', [0, 0, 0, 85, 85, 85, 170, 170, 170, 255, 255, 255]]],
+    );
     expect(toBytes(decodeImage(pal, 'pal2.png', { size: 4, channels: 1 }).data.subarray(0, 4))).toEqual([0, 85, 170, 255]);
-    const bits = handPng({ width: 8, height: 8, bitDepth: 1, colorType: 0 }, Array.from({ length: 8 }, () => [0b10101010]));
+    const bits = handPng(
+      { width: 8, height: 8, bitDepth: 1, colorType: 0 },
+      Array.from({ length: 8 }, () => [0b10101010]),
+    );
     const img = decodeImage(bits, 'bits.png', { size: 8, channels: 1 });
     expect(toBytes(img.data.subarray(0, 8))).toEqual([255, 0, 255, 0, 255, 0, 255, 0]);
     // shrunk by 2, each output averages one white and one black column
@@ -198,7 +212,9 @@ describe('bad bytes', () => {
     expect(reason(withPngSize(png, 10000, 4001))).toBe('PNG is 10000x4001 (40 megapixels); the largest accepted is 40 megapixels');
     expect(reason(withPngSize(png, 12, 2 ** 31 + 5))).toMatch(/the largest accepted is 40 megapixels/);
     // 1000 x 1000 grey is 10^6 bytes of pixels; deflate needs at least 10^6 / 1032 bytes for them.
-    expect(reason(withPngSize(png, 1000, 1000))).toMatch(/^truncated PNG: \d+ bytes of image data cannot hold 1000x1000 pixels \(1000000 bytes; deflate needs at least 969\)$/);
+    expect(reason(withPngSize(png, 1000, 1000))).toMatch(
+      /^truncated PNG: \d+ bytes of image data cannot hold 1000x1000 pixels \(1000000 bytes; deflate needs at least 969\)$/,
+    );
     expect(reason(withPngSize(png, 0, 12))).toBe('invalid PNG: dimensions 0x12');
     // JPEG: rewrite the frame header's height and width.
     const big = Uint8Array.from(jpeg);

@@ -14,7 +14,12 @@ import { checkImageFolder, checkImageFolderInWorker, FOLDER_CHECK_LIMITS, type F
 import { FolderLimitError } from '../../../main/data/types';
 import { noisePng1Bit, randomBytes, tempDir } from './helpers';
 
-const spec = (folder: string, extra: { onCorrupt?: 'skip' | 'reject'; labelsFromSubfolders?: boolean } = {}) => ({ folder, size: 8, channels: 1 as const, ...extra });
+const spec = (folder: string, extra: { onCorrupt?: 'skip' | 'reject'; labelsFromSubfolders?: boolean } = {}) => ({
+  folder,
+  size: 8,
+  channels: 1 as const,
+  ...extra,
+});
 const limits = (over: Partial<FolderCheckLimits>): FolderCheckLimits => ({ ...FOLDER_CHECK_LIMITS, ...over });
 const png = (seed: number) => encodePng(randomBytes(12 * 12, seed), 12, 12, 1);
 
@@ -39,7 +44,11 @@ describe('bounds', () => {
     for (let i = 0; i < 30; i++) writeFileSync(join(dir, `${String(i).padStart(2, '0')}.${i % 2 ? 'png' : 'txt'}`), png(i));
     const e = await rejection(checkImageFolder(spec(dir), limits({ maxEntries: 20 })));
     expect(e).toBeInstanceOf(FolderLimitError);
-    expect(e).toMatchObject({ folder: dir, bound: 'entries', message: `image folder "${dir}" has more than 20 files and folders, the most the check lists` });
+    expect(e).toMatchObject({
+      folder: dir,
+      bound: 'entries',
+      message: `image folder "${dir}" has more than 20 files and folders, the most the check lists`,
+    });
     expect(await checkImageFolder(spec(dir), limits({ maxEntries: 30 }))).toMatchObject({ files: 15, decoded: 4, skipped: [] });
   });
 
@@ -48,12 +57,19 @@ describe('bounds', () => {
     mkdirSync(join(dir, 'a', 'b', 'c'), { recursive: true });
     writeFileSync(join(dir, 'a', 'b', 'c', 'x.png'), png(1));
     const e = await rejection(checkImageFolder(spec(dir), limits({ maxDepth: 2 })));
-    expect(e).toMatchObject({ name: 'FolderLimitError', bound: 'depth', message: `image folder "${dir}": "a/b/c" is 3 folders deep; the check looks at most 2 deep` });
+    expect(e).toMatchObject({
+      name: 'FolderLimitError',
+      bound: 'depth',
+      message: `image folder "${dir}": "a/b/c" is 3 folders deep; the check looks at most 2 deep`,
+    });
     expect(await checkImageFolder(spec(dir), limits({ maxDepth: 3 }))).toMatchObject({ files: 1 });
     // Class subfolders are at depth 1, so their own subfolders at 2.
     const labelled = await rejection(checkImageFolder(spec(dir, { labelsFromSubfolders: true }), limits({ maxDepth: 2 })));
     expect(labelled).toMatchObject({ bound: 'depth' });
-    expect(await checkImageFolder(spec(dir, { labelsFromSubfolders: true }), limits({ maxDepth: 3 }))).toMatchObject({ files: 1, classes: 1 });
+    expect(await checkImageFolder(spec(dir, { labelsFromSubfolders: true }), limits({ maxDepth: 3 }))).toMatchObject({
+      files: 1,
+      classes: 1,
+    });
   });
 });
 
@@ -62,7 +78,12 @@ describe('what it decides', () => {
     const dir = tempDir();
     for (let i = 0; i < 3; i++) writeFileSync(join(dir, `a${i}.png`), png(i));
     writeFileSync(join(dir, 'z-bad.png'), 'not a picture');
-    expect(await checkImageFolder(spec(dir, { onCorrupt: 'reject' }), limits({ decodeFiles: 3 }))).toEqual({ files: 4, classes: 0, decoded: 3, skipped: [] });
+    expect(await checkImageFolder(spec(dir, { onCorrupt: 'reject' }), limits({ decodeFiles: 3 }))).toEqual({
+      files: 4,
+      classes: 0,
+      decoded: 3,
+      skipped: [],
+    });
     const e = await rejection(checkImageFolder(spec(dir, { onCorrupt: 'reject' }), limits({ decodeFiles: 4 })));
     expect(e).toBeInstanceOf(ImageFileError);
     expect(e).toMatchObject({ file: join(dir, 'z-bad.png'), reason: expect.stringContaining('not a PNG or JPEG') });
@@ -75,7 +96,9 @@ describe('what it decides', () => {
     for (let i = 0; i < 3; i++) writeFileSync(join(dir, `bad${i}.png`), 'nope');
     const none = await rejection(checkImageFolder(spec(dir), limits({ decodeFiles: 4 })));
     expect(none).toBeInstanceOf(DataError);
-    expect(none.message).toMatch(new RegExp(`^no image in "${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" could be loaded: 3 file\\(s\\) skipped`));
+    expect(none.message).toMatch(
+      new RegExp(`^no image in "${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" could be loaded: 3 file\\(s\\) skipped`),
+    );
     writeFileSync(join(dir, 'good.png'), png(7)); // after the bad ones in load order
     const partial = await checkImageFolder(spec(dir), limits({ decodeFiles: 2 }));
     expect(partial).toMatchObject({ files: 4, decoded: 2, skipped: [{ file: 'bad0.png' }, { file: 'bad1.png' }] });
@@ -85,7 +108,9 @@ describe('what it decides', () => {
     const dir = tempDir();
     expect((await rejection(checkImageFolder(spec(join(dir, 'nope'))))).message).toBe(`image folder "${join(dir, 'nope')}" does not exist`);
     writeFileSync(join(dir, 'f.txt'), 'x');
-    expect((await rejection(checkImageFolder(spec(join(dir, 'f.txt'))))).message).toBe(`image folder "${join(dir, 'f.txt')}" is not a folder`);
+    expect((await rejection(checkImageFolder(spec(join(dir, 'f.txt'))))).message).toBe(
+      `image folder "${join(dir, 'f.txt')}" is not a folder`,
+    );
     expect((await rejection(checkImageFolder(spec(dir)))).message).toMatch(/contains no PNG or JPEG files/);
   });
 
@@ -96,7 +121,11 @@ describe('what it decides', () => {
     symlinkSync(fifo, join(dir, 'a.png'));
     writeFileSync(join(dir, 'b.png'), png(3));
     try {
-      expect(await checkImageFolder(spec(dir))).toMatchObject({ files: 2, decoded: 2, skipped: [{ file: 'a.png', reason: 'not a regular file' }] });
+      expect(await checkImageFolder(spec(dir))).toMatchObject({
+        files: 2,
+        decoded: 2,
+        skipped: [{ file: 'a.png', reason: 'not a regular file' }],
+      });
       const ds = await loadImageFolder({ folder: dir, size: 8, channels: 1, onCorrupt: 'skip' });
       expect(ds.count).toBe(1);
       expect(ds.skipped).toEqual([{ file: 'a.png', reason: 'not a regular file' }]);
@@ -142,7 +171,11 @@ describe('in its own worker thread', () => {
     const e = await rejection(checkImageFolderInWorker(spec(dir), limits({ seconds })));
     const elapsed = performance.now() - t1;
     expect(e).toBeInstanceOf(FolderLimitError);
-    expect(e).toMatchObject({ folder: dir, bound: 'seconds', message: `image folder "${dir}": the check took longer than ${seconds} s, its limit (a slow or network drive?)` });
+    expect(e).toMatchObject({
+      folder: dir,
+      bound: 'seconds',
+      message: `image folder "${dir}": the check took longer than ${seconds} s, its limit (a slow or network drive?)`,
+    });
     // Cut off: the answer came sooner than the worker's decode alone could have finished, though its
     // time also holds the worker's start and the file's read.
     expect(elapsed).toBeLessThan(decodeMs);

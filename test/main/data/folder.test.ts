@@ -60,7 +60,10 @@ describe('loadImageFolder', () => {
 
   it('labels images by sorted subfolder names, round-robin over classes', async () => {
     const dir = tempDir();
-    for (const [cls, n, value] of [['dogs', 3, 30], ['cats', 2, 220]] as const) {
+    for (const [cls, n, value] of [
+      ['dogs', 3, 30],
+      ['cats', 2, 220],
+    ] as const) {
       mkdirSync(join(dir, cls));
       for (let i = 0; i < n; i++) writeFileSync(join(dir, cls, `${i}.png`), flatPng(value));
     }
@@ -112,9 +115,13 @@ describe('loadImageFolder', () => {
     await expect(load(empty)).rejects.toThrow(`image folder "${empty}" contains no PNG or JPEG files`);
     writeFileSync(join(empty, 'a.txt'), 'x');
     await expect(load(empty)).rejects.toThrow(DataError);
-    await expect(load(empty, { labelsFromSubfolders: true })).rejects.toThrow(`image folder "${empty}" has no subfolders with PNG or JPEG files`);
+    await expect(load(empty, { labelsFromSubfolders: true })).rejects.toThrow(
+      `image folder "${empty}" has no subfolders with PNG or JPEG files`,
+    );
     writeFileSync(join(empty, 'bad.jpg'), randomBytes(64, 1));
-    await expect(load(empty)).rejects.toThrow(`no image in "${empty}" could be loaded: 1 file(s) skipped (first: bad.jpg: not a PNG or JPEG`);
+    await expect(load(empty)).rejects.toThrow(
+      `no image in "${empty}" could be loaded: 1 file(s) skipped (first: bad.jpg: not a PNG or JPEG`,
+    );
   });
 
   it('treats files over maxFileBytes as corrupt without reading them', async () => {
@@ -134,7 +141,14 @@ describe('loadImageFolder', () => {
     expect(seen).toEqual([1, 2, 3, 4, 5, 6].map((d) => [d, 6]));
 
     const ac = new AbortController();
-    const run = loadImageFolder({ folder: dir, size: 28, channels: 1, onCorrupt: 'skip', signal: ac.signal, onProgress: (d) => d === 2 && ac.abort() });
+    const run = loadImageFolder({
+      folder: dir,
+      size: 28,
+      channels: 1,
+      onCorrupt: 'skip',
+      signal: ac.signal,
+      onProgress: (d) => d === 2 && ac.abort(),
+    });
     await expect(run).rejects.toThrow(CancelledError);
   });
 

@@ -95,7 +95,11 @@ export function toBytes(values: Float32Array): number[] {
  * A PNG built chunk by chunk, for the kinds our encoder never writes (palette, low bit depths):
  * `rows` are packed scanlines without the filter byte (filter 0 is added).
  */
-export function handPng(header: { width: number; height: number; bitDepth: number; colorType: number }, rows: number[][], extra: [string, number[]][] = []): Uint8Array {
+export function handPng(
+  header: { width: number; height: number; bitDepth: number; colorType: number },
+  rows: number[][],
+  extra: [string, number[]][] = [],
+): Uint8Array {
   const chunk = (type: string, data: Uint8Array) => {
     const out = new Uint8Array(12 + data.length);
     const v = new DataView(out.buffer);
@@ -157,7 +161,12 @@ export function pngWithData(header: { width: number; height: number; bitDepth: n
   v.setUint32(0, header.width);
   v.setUint32(4, header.height);
   ihdr.set([header.bitDepth, header.colorType, 0, 0, 0], 8);
-  return concat([Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+  return concat([
+    Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /**
@@ -165,10 +174,28 @@ export function pngWithData(header: { width: number; height: number; bitDepth: n
  * `width x height` with the given components' sampling factors [h, v], one-code Huffman tables, one
  * scan over every component, then `data` as the entropy-coded bytes and the end-of-image marker.
  */
-export function jpegWithData(width: number, height: number, data: Uint8Array, components: [number, number][] = [[1, 1], [1, 1], [1, 1]]): Uint8Array {
-  const segment = (marker: number, payload: number[]) => Uint8Array.from([0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload]);
+export function jpegWithData(
+  width: number,
+  height: number,
+  data: Uint8Array,
+  components: [number, number][] = [
+    [1, 1],
+    [1, 1],
+    [1, 1],
+  ],
+): Uint8Array {
+  const segment = (marker: number, payload: number[]) =>
+    Uint8Array.from([0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload]);
   const dqt = segment(0xdb, [0, ...new Array<number>(64).fill(1)]);
-  const sof = segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, components.length, ...components.flatMap(([h, v], k) => [k + 1, (h << 4) | v, 0])]);
+  const sof = segment(0xc0, [
+    8,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    components.length,
+    ...components.flatMap(([h, v], k) => [k + 1, (h << 4) | v, 0]),
+  ]);
   // One symbol (category 0) of code length 1 in each table: the shortest code Huffman coding allows.
   const oneCode = [1, ...new Array<number>(15).fill(0), 0];
   const dht = concat([segment(0xc4, [0x00, ...oneCode]), segment(0xc4, [0x10, ...oneCode])]);

@@ -51,7 +51,9 @@ describe('refused before anything large is allocated', () => {
     expect(crafted.length).toBeLessThan(100);
     const r = refusal(crafted);
     const needed = Math.ceil((W * H * 4) / DEFLATE_MAX_RATIO);
-    expect(r.reason).toBe(`crafted: truncated PNG: 10 bytes of image data cannot hold ${W}x${H} pixels (${W * H * 4} bytes; deflate needs at least ${needed})`);
+    expect(r.reason).toBe(
+      `crafted: truncated PNG: 10 bytes of image data cannot hold ${W}x${H} pixels (${W * H * 4} bytes; deflate needs at least ${needed})`,
+    );
     expect(r.arrayBuffersMB).toBeLessThan(8);
     expect(r.peakRssMB).toBeLessThan(32);
   });
@@ -60,7 +62,9 @@ describe('refused before anything large is allocated', () => {
     const crafted = jpegWithData(W, H, new Uint8Array(10));
     const r = refusal(crafted);
     const blocks = 3 * (W / 8) * (H / 8);
-    expect(r.reason).toBe(`crafted: truncated JPEG: 10 bytes of image data cannot hold ${W}x${H} pixels (its first scan has ${blocks} blocks of at least one bit each)`);
+    expect(r.reason).toBe(
+      `crafted: truncated JPEG: 10 bytes of image data cannot hold ${W}x${H} pixels (its first scan has ${blocks} blocks of at least one bit each)`,
+    );
     expect(r.arrayBuffersMB).toBeLessThan(8);
     expect(r.peakRssMB).toBeLessThan(32);
   });
@@ -73,12 +77,18 @@ describe('refused before anything large is allocated', () => {
     const jpeg = refusal(jpegWithData(8000, 8000, new Uint8Array(300_000)));
     expect(jpeg.reason).toBe('crafted: JPEG is 8000x8000 (64 megapixels); the largest accepted is 40 megapixels');
     // The limit is on the count, so a long thin picture is held to it too, and one pixel over is over.
-    expect(refusal(pngWithData({ width: 40_000_001, height: 1, bitDepth: 1, colorType: 0 }, new Uint8Array(10_000))).reason).toMatch(/40000001x1 \(40 megapixels\); the largest accepted is 40 megapixels/);
-    expect(() => checkPngStructure(pngWithData({ width: 40_000_000, height: 1, bitDepth: 1, colorType: 0 }, new Uint8Array(10_000)))).not.toThrow();
+    expect(refusal(pngWithData({ width: 40_000_001, height: 1, bitDepth: 1, colorType: 0 }, new Uint8Array(10_000))).reason).toMatch(
+      /40000001x1 \(40 megapixels\); the largest accepted is 40 megapixels/,
+    );
+    expect(() =>
+      checkPngStructure(pngWithData({ width: 40_000_000, height: 1, bitDepth: 1, colorType: 0 }, new Uint8Array(10_000))),
+    ).not.toThrow();
   });
 
   it('a header with an impossible bit depth for its colour type is refused', () => {
-    expect(refusal(pngWithData({ width: 4, height: 4, bitDepth: 3, colorType: 2 }, deflateSync(new Uint8Array(60)))).reason).toBe('crafted: invalid PNG: bit depth 3 with colour type 2');
+    expect(refusal(pngWithData({ width: 4, height: 4, bitDepth: 3, colorType: 2 }, deflateSync(new Uint8Array(60)))).reason).toBe(
+      'crafted: invalid PNG: bit depth 3 with colour type 2',
+    );
   });
 });
 
@@ -94,11 +104,16 @@ describe('the bounds are tight enough that real files pass', () => {
     expect(raw.length / idat.length).toBeLessThan(DEFLATE_MAX_RATIO); // deflate's real best stays under the bound's ratio
     expect(checkPngStructure(pngWithData({ width, height, bitDepth: 1, colorType: 0 }, idat))).toEqual({ width, height });
     // One byte short of the bound is refused (the check is on the count, not on the content).
-    expect(() => checkPngStructure(pngWithData({ width, height, bitDepth: 1, colorType: 0 }, new Uint8Array(bound - 1)))).toThrow(/truncated PNG/);
+    expect(() => checkPngStructure(pngWithData({ width, height, bitDepth: 1, colorType: 0 }, new Uint8Array(bound - 1)))).toThrow(
+      /truncated PNG/,
+    );
   });
 
   it('a small real 1-bit PNG decodes after passing the check', () => {
-    const png = handPng({ width: 16, height: 2, bitDepth: 1, colorType: 0 }, [[0xff, 0x00], [0x00, 0xff]]);
+    const png = handPng({ width: 16, height: 2, bitDepth: 1, colorType: 0 }, [
+      [0xff, 0x00],
+      [0x00, 0xff],
+    ]);
     const img = decodeRgba(png);
     expect([img.width, img.height]).toEqual([16, 2]);
     expect(img.rgba[0]).toBe(255);
@@ -118,10 +133,26 @@ describe('the bounds are tight enough that real files pass', () => {
     // Below one bit a block it cannot be a picture of that size.
     expect(() => checkJpegStructure(jpegWithData(width, height, new Uint8Array(Math.ceil(blocks / 8) - 1)))).toThrow(/truncated JPEG/);
     // Subsampled chroma (4:2:0) has a quarter of the blocks: the bound follows the sampling factors.
-    const sub = 4 * (width / 8) * (height / 8) / 4 + 2 * (width / 16) * (height / 16);
+    const sub = (4 * (width / 8) * (height / 8)) / 4 + 2 * (width / 16) * (height / 16);
     expect(sub).toBe((width / 8) * (height / 8) * 1.5);
-    expect(() => checkJpegStructure(jpegWithData(width, height, new Uint8Array(Math.ceil(sub / 8)), [[2, 2], [1, 1], [1, 1]]))).not.toThrow();
-    expect(() => checkJpegStructure(jpegWithData(width, height, new Uint8Array(Math.ceil(sub / 8) - 1), [[2, 2], [1, 1], [1, 1]]))).toThrow(/truncated JPEG/);
+    expect(() =>
+      checkJpegStructure(
+        jpegWithData(width, height, new Uint8Array(Math.ceil(sub / 8)), [
+          [2, 2],
+          [1, 1],
+          [1, 1],
+        ]),
+      ),
+    ).not.toThrow();
+    expect(() =>
+      checkJpegStructure(
+        jpegWithData(width, height, new Uint8Array(Math.ceil(sub / 8) - 1), [
+          [2, 2],
+          [1, 1],
+          [1, 1],
+        ]),
+      ),
+    ).toThrow(/truncated JPEG/);
   });
 });
 

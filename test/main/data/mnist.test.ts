@@ -5,7 +5,10 @@ import { ConfigError } from '../../../core/errors';
 import { clearMnistCache, loadImageData, loadMnist, mnistClassCounts, mnistDigit, mnistDigitsDir } from '../../../main/data';
 
 // The package's own files, read independently of the loader, are the expected answers.
-const raw = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(mnistDigitsDir(), `${d}.json`), 'utf8')) as { data: number[] }).data);
+const raw = Array.from(
+  { length: 10 },
+  (_, d) => (JSON.parse(readFileSync(join(mnistDigitsDir(), `${d}.json`), 'utf8')) as { data: number[] }).data,
+);
 const counts = raw.map((r) => r.length / 784);
 const total = counts.reduce((a, b) => a + b, 0);
 

@@ -31,7 +31,14 @@ describe('axisWeights', () => {
   });
 
   it('has weights summing to 1 for every output', () => {
-    for (const [a, b] of [[100, 28], [45, 28], [28, 32], [7, 32], [32, 32], [8192, 28]] as const)
+    for (const [a, b] of [
+      [100, 28],
+      [45, 28],
+      [28, 32],
+      [7, 32],
+      [32, 32],
+      [8192, 28],
+    ] as const)
       for (const { weights } of axisWeights(a, b)) expect(weights.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
   });
 });
@@ -40,7 +47,13 @@ describe('rgbaToSquare', () => {
   const opts = { channels: 1 as const, background: 255 };
 
   it('keeps a constant picture constant when shrinking, enlarging and at odd ratios', () => {
-    for (const [side, size] of [[100, 28], [45, 28], [20, 32], [28, 28], [3, 32]] as const) {
+    for (const [side, size] of [
+      [100, 28],
+      [45, 28],
+      [20, 32],
+      [28, 28],
+      [3, 32],
+    ] as const) {
       const out = rgbaToSquare(greyRgba(new Array<number>(side * side).fill(77)), side, side, { ...opts, size });
       expect(out.length).toBe(size * size);
       for (const v of out) expect(v).toBeCloseTo(unit(77), 6);
@@ -94,7 +107,12 @@ describe('rgbaToSquare', () => {
     const out = rgbaToSquare(greyRgba(px), w, h, { ...opts, size: 30 });
     expect(new Set(Array.from(out, unitToByte))).toEqual(new Set([200]));
     // and tall pictures the same way
-    const tall = rgbaToSquare(greyRgba(Array.from({ length: w * h }, (_, i) => (Math.floor(i / h) < 5 || Math.floor(i / h) >= 35 ? 0 : 200))), h, w, { ...opts, size: 30 });
+    const tall = rgbaToSquare(
+      greyRgba(Array.from({ length: w * h }, (_, i) => (Math.floor(i / h) < 5 || Math.floor(i / h) >= 35 ? 0 : 200))),
+      h,
+      w,
+      { ...opts, size: 30 },
+    );
     expect(new Set(Array.from(tall, unitToByte))).toEqual(new Set([200]));
   });
 });
@@ -127,6 +145,8 @@ describe('unitToByte', () => {
     for (let p = 0; p < 256; p++) expect(unitToByte(Math.fround(p / 127.5 - 1))).toBe(p);
   });
   it('clamps out-of-range values and maps NaN to 0', () => {
-    expect([unitToByte(-3), unitToByte(5), unitToByte(Number.NaN), unitToByte(Infinity), unitToByte(-Infinity)]).toEqual([0, 255, 0, 255, 0]);
+    expect([unitToByte(-3), unitToByte(5), unitToByte(Number.NaN), unitToByte(Infinity), unitToByte(-Infinity)]).toEqual([
+      0, 255, 0, 255, 0,
+    ]);
   });
 });

@@ -40,9 +40,15 @@ describe('electron-builder.yml', () => {
 
   it("passes electron-builder's own loading and schema validation, and maps to the fuse wire", async () => {
     // The package's entry first: its modules import each other in a cycle that only resolves from there.
-    const { PlatformPackager } = require('app-builder-lib') as { PlatformPackager: { prototype: { generateFuseConfig(f: Fuses): Promise<Record<number, boolean>> } } };
+    const { PlatformPackager } = require('app-builder-lib') as {
+      PlatformPackager: { prototype: { generateFuseConfig(f: Fuses): Promise<Record<number, boolean>> } };
+    };
     const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
-      getConfig(projectDir: string, configPath: string | null, configFromOptions: unknown): Promise<{ electronFuses?: Fuses; appId?: string }>;
+      getConfig(
+        projectDir: string,
+        configPath: string | null,
+        configFromOptions: unknown,
+      ): Promise<{ electronFuses?: Fuses; appId?: string }>;
       validateConfiguration(config: unknown, debugLogger: unknown): Promise<void>;
     };
     const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => unknown };
@@ -50,7 +56,9 @@ describe('electron-builder.yml', () => {
     expect(config.appId).toBe('studio.flow.desktop');
     await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
     // A misspelt fuse is refused by the same validation, so the test above can fail.
-    await expect(validateConfiguration({ ...config, electronFuses: { runAsNod: false } }, new DebugLogger(false))).rejects.toThrow(/electronFuses/);
+    await expect(validateConfiguration({ ...config, electronFuses: { runAsNod: false } }, new DebugLogger(false))).rejects.toThrow(
+      /electronFuses/,
+    );
 
     // app-builder-lib's own translation to @electron/fuses (generateFuseConfig uses no packager state).
     const { FuseV1Options } = require('@electron/fuses') as { FuseV1Options: Record<string, number> };

@@ -47,7 +47,16 @@ describe('navigation, redirects, frames', () => {
   it('stay inside the app', () => {
     expect(navigationAllowed('app://renderer/index.html#/runs', APP_ENTRY)).toBe(true);
     expect(navigationAllowed('app://renderer/', APP_ENTRY)).toBe(true);
-    for (const url of ['app://other/index.html', 'https://github.com/', 'http://localhost:5173/', 'file:///etc/passwd', 'javascript:alert(1)', 'data:text/html,<p>x', 'about:blank', 'nonsense'])
+    for (const url of [
+      'app://other/index.html',
+      'https://github.com/',
+      'http://localhost:5173/',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'data:text/html,<p>x',
+      'about:blank',
+      'nonsense',
+    ])
       expect(navigationAllowed(url, APP_ENTRY), url).toBe(false);
   });
 
@@ -84,7 +93,19 @@ describe('links to the outside', () => {
 describe('permissions', () => {
   it('are all denied by default, for the app itself too', () => {
     expect(ALLOWED_PERMISSIONS).toEqual([]);
-    for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'hid', 'usb', 'serial', 'openExternal', 'fullscreen', 'unknown'])
+    for (const p of [
+      'media',
+      'geolocation',
+      'notifications',
+      'clipboard-read',
+      'clipboard-sanitized-write',
+      'hid',
+      'usb',
+      'serial',
+      'openExternal',
+      'fullscreen',
+      'unknown',
+    ])
       expect(permissionAllowed(p, 'app://renderer', APP_ENTRY), p).toBe(false);
   });
 

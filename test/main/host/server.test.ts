@@ -34,7 +34,11 @@ interface Reply {
   body: string;
 }
 
-function http(host: WebHost, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+function http(
+  host: WebHost,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: host.port, path, method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -77,7 +81,11 @@ describe('token', () => {
     const none = await http(host, '/api/listRuns', { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
     expect(JSON.parse(none.body)).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
-    const wrong = await http(host, '/api/listRuns', { method: 'POST', headers: { 'x-studio-token': host.token.replace(/.$/, (c) => (c === '0' ? '1' : '0')) }, body: '{}' });
+    const wrong = await http(host, '/api/listRuns', {
+      method: 'POST',
+      headers: { 'x-studio-token': host.token.replace(/.$/, (c) => (c === '0' ? '1' : '0')) },
+      body: '{}',
+    });
     expect(wrong.status).toBe(401);
     const short = await http(host, '/api/listRuns', { method: 'POST', headers: { 'x-studio-token': host.token.slice(0, 10) }, body: '{}' });
     expect(short.status).toBe(401);
@@ -103,13 +111,21 @@ describe('token', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toContain('javascript');
     // The cookie alone authorises the API (the page sends no header) and the page reloaded without ?token=.
-    const api = await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: `${host.cookieName}=${host.token}`, origin: `http://127.0.0.1:${host.port}` }, body: '{}' });
+    const api = await http(host, '/api/listRuns', {
+      method: 'POST',
+      headers: { cookie: `${host.cookieName}=${host.token}`, origin: `http://127.0.0.1:${host.port}` },
+      body: '{}',
+    });
     expect(api.status).toBe(200);
     const reload = await http(host, '/', { headers: { cookie: `${host.cookieName}=${host.token}` } });
     expect(reload.status).toBe(200);
     expect(reload.headers['set-cookie']).toBeUndefined();
     // A cookie under another port's name (another host's) opens nothing here.
-    const other = await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: `flow_studio_token_${host.port + 1}=${host.token}` }, body: '{}' });
+    const other = await http(host, '/api/listRuns', {
+      method: 'POST',
+      headers: { cookie: `flow_studio_token_${host.port + 1}=${host.token}` },
+      body: '{}',
+    });
     expect(other.status).toBe(401);
   });
 
@@ -125,9 +141,16 @@ describe('requests', () => {
   const auth = () => ({ 'x-studio-token': host.token });
 
   it('a foreign Host header (DNS rebinding) or a cross-origin POST is refused', async () => {
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), host: 'evil.example:80' }, body: '{}' })).status).toBe(403);
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), origin: 'http://evil.example' }, body: '{}' })).status).toBe(403);
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), origin: `http://127.0.0.1:${host.port}` }, body: '{}' })).status).toBe(200);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), host: 'evil.example:80' }, body: '{}' })).status,
+    ).toBe(403);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), origin: 'http://evil.example' }, body: '{}' })).status,
+    ).toBe(403);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { ...auth(), origin: `http://127.0.0.1:${host.port}` }, body: '{}' }))
+        .status,
+    ).toBe(200);
   });
 
   it('bad JSON is a 400 envelope; GET on the API is refused; path traversal serves index.html', async () => {
@@ -165,11 +188,21 @@ describe('origins and malformed input', () => {
     const n = rec.calls.length;
     const byCookie = await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: cookie(), origin: 'null' }, body: '{}' });
     expect(byCookie.status).toBe(403);
-    expect(JSON.parse(byCookie.body)).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining("'null'") } });
+    expect(JSON.parse(byCookie.body)).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized', message: expect.stringContaining("'null'") },
+    });
     expect(rec.calls.length).toBe(n);
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { 'x-studio-token': host.token, origin: 'null' }, body: '{}' })).status).toBe(200);
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: cookie(), origin: 'http://evil.example' }, body: '{}' })).status).toBe(403);
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: cookie(), origin: own() }, body: '{}' })).status).toBe(200);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { 'x-studio-token': host.token, origin: 'null' }, body: '{}' })).status,
+    ).toBe(200);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: cookie(), origin: 'http://evil.example' }, body: '{}' }))
+        .status,
+    ).toBe(403);
+    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: cookie(), origin: own() }, body: '{}' })).status).toBe(
+      200,
+    );
   });
 
   it('a malformed Origin, a malformed percent-escape or an unparsable path is a 400 envelope, not a 500', async () => {
@@ -180,11 +213,16 @@ describe('origins and malformed input', () => {
     }
     const api = await http(host, '/api/list%E0%A4%A', { method: 'POST', headers: { 'x-studio-token': host.token }, body: '{}' });
     expect(api.status).toBe(400);
-    expect(JSON.parse(api.body)).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('percent-encoding') } });
+    expect(JSON.parse(api.body)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid', message: expect.stringContaining('percent-encoding') },
+    });
     expect((await http(host, '/assets/%E0%A4%A.js', { headers: { 'x-studio-token': host.token } })).status).toBe(400);
     expect((await http(host, '//', { headers: { 'x-studio-token': host.token } })).status).toBe(400);
     // A cookie header with a stray '%' is just a wrong token.
-    expect((await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: `${host.cookieName}=%E0%A4%A` }, body: '{}' })).status).toBe(401);
+    expect(
+      (await http(host, '/api/listRuns', { method: 'POST', headers: { cookie: `${host.cookieName}=%E0%A4%A` }, body: '{}' })).status,
+    ).toBe(401);
     // The host still serves after all of these.
     expect((await http(host, '/api/listRuns', { method: 'POST', headers: { 'x-studio-token': host.token }, body: '{}' })).status).toBe(200);
   });
@@ -301,11 +339,15 @@ describe('oversized bodies get a 413 envelope the client reads', () => {
   afterAll(async () => {
     await small.close();
   });
-  const head = (extra: string) => `POST /api/listRuns HTTP/1.1\r\nhost: 127.0.0.1:${small.port}\r\nx-studio-token: ${small.token}\r\ncontent-type: application/json\r\n${extra}\r\n`;
+  const head = (extra: string) =>
+    `POST /api/listRuns HTTP/1.1\r\nhost: 127.0.0.1:${small.port}\r\nx-studio-token: ${small.token}\r\ncontent-type: application/json\r\n${extra}\r\n`;
   const expect413 = (reply: RawReply | null) => {
     expect(reply, 'the client received a reply').not.toBeNull();
     expect(reply!.status).toBe(413);
-    expect(JSON.parse(reply!.body)).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining(`${LIMIT} bytes`) } });
+    expect(JSON.parse(reply!.body)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid', message: expect.stringContaining(`${LIMIT} bytes`) },
+    });
   };
 
   it('a declared Content-Length over the limit is answered at once, before the body is read', async () => {
@@ -318,7 +360,11 @@ describe('oversized bodies get a 413 envelope the client reads', () => {
   });
 
   it('a chunked body is refused as soon as it grows past the limit', async () => {
-    const r = await streamBody(small.port, head('transfer-encoding: chunked\r\n'), 64 * 1024 * 1024, (c) => [`${c.length.toString(16)}\r\n`, c, '\r\n']);
+    const r = await streamBody(small.port, head('transfer-encoding: chunked\r\n'), 64 * 1024 * 1024, (c) => [
+      `${c.length.toString(16)}\r\n`,
+      c,
+      '\r\n',
+    ]);
     expect413(r.reply);
     expect(r.reply!.body).toContain(`more than ${LIMIT} bytes`);
     expect(r.sent).toBeGreaterThan(LIMIT);
@@ -327,18 +373,25 @@ describe('oversized bodies get a 413 envelope the client reads', () => {
   it('a client that sends its whole body before reading (node http, fetch) still gets the 413', async () => {
     const body = Buffer.alloc(128 * LIMIT, 0x20);
     const viaHttp = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: small.port, path: '/api/listRuns', method: 'POST', headers: { 'x-studio-token': small.token } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      });
+      const req = request(
+        { host: '127.0.0.1', port: small.port, path: '/api/listRuns', method: 'POST', headers: { 'x-studio-token': small.token } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
     expect(viaHttp.status).toBe(413);
     expect(JSON.parse(viaHttp.body)).toMatchObject({ ok: false, error: { code: 'invalid' } });
-    const viaFetch = await fetch(`http://127.0.0.1:${small.port}/api/listRuns`, { method: 'POST', headers: { 'x-studio-token': small.token }, body });
+    const viaFetch = await fetch(`http://127.0.0.1:${small.port}/api/listRuns`, {
+      method: 'POST',
+      headers: { 'x-studio-token': small.token },
+      body,
+    });
     expect(viaFetch.status).toBe(413);
     expect(await viaFetch.json()).toMatchObject({ ok: false, error: { code: 'invalid' } });
   });
@@ -353,10 +406,13 @@ describe('oversized bodies get a 413 envelope the client reads', () => {
     const payload = JSON.stringify({ pad: 'x'.repeat(LIMIT - 20) });
     expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(LIMIT);
     const ok = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: small.port, path: '/api/listRuns', method: 'POST', headers: { 'x-studio-token': small.token } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      });
+      const req = request(
+        { host: '127.0.0.1', port: small.port, path: '/api/listRuns', method: 'POST', headers: { 'x-studio-token': small.token } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -393,7 +449,12 @@ describe('bind errors name the value at fault', () => {
     // 203.0.113.0/24 is reserved for documentation (RFC 5737): never an address of this machine.
     // Binding sends nothing on the network.
     const notOurs = await startWebHost({ target: rec.target, rendererDir: dir, host: '203.0.113.7' }).catch((err: unknown) => err);
-    expect(notOurs).toMatchObject({ name: 'BindError', field: 'host', code: 'EADDRNOTAVAIL', message: expect.stringContaining('203.0.113.7') });
+    expect(notOurs).toMatchObject({
+      name: 'BindError',
+      field: 'host',
+      code: 'EADDRNOTAVAIL',
+      message: expect.stringContaining('203.0.113.7'),
+    });
     // A 64-character label is longer than DNS allows (63), so the resolver refuses the name without
     // sending a query off this machine.
     const name = `${'a'.repeat(64)}.invalid`;

@@ -94,13 +94,17 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     writeFileSync(file, encodePng(big, 56, 56, 1));
     const img = await pickImage(model, { kind: 'file', path: file });
     img.pixels.forEach((v, i) => expect(Math.abs(v - digits[0]!.pixels[i]!)).toBeLessThan(1 / 127.5 + 1e-6));
-    await expect(pickImage(model, { kind: 'file', path: file, exactSize: true })).rejects.toThrow(/three\.png: is 56x56 pixels; .* takes 28x28/);
+    await expect(pickImage(model, { kind: 'file', path: file, exactSize: true })).rejects.toThrow(
+      /three\.png: is 56x56 pixels; .* takes 28x28/,
+    );
     const corrupt = join(dir, 'corrupt.png');
     writeFileSync(corrupt, Buffer.concat([Buffer.from(encodePng(big, 56, 56, 1)).subarray(0, 60)]));
     await expect(pickImage(model, { kind: 'file', path: corrupt })).rejects.toThrow(ImageFileError);
     await expect(pickImage(model, { kind: 'file', path: corrupt })).rejects.toThrow(/corrupt\.png/);
     await expect(pickImage(model, { kind: 'file', path: join(dir, 'missing.png') })).rejects.toThrow(/missing\.png: no such file/);
-    await expect(pickImage(model, { kind: 'bytes', name: 'drop.jpg', base64: Buffer.from('hello').toString('base64') })).rejects.toThrow(/drop\.jpg: not a PNG or JPEG/);
+    await expect(pickImage(model, { kind: 'bytes', name: 'drop.jpg', base64: Buffer.from('hello').toString('base64') })).rejects.toThrow(
+      /drop\.jpg: not a PNG or JPEG/,
+    );
     await expect(pickImage(model, { kind: 'pixels', pixels: [0, 1, 2] })).rejects.toThrow(ShapeError);
     const bytes = await pickImage(model, { kind: 'pixels', pixels: new Array(784).fill(255), range: 'byte' });
     expect(bytes.pixels.every((v) => v === 1)).toBe(true);
@@ -115,11 +119,17 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
   it('requests are parsed by their schema, and checked against the model, before anything is solved; errors name the field', async () => {
     const calls = tf.memory().numTensors;
     // What the schema knows (common/latent.ts): the same checks the contract and the worker make.
-    await expect(interpolateImages(model, { a: digits[0]!, b: digits[1]!, frames: 1 })).rejects.toThrow(/^frames: must be an integer in \[2, 256\], got 1$/);
+    await expect(interpolateImages(model, { a: digits[0]!, b: digits[1]!, frames: 1 })).rejects.toThrow(
+      /^frames: must be an integer in \[2, 256\], got 1$/,
+    );
     await expect(invertImages(model, { images: [digits[0]!], solver: { method: 'rk4' } })).rejects.toMatchObject({ field: 'solver.steps' });
-    await expect(pickImage(model, { kind: 'dataset', classId: 12, index: 0 })).rejects.toThrow(/^source\.classId: must be a digit 0\.\.9, got 12$/);
+    await expect(pickImage(model, { kind: 'dataset', classId: 12, index: 0 })).rejects.toThrow(
+      /^source\.classId: must be a digit 0\.\.9, got 12$/,
+    );
     // What only the model knows: its class count, its time range, its image size.
-    await expect(classSwap(model, { images: [digits[0]!], toClass: 12 })).rejects.toThrow(/^toClass: must be a class in \[0, 9\] or null, got 12$/);
+    await expect(classSwap(model, { images: [digits[0]!], toClass: 12 })).rejects.toThrow(
+      /^toClass: must be a class in \[0, 9\] or null, got 12$/,
+    );
     await expect(sdedit(model, { images: [digits[0]!], t0: 1 })).rejects.toMatchObject({ field: 't0' });
     await expect(invertImages(model, { images: [{ ...digits[0]!, pixels: [0, 0.5] }] })).rejects.toThrow(ShapeError);
     expect(tf.memory().numTensors).toBe(calls);
@@ -129,7 +139,10 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const progress: LatentProgress[] = [];
     inverted = await invertImages(model, { images: digits, classLabel: [3, 7, 1, 5] }, { onProgress: (p) => progress.push(p) });
     // Reference: the same solve through core directly.
-    const x = tf.tensor(digits.flatMap((d) => d.pixels), [4, 28, 28, 1]);
+    const x = tf.tensor(
+      digits.flatMap((d) => d.pixels),
+      [4, 28, 28, 1],
+    );
     const cond = tf.tensor1d([3, 7, 1, 5], 'int32');
     const z = encode(model.field(0), x, { method: 'dopri5', rtol: 1e-5, atol: 1e-5, cond });
     const zHost = z.x.dataSync();
@@ -140,7 +153,9 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     expect(inverted.encode.nfe).toBeGreaterThan(20);
     const pooled: number[] = [];
     for (const it of inverted.items) {
-      console.log(`${it.source}: PSNR ${it.error.psnr.toFixed(1)} dB, max abs ${it.error.maxAbsError.toFixed(4)}, mean ${it.stats.mean.toFixed(3)}, std ${it.stats.std.toFixed(3)}, KS ${it.stats.ks.toFixed(3)}`);
+      console.log(
+        `${it.source}: PSNR ${it.error.psnr.toFixed(1)} dB, max abs ${it.error.maxAbsError.toFixed(4)}, mean ${it.stats.mean.toFixed(3)}, std ${it.stats.std.toFixed(3)}, KS ${it.stats.ks.toFixed(3)}`,
+      );
       expect(it.error.psnr).toBeGreaterThanOrEqual(40);
       // Independent PSNR from the returned arrays.
       const mse = it.reconstruction.reduce((s, v, i) => s + (v - digits[inverted.items.indexOf(it)]!.pixels[i]!) ** 2, 0) / 784;
@@ -159,11 +174,19 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
   });
 
   it('reconstruction error falls as the NFE grows, for every fixed-step solver', async () => {
-    const r = await reconstructionVsNfe(model, { images: digits.slice(0, 2), classLabel: [3, 7], methods: ['euler', 'heun', 'rk4'], steps: [2, 4, 8], tolerances: [1e-3] });
+    const r = await reconstructionVsNfe(model, {
+      images: digits.slice(0, 2),
+      classLabel: [3, 7],
+      methods: ['euler', 'heun', 'rk4'],
+      steps: [2, 4, 8],
+      tolerances: [1e-3],
+    });
     for (const s of r.series) {
       console.log(s.method, s.points.map((p) => `${p.nfe} NFE: ${p.psnr.toFixed(1)} dB`).join(', '));
       if (s.method === 'dopri5') continue;
-      expect(s.points.map((p) => p.nfe)).toEqual([2, 4, 8].map((k) => 2 * k * { euler: 1, midpoint: 2, heun: 2, rk4: 4 }[s.method as 'euler']!));
+      expect(s.points.map((p) => p.nfe)).toEqual(
+        [2, 4, 8].map((k) => 2 * k * { euler: 1, midpoint: 2, heun: 2, rk4: 4 }[s.method as 'euler']!),
+      );
       for (let i = 1; i < s.points.length; i++) expect(s.points[i]!.mse).toBeLessThan(s.points[i - 1]!.mse);
     }
     expect(r.series.map((s) => s.method)).toEqual(['euler', 'heun', 'rk4', 'dopri5']);
@@ -173,7 +196,15 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const r = await interpolateImages(model, { a: digits[0]!, b: digits[1]!, frames: 5, solver: { method: 'rk4', steps: 20 } });
     const [slerp, lerp] = r.paths;
     expect(slerp!.mode).toBe('slerp');
-    console.log('endpoint PSNR', r.endpoints.a.psnr.toFixed(1), r.endpoints.b.psnr.toFixed(1), 'slerp norms', slerp!.norms.map((n) => n.toFixed(1)).join(' '), 'lerp', lerp!.norms.map((n) => n.toFixed(1)).join(' '));
+    console.log(
+      'endpoint PSNR',
+      r.endpoints.a.psnr.toFixed(1),
+      r.endpoints.b.psnr.toFixed(1),
+      'slerp norms',
+      slerp!.norms.map((n) => n.toFixed(1)).join(' '),
+      'lerp',
+      lerp!.norms.map((n) => n.toFixed(1)).join(' '),
+    );
     expect(r.endpoints.a.psnr).toBeGreaterThanOrEqual(35);
     expect(r.endpoints.b.psnr).toBeGreaterThanOrEqual(35);
     expect(r.sqrtD).toBe(28);
@@ -202,7 +233,13 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
 
   it('masked inpainting keeps unmasked pixels within 1e-5 and regenerates the masked half', async () => {
     const mask = Array.from({ length: 784 }, (_, p) => (Math.floor(p / 28) >= 14 ? 1 : 0)); // bottom half
-    const r = await inpaint(model, { images: digits.slice(0, 2), mask, classLabel: [3, 7], solver: { method: 'heun', steps: 10 }, seed: 1 });
+    const r = await inpaint(model, {
+      images: digits.slice(0, 2),
+      mask,
+      classLabel: [3, 7],
+      solver: { method: 'heun', steps: 10 },
+      seed: 1,
+    });
     expect(r.nfe).toBe(20);
     r.items.forEach((it, k) => {
       let kept = 0;
@@ -224,7 +261,16 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const back = near.items[0]!;
     const mse = back.edited.reduce((s, v, i) => s + (v - back.original[i]!) ** 2, 0) / 784;
     expect(10 * Math.log10(4 / mse)).toBeGreaterThan(30);
-    const far = await sdedit(model, { images: digits.slice(0, 2), t0: 0.2, start: 'noise', sampler: 'sde', toClass: [8, 2], cfg: 2, seed: 3, solver: { method: 'euler', steps: 20 } });
+    const far = await sdedit(model, {
+      images: digits.slice(0, 2),
+      t0: 0.2,
+      start: 'noise',
+      sampler: 'sde',
+      toClass: [8, 2],
+      cfg: 2,
+      seed: 3,
+      solver: { method: 'euler', steps: 20 },
+    });
     expect(far.nfe).toBe(20);
     const pred = predict(far.items.map((it) => it.edited));
     console.log('sdedit t0 = 0.2 to classes 8, 2:', pred.join(' '));
@@ -233,9 +279,23 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
 
   it('latent arithmetic: z_a + s (z_b - z_c) with z_b = z_c decodes like z_a; the latent is the host sum', async () => {
     const [a, b, c] = inverted.items;
-    const r = await latentArithmetic(model, { a: { latent: a!.latent }, b: { latent: b!.latent }, c: { latent: c!.latent }, scale: 0.5, classLabel: 3, solver: { method: 'rk4', steps: 20 } });
+    const r = await latentArithmetic(model, {
+      a: { latent: a!.latent },
+      b: { latent: b!.latent },
+      c: { latent: c!.latent },
+      scale: 0.5,
+      classLabel: 3,
+      solver: { method: 'rk4', steps: 20 },
+    });
     r.latent.forEach((v, i) => expect(v).toBeCloseTo(a!.latent[i]! + 0.5 * (b!.latent[i]! - c!.latent[i]!), 5));
-    const same = await latentArithmetic(model, { a: { latent: a!.latent }, b: { latent: b!.latent }, c: { latent: b!.latent }, scale: 2, classLabel: 3, solver: { method: 'rk4', steps: 20 } });
+    const same = await latentArithmetic(model, {
+      a: { latent: a!.latent },
+      b: { latent: b!.latent },
+      c: { latent: b!.latent },
+      scale: 2,
+      classLabel: 3,
+      solver: { method: 'rk4', steps: 20 },
+    });
     // Reference: decode z_a directly with core under class 3.
     const z = tf.tensor(a!.latent, [1, 28, 28, 1]);
     const cond = tf.tensor1d([3], 'int32');
@@ -255,7 +315,18 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const ints = tf.tensor(Int32Array.from(digits[2]!.pixels, unitToByte), [1, 28, 28, 1], 'int32');
     const y = dequantize(ints, { seed: 5, low: -1, high: 1 });
     const cond = tf.tensor1d([1], 'int32');
-    const ll = logLikelihood(model.field(0), y, { divergence: 'hutchinson', probes: 1, seed: 5, method: 'dopri5', rtol: 1e-3, atol: 1e-3, t0: 0, t1: 1, scheduler: model.scheduler, cond });
+    const ll = logLikelihood(model.field(0), y, {
+      divergence: 'hutchinson',
+      probes: 1,
+      seed: 5,
+      method: 'dopri5',
+      rtol: 1e-3,
+      atol: 1e-3,
+      t0: 0,
+      t1: 1,
+      scheduler: model.scheduler,
+      cond,
+    });
     tf.dispose([ints, y, cond, ll.latent]);
     expect(b.values[0]).toBeCloseTo(bitsPerDim(ll.logp[0]!, 784), 6);
     expect(b.mean).toBeCloseTo((b.values[0]! + b.values[1]!) / 2, 9);
@@ -284,12 +355,19 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
       const second = saveArtifacts(store, model, files.slice(0, 1), { modelKey: 'shipped:mnist' });
       expect(second.runId).toBe(first.runId);
       const run = store.getRun(first.runId);
-      expect(run).toMatchObject({ name: 'Latent studio: shipped:mnist', status: 'completed', config: { kind: 'latent-studio', model: 'shipped:mnist' } });
+      expect(run).toMatchObject({
+        name: 'Latent studio: shipped:mnist',
+        status: 'completed',
+        config: { kind: 'latent-studio', model: 'shipped:mnist' },
+      });
       expect(store.listArtifacts(first.runId)).toHaveLength(files.length + 1);
       const png = store.getArtifact(first.artifacts[0]!.id);
       expect(png.mime).toBe('image/png');
       expect(PNG.sync.read(Buffer.from(png.data)).width).toBe(28);
-      const json = JSON.parse(Buffer.from(store.getArtifact(first.artifacts.at(-1)!.id).data).toString()) as { kind: string; items: { latent: number[] }[] };
+      const json = JSON.parse(Buffer.from(store.getArtifact(first.artifacts.at(-1)!.id).data).toString()) as {
+        kind: string;
+        items: { latent: number[] }[];
+      };
       expect(json.kind).toBe('invert');
       expect(json.items[0]!.latent).toHaveLength(784);
       // A trained run's model: the results go to that run.

@@ -65,7 +65,8 @@ describe('serialize: encodeTensors / decodeTensors', () => {
         const u = output.get(name)!;
         expect(u.dtype, name).toBe(t.dtype);
         expect(u.shape, name).toEqual(t.shape);
-        if (t.dtype === 'float32') expect(float32Bits(u.dataSync() as Float32Array), name).toEqual(float32Bits(t.dataSync() as Float32Array));
+        if (t.dtype === 'float32')
+          expect(float32Bits(u.dataSync() as Float32Array), name).toEqual(float32Bits(t.dataSync() as Float32Array));
         else expect(Array.from(u.dataSync()), name).toEqual(Array.from(t.dataSync()));
       }
       // Encoding the decoded tensors gives the same bytes.
@@ -98,7 +99,9 @@ describe('serialize: encodeTensors / decodeTensors', () => {
   it('refuses dtypes it cannot store, naming the tensor', () => {
     const b = tf.tensor1d([true, false], 'bool');
     try {
-      expect(() => encodeTensors(new Map([['mask', b]]))).toThrow(new TensorFormatError('mask: dtype bool cannot be stored (float32 or int32 only)'));
+      expect(() => encodeTensors(new Map([['mask', b]]))).toThrow(
+        new TensorFormatError('mask: dtype bool cannot be stored (float32 or int32 only)'),
+      );
     } finally {
       b.dispose();
     }
@@ -112,17 +115,50 @@ describe('serialize: encodeTensors / decodeTensors', () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ['empty', new Uint8Array(0), /^ckpt: not a Flow Studio tensor file$/],
       ['wrong magic', Uint8Array.from([...good.subarray(0, 3), 0x30, ...good.subarray(4)]), /not a Flow Studio tensor file/],
-      ['header length past the end', (() => { const c = good.slice(); new DataView(c.buffer).setUint32(4, 1 << 30, true); return c; })(), /header length 1073741824 exceeds the data/],
-      ['garbage header', (() => { const c = good.slice(); c[9] = 0x7b; c[10] = 0x7b; return c; })(), /unreadable header/],
+      [
+        'header length past the end',
+        (() => {
+          const c = good.slice();
+          new DataView(c.buffer).setUint32(4, 1 << 30, true);
+          return c;
+        })(),
+        /header length 1073741824 exceeds the data/,
+      ],
+      [
+        'garbage header',
+        (() => {
+          const c = good.slice();
+          c[9] = 0x7b;
+          c[10] = 0x7b;
+          return c;
+        })(),
+        /unreadable header/,
+      ],
       ['header not a list', withHeader(good, () => ({ name: 'x' })), /header is not a list of tensors/],
       ['truncated data', good.subarray(0, good.byteLength - 4), /entry 'ünïcødé\/名前' \(shape \[3\]\) does not fit the data/],
-      ['shape changed', withHeader(good, (e) => (e[0]!.shape = [4, 4], e)), /entry 'f32 \[3,4\]' \(shape \[4, 4\]\) does not fit the data/],
-      ['unknown dtype', withHeader(good, (e) => (e[1]!.dtype = 'float64', e)), /header entry 1 \('i32 \[5\]'\): dtype must be float32 or int32, got "float64"/],
-      ['negative dims', withHeader(good, (e) => (e[0]!.shape = [-3, -4], e)), /header entry 0 \('f32 \[3,4\]'\): shape must be a list of integers >= 0, got \[-3,-4\]/],
-      ['fractional offset', withHeader(good, (e) => (e[2]!.offset = 1.5, e)), /header entry 2 \('scalar f32'\): offset must be an integer >= 0/],
+      [
+        'shape changed',
+        withHeader(good, (e) => ((e[0]!.shape = [4, 4]), e)),
+        /entry 'f32 \[3,4\]' \(shape \[4, 4\]\) does not fit the data/,
+      ],
+      [
+        'unknown dtype',
+        withHeader(good, (e) => ((e[1]!.dtype = 'float64'), e)),
+        /header entry 1 \('i32 \[5\]'\): dtype must be float32 or int32, got "float64"/,
+      ],
+      [
+        'negative dims',
+        withHeader(good, (e) => ((e[0]!.shape = [-3, -4]), e)),
+        /header entry 0 \('f32 \[3,4\]'\): shape must be a list of integers >= 0, got \[-3,-4\]/,
+      ],
+      [
+        'fractional offset',
+        withHeader(good, (e) => ((e[2]!.offset = 1.5), e)),
+        /header entry 2 \('scalar f32'\): offset must be an integer >= 0/,
+      ],
       ['missing name', withHeader(good, (e) => (delete e[3]!.name, e)), /header entry 3: name must be a non-empty string/],
       ['entry not an object', withHeader(good, (e) => [...e, 7]), /header entry 7 is not an object/],
-      ['duplicate names', withHeader(good, (e) => (e[1]!.name = e[0]!.name, e)), /tensor 'f32 \[3,4\]' appears twice/],
+      ['duplicate names', withHeader(good, (e) => ((e[1]!.name = e[0]!.name), e)), /tensor 'f32 \[3,4\]' appears twice/],
     ];
     for (const [label, bytes, message] of cases) {
       let err: unknown;
@@ -165,7 +201,8 @@ describe('state: trainer state <-> checkpoint blobs', () => {
       expect(Array.from(parts[2]!.get('trainer/rng')!.dataSync())[1]).toBe(7);
 
       expect([...back.keys()].sort()).toEqual([...state.keys()].sort());
-      for (const [k, t] of state) expect(float32Bits(back.get(k)!.dataSync() as Float32Array), k).toEqual(float32Bits(t.dataSync() as Float32Array));
+      for (const [k, t] of state)
+        expect(float32Bits(back.get(k)!.dataSync() as Float32Array), k).toEqual(float32Bits(t.dataSync() as Float32Array));
 
       expect(sw.ema).toBe(true);
       expect([...sw.weights.keys()]).toEqual(model.names);
@@ -207,9 +244,22 @@ describe('models and checkpoints that do not fit', () => {
     const state = blobsToState(h.store.latestCheckpoint(id)!, 'test');
     trainer.setState(state);
     free(state);
-    const x = tf.tensor2d([[0, 0], [1, -0.5], [-2, 1.5], [0.3, 0.7]]);
+    const x = tf.tensor2d([
+      [0, 0],
+      [1, -0.5],
+      [-2, 1.5],
+      [0.3, 0.7],
+    ]);
     try {
-      expect(m).toMatchObject({ kind: 'run', label: `run ${id} step 60 (EMA)`, shape: [2], numClasses: 0, runId: id, step: 60, timeRange: { lo: 0, hi: 1 } });
+      expect(m).toMatchObject({
+        kind: 'run',
+        label: `run ${id} step 60 (EMA)`,
+        shape: [2],
+        numClasses: 0,
+        runId: id,
+        step: 60,
+        timeRange: { lo: 0, hi: 1 },
+      });
       expect(m25.step).toBe(25);
       for (const t of [0, 0.5, 0.9]) {
         const v = m.field()(x, t);
@@ -230,7 +280,9 @@ describe('models and checkpoints that do not fit', () => {
     }
 
     expect(() => resolveModel(`${id}@26`, { store: h.store })).toThrow(NotFoundError);
-    expect(() => resolveModel(`${id}@abc`, { store: h.store })).toThrow(new ConfigError('model', "checkpoint step must be a non-negative integer, got 'abc'"));
+    expect(() => resolveModel(`${id}@abc`, { store: h.store })).toThrow(
+      new ConfigError('model', "checkpoint step must be a non-negative integer, got 'abc'"),
+    );
     expect(() => resolveModel('01NOSUCHRUN00000', { store: h.store })).toThrow(NotFoundError);
     expect(() => resolveModel(id, {})).toThrow(/needs the run store/);
     const fresh = h.run(tinyMoons());
@@ -240,9 +292,19 @@ describe('models and checkpoints that do not fit', () => {
 
   it('resolveModel: oracle:8gaussians is the exact mixture flow (v(x, 0) = E[x1] - x = -x); other names are refused', () => {
     const m = resolveModel('oracle:8gaussians', {});
-    const x = tf.tensor2d([[0.5, -1], [3, 2], [-4, 0.25]]);
+    const x = tf.tensor2d([
+      [0.5, -1],
+      [3, 2],
+      [-4, 0.25],
+    ]);
     try {
-      expect(m).toMatchObject({ kind: 'oracle', label: 'oracle 8gaussians (condot)', shape: [2], numClasses: 0, timeRange: { lo: 0, hi: 1 } });
+      expect(m).toMatchObject({
+        kind: 'oracle',
+        label: 'oracle 8gaussians (condot)',
+        shape: [2],
+        numClasses: 0,
+        timeRange: { lo: 0, hi: 1 },
+      });
       expect(m.oracle).toBeDefined();
       const v0 = m.field()(x, 0);
       const got = Array.from(v0.dataSync());
@@ -256,7 +318,9 @@ describe('models and checkpoints that do not fit', () => {
       m.dispose();
     }
     expect(() => resolveModel('oracle:moons', {})).toThrow(ConfigError);
-    expect(() => resolveModel('oracle:moons', {})).toThrow(/'moons' is not a built-in Gaussian mixture; mixtures with an exact oracle: 8gaussians/);
+    expect(() => resolveModel('oracle:moons', {})).toThrow(
+      /'moons' is not a built-in Gaussian mixture; mixtures with an exact oracle: 8gaussians/,
+    );
     expect(() => resolveModel('oracle', {})).toThrow(/needs --gmm FILE/);
   });
 
@@ -296,7 +360,11 @@ describe('models and checkpoints that do not fit', () => {
     const wide = h.run(tinyMoons({ model: { width: 48 } }));
     h.store.saveCheckpoint(wide, { step: 60, model: ckpt.model, ema: ckpt.ema, optimizer: ckpt.optimizer, meta: ckpt.meta });
     const events: { type: string; error?: string }[] = [];
-    const status = await runTrainJob({ kind: 'train', runId: wide, dbPath: h.dbPath, backend: 'wasm' }, (e) => events.push(e), new ControlState());
+    const status = await runTrainJob(
+      { kind: 'train', runId: wide, dbPath: h.dbPath, backend: 'wasm' },
+      (e) => events.push(e),
+      new ControlState(),
+    );
     expect(status).toBe('failed');
     expect(events.at(-1)!.error).toBe('mlp/0/W: expected shape [10, 48], got [10, 32]');
     expect(h.store.getRun(wide)).toMatchObject({ status: 'failed', error: 'mlp/0/W: expected shape [10, 48], got [10, 32]' });
@@ -306,6 +374,8 @@ describe('models and checkpoints that do not fit', () => {
     const meta = { ...ckpt.meta, modelConfig: { ...(ckpt.meta.modelConfig as object), width: 48 } };
     const liar = h.run(tinyMoons());
     h.store.saveCheckpoint(liar, { step: 60, model: ckpt.model, ema: ckpt.ema, optimizer: ckpt.optimizer, meta });
-    expect(() => resolveModel(liar, { store: h.store })).toThrow(new CheckpointError('mlp/0/W', 'expected shape [10, 48], got [10, 32]', [10, 48], [10, 32]));
+    expect(() => resolveModel(liar, { store: h.store })).toThrow(
+      new CheckpointError('mlp/0/W', 'expected shape [10, 48], got [10, 32]', [10, 48], [10, 32]),
+    );
   });
 });

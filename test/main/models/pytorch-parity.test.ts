@@ -62,7 +62,9 @@ function engine(args: string[], stdin?: string): Promise<string> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`flow_studio_torch ${args[0]} exited ${code}:\n${out}\n${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`flow_studio_torch ${args[0]} exited ${code}:\n${out}\n${err}`)),
+    );
     // The training worker reads controls on stdin and treats EOF as cancel: keep it open until it exits.
     if (stdin === undefined) child.stdin.end();
     else child.stdin.write(stdin);
@@ -71,7 +73,12 @@ function engine(args: string[], stdin?: string): Promise<string> {
 
 let counter = 0;
 /** Writes an apply job (weights, inputs, optional experiment) and returns the engine's outputs. */
-async function apply(weights: Map<string, SafeTensor>, modelConfig: ModelConfig, input: Map<string, SafeTensor>, experiment?: ExperimentInput) {
+async function apply(
+  weights: Map<string, SafeTensor>,
+  modelConfig: ModelConfig,
+  input: Map<string, SafeTensor>,
+  experiment?: ExperimentInput,
+) {
   const k = ++counter;
   const w = join(dir, `w${k}.safetensors`);
   const i = join(dir, `in${k}.safetensors`);
@@ -87,7 +94,15 @@ async function apply(weights: Map<string, SafeTensor>, modelConfig: ModelConfig,
 /** Replaces every weight by N(0, scale^2) values from a seeded Rng (the zero-initialised heads would hide errors). */
 function randomize(model: VelocityModel, seed: number, scale = 0.3): void {
   const rng = new Rng(seed);
-  const w = new Map<string, Tensor>(model.variables.map((v, i) => [model.names[i]!, tf.tensor(rng.normals(v.size).map((x) => x * scale), v.shape)]));
+  const w = new Map<string, Tensor>(
+    model.variables.map((v, i) => [
+      model.names[i]!,
+      tf.tensor(
+        rng.normals(v.size).map((x) => x * scale),
+        v.shape,
+      ),
+    ]),
+  );
   setWeights(model, w);
   tf.dispose([...w.values()]);
 }
@@ -97,7 +112,8 @@ function weightsOf(model: VelocityModel): Map<string, SafeTensor> {
 }
 
 const normals = (rng: Rng, shape: number[]): Float32Array => rng.normals(shape.reduce((a, b) => a * b, 1));
-const times = (rng: Rng, n: number, lo = 0.02, hi = 0.98): number[] => Array.from({ length: n }, () => Math.fround(lo + (hi - lo) * rng.uniform()));
+const times = (rng: Rng, n: number, lo = 0.02, hi = 0.98): number[] =>
+  Array.from({ length: n }, () => Math.fround(lo + (hi - lo) * rng.uniform()));
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
   let diff = 0;
@@ -111,7 +127,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number;
 
 const MLP: ModelConfig = { kind: 'mlp', dim: 2, width: 32, depth: 3, activation: 'silu', timeEmbedDim: 8, numClasses: 3 };
 const MLP_IMAGES: ModelConfig = { kind: 'mlp', dim: 48, width: 16, depth: 2, activation: 'gelu', timeEmbedDim: 0, numClasses: 0 };
-const UNET_RGB: ModelConfig = { kind: 'unet', size: 16, channels: 3, baseChannels: 8, channelMults: [1, 2, 2], blocksPerLevel: 1, attention: true, groups: 4, timeEmbedDim: 16, numClasses: 0 };
+const UNET_RGB: ModelConfig = {
+  kind: 'unet',
+  size: 16,
+  channels: 3,
+  baseChannels: 8,
+  channelMults: [1, 2, 2],
+  blocksPerLevel: 1,
+  attention: true,
+  groups: 4,
+  timeEmbedDim: 16,
+  numClasses: 0,
+};
 const UNET_MNIST: ModelConfig = defaultUNetConfig(28, 1, 10);
 
 describe('tfjs and PyTorch compute the same velocity from the same weights', () => {
@@ -132,7 +159,10 @@ describe('tfjs and PyTorch compute the same velocity from the same weights', () 
     const k = config.numClasses;
     // labels include the "no label" class k (classifier-free guidance's unconditional branch)
     const labels = k > 0 ? Array.from({ length: n }, (_, i) => i % (k + 1)) : undefined;
-    const input = new Map<string, SafeTensor>([['x', float32Tensor([n, ...shape], x)], ['t', float32Tensor([n], t)]]);
+    const input = new Map<string, SafeTensor>([
+      ['x', float32Tensor([n, ...shape], x)],
+      ['t', float32Tensor([n], t)],
+    ]);
     if (labels) input.set('labels', int32Tensor([n], labels));
     const out = await apply(weightsOf(model), config, input);
     const ours = tf.tidy(() => {
@@ -155,13 +185,29 @@ describe('tfjs and PyTorch compute the same loss for the same batch', () => {
     ['CondOT velocity, MLP', { ...base, model: { kind: 'mlp' } }, MLP, [2]],
     [
       'cosine eps with min-SNR weights',
-      { ...base, model: { kind: 'mlp' }, prediction: 'eps', path: { kind: 'affine', scheduler: { kind: 'cosine' } }, time: { weighting: 'snr-clipped' } },
+      {
+        ...base,
+        model: { kind: 'mlp' },
+        prediction: 'eps',
+        path: { kind: 'affine', scheduler: { kind: 'cosine' } },
+        time: { weighting: 'snr-clipped' },
+      },
       MLP,
       [2],
     ],
     ['VP x1', { ...base, model: { kind: 'mlp' }, prediction: 'x1', path: { kind: 'affine', scheduler: { kind: 'vp' } } }, MLP, [2]],
     ['interpolant s = 0.5', { ...base, model: { kind: 'mlp' }, path: { kind: 'interpolant', s: 0.5 } }, MLP, [2]],
-    ['U-Net, polynomial velocity with min-SNR weights', { data: { kind: 'mnist' }, model: { kind: 'unet' }, path: { kind: 'affine', scheduler: { kind: 'polynomial', n: 2 } }, time: { weighting: 'snr-clipped' } }, UNET_RGB, [16, 16, 3]],
+    [
+      'U-Net, polynomial velocity with min-SNR weights',
+      {
+        data: { kind: 'mnist' },
+        model: { kind: 'unet' },
+        path: { kind: 'affine', scheduler: { kind: 'polynomial', n: 2 } },
+        time: { weighting: 'snr-clipped' },
+      },
+      UNET_RGB,
+      [16, 16, 3],
+    ],
   ];
   it.for(cases)('%s', async ([, input, config, shape], ctx) => {
     if (!python) return ctx.skip();
@@ -194,7 +240,10 @@ describe('tfjs and PyTorch compute the same loss for the same batch', () => {
         xt = p.xt;
         target = pathTarget(cfg.prediction, p, a, b);
         if (cfg.time.weighting === 'snr-clipped') {
-          weights = tf.tensor(t.map((ti) => snrClippedWeight(sched, cfg.prediction, ti)), [n, ...shape.map(() => 1)]);
+          weights = tf.tensor(
+            t.map((ti) => snrClippedWeight(sched, cfg.prediction, ti)),
+            [n, ...shape.map(() => 1)],
+          );
         }
       }
       const batch: FlowBatch = {
@@ -245,7 +294,10 @@ describe('a PyTorch run comes back into the studio', () => {
     const jobPath = join(out, 'job.json');
     writeFileSync(jobPath, JSON.stringify({ runId: 'torch-run', config: cfg, out, device: 'cpu', threads: 1 }));
     const stdout = await engine(['train', '--job', jobPath], '');
-    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const finished = events.at(-1)!;
     expect(finished).toMatchObject({ type: 'finished', status: 'completed', step: 30 });
     const ckptFile = events.filter((e) => e.type === 'checkpoint').at(-1)!.file as string;
@@ -284,7 +336,15 @@ describe('a PyTorch run comes back into the studio', () => {
     const x = normals(rng, [n, 2]);
     const t = times(rng, n, 0, 1);
     const labels = Array.from({ length: n }, (_, i) => i % 3);
-    const res = await apply(exported.tensors, modelConfig, new Map([['x', float32Tensor([n, 2], x)], ['t', float32Tensor([n], t)], ['labels', int32Tensor([n], labels)]]));
+    const res = await apply(
+      exported.tensors,
+      modelConfig,
+      new Map([
+        ['x', float32Tensor([n, 2], x)],
+        ['t', float32Tensor([n], t)],
+        ['labels', int32Tensor([n], labels)],
+      ]),
+    );
     const ours = tf.tidy(() => ema.apply(tf.tensor2d(x, [n, 2]), tf.tensor1d(t), tf.tensor1d(labels, 'int32')).dataSync() as Float32Array);
     ema.dispose();
     const { diff, scale } = maxAbsDiff(ours, toFloat32(res.get('pred')!));
@@ -319,12 +379,20 @@ describe('a studio run moves to PyTorch', () => {
     model.dispose();
 
     const jobPath = join(out, 'job.json');
-    writeFileSync(jobPath, JSON.stringify({ runId: 'moved', config: cfg, out, device: 'cpu', threads: 1, resume: ckpt, progressIntervalMs: 0 }));
-    const events = (await engine(['train', '--job', jobPath], '')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    writeFileSync(
+      jobPath,
+      JSON.stringify({ runId: 'moved', config: cfg, out, device: 'cpu', threads: 1, resume: ckpt, progressIntervalMs: 0 }),
+    );
+    const events = (await engine(['train', '--job', jobPath], ''))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'started', resumedFrom: 8, startStep: 8, totalSteps: 20 });
     expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed', step: 20 });
     // PyTorch continues the count where tfjs stopped: the steps logged are exactly 9..20
-    const steps = events.filter((e) => e.type === 'metrics').flatMap((e) => (e.rows as { step: number; name: string }[]).filter((r) => r.name === 'loss').map((r) => r.step));
+    const steps = events
+      .filter((e) => e.type === 'metrics')
+      .flatMap((e) => (e.rows as { step: number; name: string }[]).filter((r) => r.name === 'loss').map((r) => r.step));
     expect(steps).toEqual(Array.from({ length: 12 }, (_, i) => i + 9));
     const last = await readSafetensorsFile(events.filter((e) => e.type === 'checkpoint').at(-1)!.file as string);
     // the data stream's key survives the trip (stored as a signed int32, as the TS trainer stores it)
@@ -353,7 +421,10 @@ describe('MNIST handed over to PyTorch', () => {
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
     const jobPath = join(out, 'job.json');
     writeFileSync(jobPath, JSON.stringify({ runId: 'mnist', config: parsed.value, data, out, device: 'cpu', threads: 1 }));
-    const events = (await engine(['train', '--job', jobPath], '')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = (await engine(['train', '--job', jobPath], ''))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed', step: 4 });
     expect(events[0]).toMatchObject({ modelConfig: { kind: 'unet', size: 28, channels: 1, numClasses: 10 } });
     const sample = events.find((e) => e.type === 'sample')!;

@@ -33,7 +33,13 @@ function sampleTensors(): Map<string, SafeTensor> {
   const f64 = new Float64Array([0.5, -1.25, 3, 1e-300]);
   const i64 = new BigInt64Array([1n, -2n, 3n]);
   return new Map<string, SafeTensor>([
-    ['model/mlp/0/W', float32Tensor([3, 5], Array.from({ length: 15 }, (_, i) => i / 8 - 1))],
+    [
+      'model/mlp/0/W',
+      float32Tensor(
+        [3, 5],
+        Array.from({ length: 15 }, (_, i) => i / 8 - 1),
+      ),
+    ],
     ['optim/step', int32Tensor([], [7])],
     ['trainer/rng', int32Tensor([2], [-5, 12])],
     ['a/f64', { dtype: 'F64', shape: [4], bytes: new Uint8Array(f64.buffer) }],
@@ -101,7 +107,13 @@ describe('safetensors in TypeScript', () => {
     expect(Object.keys(head).slice(1, 4)).toEqual(['c/i64', 'a/f64', 'empty']);
   });
 
-  const good = (): Uint8Array => encodeSafetensors(new Map([['a', float32Tensor([4], [1, 2, 3, 4])], ['b', int32Tensor([2], [1, 2])]]));
+  const good = (): Uint8Array =>
+    encodeSafetensors(
+      new Map([
+        ['a', float32Tensor([4], [1, 2, 3, 4])],
+        ['b', int32Tensor([2], [1, 2])],
+      ]),
+    );
   const withHeader = (head: unknown, data: number, pad = true): Uint8Array => {
     let text = Buffer.from(JSON.stringify(head), 'utf8');
     if (pad) text = Buffer.concat([text, Buffer.alloc((8 - (text.length % 8)) % 8, 0x20)]);
@@ -124,12 +136,21 @@ describe('safetensors in TypeScript', () => {
     ['trailing bytes', () => Uint8Array.from([...good(), 1, 2]), 'bytes after the last tensor belong to no tensor'],
     [
       'overlapping offsets',
-      () => withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      () =>
+        withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
       "overlaps tensor 'a'",
     ],
-    ['a hole', () => withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), 'bytes [0, 4) of the buffer belong to no tensor'],
+    [
+      'a hole',
+      () => withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8),
+      'bytes [0, 4) of the buffer belong to no tensor',
+    ],
     ['bad dtype', () => withHeader({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 4] } }, 4), 'unknown dtype "Q7"'],
-    ['unsupported dtype', () => withHeader({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), 'dtype F8_E4M3 is valid safetensors but not supported'],
+    [
+      'unsupported dtype',
+      () => withHeader({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1),
+      'dtype F8_E4M3 is valid safetensors but not supported',
+    ],
     ['shape against offsets', () => withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), 'needs 12 bytes'],
     ['negative size', () => withHeader({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), 'shape must be a list of integers'],
     ['not an object', () => rawHeader('[1,2,3] '), "the header must begin with '{'"],
@@ -151,12 +172,21 @@ describe('safetensors in TypeScript', () => {
 
   it('converts tfjs tensors both ways', () => {
     const src = new Map<string, Tensor>([
-      ['w', tf.tensor2d([[1, 2], [3, 4.5]])],
+      [
+        'w',
+        tf.tensor2d([
+          [1, 2],
+          [3, 4.5],
+        ]),
+      ],
       ['k', tf.tensor1d([3, -4], 'int32')],
     ]);
     const back = toTfTensors(decodeSafetensors(encodeSafetensors(fromTfTensors(src))).tensors);
     expect(back.get('w')!.dtype).toBe('float32');
-    expect(back.get('w')!.arraySync()).toEqual([[1, 2], [3, 4.5]]);
+    expect(back.get('w')!.arraySync()).toEqual([
+      [1, 2],
+      [3, 4.5],
+    ]);
     expect(back.get('k')!.dtype).toBe('int32');
     expect(Array.from(back.get('k')!.dataSync())).toEqual([3, -4]);
     tf.dispose([...src.values(), ...back.values()]);
@@ -167,9 +197,9 @@ describe('safetensors in TypeScript', () => {
     const p = join(dir, 'sub', 'w.safetensors');
     await writeSafetensorsFile(p, sampleTensors(), META);
     const before = readFileSync(p);
-    await expect(writeSafetensorsFile(p, new Map([['a', { dtype: 'F32', shape: [3], bytes: new Uint8Array(2) } as SafeTensor]]))).rejects.toThrow(
-      SafetensorsError,
-    );
+    await expect(
+      writeSafetensorsFile(p, new Map([['a', { dtype: 'F32', shape: [3], bytes: new Uint8Array(2) } as SafeTensor]])),
+    ).rejects.toThrow(SafetensorsError);
     expect(readFileSync(p).equals(before)).toBe(true);
     expect(readdirSync(join(dir, 'sub'))).toEqual(['w.safetensors']);
     expectSame(sampleTensors(), (await readSafetensorsFile(p)).tensors);
@@ -186,7 +216,8 @@ beforeAll(async () => {
   if (found.ok) python = found.python;
   else skipReason = found.reason;
   if (!python) console.log(`[skip] safetensors against Python: ${skipReason}`);
-  else if (!python.safetensors) console.log(`[skip] the reference library: ${python.executable} cannot import safetensors (set FLOW_STUDIO_PYTHON to one that can)`);
+  else if (!python.safetensors)
+    console.log(`[skip] the reference library: ${python.executable} cannot import safetensors (set FLOW_STUDIO_PYTHON to one that can)`);
 }, 120_000);
 
 function py(script: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -202,7 +233,9 @@ describe('safetensors across TypeScript and Python', () => {
   it('reads the reference library’s files and writes the same bytes', async (ctx) => {
     if (!python?.safetensors) return ctx.skip();
     const p = join(dir, 'lib.safetensors');
-    await py(`${PY_TENSORS}\nimport safetensors.numpy as s, json\ns.save_file(t, ${JSON.stringify(p)}, metadata=json.loads(${JSON.stringify(JSON.stringify(META))}))`);
+    await py(
+      `${PY_TENSORS}\nimport safetensors.numpy as s, json\ns.save_file(t, ${JSON.stringify(p)}, metadata=json.loads(${JSON.stringify(JSON.stringify(META))}))`,
+    );
     const bytes = new Uint8Array(readFileSync(p));
     const file = decodeSafetensors(bytes, p);
     expectSame(sampleTensors(), file.tensors);

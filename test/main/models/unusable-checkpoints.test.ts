@@ -31,7 +31,9 @@ describe('sampling from a run whose newest checkpoint is unusable', () => {
     try {
       expect(m.step).toBe(150);
       expect(m.label).toBe(`run ${done} step 150 (EMA)`);
-      expect(m.warnings).toEqual([`checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file; sampling from the checkpoint at step 150 instead`]);
+      expect(m.warnings).toEqual([
+        `checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file; sampling from the checkpoint at step 150 instead`,
+      ]);
     } finally {
       m.dispose();
     }
@@ -48,10 +50,14 @@ describe('sampling from a run whose newest checkpoint is unusable', () => {
     expect(doc.model.step).toBe(150);
     expect(doc.model.warnings).toEqual([expect.stringContaining('at step 200')]);
     expect(doc.samples.flat().every(Number.isFinite)).toBe(true);
-    expect(r.stderr).toContain(`warning: checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file; sampling from the checkpoint at step 150 instead`);
+    expect(r.stderr).toContain(
+      `warning: checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file; sampling from the checkpoint at step 150 instead`,
+    );
     const explicit = await cli(['sample', '--model', `${done}@200`, '--n', '5'], { home: h.dir });
     expect(explicit.code, show(explicit)).toBe(2);
-    expect(explicit.stderr).toMatch(new RegExp(`--model ${done}@200: checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file`));
+    expect(explicit.stderr).toMatch(
+      new RegExp(`--model ${done}@200: checkpoint of run ${done} at step 200 EMA weights: not a Flow Studio tensor file`),
+    );
   });
 
   it('skips every unusable one (NaN weights too), and refuses when none is left', () => {
@@ -65,7 +71,11 @@ describe('sampling from a run whose newest checkpoint is unusable', () => {
       expect(m.step).toBe(10);
       expect(m.warnings).toEqual([
         `checkpoint of run ${id} at step 30 EMA weights: not a Flow Studio tensor file; sampling from the checkpoint at step 10 instead`,
-        expect.stringMatching(new RegExp(`^${bad}: holds NaN at index 5 of \\d+ in checkpoint of run ${id} at step 20; sampling from the checkpoint at step 10 instead$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^${bad}: holds NaN at index 5 of \\d+ in checkpoint of run ${id} at step 20; sampling from the checkpoint at step 10 instead$`,
+          ),
+        ),
       ]);
     } finally {
       m.dispose();
@@ -77,7 +87,11 @@ describe('sampling from a run whose newest checkpoint is unusable', () => {
     expect(runModel(h.store, id).step).toBe(10);
     corruptCheckpoint(h.dbPath, id, 10, 'ema');
     expect(() => runModel(h.store, id)).toThrow(CheckpointError);
-    expect(() => runModel(h.store, id)).toThrow(new RegExp(`^checkpoint: run ${id} has no usable checkpoint \\(3 kept, none decodes to finite weights\\): .*step 30.*; ${bad}: holds NaN.*; .*step 10`));
+    expect(() => runModel(h.store, id)).toThrow(
+      new RegExp(
+        `^checkpoint: run ${id} has no usable checkpoint \\(3 kept, none decodes to finite weights\\): .*step 30.*; ${bad}: holds NaN.*; .*step 10`,
+      ),
+    );
   });
 });
 
@@ -148,7 +162,9 @@ describe('resuming a run whose newest checkpoint is unusable', () => {
     expect(h.of(split, 'started').at(-1)).toMatchObject({
       resumedFrom: previous,
       startStep: previous,
-      warnings: [`checkpoint of run ${split} at step ${k}: not a Flow Studio tensor file; resuming from the checkpoint at step ${previous} instead`],
+      warnings: [
+        `checkpoint of run ${split} at step ${k}: not a Flow Studio tensor file; resuming from the checkpoint at step ${previous} instead`,
+      ],
     });
     expect((await straightDone).status).toBe('completed');
 

@@ -18,8 +18,18 @@ async function selectIn(env: string | undefined, preferred?: string): Promise<Ou
   const vars: NodeJS.ProcessEnv = { ...process.env };
   delete vars.FLOW_STUDIO_BACKEND;
   if (env !== undefined) vars.FLOW_STUDIO_BACKEND = env;
-  const args = ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', '--import', join(ROOT, 'scripts/ts-hooks.mjs'), FIXTURE];
-  const { stdout } = await run(process.execPath, preferred === undefined ? args : [...args, preferred], { cwd: ROOT, env: vars, timeout: 60_000 });
+  const args = [
+    '--experimental-transform-types',
+    '--disable-warning=ExperimentalWarning',
+    '--import',
+    join(ROOT, 'scripts/ts-hooks.mjs'),
+    FIXTURE,
+  ];
+  const { stdout } = await run(process.execPath, preferred === undefined ? args : [...args, preferred], {
+    cwd: ROOT,
+    env: vars,
+    timeout: 60_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Outcome;
 }
 
@@ -36,7 +46,9 @@ describe('parseBackendName', () => {
     expect(parseBackendName('auto')).toBe('auto');
     for (const n of BACKEND_NAMES) expect(parseBackendName(n)).toBe(n);
     for (const bad of ['webgl', 'WASM', 'gpu', ' cpu']) {
-      expect(() => parseBackendName(bad)).toThrow(`backend: unknown backend '${bad}'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu`);
+      expect(() => parseBackendName(bad)).toThrow(
+        `backend: unknown backend '${bad}'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu`,
+      );
     }
   });
 });
@@ -52,7 +64,14 @@ describe('selectBackend (fresh processes)', () => {
     ]);
 
     if (!cpu.ok) throw new Error(cpu.error);
-    expect(cpu.info).toMatchObject({ name: 'cpu', tfName: 'cpu', reason: 'requested', skipped: [], version: '4.22.0', coreVersion: '4.22.0' });
+    expect(cpu.info).toMatchObject({
+      name: 'cpu',
+      tfName: 'cpu',
+      reason: 'requested',
+      skipped: [],
+      version: '4.22.0',
+      coreVersion: '4.22.0',
+    });
     expect(cpu.tfBackend).toBe('cpu');
     expect(cpu.sum).toBe(6);
     // Once per thread: a later, different request gets the first result.
@@ -73,7 +92,9 @@ describe('selectBackend (fresh processes)', () => {
 
     expect(missing.ok).toBe(false);
     if (missing.ok) return;
-    expect(missing.error).toMatch(/^backend 'tensorflow' is not available here \(tensorflow: Cannot find (package|module) '@tensorflow\/tfjs-node'/);
+    expect(missing.error).toMatch(
+      /^backend 'tensorflow' is not available here \(tensorflow: Cannot find (package|module) '@tensorflow\/tfjs-node'/,
+    );
 
     expect(bogus).toEqual({ ok: false, error: "backend: unknown backend 'bogus'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu" });
   });
@@ -90,7 +111,10 @@ describe('selectBackend (fresh processes)', () => {
 
     const bad = h.run(tinyMoons());
     const rb = await h.sup.start(bad, { backend: 'webgpu' });
-    expect(rb).toMatchObject({ status: 'failed', error: "backend: unknown backend 'webgpu'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu" });
+    expect(rb).toMatchObject({
+      status: 'failed',
+      error: "backend: unknown backend 'webgpu'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu",
+    });
     expect(h.store.getRun(bad)).toMatchObject({ status: 'failed', error: rb.error });
   });
 });

@@ -14,12 +14,18 @@ describe('one source', () => {
   it('renderer/index.html carries no policy of its own; the build config injects cspMetaTag first in <head>', async () => {
     const html = readFileSync(join(ROOT, 'renderer/index.html'), 'utf8');
     expect(html).not.toMatch(/<meta[^>]+Content-Security-Policy/i);
-    const config = (await import('../../../electron.vite.config')).default as { renderer: { plugins: { name?: string; transformIndexHtml?: unknown }[] } };
+    const config = (await import('../../../electron.vite.config')).default as {
+      renderer: { plugins: { name?: string; transformIndexHtml?: unknown }[] };
+    };
     const plugin = config.renderer.plugins.find((p) => p && p.name === 'flow-studio-csp');
     expect(plugin, 'the CSP plugin of the renderer build').toBeDefined();
     const tags = (plugin!.transformIndexHtml as () => unknown)();
     expect(tags).toEqual([cspMetaTag()]);
-    expect(cspMetaTag()).toEqual({ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: metaPolicy('web') }, injectTo: 'head-prepend' });
+    expect(cspMetaTag()).toEqual({
+      tag: 'meta',
+      attrs: { 'http-equiv': 'Content-Security-Policy', content: metaPolicy('web') },
+      injectTo: 'head-prepend',
+    });
   });
 });
 
@@ -45,7 +51,8 @@ describe('headers narrow the meta policy', () => {
     expect(parsePolicy(headerPolicy('electron-dev')).get('connect-src')).toEqual(["'self'"]);
     // No scheme-wide or wildcard source (a bare ws: allows a socket to any host).
     for (const host of ['web', 'electron', 'electron-dev'] as const)
-      for (const s of parsePolicy(headerPolicy(host)).get('connect-src')!) expect(s, host).not.toMatch(/^(\*|ws:|wss:|http:|https:|data:|blob:)$/);
+      for (const s of parsePolicy(headerPolicy(host)).get('connect-src')!)
+        expect(s, host).not.toMatch(/^(\*|ws:|wss:|http:|https:|data:|blob:)$/);
   });
 
   it('the meta tag has no frame-ancestors (browsers ignore it there and complain on the console)', () => {

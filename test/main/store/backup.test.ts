@@ -8,7 +8,15 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { RunStore } from '../../../main/store';
-import { backupDir, backupStamp, backupStore, BACKUP_INTERVAL_MS, listBackups, readBackupStatus, startBackup } from '../../../main/store/backup';
+import {
+  backupDir,
+  backupStamp,
+  backupStore,
+  BACKUP_INTERVAL_MS,
+  listBackups,
+  readBackupStatus,
+  startBackup,
+} from '../../../main/store/backup';
 import { bytes, newRun, openAt, overwritePages, pagesOf, tempDir } from './helpers';
 
 const HOUR = 60 * 60 * 1000;
@@ -22,7 +30,10 @@ function seeded(runs = 3, blob = 50_000): { path: string; dir: string } {
   const store = RunStore.open(path);
   for (let r = 0; r < runs; r++) {
     const { id } = store.createRun(newRun(`run ${r}`));
-    store.appendMetrics(id, Array.from({ length: 500 }, (_, s) => ({ step: s, name: 'loss', value: Math.exp(-s / 100) + r })));
+    store.appendMetrics(
+      id,
+      Array.from({ length: 500 }, (_, s) => ({ step: s, name: 'loss', value: Math.exp(-s / 100) + r })),
+    );
     for (const step of [100, 200, 300]) store.saveCheckpoint(id, { step, model: bytes(blob, step + r), optimizer: bytes(blob / 2, r) });
     store.addSample(id, { step: 300, kind: 'points', data: [[r, -r]] });
     store.addArtifact(id, { name: 'grid.png', mime: 'image/png', data: bytes(3000, r) });
@@ -40,7 +51,11 @@ function contents(path: string): unknown {
       exportedAt: 0,
       checkpoints: store.listCheckpoints(r.id).map((c) => {
         const full = store.checkpointAt(r.id, c.step);
-        return { ...c, model: Buffer.from(full.model).toString('base64'), optimizer: full.optimizer && Buffer.from(full.optimizer).toString('base64') };
+        return {
+          ...c,
+          model: Buffer.from(full.model).toString('base64'),
+          optimizer: full.optimizer && Buffer.from(full.optimizer).toString('base64'),
+        };
       }),
       artifacts: store.listArtifacts(r.id).map((a) => Buffer.from(store.getArtifact(a.id).data).toString('base64')),
     }));
@@ -68,7 +83,7 @@ describe('backupStore', () => {
     expect(existsSync(join(dir, 'backups', 'flow-studio-2026-12-01T09-30-00Z.db-wal'))).toBe(false);
   });
 
-  it('at most once a day, by the newest backup\'s name; keeps the newest 3', async () => {
+  it("at most once a day, by the newest backup's name; keeps the newest 3", async () => {
     const { path, dir } = seeded(1);
     let now = T0;
     const clock = { now: () => now };
@@ -95,11 +110,15 @@ describe('backupStore', () => {
     writeFileSync(join(dir, 'backups', 'other-2030-01-01T00-00-00Z.db'), 'another store');
     now += BACKUP_INTERVAL_MS;
     await backupStore(path, { ...clock, keep: 2 });
-    expect(readdirSync(join(dir, 'backups')).filter((f) => !f.startsWith('flow-studio-')).sort()).toEqual(['.flow-studio-backup.json', 'notes.txt', 'other-2030-01-01T00-00-00Z.db']);
+    expect(
+      readdirSync(join(dir, 'backups'))
+        .filter((f) => !f.startsWith('flow-studio-'))
+        .sort(),
+    ).toEqual(['.flow-studio-backup.json', 'notes.txt', 'other-2030-01-01T00-00-00Z.db']);
     expect(listBackups(path)).toHaveLength(2);
   });
 
-  it('a backup dated in the future (the clock went back) does not stop today\'s', async () => {
+  it("a backup dated in the future (the clock went back) does not stop today's", async () => {
     const { path } = seeded(1);
     await backupStore(path, { now: () => T0 + 10 * BACKUP_INTERVAL_MS });
     const r = await backupStore(path, { now: () => T0 });
@@ -116,7 +135,12 @@ describe('backupStore', () => {
   it('a damaged store fails the backup, naming it; older backups stay and the failure is recorded', async () => {
     const { path } = seeded(2);
     const good = await backupStore(path, { now: () => T0 });
-    overwritePages(path, pagesOf(path, 'metrics').filter((p) => p.pagetype === 'leaf').map((p) => p.pageno));
+    overwritePages(
+      path,
+      pagesOf(path, 'metrics')
+        .filter((p) => p.pagetype === 'leaf')
+        .map((p) => p.pageno),
+    );
     await expect(backupStore(path, { now: () => T0 + 2 * BACKUP_INTERVAL_MS })).rejects.toThrow(/the store itself is probably damaged/);
     expect(listBackups(path).map((b) => b.path)).toEqual([good.status === 'created' ? good.backup.path : '']);
     expect(readdirSync(backupDir(path)).filter((f) => f.endsWith('.partial'))).toEqual([]);
@@ -137,7 +161,17 @@ describe('backupStore', () => {
   it('a backup whose process is SIGKILLed mid-copy leaves only a .partial file, which the next backup removes', async () => {
     const { path } = seeded(8, 400_000);
     const dir = backupDir(path);
-    const child = spawn(process.execPath, ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'fixtures', 'backup-child.mjs'), path, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--experimental-transform-types',
+        '--disable-warning=ExperimentalWarning',
+        join(import.meta.dirname, 'fixtures', 'backup-child.mjs'),
+        path,
+        '2',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -176,7 +210,9 @@ describe('backupStore', () => {
       });
       worker.on('error', reject);
     });
-    const finished = new Promise<number>((resolve) => worker.on('message', (m: { batches?: number }) => m.batches !== undefined && resolve(m.batches)));
+    const finished = new Promise<number>((resolve) =>
+      worker.on('message', (m: { batches?: number }) => m.batches !== undefined && resolve(m.batches)),
+    );
     await started;
     // Small steps: the copy spans many turns of the event loop while the worker commits.
     const r = await backupStore(path, { pagesPerStep: 8 });
@@ -188,7 +224,10 @@ describe('backupStore', () => {
     const backup = new Database(r.backup.path, { readonly: true });
     expect(backup.pragma('quick_check', { simple: true })).toBe('ok');
     const run = backup.prepare<unknown[], { step: number }>('SELECT step FROM runs WHERE id = ?').get(id)!;
-    const steps = backup.prepare<unknown[], number>("SELECT step FROM metrics WHERE run_id = ? AND name = 'loss' ORDER BY step").pluck().all(id);
+    const steps = backup
+      .prepare<unknown[], number>("SELECT step FROM metrics WHERE run_id = ? AND name = 'loss' ORDER BY step")
+      .pluck()
+      .all(id);
     const grads = backup.prepare<unknown[], number>("SELECT count(*) FROM metrics WHERE run_id = ? AND name = 'grad'").pluck().get(id);
     const ckpt = backup.prepare<unknown[], number | null>('SELECT max(step) FROM checkpoints WHERE run_id = ?').pluck().get(id) ?? null;
     backup.close();

@@ -83,7 +83,10 @@ describe('checkpoints', () => {
   it('rewindRun drops everything after the step, ready for a resume', () => {
     const { store } = openTemp();
     const { id } = store.createRun(newRun());
-    store.appendMetrics(id, Array.from({ length: 30 }, (_, i) => ({ step: i + 1, name: 'loss', value: 1 })));
+    store.appendMetrics(
+      id,
+      Array.from({ length: 30 }, (_, i) => ({ step: i + 1, name: 'loss', value: 1 })),
+    );
     for (const step of [10, 20, 30]) {
       store.saveCheckpoint(id, { step, model: bytes(4) });
       store.addSample(id, { step, kind: 'points', data: [[step, 0]] });

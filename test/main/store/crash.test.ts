@@ -97,7 +97,10 @@ describe('crash safety (SIGKILL of a writing process)', () => {
         const series = store.getMetrics(runId, ['loss', 'lr']);
         for (const s of series) {
           expect(s.steps.length, `${context} ${s.name}`).toBe(run.step);
-          expect(s.steps.every((step, i) => step === i + 1), `${context} ${s.name}`).toBe(true);
+          expect(
+            s.steps.every((step, i) => step === i + 1),
+            `${context} ${s.name}`,
+          ).toBe(true);
         }
         expect(series[0]!.values.every((v, i) => v === 1 / (i + 1))).toBe(true);
 

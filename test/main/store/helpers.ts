@@ -71,7 +71,11 @@ export function listing(dir: string): string[] {
 export function pagesOf(dbPath: string, name: string): { pageno: number; pagetype: string; path: string }[] {
   const db = new Database(dbPath, { fileMustExist: true });
   try {
-    return db.prepare<unknown[], { pageno: number; pagetype: string; path: string }>('SELECT pageno, pagetype, path FROM dbstat WHERE name = ? ORDER BY path').all(name);
+    return db
+      .prepare<unknown[], { pageno: number; pagetype: string; path: string }>(
+        'SELECT pageno, pagetype, path FROM dbstat WHERE name = ? ORDER BY path',
+      )
+      .all(name);
   } finally {
     db.close();
   }

@@ -9,24 +9,60 @@ describe('samples', () => {
     const { id } = store.createRun(newRun());
     const points = new Float32Array([0.5, -1, 2, 3]);
     const a = store.addSample(id, { step: 100, kind: 'points', data: new Uint8Array(points.buffer), meta: { shape: [2, 2] } });
-    const b = store.addSample(id, { step: 100, kind: 'trajectory', data: { t: [0, 1], x: [[0, 0], [1, 1]] } });
+    const b = store.addSample(id, {
+      step: 100,
+      kind: 'trajectory',
+      data: {
+        t: [0, 1],
+        x: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
+    });
     const c = store.addSample(id, { step: 50, kind: 'image-grid', data: bytes(64) });
-    expect(a).toEqual({ id: a.id, runId: id, step: 100, kind: 'points', encoding: 'bytes', bytes: 16, meta: { shape: [2, 2] }, createdAt: 7 });
-    expect(b).toMatchObject({ encoding: 'json', bytes: JSON.stringify({ t: [0, 1], x: [[0, 0], [1, 1]] }).length });
+    expect(a).toEqual({
+      id: a.id,
+      runId: id,
+      step: 100,
+      kind: 'points',
+      encoding: 'bytes',
+      bytes: 16,
+      meta: { shape: [2, 2] },
+      createdAt: 7,
+    });
+    expect(b).toMatchObject({
+      encoding: 'json',
+      bytes: JSON.stringify({
+        t: [0, 1],
+        x: [
+          [0, 0],
+          [1, 1],
+        ],
+      }).length,
+    });
     expect(store.listSamples(id).map((s) => s.id)).toEqual([c.id, a.id, b.id]);
     expect(store.listSamples(id, { kind: 'trajectory' }).map((s) => s.id)).toEqual([b.id]);
     expect('data' in store.listSamples(id)[0]!).toBe(false);
 
     const back = store.getSample(a.id).data as Uint8Array;
     expect(Array.from(new Float32Array(back.buffer, back.byteOffset, back.byteLength / 4))).toEqual([0.5, -1, 2, 3]);
-    expect(store.getSample(b.id).data).toEqual({ t: [0, 1], x: [[0, 0], [1, 1]] });
+    expect(store.getSample(b.id).data).toEqual({
+      t: [0, 1],
+      x: [
+        [0, 0],
+        [1, 1],
+      ],
+    });
     expect(() => store.getSample(9999)).toThrow(new NotFoundError('sample', 9999));
   });
 
   it('rejects an unknown kind and non-JSON data', () => {
     const { store } = openTemp();
     const { id } = store.createRun(newRun());
-    expect(() => store.addSample(id, { step: 1, kind: 'video' as never, data: [] })).toThrow(/sample.kind: must be one of points, image-grid, trajectory/);
+    expect(() => store.addSample(id, { step: 1, kind: 'video' as never, data: [] })).toThrow(
+      /sample.kind: must be one of points, image-grid, trajectory/,
+    );
     expect(() => store.addSample(id, { step: 1, kind: 'points', data: [[NaN, 1]] })).toThrow(
       new StoreInputError('sample.data[0][0]', 'must be a finite number (JSON has no NaN or Infinity); got NaN'),
     );

@@ -71,7 +71,10 @@ describe('appendMetrics / getMetrics', () => {
   it('everyNth keeps points 0, n, 2n ... of each series', () => {
     const { store } = openTemp();
     const { id } = store.createRun(newRun());
-    store.appendMetrics(id, Array.from({ length: 100 }, (_, i) => ({ step: (i + 1) * 5, name: 'loss', value: i })));
+    store.appendMetrics(
+      id,
+      Array.from({ length: 100 }, (_, i) => ({ step: (i + 1) * 5, name: 'loss', value: i })),
+    );
     const [loss] = store.getMetrics(id, ['loss'], { everyNth: 10 });
     expect(loss?.steps).toEqual([5, 55, 105, 155, 205, 255, 305, 355, 405, 455]);
     // Decimation applies within the selected range (what a live chart polling "since step s" needs).
@@ -111,7 +114,10 @@ describe('appendMetrics / getMetrics', () => {
     const { store } = openTemp();
     const { id } = store.createRun(newRun());
     const steps = [0, 1, 2, 1000, 1001, 5000];
-    store.appendMetrics(id, steps.map((step) => ({ step, name: 'fid', value: step })));
+    store.appendMetrics(
+      id,
+      steps.map((step) => ({ step, name: 'fid', value: step })),
+    );
     expect(store.getMetrics(id, ['fid'], { maxPoints: 6 })[0]?.steps).toEqual(steps);
     // Targets 0, 1666.7, 3333.3, 5000 -> 0, 5000, 5000, 5000: duplicates dropped.
     expect(store.getMetrics(id, ['fid'], { maxPoints: 4 })[0]?.steps).toEqual([0, 5000]);

@@ -33,7 +33,10 @@ function seeded(runs = 3): { path: string; dir: string; ids: string[] } {
   const ids: string[] = [];
   for (let r = 0; r < runs; r++) {
     const { id } = store.createRun(newRun(`run ${r}`));
-    store.appendMetrics(id, Array.from({ length: 2000 }, (_, s) => ({ step: s, name: 'loss', value: 1 / (s + 1) })));
+    store.appendMetrics(
+      id,
+      Array.from({ length: 2000 }, (_, s) => ({ step: s, name: 'loss', value: 1 / (s + 1) })),
+    );
     store.saveCheckpoint(id, { step: 2000, model: bytes(40_000, r) });
     store.addSample(id, { step: 2000, kind: 'points', data: [[r, r]] });
     ids.push(id);
@@ -94,7 +97,9 @@ describe('RunStore.open refuses what is not a usable store, before writing anyth
 
   it('a damaged file: writers are refused with its problems and the file is untouched; readers meet the damage as "damaged"', () => {
     const { path, dir, ids } = seeded(3);
-    const metricLeaves = pagesOf(path, 'metrics').filter((p) => p.pagetype === 'leaf').map((p) => p.pageno);
+    const metricLeaves = pagesOf(path, 'metrics')
+      .filter((p) => p.pagetype === 'leaf')
+      .map((p) => p.pageno);
     expect(metricLeaves.length).toBeGreaterThan(3);
     overwritePages(path, metricLeaves);
     const before = sha256File(path);
@@ -136,7 +141,12 @@ describe('RunStore.open refuses what is not a usable store, before writing anyth
 
   it('verify: false skips the page check (workers of a host that checked) but not the header checks', () => {
     const { path, ids } = seeded(1);
-    overwritePages(path, pagesOf(path, 'metrics').filter((p) => p.pagetype === 'leaf').map((p) => p.pageno));
+    overwritePages(
+      path,
+      pagesOf(path, 'metrics')
+        .filter((p) => p.pagetype === 'leaf')
+        .map((p) => p.pageno),
+    );
     for (const access of ['read', 'write'] as const) {
       const store = openAt(path, { verify: false, access });
       expect(store.getRun(ids[0]!).name).toBe('run 0');
@@ -175,7 +185,12 @@ describe("access 'read' creates and changes nothing", () => {
     const before = sha256File(path);
     const reader = openAt(path, { access: 'read' });
     expect(reader.connection).toBe('read-write');
-    expect(reader.listRuns().map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(
+      reader
+        .listRuns()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(reader.getMetrics(ids[1]!, ['loss'])[0]!.steps).toHaveLength(2000);
     // Its writing methods refuse: a reader calling a writer is a bug, not a silent write.
     expect(() => reader.createRun(newRun())).toThrow(/opened for reading/);
@@ -252,7 +267,9 @@ describe('SQLite errors at run time name the file', () => {
       const e = thrown(() => store.createRun(newRun()));
       expect(e).toBeInstanceOf(StoreRuntimeError);
       expect(e).toMatchObject({ failure: 'busy', path, code: 'SQLITE_BUSY' });
-      expect(e.message).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the database is locked by another process \\(waited 150 ms`));
+      expect(e.message).toMatch(
+        new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the database is locked by another process \\(waited 150 ms`),
+      );
       expect((e.cause as Error).constructor.name).toBe('SqliteError');
     } finally {
       other.exec('ROLLBACK');
@@ -282,10 +299,10 @@ describe('SQLite errors at run time name the file', () => {
   });
 });
 
-describe('root writing another user\'s store', () => {
+describe("root writing another user's store", () => {
   it('gives every file it creates (store, folders, -wal/-shm, backups) to that user', async (ctx) => {
     if (!IS_ROOT) {
-      console.warn('skipped: needs root (this process is not root, so it cannot write another user\'s folder)');
+      console.warn("skipped: needs root (this process is not root, so it cannot write another user's folder)");
       ctx.skip();
     }
     const home = tempDir();

@@ -48,8 +48,16 @@ function seeded(n: number): { path: string; dir: string } {
   let previous: string | null = null;
   for (let r = 0; r < n; r++) {
     // A 300-byte note in the config spreads the runs table over several leaf pages.
-    const { id } = store.createRun(newRun(`run ${r}`, { config: { r, note: 'x'.repeat(300) }, ...(previous ? { parentRunId: previous } : {}) }));
-    store.appendMetrics(id, Array.from({ length: 300 }, (_, s) => [{ step: s, name: 'loss', value: r + 1 / (s + 1) }, { step: s, name: 'lr', value: 1e-3 * r }]).flat());
+    const { id } = store.createRun(
+      newRun(`run ${r}`, { config: { r, note: 'x'.repeat(300) }, ...(previous ? { parentRunId: previous } : {}) }),
+    );
+    store.appendMetrics(
+      id,
+      Array.from({ length: 300 }, (_, s) => [
+        { step: s, name: 'loss', value: r + 1 / (s + 1) },
+        { step: s, name: 'lr', value: 1e-3 * r },
+      ]).flat(),
+    );
     for (const step of [100, 300]) store.saveCheckpoint(id, { step, model: bytes(30_000, r * 7 + step) });
     store.addSample(id, { step: 300, kind: 'points', data: [[r, r * 3]] });
     store.addArtifact(id, { name: 'grid.png', mime: 'image/png', data: bytes(2000, r) });
@@ -95,7 +103,9 @@ describe('recoverStore', () => {
     expect(lostIds.size).toBeGreaterThan(0);
     expect(metricsHit.size).toBeGreaterThan(0);
     expect(checkpointsHit.size).toBeGreaterThan(0);
-    console.log(`[store] damaged pages hold ${lostIds.size} run records, metrics of ${metricsHit.size} runs, checkpoints of ${checkpointsHit.size} runs`);
+    console.log(
+      `[store] damaged pages hold ${lostIds.size} run records, metrics of ${metricsHit.size} runs, checkpoints of ${checkpointsHit.size} runs`,
+    );
     overwritePages(path, Object.values(broken));
     const hash = sha256File(path);
 
@@ -110,8 +120,10 @@ describe('recoverStore', () => {
     for (const id of lostIds) expect(byId.get(id)!.problems.join(' ')).toMatch(/its record is unreadable/);
     const expectedPartial = new Set([...metricsHit, ...checkpointsHit].filter((id) => !lostIds.has(id)));
     expect(new Set(report.runs.filter((r) => r.status === 'partial').map((r) => r.id))).toEqual(expectedPartial);
-    for (const id of checkpointsHit) if (!lostIds.has(id)) expect(byId.get(id)!.problems.join(' ')).toMatch(/checkpoint \d+ \(step \d+\): unreadable/);
-    for (const id of metricsHit) if (!lostIds.has(id)) expect(byId.get(id)!.problems.join(' ')).toMatch(/metrics '(loss|lr)': steps \d+-\d+ unreadable/);
+    for (const id of checkpointsHit)
+      if (!lostIds.has(id)) expect(byId.get(id)!.problems.join(' ')).toMatch(/checkpoint \d+ \(step \d+\): unreadable/);
+    for (const id of metricsHit)
+      if (!lostIds.has(id)) expect(byId.get(id)!.problems.join(' ')).toMatch(/metrics '(loss|lr)': steps \d+-\d+ unreadable/);
 
     // The recovered store: a sound store of the current schema holding exactly the readable data.
     const check = RunStore.open(report.target); // a writer: full quick_check

@@ -32,17 +32,29 @@ describe('lease liveness rules', () => {
     expect(leaseLiveness({ owner: other({}), heartbeatAt: -1e9 }, probe)).toEqual({ alive: true, self: false });
   });
   it('a dead pid, a reused pid, another boot, or our own pid under another nonce are gone', () => {
-    expect(leaseLiveness({ owner: other({ pid: 5555 }), heartbeatAt: 999_999 }, probe)).toMatchObject({ alive: false, why: expect.stringMatching(/process 5555 .* is gone/) });
-    expect(leaseLiveness({ owner: other({ started: 78 }), heartbeatAt: 999_999 }, probe)).toMatchObject({ alive: false, why: expect.stringMatching(/pid now belongs to another process/) });
+    expect(leaseLiveness({ owner: other({ pid: 5555 }), heartbeatAt: 999_999 }, probe)).toMatchObject({
+      alive: false,
+      why: expect.stringMatching(/process 5555 .* is gone/),
+    });
+    expect(leaseLiveness({ owner: other({ started: 78 }), heartbeatAt: 999_999 }, probe)).toMatchObject({
+      alive: false,
+      why: expect.stringMatching(/pid now belongs to another process/),
+    });
     if (thisProcess().boot !== null) {
-      expect(leaseLiveness({ owner: other({ boot: 'another-boot' }), heartbeatAt: 999_999 }, probe)).toMatchObject({ alive: false, why: expect.stringMatching(/restarted/) });
+      expect(leaseLiveness({ owner: other({ boot: 'another-boot' }), heartbeatAt: 999_999 }, probe)).toMatchObject({
+        alive: false,
+        why: expect.stringMatching(/restarted/),
+      });
     }
     expect(leaseLiveness({ owner: { ...thisProcess(), nonce: 'earlier' }, heartbeatAt: 999_999 }, probe)).toMatchObject({ alive: false });
   });
   it('another host, or no start time to compare, is judged by its heartbeat', () => {
     const remote = other({ host: 'elsewhere', boot: 'b' });
     expect(leaseLiveness({ owner: remote, heartbeatAt: 1_000_000 - 59_000 }, probe).alive).toBe(true);
-    expect(leaseLiveness({ owner: remote, heartbeatAt: 1_000_000 - 61_000 }, probe)).toMatchObject({ alive: false, why: expect.stringMatching(/has not reported for 61 s/) });
+    expect(leaseLiveness({ owner: remote, heartbeatAt: 1_000_000 - 61_000 }, probe)).toMatchObject({
+      alive: false,
+      why: expect.stringMatching(/has not reported for 61 s/),
+    });
     const unknownStart = other({ started: null });
     expect(leaseLiveness({ owner: unknownStart, heartbeatAt: 1_000_000 - 1000 }, probe).alive).toBe(true);
     expect(leaseLiveness({ owner: unknownStart, heartbeatAt: 1_000_000 - 61_000 }, probe).alive).toBe(false);
@@ -85,7 +97,11 @@ describe('leases in the store', () => {
       const store = openAt(path);
       const { id } = store.createRun(newRun());
       store.setStatus(id, 'running', { owner: { host, pid: holder.pid! } });
-      expect(store.getRun(id)).toMatchObject({ status: 'running', interrupted: false, owner: { pid: holder.pid, alive: true, self: false } });
+      expect(store.getRun(id)).toMatchObject({
+        status: 'running',
+        interrupted: false,
+        owner: { pid: holder.pid, alive: true, self: false },
+      });
       const refused: [string, () => unknown][] = [
         ['rename', () => store.renameRun(id, 'x')],
         ['delete', () => store.deleteRun(id)],
@@ -109,7 +125,11 @@ describe('leases in the store', () => {
     // The holder is gone: the run reads as interrupted at once, and any process may take it over.
     const store = openAt(path);
     const id = store.listRuns()[0]!.id;
-    expect(store.listRuns()[0]).toMatchObject({ status: 'running', interrupted: true, owner: { alive: false, gone: expect.stringMatching(/is gone/) } });
+    expect(store.listRuns()[0]).toMatchObject({
+      status: 'running',
+      interrupted: true,
+      owner: { alive: false, gone: expect.stringMatching(/is gone/) },
+    });
     expect(store.claimRun(id).owner).toMatchObject({ self: true });
   });
 });
@@ -134,10 +154,20 @@ describe('markInterruptedRuns', () => {
     const remote = make('another host, silent', { host: 'elsewhere', pid: 114 }, true);
     // Leases another process wrote (its pid, our view of its host): written with the raw columns.
     const raw = (store as unknown as { db: { prepare(sql: string): { run(...a: unknown[]): void } } }).db;
-    raw.prepare(`UPDATE runs SET owner_host = ?, owner_pid = 115, owner_boot = NULL, owner_started = NULL, owner_nonce = 'n', heartbeat_at = 0 WHERE id = ?`).run(host, ghost);
+    raw
+      .prepare(
+        `UPDATE runs SET owner_host = ?, owner_pid = 115, owner_boot = NULL, owner_started = NULL, owner_nonce = 'n', heartbeat_at = 0 WHERE id = ?`,
+      )
+      .run(host, ghost);
     raw.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ?`).run(1_000_000 - 120_000, remote);
 
-    expect(store.listRuns().filter((r) => r.interrupted).map((r) => r.id).sort()).toEqual([dead, deadNoCkpt, ghost, remote].sort());
+    expect(
+      store
+        .listRuns()
+        .filter((r) => r.interrupted)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([dead, deadNoCkpt, ghost, remote].sort());
     const result = store.markInterruptedRuns();
     expect(result).toEqual({ paused: [dead, remote].sort(), failed: [deadNoCkpt], cancelled: [ghost], skipped: [live, mine].sort() });
 

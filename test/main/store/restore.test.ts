@@ -17,7 +17,10 @@ async function storeWithBackup(): Promise<{ dir: string; path: string; backup: s
   const store = RunStore.open(path);
   for (const name of ['first', 'second']) {
     const { id } = store.createRun(newRun(name));
-    store.appendMetrics(id, Array.from({ length: 400 }, (_, s) => ({ step: s, name: 'loss', value: s })));
+    store.appendMetrics(
+      id,
+      Array.from({ length: 400 }, (_, s) => ({ step: s, name: 'loss', value: s })),
+    );
     store.saveCheckpoint(id, { step: 400, model: bytes(20_000) });
   }
   store.close();
@@ -41,7 +44,12 @@ const names = (path: string) => {
 describe('restoreBackup', () => {
   it('puts a backup over a damaged store and keeps the damaged file, byte for byte', async () => {
     const { dir, path, backup, names: before } = await storeWithBackup();
-    overwritePages(path, pagesOf(path, 'metrics').filter((p) => p.pagetype === 'leaf').map((p) => p.pageno));
+    overwritePages(
+      path,
+      pagesOf(path, 'metrics')
+        .filter((p) => p.pagetype === 'leaf')
+        .map((p) => p.pageno),
+    );
     const damaged = sha256File(path);
     const r = await restoreBackup(path, backup, { now: () => T0 + 1000 });
     const aside = asidePath(path, T0 + 1000);
@@ -68,7 +76,13 @@ describe('restoreBackup', () => {
 
   it('refuses a damaged or foreign backup, naming it', async () => {
     const { path, backup } = await storeWithBackup();
-    overwritePages(backup, pagesOf(backup, 'checkpoints').filter((p) => p.pagetype === 'overflow').slice(0, 2).map((p) => p.pageno));
+    overwritePages(
+      backup,
+      pagesOf(backup, 'checkpoints')
+        .filter((p) => p.pagetype === 'overflow')
+        .slice(0, 2)
+        .map((p) => p.pageno),
+    );
     await expect(restoreBackup(path, backup)).rejects.toThrow(new RegExp(`${backup.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged`));
     const text = join(path, '..', 'notes.db');
     writeFileSync(text, 'hello');

@@ -164,7 +164,14 @@ describe('setStatus', () => {
     expect(store.setStatus(id, 'running').startedAt).toBe(t0); // a resume keeps the first start
     const t3 = clock.tick();
     const done = store.setStatus(id, 'completed', { summary: { loss: 0.01, nfe: 12 } });
-    expect(done).toMatchObject({ status: 'completed', finishedAt: t3, summary: { loss: 0.01, nfe: 12 }, error: null, owner: null, ownerPid: null });
+    expect(done).toMatchObject({
+      status: 'completed',
+      finishedAt: t3,
+      summary: { loss: 0.01, nfe: 12 },
+      error: null,
+      owner: null,
+      ownerPid: null,
+    });
   });
 
   it('keeps the error on failure and clears it on retry', () => {
@@ -180,9 +187,7 @@ describe('setStatus', () => {
     const { store } = openTemp();
     const { id } = store.createRun(newRun());
     const before = store.getRun(id);
-    expect(() => store.setStatus(id, 'completed')).toThrow(
-      new TransitionError(id, 'queued', 'completed', TRANSITIONS.queued),
-    );
+    expect(() => store.setStatus(id, 'completed')).toThrow(new TransitionError(id, 'queued', 'completed', TRANSITIONS.queued));
     expect(() => store.setStatus(id, 'completed')).toThrow(
       `run ${id}: cannot change status from 'queued' to 'completed' (allowed from 'queued': running, cancelled, failed)`,
     );
@@ -255,7 +260,15 @@ describe('listRuns', () => {
       owner: null,
       interrupted: false,
     });
-    expect(rb).toMatchObject({ dataset: 'mnist', path: 'cosine', status: 'running', step: 2, backend: 'tensorflow', interrupted: false, owner: { self: true } });
+    expect(rb).toMatchObject({
+      dataset: 'mnist',
+      path: 'cosine',
+      status: 'running',
+      step: 2,
+      backend: 'tensorflow',
+      interrupted: false,
+      owner: { self: true },
+    });
     expect(rb!.finalLoss).toBeNaN(); // a diverged loss is shown as NaN, not hidden
     expect(rc).toMatchObject({ dataset: null, path: null, finalLoss: null, step: 0 });
 
@@ -294,8 +307,7 @@ describe('deleteRun', () => {
     const peek = openAt(path);
     const db = (peek as unknown as { db: Database.Database }).db;
     for (const table of ['metrics', 'checkpoints', 'samples', 'artifacts']) {
-      const count = (id: string) =>
-        db.prepare<unknown[], number>(`SELECT count(*) FROM ${table} WHERE run_id = ?`).pluck().get(id);
+      const count = (id: string) => db.prepare<unknown[], number>(`SELECT count(*) FROM ${table} WHERE run_id = ?`).pluck().get(id);
       expect(count(doomed.id), table).toBe(0);
       expect(count(other.id), table).toBe(1);
     }

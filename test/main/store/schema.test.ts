@@ -226,7 +226,11 @@ describe('migration 2: the owner lease', () => {
     expect(store.schemaVersion).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(2);
     // Another host with no heartbeat on record: nothing proves it gone, so it is not taken over.
-    expect(store.getRun(running)).toMatchObject({ status: 'running', ownerPid: 4242, owner: { host: 'localhost-of-v1', pid: 4242, heartbeatAt: null, alive: true } });
+    expect(store.getRun(running)).toMatchObject({
+      status: 'running',
+      ownerPid: 4242,
+      owner: { host: 'localhost-of-v1', pid: 4242, heartbeatAt: null, alive: true },
+    });
     expect(() => store.renameRun(running, 'x')).toThrow(/being trained by process 4242 on localhost-of-v1/);
     expect(store.getRun(queued)).toMatchObject({ status: 'queued', owner: null, interrupted: false });
   });

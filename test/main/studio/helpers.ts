@@ -27,7 +27,10 @@ export function freshStudio() {
     const seen = events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no matching event in ${timeoutMs} ms; got ${events.map((e) => e.type).join(',')}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`no matching event in ${timeoutMs} ms; got ${events.map((e) => e.type).join(',')}`)),
+        timeoutMs,
+      );
       waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
     });
   }

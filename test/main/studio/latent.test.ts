@@ -27,7 +27,10 @@ describe('latent studio over the contract', () => {
   });
 
   it('picks a digit, inverts it with progress events, and decodes it back', async () => {
-    const img = (await studio.call('latentRun', { model: 'shipped:mnist', task: { op: 'pick', source: { kind: 'dataset', classId: 3, index: 0 } } })) as LatentImage;
+    const img = (await studio.call('latentRun', {
+      model: 'shipped:mnist',
+      task: { op: 'pick', source: { kind: 'dataset', classId: 3, index: 0 } },
+    })) as LatentImage;
     expect(img.shape).toEqual([28, 28, 1]);
     expect(img.label).toBe(3);
     const inv = (await studio.call('latentRun', {
@@ -41,7 +44,8 @@ describe('latent studio over the contract', () => {
     const png = PNG.sync.read(Buffer.from(item.reconstructionPng, 'base64'));
     expect([png.width, png.height]).toEqual([28, 28]);
     const px = (i: number) => png.data[i * 4]!;
-    for (const i of [0, 100, 400, 783]) expect(Math.abs(px(i) - Math.round((Math.min(1, Math.max(-1, item.reconstruction[i]!)) + 1) * 127.5))).toBeLessThanOrEqual(1);
+    for (const i of [0, 100, 400, 783])
+      expect(Math.abs(px(i) - Math.round((Math.min(1, Math.max(-1, item.reconstruction[i]!)) + 1) * 127.5))).toBeLessThanOrEqual(1);
     // PSNR is 10 log10(4 / MSE) against the input.
     const mse = img.pixels.reduce((s, v, i) => s + (v - item.reconstruction[i]!) ** 2, 0) / 784;
     expect(item.error.psnr).toBeCloseTo(10 * Math.log10(4 / mse), 4);
@@ -61,7 +65,10 @@ describe('latent studio over the contract', () => {
   }, 120_000);
 
   it('a running task can be cancelled by its id', async () => {
-    const img = (await studio.call('latentRun', { model: 'shipped:mnist', task: { op: 'pick', source: { kind: 'dataset', classId: 1, index: 2 } } })) as LatentImage;
+    const img = (await studio.call('latentRun', {
+      model: 'shipped:mnist',
+      task: { op: 'pick', source: { kind: 'dataset', classId: 1, index: 2 } },
+    })) as LatentImage;
     const running = studio.service.call('latentRun', {
       model: 'shipped:mnist',
       taskId: 'sweep-1',
@@ -76,17 +83,26 @@ describe('latent studio over the contract', () => {
   }, 120_000);
 
   it('refuses host paths, and names a corrupt upload without losing stored runs', async () => {
-    const path = await studio.service.call('latentRun', { model: 'shipped:mnist', task: { op: 'pick', source: { kind: 'file', path: '/etc/passwd' } } });
+    const path = await studio.service.call('latentRun', {
+      model: 'shipped:mnist',
+      task: { op: 'pick', source: { kind: 'file', path: '/etc/passwd' } },
+    });
     expect(path).toMatchObject({ ok: false, error: { code: 'invalid' } });
     const runs = studio.service.store.listRuns().map((r) => r.id);
     const bad = await studio.service.call('latentRun', {
       model: 'shipped:mnist',
-      task: { op: 'pick', source: { kind: 'bytes', name: 'scan-7.png', base64: Buffer.from('\x89PNG\r\n\x1a\n garbage').toString('base64') } },
+      task: {
+        op: 'pick',
+        source: { kind: 'bytes', name: 'scan-7.png', base64: Buffer.from('\x89PNG\r\n\x1a\n garbage').toString('base64') },
+      },
     });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid' } });
     if (!bad.ok) expect(bad.error.message).toContain('scan-7.png');
     expect(studio.service.store.listRuns().map((r) => r.id)).toEqual(runs);
-    const model = await studio.service.call('latentRun', { model: 'shipped:nope', task: { op: 'pick', source: { kind: 'dataset', classId: 1, index: 0 } } });
+    const model = await studio.service.call('latentRun', {
+      model: 'shipped:nope',
+      task: { op: 'pick', source: { kind: 'dataset', classId: 1, index: 0 } },
+    });
     expect(model.ok).toBe(false);
   }, 60_000);
 });

@@ -45,7 +45,14 @@ describe('ownership between processes', () => {
     const child = startCli(['train', '--config', config, '--json'], { home });
     const output = collect(child, 180_000);
     const service = new StudioService({ dbPath, dataDir: home, host: 'web', version: 'test', backend: 'wasm' });
-    type Listed = { id: string; status: string; step: number; name: string; interrupted: boolean; owner: { pid: number; self: boolean; alive: boolean } | null };
+    type Listed = {
+      id: string;
+      status: string;
+      step: number;
+      name: string;
+      interrupted: boolean;
+      owner: { pid: number; self: boolean; alive: boolean } | null;
+    };
     const get = async (id: string) => ((await service.call('getRun', { id })) as { ok: true; value: Listed }).value;
     try {
       let runId = '';
@@ -58,7 +65,11 @@ describe('ownership between processes', () => {
           else await sleep(100);
         }
         expect(runId, 'the CLI run never reached its first checkpoint').not.toBe('');
-        expect(await get(runId)).toMatchObject({ status: 'running', interrupted: false, owner: { pid: child.pid, self: false, alive: true } });
+        expect(await get(runId)).toMatchObject({
+          status: 'running',
+          interrupted: false,
+          owner: { pid: child.pid, self: false, alive: true },
+        });
         name = (await get(runId)).name;
         for (const [method, req] of [
           ['deleteRun', { id: runId }],
@@ -68,10 +79,20 @@ describe('ownership between processes', () => {
           ['cancelRun', { id: runId }],
         ] as const) {
           const r = await service.call(method, req);
-          expect(r, method).toMatchObject({ ok: false, error: { code: 'conflict', message: expect.stringMatching(new RegExp(`run ${runId} is being trained by process ${child.pid}`)) } });
+          expect(r, method).toMatchObject({
+            ok: false,
+            error: {
+              code: 'conflict',
+              message: expect.stringMatching(new RegExp(`run ${runId} is being trained by process ${child.pid}`)),
+            },
+          });
         }
         // A second CLI is refused too, with exit 2 and the owner named.
-        for (const args of [['runs', 'delete', runId, '--yes'], ['runs', 'rename', runId, 'x'], ['train', '--resume', runId]]) {
+        for (const args of [
+          ['runs', 'delete', runId, '--yes'],
+          ['runs', 'rename', runId, 'x'],
+          ['train', '--resume', runId],
+        ]) {
           const r = await cli(args, { home });
           expect(r.code, `${args.join(' ')}\n${show(r)}`).toBe(2);
           expect(r.stderr).toMatch(new RegExp(`being trained by process ${child.pid}`));

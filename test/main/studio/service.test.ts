@@ -40,9 +40,12 @@ describe('requests are validated by the contract schemas', () => {
     expect(env).toMatchObject({ ok: false, error: { code: 'invalid', field: 'data.name' } });
     if (!env.ok) expect(env.error.issues?.[0]?.message).toContain('moons');
     // A config that parses but whose image folder does not exist fails the preflight, by field.
-    const folder = await studio.service.call('createRun', { config: { ...tinyMoons(), data: { kind: 'images', folder: '/nonexistent/faces', size: 28, channels: 1 }, model: { kind: 'unet' } } });
+    const folder = await studio.service.call('createRun', {
+      config: { ...tinyMoons(), data: { kind: 'images', folder: '/nonexistent/faces', size: 28, channels: 1 }, model: { kind: 'unet' } },
+    });
     expect(folder.ok).toBe(false);
-    if (!folder.ok) expect(folder.error).toMatchObject({ code: 'invalid', field: 'data.folder', message: expect.stringContaining('/nonexistent/faces') });
+    if (!folder.ok)
+      expect(folder.error).toMatchObject({ code: 'invalid', field: 'data.folder', message: expect.stringContaining('/nonexistent/faces') });
     // Reflow from a run that is not in this data folder is refused before anything is stored.
     const reflow = await studio.service.call('createRun', { config: { ...tinyMoons(), reflow: { from: '01NOSUCHRUN' } } });
     expect(reflow).toMatchObject({ ok: false, error: { code: 'invalid', field: 'reflow.from' } });
@@ -59,7 +62,10 @@ describe('requests are validated by the contract schemas', () => {
 describe('a run through the contract', () => {
   let run: RunDetail;
   beforeAll(async () => {
-    run = await studio.call('createRun', { config: tinyMoons({ train: { steps: 150, sampleEvery: 50, sampleCount: 200 } }), name: 'svc moons' });
+    run = await studio.call('createRun', {
+      config: tinyMoons({ train: { steps: 150, sampleEvery: 50, sampleCount: 200 } }),
+      name: 'svc moons',
+    });
     await studio.nextEvent((e) => e.runId === run.id && e.type === 'finished', 120_000);
   }, 150_000);
 
@@ -101,7 +107,11 @@ describe('a run through the contract', () => {
   });
 
   it('invertPoints maps data points to noise along the PF-ODE; integrating forward returns them', async () => {
-    const pts: [number, number][] = [[0.5, 0.2], [-0.8, 0.6], [1.6, -0.3]];
+    const pts: [number, number][] = [
+      [0.5, 0.2],
+      [-0.8, 0.6],
+      [1.6, -0.3],
+    ];
     const inv = await studio.call('invertPoints', { id: run.id, points: pts, solver: 'rk4', steps: 40 });
     expect(inv.times[0]).toBeCloseTo(1, 9);
     expect(inv.times.at(-1)).toBeCloseTo(0, 9);
@@ -152,7 +162,7 @@ describe('a run through the contract', () => {
     expect(metrics.filter((l) => l.includes(',loss,')).length).toBe(150 / 5);
     const model = JSON.parse(Buffer.from(byKind('-model-').base64, 'base64').toString('utf8'));
     expect(model).toMatchObject({ format: 'flow-studio-model', step: 150, weights: 'ema' });
-    expect(Buffer.from(studio.service.store.latestCheckpoint(run.id)!.ema!).equals(Buffer.from(model.blob, "base64"))).toBe(true);
+    expect(Buffer.from(studio.service.store.latestCheckpoint(run.id)!.ema!).equals(Buffer.from(model.blob, 'base64'))).toBe(true);
 
     await studio.call('deleteRun', { id: other.id });
     expect(await studio.service.call('getRun', { id: other.id })).toMatchObject({ ok: false, error: { code: 'not-found' } });
@@ -161,7 +171,14 @@ describe('a run through the contract', () => {
 
 describe('the vector field beside the analytic oracle', () => {
   it('oracle velocities equal the closed form of a Gaussian mixture under condot (float64)', async () => {
-    const gmm = { weights: [0.3, 0.7], means: [[-2, 0], [1.5, 1]], stds: [0.3, 0.5] };
+    const gmm = {
+      weights: [0.3, 0.7],
+      means: [
+        [-2, 0],
+        [1.5, 1],
+      ],
+      stds: [0.3, 0.5],
+    };
     const run = await studio.call('createRun', { config: tinyMoons({ data: { kind: 'gmm', gmm }, train: { steps: 40 } }), name: 'gmm' });
     expect(run.hasOracle).toBe(true);
     await studio.nextEvent((e) => e.runId === run.id && e.type === 'finished', 120_000);
@@ -203,7 +220,10 @@ describe('the vector field beside the analytic oracle', () => {
 
 describe('pause, resume and cancel a live run', () => {
   it('pauses at a checkpoint, resumes, cancels; sampleNow of a running run uses a fresh checkpoint', async () => {
-    const run = await studio.call('createRun', { config: tinyMoons({ train: { steps: 100_000, checkpointEvery: 100_000, logEvery: 5 } }), name: 'long' });
+    const run = await studio.call('createRun', {
+      config: tinyMoons({ train: { steps: 100_000, checkpointEvery: 100_000, logEvery: 5 } }),
+      name: 'long',
+    });
     await studio.nextEvent((e) => e.runId === run.id && e.type === 'progress' && e.step >= 20);
     // No scheduled checkpoint exists yet: sampleNow must ask the worker for one.
     expect(studio.service.store.latestCheckpoint(run.id)).toBeNull();

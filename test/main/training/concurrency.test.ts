@@ -6,7 +6,11 @@ import type { WorkerEvent } from '../../../main/training/protocol';
 import { Harness, tinyMoons } from './helpers';
 
 const configA = tinyMoons({ seed: 11, train: { steps: 250, logEvery: 1, checkpointEvery: 100 } });
-const configB = tinyMoons({ seed: 23, data: { kind: 'toy2d', name: '8gaussians' }, train: { steps: 300, logEvery: 1, checkpointEvery: 100 } });
+const configB = tinyMoons({
+  seed: 23,
+  data: { kind: 'toy2d', name: '8gaussians' },
+  train: { steps: 300, logEvery: 1, checkpointEvery: 100 },
+});
 
 const harnesses: Harness[] = [];
 afterAll(async () => {
@@ -32,7 +36,10 @@ describe('concurrent runs', () => {
     expect(idx((e) => e.type === 'progress' && e.runId === b)).toBeLessThan(idx((e) => e.type === 'finished' && e.runId === a));
 
     // Every event names its own run: totals, steps and checkpoints fit that run only.
-    for (const [id, total] of [[a, 250], [b, 300]] as const) {
+    for (const [id, total] of [
+      [a, 250],
+      [b, 300],
+    ] as const) {
       const progress = both.of(id, 'progress');
       expect(progress.length).toBeGreaterThan(3);
       expect(progress.every((e) => e.totalSteps === total)).toBe(true);
@@ -57,7 +64,10 @@ describe('concurrent runs', () => {
     expect(alone.losses(a1)).toEqual(la);
     expect(alone.losses(b1)).toEqual(lb);
     // The whole stored history agrees too: learning rate, gradient norms and the final quality number.
-    for (const [x, y] of [[a, a1], [b, b1]] as const) {
+    for (const [x, y] of [
+      [a, a1],
+      [b, b1],
+    ] as const) {
       const names = ['grad_norm', 'loss', 'lr'];
       expect(alone.store.getMetrics(y, names).map((s) => s.values)).toEqual(both.store.getMetrics(x, names).map((s) => s.values));
       expect(alone.store.getRun(y).summary!.energyDistance).toBe(both.store.getRun(x).summary!.energyDistance);

@@ -43,7 +43,11 @@ describe('divergence', () => {
     const badStep = r.step + 1; // r.step is the last completed step
     expect(badStep).toBeLessThan(20);
     // checkpointEvery 1: the last finite checkpoint is the last completed step's.
-    expect(r.error).toMatch(new RegExp(`^loss became \\S+ \\(gradient norm \\S+\\) at step ${badStep}; the last finite checkpoint is at step ${r.step} \\(sample from it\\)$`));
+    expect(r.error).toMatch(
+      new RegExp(
+        `^loss became \\S+ \\(gradient norm \\S+\\) at step ${badStep}; the last finite checkpoint is at step ${r.step} \\(sample from it\\)$`,
+      ),
+    );
 
     const run = h.store.getRun(id);
     expect(run.status).toBe('diverged');
@@ -81,11 +85,18 @@ describe('divergence', () => {
   });
 
   it('a loss that diverges before the first checkpoint: the message says the run has no usable weights', async () => {
-    const id = h.run(tinyMoons({ optim: { lr: 1e6, gradClip: 0, warmupSteps: 0, schedule: 'constant' }, train: { steps: 200, logEvery: 1, checkpointEvery: 100 } }));
+    const id = h.run(
+      tinyMoons({
+        optim: { lr: 1e6, gradClip: 0, warmupSteps: 0, schedule: 'constant' },
+        train: { steps: 200, logEvery: 1, checkpointEvery: 100 },
+      }),
+    );
     const r = await h.sup.start(id);
     expect(r.status).toBe('diverged');
     expect(r.step).toBeLessThan(100);
-    expect(r.error).toMatch(/^loss became \S+ \(gradient norm \S+\) at step \d+; no checkpoint had been written yet, so this run has no usable weights$/);
+    expect(r.error).toMatch(
+      /^loss became \S+ \(gradient norm \S+\) at step \d+; no checkpoint had been written yet, so this run has no usable weights$/,
+    );
     expect(h.store.listCheckpoints(id)).toEqual([]);
     expect(() => runModel(h.store, id)).toThrow(/has no checkpoint yet \(status diverged/);
   });
@@ -93,7 +104,12 @@ describe('divergence', () => {
   it('weights that go non-finite while the loss is finite end the run at the checkpoint, which is not written', async () => {
     // lr 1e39 is finite for the schema but Infinity in float32: the first update turns the weights
     // into Infinity/NaN after a finite loss. checkpointEvery 1 checks them at once.
-    const id = h.run(tinyMoons({ optim: { lr: 1e39, gradClip: 0, warmupSteps: 0, schedule: 'constant' }, train: { steps: 200, logEvery: 1, checkpointEvery: 1 } }));
+    const id = h.run(
+      tinyMoons({
+        optim: { lr: 1e39, gradClip: 0, warmupSteps: 0, schedule: 'constant' },
+        train: { steps: 200, logEvery: 1, checkpointEvery: 1 },
+      }),
+    );
     const r = await h.sup.start(id);
     expect(r.status).toBe('diverged');
     expect(r.step).toBe(1);
@@ -138,7 +154,9 @@ describe('the finiteness check', () => {
       ['trainer/rng', tf.tensor1d([7, 3], 'int32')],
     ]);
     try {
-      expect(() => stateToBlobs(state, 'the trainer state at step 3')).toThrow(new NonFiniteCheckpointError('optim/m/w', 1, Infinity, 3, 'the trainer state at step 3'));
+      expect(() => stateToBlobs(state, 'the trainer state at step 3')).toThrow(
+        new NonFiniteCheckpointError('optim/m/w', 1, Infinity, 3, 'the trainer state at step 3'),
+      );
       expect(() => stateToBlobs(state)).toThrow('optim/m/w: holds Infinity at index 1 of 3 in the trainer state');
     } finally {
       tf.dispose([...state.values()]);

@@ -109,7 +109,10 @@ export class Harness {
     const seen = this.events.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; last: ${JSON.stringify(this.events.at(-1))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching event within ${timeoutMs} ms; last: ${JSON.stringify(this.events.at(-1))}`)),
+        timeoutMs,
+      );
       this.waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }
@@ -147,7 +150,8 @@ export function float32Bits(values: readonly number[] | Float32Array): number[] 
 export function corruptCheckpoint(dbPath: string, runId: string, step: number, part: 'model' | 'ema' | 'optimizer'): void {
   const db = new Database(dbPath);
   try {
-    const row = db.prepare(`SELECT ${part} AS blob FROM checkpoints WHERE run_id = ? AND step = ?`).get(runId, step) as { blob: Buffer | null } | undefined;
+    const row = db.prepare(`SELECT ${part} AS blob FROM checkpoints WHERE run_id = ? AND step = ?`).get(runId, step) as
+      { blob: Buffer | null } | undefined;
     if (!row?.blob) throw new Error(`run ${runId} has no ${part} blob at step ${step}`);
     const damaged = Buffer.from(row.blob);
     damaged.fill(0, 0, 16);
@@ -162,7 +166,12 @@ export function corruptCheckpoint(dbPath: string, runId: string, step: number, p
  * weights (seed 1) as both the model and the EMA weights, with `value` (NaN by default) written
  * into `tensor` at `index` of the EMA copy, and the meta sampling needs. Returns the damaged name.
  */
-export function forgeCheckpoint(store: RunStore, runId: string, step: number, opts: { tensor?: number; index?: number; value?: number } = {}): string {
+export function forgeCheckpoint(
+  store: RunStore,
+  runId: string,
+  step: number,
+  opts: { tensor?: number; index?: number; value?: number } = {},
+): string {
   const p = parseExperiment(store.getRun(runId).config);
   if (!p.ok) throw new Error(JSON.stringify(p.issues));
   const cfg = modelConfigFor(p.value.model, [2], 0);

@@ -23,7 +23,15 @@ function moonsSpec(batch: number, steps = 100): TrainSpec {
   const p = parseExperiment({
     ...base,
     model: { kind: 'mlp', width: 128, depth: 3, activation: 'silu', timeEmbedDim: 8 },
-    optim: { kind: 'adamw', lr: 2e-3, weightDecay: 0.01, warmupSteps: Math.min(10, steps - 1), schedule: 'cosine', gradClip: 1, emaDecay: 0.99 },
+    optim: {
+      kind: 'adamw',
+      lr: 2e-3,
+      weightDecay: 0.01,
+      warmupSteps: Math.min(10, steps - 1),
+      schedule: 'cosine',
+      gradClip: 1,
+      emaDecay: 0.99,
+    },
     // The preset's intervals (500, 250) must fit in the shorter run: they default to at most `steps`.
     train: { batchSize: batch, steps },
   });
@@ -137,7 +145,9 @@ describe('createParallelTrainer', () => {
   it('fails to start with the replica message when a replica cannot start', async () => {
     const spec = moonsSpec(64, 10);
     const leader = makeTrainer(spec);
-    await expect(createParallelTrainer(leader, { threads: 2, data: dataOf(spec), backend: 'no-such-backend' })).rejects.toThrow(/replica 1 failed to start: .*unknown backend 'no-such-backend'/);
+    await expect(createParallelTrainer(leader, { threads: 2, data: dataOf(spec), backend: 'no-such-backend' })).rejects.toThrow(
+      /replica 1 failed to start: .*unknown backend 'no-such-backend'/,
+    );
     await expect(createParallelTrainer(leader, { threads: 1, data: dataOf(spec), backend: 'wasm' })).rejects.toThrow(/threads >= 2/);
     // The leader is untouched and still trains alone.
     expect(leader.step().diverged).toBe(false);
@@ -152,9 +162,11 @@ describe('createParallelTrainer', () => {
     expect(fileURLToPath(entry.url)).toMatch(/replica-exits\.ts$/);
     const par = await createParallelTrainer(leader, { threads: 2, data: dataOf(spec), backend: 'wasm', entry });
     try {
-      await expect((async () => {
-        for (let i = 0; i < 50; i++) await par.step();
-      })()).rejects.toThrow(/data-parallel replica 1 failed: the worker exited/);
+      await expect(
+        (async () => {
+          for (let i = 0; i < 50; i++) await par.step();
+        })(),
+      ).rejects.toThrow(/data-parallel replica 1 failed: the worker exited/);
     } finally {
       await par.close();
       free(leader);

@@ -133,7 +133,9 @@ describe('a run through the supervisor', () => {
     expect(ra.status).toBe('completed');
     expect(rb.status).toBe('completed');
     // b started only after a had finished.
-    const order = h.events.filter((e) => e.type === 'started' || e.type === 'finished').map((e) => `${e.type}:${e.runId === a ? 'a' : 'b'}`);
+    const order = h.events
+      .filter((e) => e.type === 'started' || e.type === 'finished')
+      .map((e) => `${e.type}:${e.runId === a ? 'a' : 'b'}`);
     expect(order).toEqual(['started:a', 'finished:a', 'started:b', 'finished:b']);
   });
 

@@ -37,7 +37,11 @@ describe('reflow run', () => {
     const parentId = createRun(store, base, 'parent');
     const sup = new Supervisor({ dbPath });
     await sup.start(parentId);
-    const child = { ...base, data: { kind: 'gmm' as const, gmm: { weights: [1], means: [[0, 0, 0]], stds: [1] } }, reflow: { from: parentId } };
+    const child = {
+      ...base,
+      data: { kind: 'gmm' as const, gmm: { weights: [1], means: [[0, 0, 0]], stds: [1] } },
+      reflow: { from: parentId },
+    };
     const id = createRun(store, child, 'bad');
     const r = await sup.start(id);
     expect(r.status).toBe('failed');
