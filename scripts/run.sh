@@ -30,11 +30,10 @@ task="${1:-}"
 shift || true
 case "$task" in
   test)
-    echo "== type check" >&2
-    npx tsc -p tsconfig.core.json
-    npx tsc -p tsconfig.node.json
-    if [ -f tsconfig.web.json ]; then npx vue-tsc -p tsconfig.web.json; fi
-    npx tsc -p tsconfig.tests.json
+    echo "== type check (every tsconfig: npm run typecheck)" >&2
+    npm run -s typecheck
+    echo "== lint (ESLint with the layer rules, Prettier: npm run lint)" >&2
+    npm run -s lint
     echo "== unit and integration tests (vitest, tfjs wasm backend)" >&2
     npx vitest run "$@"
     # The PyTorch engine's own tests, with the interpreter the studio would use (main/runtime/python.ts):
