@@ -28,7 +28,7 @@ import type { Context } from '../context';
 import { UsageError } from '../errors';
 import { writeOutput } from '../io';
 import { loadModel, MODEL_OPTIONS, modelInfo, SOLVER_OPTIONS, solverChoice } from '../modeling';
-import { keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
+import { keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../latent-args';
 
 /** The latent ops that are edits (main/latent/edit.ts), as `edit OP` names them. */
 export const EDIT_OPS = ['class-swap', 'sdedit', 'inpaint', 'arithmetic'] as const satisfies readonly LatentOp[];

@@ -20,7 +20,7 @@ import { vectorsText } from '../output';
 import { invertImages } from '../../latent/invert';
 import { interpolateImages, interpolationAnimation } from '../../latent/interpolate';
 import { INTERPOLATION_MODES, type InterpolationMode, type LatentImage } from '../../../common/latent';
-import { isImageSpec, keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../studio';
+import { isImageSpec, keepResults, readStudioImage, solverSpec, STUDIO_OPTIONS } from '../latent-args';
 
 const COMMON = { ...MODEL_OPTIONS, ...SOLVER_OPTIONS, class: { type: 'string' }, out: { type: 'string' } } as const satisfies OptionSpecs;
 /**
