@@ -222,7 +222,8 @@ ${GLOBAL}`,
                     flow-studio train --resume RUN_ID)
   show              one run: config, status, owner, summary, checkpoints, metrics
   export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
-                    weights blob of the latest checkpoint
+                    weights of the latest checkpoint as a safetensors model file (the model's
+                    names, with its config in the metadata; the PyTorch engine reads it)
   rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
 
