@@ -77,7 +77,7 @@ Run 'flow-studio COMMAND --help' for a command's options.`;
 /** `flow-studio COMMAND --help`, per command. */
 export const USAGE: Record<CommandName, string> = {
   train: `Usage:
-  flow-studio train --preset NAME | --config FILE [--steps N] [--seed S] [--name NAME]
+  flow-studio train --preset NAME | --config FILE [--steps N] [--seed S] [--name NAME] [--engine E]
   flow-studio train --resume RUN_ID
 
 Trains in a worker thread and stores the run (metrics, checkpoints, samples) in the run store.
@@ -87,6 +87,9 @@ Trains in a worker thread and stores the run (metrics, checkpoints, samples) in 
                     sample intervals and optim.warmupSteps longer than the run are shortened
   --seed S          random seed (stored in the run's config)
   --name NAME       the run's name (default: the config's name or the preset's)
+  --engine E        tfjs (default: the studio's own engine) | pytorch (a Python with torch
+                    trains the run: FLOW_STUDIO_PYTHON or discovery; see flow-studio doctor);
+                    stored as the config's train.engine
   --resume RUN_ID   continue a paused, cancelled, failed or interrupted run from its last
                     checkpoint up to its configured steps
 Progress: a bar on a terminal, else a line every 10%. Ctrl+C cancels after a checkpoint
