@@ -12,6 +12,8 @@ export const COMMAND_NAMES = [
   'interpolate',
   'edit',
   'runs',
+  'export',
+  'import',
   'bench',
   'doctor',
   'serve',
@@ -62,6 +64,8 @@ Commands:
   interpolate  frames between two inputs along an interpolation of their latents
   edit         edit images in latent space: class-swap | sdedit | inpaint | arithmetic
   runs         list | show | export | delete stored runs
+  export       a run as a launch folder for the PyTorch engine (GPU box, torchrun, Ray)
+  import       a trained launch folder back into the run store
   bench        run the benchmarks in bench/
   doctor       check Node, the compute backend, packages and the data folder
   serve        the studio in a browser: web host on 127.0.0.1 with an access token
@@ -239,6 +243,28 @@ ${GLOBAL}`,
 
 Runs bench/run.ts (or bench/NAME.ts) with Node's TypeScript support; its output is passed through.
 Only in a source checkout.
+
+${GLOBAL}`,
+  export: `Usage:
+  flow-studio export --run RUN_ID --to DIR
+
+Writes a launch folder: the run's config (train.engine 'pytorch'), its data as arrays (MNIST and
+image folders), its newest checkpoint to continue from, its metrics so far, the PyTorch engine
+package and a README with the commands: one process (CUDA, MPS or CPU), torchrun
+(--nproc_per_node=N: DDP, the global batch split across processes) and Ray Train. DIR must not
+exist or be empty. The run in the store is not changed. Reflow runs cannot be exported.
+Bring the result back with 'flow-studio import DIR'.
+
+${GLOBAL}`,
+  import: `Usage:
+  flow-studio import DIR [--name NAME]
+
+Stores what a launch folder (from 'flow-studio export') trained as a new run: metrics (the
+exported history, then out/events.jsonl), every checkpoint in out/checkpoints, the samples, and
+the status the engine ended with (a folder still training or killed is imported as 'failed' and
+resumes from its last checkpoint with 'flow-studio train --resume'). Nothing is stored when the
+folder cannot be read.
+  --name NAME       the new run's name (default: the exported run's name + " (imported)")
 
 ${GLOBAL}`,
   doctor: `Usage:
