@@ -275,7 +275,11 @@ ${GLOBAL}`,
 Reports the Node version, the compute backend chosen and why (with the ones skipped), package
 versions, whether the Electron binary is installed, the data folder, the run store's health (a full
 integrity check: ok, damaged, read-only ...) and size, its backups, and a write check.
-Exit 0 when everything needed works, 1 otherwise.
+Then the training engines: the PyTorch engine (train.engine 'pytorch': the Python found, from
+FLOW_STUDIO_PYTHON or discovery, its torch version and devices: CUDA GPUs with name and memory,
+MPS, CPU), and for tfjs-node-gpu the NVIDIA driver and the libraries it loads (libcudart.so.11.0,
+libcudnn.so.8): what is missing, and the PyTorch engine as the way to use CUDA 12.
+Exit 0 when everything needed works, 1 otherwise (the engines are optional).
   --recover         copy what can be read of a damaged run store into a new one beside it
                     (NAME.recovered-DATE.db, or --out FILE) and list the runs lost or partly read;
                     the damaged file is never written

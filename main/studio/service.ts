@@ -27,6 +27,7 @@ import {
 import { fieldName, parseExperiment, type ExperimentConfig } from '../../common/config';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
 import type { BackendInfo } from '../runtime/backend';
+import { engineDiagnostics } from '../runtime/engines';
 import { RunStore } from '../store';
 import { startBackup, type BackgroundBackup, type BackupOutcome, type WorkerBackupOptions } from '../store/backup';
 import { summariseConfig } from '../store/summary';
@@ -174,6 +175,7 @@ export class StudioService {
           },
           requested: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
           nodeVersion: process.versions.node,
+          engines: await engineDiagnostics(),
         };
       },
       listPresets: () => listPresets(),
