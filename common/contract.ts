@@ -163,7 +163,11 @@ export interface Settings {
   /** FLOW_STUDIO_BACKEND, or 'auto'. */
   requested: string;
   nodeVersion: string;
-  /** The engines a run can train on (train.engine) and what this machine gives them (main/runtime/engines.ts). */
+  /**
+   * The engines a run can train on (train.engine) and what this machine gives them
+   * (main/runtime/engines.ts). Absent while the first probe runs (importing torch takes seconds):
+   * ask again.
+   */
   engines?: EngineDiagnostics;
 }
 
