@@ -5,7 +5,7 @@
  *     bench/run.ts [--only NAME[,NAME]] [--out FILE] [--rounds N] [--python PATH | --no-torch]
  *   npm run bench -- [same flags]
  *
- * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image (see each module's comment).
+ * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image, engine-step (see each module's comment).
  * Without --out the document is written to bench/results/latest.json (tracked in git, so a change
  * in speed shows in review); with --only, the other benchmarks' entries already in that file are
  * kept, each entry carrying its own date. Runs on the backend the engine would pick
@@ -24,8 +24,9 @@ import { benchSampling } from './sampling';
 import { benchMoonsQuality } from './moons';
 import { benchUnetStep } from './unet';
 import { benchInvert } from './invert';
+import { benchEngines } from './engines';
 
-const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image'] as const;
+const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image', 'engine-step'] as const;
 type Name = (typeof NAMES)[number];
 
 interface Args {
@@ -95,6 +96,8 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
       return benchUnetStep({ batches: [32, 64], rounds: 3, stepsPerRound: 3 });
     case 'invert-image':
       return benchInvert({ repeats: args.rounds });
+    case 'engine-step':
+      return benchEngines({ steps: { mlp: 30, unet: 5 } });
   }
 }
 

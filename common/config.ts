@@ -46,6 +46,10 @@ export {
   TRAIN_PREDICTIONS as PREDICTIONS,
 };
 
+/** The engines a run can train on (train.engine). */
+export const TRAIN_ENGINES = ['tfjs', 'pytorch'] as const;
+export type TrainEngine = (typeof TRAIN_ENGINES)[number];
+
 // The field name is added by formatIssues, so messages say only what is wrong.
 const positive = (_what: string) => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' });
 const int = (min: number) =>
@@ -236,9 +240,17 @@ export const experimentSchema = z
         /**
          * Data-parallel threads: 1 (default), a count (each thread computes the gradient of its share
          * of the batch on its own tfjs backend), or 'auto' (main/training/parallel.ts resolveThreads).
-         * Different counts give the same curve up to float32 rounding, not bit for bit.
+         * Different counts give the same curve up to float32 rounding, not bit for bit. With
+         * engine 'pytorch' a count is torch's CPU thread count (torch.set_num_threads) and 'auto'
+         * leaves torch's default (one per core).
          */
         threads: z.union([z.literal('auto'), int(1).max(64)]).default(1),
+        /**
+         * What trains the run: the studio's own tfjs engine, or the PyTorch engine in a Python child
+         * process (python/flow_studio_torch; docs/pytorch-engine.md). Either way the run, its
+         * checkpoints and samples are stored the same, and sampling uses tfjs.
+         */
+        engine: z.enum(TRAIN_ENGINES).default('tfjs'),
       })
       .transform((t) => ({
         ...t,

@@ -163,6 +163,49 @@ export interface Settings {
   /** FLOW_STUDIO_BACKEND, or 'auto'. */
   requested: string;
   nodeVersion: string;
+  /**
+   * The engines a run can train on (train.engine) and what this machine gives them
+   * (main/runtime/engines.ts). Absent while the first probe runs (importing torch takes seconds):
+   * ask again.
+   */
+  engines?: EngineDiagnostics;
+}
+
+/** The PyTorch engine as found here: the interpreter, torch and its devices, or why it cannot run. */
+export type PytorchEngineDiagnosis =
+  | {
+      ok: true;
+      /** The interpreter (FLOW_STUDIO_PYTHON or discovery) and its version. */
+      python: string;
+      pythonVersion: string;
+      torch: string;
+      /** The CUDA version torch was built with, or null. */
+      cuda: string | null;
+      devices: {
+        cuda: { index: number; name: string; memory: number; capability: string }[];
+        mps: boolean;
+        cpu: { threads: number; cores: number | null };
+      };
+      /** Optional Python packages: version, or null when not importable (scipy, pot, safetensors, ray). */
+      libraries: Record<string, string | null>;
+    }
+  | { ok: false; reason: string };
+
+/** tfjs-node-gpu's needs on this machine (main/runtime/gpu.ts). */
+export interface TfjsGpuDiagnosis {
+  /** The installed @tensorflow/tfjs-node-gpu version, or null. */
+  installed: string | null;
+  ok: boolean;
+  driver: { found: boolean; version: string | null; source: string };
+  libraries: { name: string; path: string | null }[];
+  cuda12: string | null;
+  /** What is missing and what to do, in one paragraph. */
+  message: string;
+}
+
+export interface EngineDiagnostics {
+  pytorch: PytorchEngineDiagnosis;
+  tfjsGpu: TfjsGpuDiagnosis;
 }
 
 export interface Preset {

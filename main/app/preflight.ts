@@ -11,6 +11,7 @@ import type { DataInput, ExperimentConfig } from '../../common/config';
 import { checkImageFolderInWorker, FOLDER_CHECK_LIMITS, type FolderCheckLimits } from '../data/folder-check';
 import { loadDataSource } from '../training/sources';
 import type { RunStore } from '../store';
+import { torchEngineStatus } from '../runtime/python';
 
 async function checkData(spec: DataInput, field: string, limits: FolderCheckLimits | 'full'): Promise<void> {
   if (spec.kind === 'mnist') return;
@@ -24,12 +25,39 @@ async function checkData(spec: DataInput, field: string, limits: FolderCheckLimi
   }
 }
 
+/** Python packages a config needs on the PyTorch engine besides torch and numpy: [library, why, package]. */
+function torchLibraries(config: ExperimentConfig): [string, string, string][] {
+  const need: [string, string, string][] = [];
+  if (config.coupling.kind === 'exact-ot') need.push(['scipy', "coupling.kind 'exact-ot' (its assignment solver)", 'scipy']);
+  if (config.coupling.kind === 'sinkhorn') need.push(['pot', "coupling.kind 'sinkhorn'", 'pot']);
+  return need;
+}
+
+/**
+ * train.engine 'pytorch': a Python with torch and numpy that runs the engine package, and the
+ * libraries the config needs (docs/pytorch-engine.md, Requirements). Named in the error: what is
+ * missing, and how to install it.
+ */
+async function checkTorchEngine(config: ExperimentConfig): Promise<void> {
+  const s = await torchEngineStatus();
+  if (!s.ok) throw new ConfigError('train.engine', `the PyTorch engine is not available: ${s.reason}`);
+  for (const [lib, why, pkg] of torchLibraries(config)) {
+    if (s.info.libraries[lib]) continue;
+    const field = 'coupling.kind';
+    throw new ConfigError(
+      field,
+      `${why} on the PyTorch engine needs the Python package ${pkg}, which ${s.info.python} cannot import (Debian: apt-get install python3-${pkg}; elsewhere: pip install ${pkg === 'pot' ? 'POT' : pkg})`,
+    );
+  }
+}
+
 /**
  * Checks a parsed config before createRun stores it. `limits` bounds the image folder check; 'full'
  * loads every file instead (the command line, which trains right after and reports a corrupt file by
  * name before any run exists, whatever its place in the folder).
  *
- * @throws ConfigError naming the field: a combination validateTrainSpec refuses, data that cannot be
+ * @throws ConfigError naming the field: a combination validateTrainSpec refuses, a PyTorch engine
+ *   (train.engine 'pytorch') this machine cannot run or that lacks a library the config needs, data that cannot be
  *   built, an image folder that is missing, empty, has a bad file among the first decoded (with
  *   onCorrupt 'reject') or exceeds a bound of FOLDER_CHECK_LIMITS; a reflow parent that is not in
  *   this data folder or has no checkpoint
@@ -40,6 +68,7 @@ export async function preflight(
   limits: FolderCheckLimits | 'full' = FOLDER_CHECK_LIMITS,
 ): Promise<void> {
   validateTrainSpec(config as unknown as TrainSpec);
+  if (config.train.engine === 'pytorch') await checkTorchEngine(config);
   await checkData(config.data, 'data', limits);
   if (config.source.kind === 'data') await checkData(config.source.data, 'source.data', limits);
   if (config.reflow) {

@@ -12,6 +12,8 @@ export const COMMAND_NAMES = [
   'interpolate',
   'edit',
   'runs',
+  'export',
+  'import',
   'bench',
   'doctor',
   'serve',
@@ -62,6 +64,8 @@ Commands:
   interpolate  frames between two inputs along an interpolation of their latents
   edit         edit images in latent space: class-swap | sdedit | inpaint | arithmetic
   runs         list | show | export | delete stored runs
+  export       a run as a launch folder for the PyTorch engine (GPU box, torchrun, Ray)
+  import       a trained launch folder back into the run store
   bench        run the benchmarks in bench/
   doctor       check Node, the compute backend, packages and the data folder
   serve        the studio in a browser: web host on 127.0.0.1 with an access token
@@ -77,7 +81,7 @@ Run 'flow-studio COMMAND --help' for a command's options.`;
 /** `flow-studio COMMAND --help`, per command. */
 export const USAGE: Record<CommandName, string> = {
   train: `Usage:
-  flow-studio train --preset NAME | --config FILE [--steps N] [--seed S] [--name NAME]
+  flow-studio train --preset NAME | --config FILE [--steps N] [--seed S] [--name NAME] [--engine E]
   flow-studio train --resume RUN_ID
 
 Trains in a worker thread and stores the run (metrics, checkpoints, samples) in the run store.
@@ -87,6 +91,9 @@ Trains in a worker thread and stores the run (metrics, checkpoints, samples) in 
                     sample intervals and optim.warmupSteps longer than the run are shortened
   --seed S          random seed (stored in the run's config)
   --name NAME       the run's name (default: the config's name or the preset's)
+  --engine E        tfjs (default: the studio's own engine) | pytorch (a Python with torch
+                    trains the run: FLOW_STUDIO_PYTHON or discovery; see flow-studio doctor);
+                    stored as the config's train.engine
   --resume RUN_ID   continue a paused, cancelled, failed or interrupted run from its last
                     checkpoint up to its configured steps
 Progress: a bar on a terminal, else a line every 10%. Ctrl+C cancels after a checkpoint
@@ -222,7 +229,8 @@ ${GLOBAL}`,
                     flow-studio train --resume RUN_ID)
   show              one run: config, status, owner, summary, checkpoints, metrics
   export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
-                    weights blob of the latest checkpoint
+                    weights of the latest checkpoint as a safetensors model file (the model's
+                    names, with its config in the metadata; the PyTorch engine reads it)
   rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
 
@@ -237,6 +245,28 @@ Runs bench/run.ts (or bench/NAME.ts) with Node's TypeScript support; its output 
 Only in a source checkout.
 
 ${GLOBAL}`,
+  export: `Usage:
+  flow-studio export --run RUN_ID --to DIR
+
+Writes a launch folder: the run's config (train.engine 'pytorch'), its data as arrays (MNIST and
+image folders), its newest checkpoint to continue from, its metrics so far, the PyTorch engine
+package and a README with the commands: one process (CUDA, MPS or CPU), torchrun
+(--nproc_per_node=N: DDP, the global batch split across processes) and Ray Train. DIR must not
+exist or be empty. The run in the store is not changed. Reflow runs cannot be exported.
+Bring the result back with 'flow-studio import DIR'.
+
+${GLOBAL}`,
+  import: `Usage:
+  flow-studio import DIR [--name NAME]
+
+Stores what a launch folder (from 'flow-studio export') trained as a new run: metrics (the
+exported history, then out/events.jsonl), every checkpoint in out/checkpoints, the samples, and
+the status the engine ended with (a folder still training or killed is imported as 'failed' and
+resumes from its last checkpoint with 'flow-studio train --resume'). Nothing is stored when the
+folder cannot be read.
+  --name NAME       the new run's name (default: the exported run's name + " (imported)")
+
+${GLOBAL}`,
   doctor: `Usage:
   flow-studio doctor
   flow-studio doctor --recover [--out FILE]
@@ -245,7 +275,11 @@ ${GLOBAL}`,
 Reports the Node version, the compute backend chosen and why (with the ones skipped), package
 versions, whether the Electron binary is installed, the data folder, the run store's health (a full
 integrity check: ok, damaged, read-only ...) and size, its backups, and a write check.
-Exit 0 when everything needed works, 1 otherwise.
+Then the training engines: the PyTorch engine (train.engine 'pytorch': the Python found, from
+FLOW_STUDIO_PYTHON or discovery, its torch version and devices: CUDA GPUs with name and memory,
+MPS, CPU), and for tfjs-node-gpu the NVIDIA driver and the libraries it loads (libcudart.so.11.0,
+libcudnn.so.8): what is missing, and the PyTorch engine as the way to use CUDA 12.
+Exit 0 when everything needed works, 1 otherwise (the engines are optional).
   --recover         copy what can be read of a damaged run store into a new one beside it
                     (NAME.recovered-DATE.db, or --out FILE) and list the runs lost or partly read;
                     the damaged file is never written

@@ -68,6 +68,14 @@ const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   edit: { positionals: [1, 1], load: async () => import('./commands/edit').then((m) => ({ options: m.EDIT_OPTIONS, run: m.editCommand })) },
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
+  export: {
+    positionals: [0, 0],
+    load: async () => import('./commands/launch').then((m) => ({ options: m.EXPORT_OPTIONS, run: m.exportCommand })),
+  },
+  import: {
+    positionals: [1, 1],
+    load: async () => import('./commands/launch').then((m) => ({ options: m.IMPORT_OPTIONS, run: m.importCommand })),
+  },
   bench: {
     positionals: [0, 1],
     load: async () => import('./commands/bench').then((m) => ({ options: m.BENCH_OPTIONS, run: m.benchCommand })),

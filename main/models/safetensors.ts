@@ -266,7 +266,9 @@ export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors data'):
   if (at > bufferLen) fail(`truncated: the tensors need ${at} bytes of data, the file holds ${bufferLen}`);
   if (at < bufferLen) fail(`${bufferLen - at} bytes after the last tensor belong to no tensor`);
   const tensors = new Map<string, SafeTensor>();
-  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: bytes.slice(start + e.begin, start + e.end) });
+  // A copy into a buffer of its own (aligned, and not a view into a pool: a Buffer's slice() is a view).
+  for (const e of entries)
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: new Uint8Array(bytes.subarray(start + e.begin, start + e.end)) });
   return { tensors, metadata };
 }
 

@@ -1,16 +1,20 @@
 /**
  * Named tensors <-> bytes, for checkpoints (model, optimiser, EMA state) in SQLite blobs.
  *
- * Layout: "FST1" | u32 header length (LE) | JSON header | padding to 4 bytes | tensor data.
- * Header: [{ name, dtype, shape, offset, bytes }]; offsets are relative to the data start and 4-byte
- * aligned, so float32/int32 views can be made without copying. Little-endian, as every platform
- * Electron runs on.
+ * New blobs are safetensors (main/models/safetensors.ts: an 8-byte header length, a JSON header,
+ * the tensors' bytes), the format the PyTorch engine and every other tool reads, with the tfjs
+ * names and layouts ('model/mlp/0/W' is [in, out], conv kernels [kh, kw, cin, cout]). A blob needs
+ * no metadata: the checkpoint row's meta says what the tensors are.
  *
- * Why not safetensors (main/models/safetensors.ts, the format shared with the PyTorch engine): every
- * checkpoint blob already stored and the shipped weights.fst files are in this layout, so this reader
- * stays in any case; moving new blobs to safetensors would be a store migration of its own.
+ * Blobs stored before that are "FST1", read here forever (stores and exported files keep them):
+ *   "FST1" | u32 header length (LE) | JSON header | padding to 4 bytes | tensor data,
+ *   header [{ name, dtype, shape, offset, bytes }], offsets relative to the data start.
+ * decodeTensors tells the two apart by the first bytes: FST1 starts with its magic; a safetensors
+ * file with a u64 header length whose header begins with '{'. Anything else is "not a Flow Studio
+ * tensor file".
  */
 import { tf, type Tensor } from '../../core/tf';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafeTensor } from './safetensors';
 
 const MAGIC = 'FST1';
 
@@ -35,39 +39,96 @@ interface Entry {
  */
 export type InspectTensor = (name: string, values: Float32Array | Int32Array) => void;
 
-/** Serialises tensors (float32 or int32) by name. Reads each tensor once (dataSync). */
-export function encodeTensors(tensors: ReadonlyMap<string, Tensor>, inspect?: InspectTensor): Uint8Array {
-  const entries: Entry[] = [];
-  const parts: Uint8Array[] = [];
-  let offset = 0;
+/** A tensor to store: a tfjs tensor, or one already read from a safetensors file. */
+export type StorableTensor = Tensor | SafeTensor;
+
+const isTf = (t: StorableTensor): t is Tensor => typeof (t as Tensor).dataSync === 'function';
+
+/**
+ * Serialises tensors (float32 or int32: tfjs tensors, or F32/I32 safetensors entries) by name as
+ * safetensors. Reads each tfjs tensor once (dataSync). Tensors are ordered as the safetensors
+ * library orders them (by dtype, then name), so a decode gives them back in that order, not in the
+ * map's.
+ */
+export function encodeTensors(tensors: ReadonlyMap<string, StorableTensor>, inspect?: InspectTensor): Uint8Array {
+  const entries = new Map<string, SafeTensor>();
   for (const [name, t] of tensors) {
-    if (t.dtype !== 'float32' && t.dtype !== 'int32')
-      throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (float32 or int32 only)`);
-    const data = t.dataSync() as Float32Array | Int32Array;
-    inspect?.(name, data);
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    entries.push({ name, dtype: t.dtype, shape: [...t.shape], offset, bytes: bytes.byteLength });
-    parts.push(bytes);
-    offset += bytes.byteLength; // multiples of 4 already
+    if (isTf(t)) {
+      if (t.dtype !== 'float32' && t.dtype !== 'int32')
+        throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (float32 or int32 only)`);
+      const data = t.dataSync() as Float32Array | Int32Array;
+      inspect?.(name, data);
+      entries.set(name, {
+        dtype: t.dtype === 'float32' ? 'F32' : 'I32',
+        shape: [...t.shape],
+        bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      });
+    } else {
+      if (t.dtype !== 'F32' && t.dtype !== 'I32')
+        throw new TensorFormatError(`${name}: dtype ${t.dtype} cannot be stored (F32 or I32 only)`);
+      inspect?.(name, valuesOf(t));
+      entries.set(name, t);
+    }
   }
-  const header = new TextEncoder().encode(JSON.stringify(entries));
-  const headerPadded = (header.byteLength + 3) & ~3;
-  const out = new Uint8Array(8 + headerPadded + offset);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(4, header.byteLength, true);
-  out.set(header, 8);
-  let at = 8 + headerPadded;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
+  return encodeSafetensors(entries);
+}
+
+/** An F32 or I32 entry's values as a typed array (a view when aligned, else a copy). */
+function valuesOf(t: SafeTensor): Float32Array | Int32Array {
+  const b = t.bytes.byteOffset % 4 === 0 ? t.bytes : new Uint8Array(t.bytes);
+  return t.dtype === 'I32'
+    ? new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+    : new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+/** The format of a blob, from its first bytes (module comment). */
+export function tensorFormatOf(bytes: Uint8Array): 'safetensors' | 'fst1' | null {
+  if (bytes.byteLength >= 8 && new TextDecoder().decode(bytes.subarray(0, 4)) === MAGIC) return 'fst1';
+  if (bytes.byteLength >= 9) {
+    const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+    if (n > 0n && n <= BigInt(bytes.byteLength - 8) && bytes[8] === 0x7b /* '{' */) return 'safetensors';
   }
+  return null;
+}
+
+/**
+ * Parses a blob made by encodeTensors (safetensors) or by an older release (FST1) into new tensors
+ * (caller disposes). Validates every entry; only float32 and int32 tensors are accepted.
+ * @throws TensorFormatError naming `what` and the defect
+ */
+export function decodeTensors(bytes: Uint8Array, what = 'checkpoint', inspect?: InspectTensor): Map<string, Tensor> {
+  const entries = readTensorBlob(bytes, what, inspect);
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of entries) out.set(name, tf.tensor(valuesOf(t), [...t.shape], t.dtype === 'I32' ? 'int32' : 'float32'));
   return out;
 }
 
-/** Parses bytes made by encodeTensors into new tensors (caller disposes). Validates every entry. */
-export function decodeTensors(bytes: Uint8Array, what = 'checkpoint', inspect?: InspectTensor): Map<string, Tensor> {
-  if (bytes.byteLength < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC)
-    throw new TensorFormatError(`${what}: not a Flow Studio tensor file`);
+/**
+ * The tensors of a blob (safetensors or FST1) as safetensors entries, F32 or I32 only, each with
+ * bytes of its own; no tfjs involved. `inspect` sees every tensor's values.
+ * @throws TensorFormatError naming `what` and the defect
+ */
+export function readTensorBlob(bytes: Uint8Array, what = 'checkpoint', inspect?: InspectTensor): Map<string, SafeTensor> {
+  const format = tensorFormatOf(bytes);
+  if (format === 'fst1') return readFst1(bytes, what, inspect);
+  if (format === null) throw new TensorFormatError(`${what}: not a Flow Studio tensor file`);
+  let file;
+  try {
+    file = decodeSafetensors(bytes, what);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new TensorFormatError(e.message);
+    throw e;
+  }
+  for (const [name, t] of file.tensors) {
+    if (t.dtype !== 'F32' && t.dtype !== 'I32')
+      throw new TensorFormatError(`${what}: tensor '${name}' has dtype ${t.dtype}; checkpoints hold F32 or I32 tensors`);
+    inspect?.(name, valuesOf(t));
+  }
+  return file.tensors;
+}
+
+/** An FST1 blob (module comment) as safetensors entries. */
+function readFst1(bytes: Uint8Array, what: string, inspect?: InspectTensor): Map<string, SafeTensor> {
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
   if (8 + headerLen > bytes.byteLength) throw new TensorFormatError(`${what}: header length ${headerLen} exceeds the data`);
   let entries: Entry[];
@@ -78,24 +139,22 @@ export function decodeTensors(bytes: Uint8Array, what = 'checkpoint', inspect?: 
   }
   if (!Array.isArray(entries)) throw new TensorFormatError(`${what}: header is not a list of tensors`);
   const dataStart = 8 + ((headerLen + 3) & ~3);
-  const out = new Map<string, Tensor>();
-  try {
-    entries.forEach((e, i) => checkEntry(e, i, what));
-    for (const e of entries) {
-      if (out.has(e.name)) throw new TensorFormatError(`${what}: tensor '${e.name}' appears twice`);
-      const count = e.shape.reduce((a, b) => a * b, 1);
-      if (e.bytes !== count * 4 || dataStart + e.offset + e.bytes > bytes.byteLength || e.offset % 4 !== 0)
-        throw new TensorFormatError(`${what}: entry '${e.name}' (shape [${e.shape.join(', ')}]) does not fit the data`);
-      // Copy into a fresh, aligned buffer: the blob from SQLite may start at any byte offset. Not
-      // bytes.slice(): better-sqlite3 returns Buffers, whose slice() is a view into a shared pool.
-      const copy = new Uint8Array(bytes.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
-      const view = e.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
-      inspect?.(e.name, view);
-      out.set(e.name, tf.tensor(view, e.shape, e.dtype));
-    }
-  } catch (err) {
-    for (const t of out.values()) t.dispose();
-    throw err;
+  const out = new Map<string, SafeTensor>();
+  entries.forEach((e, i) => checkEntry(e, i, what));
+  for (const e of entries) {
+    if (out.has(e.name)) throw new TensorFormatError(`${what}: tensor '${e.name}' appears twice`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (e.bytes !== count * 4 || dataStart + e.offset + e.bytes > bytes.byteLength || e.offset % 4 !== 0)
+      throw new TensorFormatError(`${what}: entry '${e.name}' (shape [${e.shape.join(', ')}]) does not fit the data`);
+    // Copy into a fresh, aligned buffer: the blob from SQLite may start at any byte offset. Not
+    // bytes.slice(): better-sqlite3 returns Buffers, whose slice() is a view into a shared pool.
+    const t: SafeTensor = {
+      dtype: e.dtype === 'int32' ? 'I32' : 'F32',
+      shape: e.shape,
+      bytes: new Uint8Array(bytes.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes)),
+    };
+    inspect?.(e.name, valuesOf(t));
+    out.set(e.name, t);
   }
   return out;
 }

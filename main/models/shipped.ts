@@ -4,9 +4,11 @@
  * training. Referenced as `--model shipped:NAME`.
  *
  * Files: model.json ({ name, config, modelConfig, shape, numClasses, sampleRange, trainedSteps,
- * metrics }) and weights.fst (encodeTensors of the EMA weights, named as the model names them).
+ * metrics }) and the EMA weights, named as the model names them: weights.safetensors (a model file,
+ * main/models/model-file.ts, which the PyTorch engine reads too), or weights.fst for models shipped
+ * before safetensors (FST1, read by decodeTensors like old checkpoint blobs).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tf';
 import { modelFromWeights, type ModelConfig } from '../../core/model';
@@ -19,8 +21,9 @@ import type { VelocityField } from '../../core/field';
 import { parseExperiment, formatIssues } from '../../common/config';
 import type { RunStore } from '../store';
 import type { LoadedModel } from './types';
-import { decodeTensors, encodeTensors } from './serialize';
-import { samplingWeights } from './state';
+import { decodeTensors } from './serialize';
+import { samplingSafeTensors } from './state';
+import { modelFileBytes } from './model-file';
 import { shippedModelsDir } from '../runtime/resources';
 
 export interface ShippedManifest {
@@ -35,6 +38,9 @@ export interface ShippedManifest {
   sourceRun: string;
   metrics: Record<string, unknown>;
 }
+
+/** A shipped model's weight files, in the order they are looked for. */
+const WEIGHT_FILES = ['weights.safetensors', 'weights.fst'] as const;
 
 export function listShippedModels(dir = shippedModelsDir()): string[] {
   if (!existsSync(dir)) return [];
@@ -56,7 +62,8 @@ export function shippedModel(name: string, dir = shippedModelsDir()): LoadedMode
   const parsed = parseExperiment(m.config);
   if (!parsed.ok) throw new ConfigError('config', `shipped model ${name} has an invalid config:\n${formatIssues(parsed.issues)}`);
   const config = parsed.value;
-  const weights = decodeTensors(new Uint8Array(readFileSync(join(dir, name, 'weights.fst'))), `shipped model ${name}`);
+  const file = WEIGHT_FILES.map((f) => join(dir, name, f)).find((f) => existsSync(f)) ?? join(dir, name, WEIGHT_FILES[0]);
+  const weights = decodeTensors(new Uint8Array(readFileSync(file)), `shipped model ${name}`);
   let model;
   try {
     model = modelFromWeights(m.modelConfig, weights);
@@ -104,14 +111,21 @@ export function exportShippedModel(
   };
   if (!meta.modelConfig || !meta.shape)
     throw new CheckpointError('checkpoint', `run ${runId} at step ${ckpt.step} does not record its model configuration`);
-  const { weights, ema } = samplingWeights(ckpt, `run ${runId}`);
+  const { weights, ema } = samplingSafeTensors(ckpt, `run ${runId}`);
   const out = join(dir, name);
   mkdirSync(out, { recursive: true });
-  try {
-    writeFileSync(join(out, 'weights.fst'), encodeTensors(weights));
-  } finally {
-    tf.dispose([...weights.values()]);
-  }
+  const bytes = modelFileBytes(weights, {
+    step: ckpt.step,
+    modelConfig: meta.modelConfig,
+    shape: meta.shape,
+    numClasses: meta.numClasses ?? 0,
+    sampleRange: meta.sampleRange ?? meta.timeRange,
+    ema,
+    config: run.config,
+    runId,
+  });
+  writeFileSync(join(out, 'weights.safetensors'), bytes);
+  rmSync(join(out, 'weights.fst'), { force: true }); // an older copy would be read if this one went missing
   const manifest: ShippedManifest = {
     name,
     description,

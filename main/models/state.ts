@@ -14,7 +14,8 @@
 import type { Tensor } from '../../core/tf';
 import { CheckpointError } from '../../core/model/checkpoint';
 import type { Checkpoint, RunStore } from '../store';
-import { decodeTensors, encodeTensors, TensorFormatError, type InspectTensor } from './serialize';
+import type { SafeTensor } from './safetensors';
+import { decodeTensors, encodeTensors, readTensorBlob, TensorFormatError, type InspectTensor, type StorableTensor } from './serialize';
 
 const EMA = 'optim/ema/';
 
@@ -86,14 +87,15 @@ function requireFinite(where: string): InspectTensor {
 }
 
 /**
- * Splits a trainer state (from Trainer.getState) into blobs. Does not dispose the state.
+ * Splits a trainer state (from Trainer.getState, or a checkpoint file of the PyTorch engine, which
+ * holds the same names) into blobs. Does not dispose the state.
  * @throws NonFiniteCheckpointError when any float tensor (weights, EMA, Adam moments) is not finite:
  *   such a state must never become a checkpoint. `where` names it in the message.
  */
-export function stateToBlobs(state: ReadonlyMap<string, Tensor>, where = 'the trainer state'): StateBlobs {
-  const model = new Map<string, Tensor>();
-  const ema = new Map<string, Tensor>();
-  const optimizer = new Map<string, Tensor>();
+export function stateToBlobs(state: ReadonlyMap<string, StorableTensor>, where = 'the trainer state'): StateBlobs {
+  const model = new Map<string, StorableTensor>();
+  const ema = new Map<string, StorableTensor>();
+  const optimizer = new Map<string, StorableTensor>();
   for (const [k, v] of state) {
     if (k.startsWith('model/')) model.set(k, v);
     else if (k.startsWith(EMA)) ema.set(k, v);
@@ -126,6 +128,41 @@ export function blobsToState(
 }
 
 /**
+ * The full state as safetensors entries (no tfjs): what a checkpoint file of the PyTorch engine
+ * holds, for resuming a run there.
+ * @throws TensorFormatError, NonFiniteCheckpointError
+ */
+export function blobsToSafeTensors(
+  b: { model: Uint8Array; ema: Uint8Array | null; optimizer: Uint8Array | null },
+  what: string,
+): Map<string, SafeTensor> {
+  const check = requireFinite(what);
+  const out = readTensorBlob(b.model, `${what} model`, check);
+  for (const part of [b.ema, b.optimizer]) {
+    if (!part) continue;
+    for (const [k, v] of readTensorBlob(part, what, check)) out.set(k, v);
+  }
+  return out;
+}
+
+/**
+ * samplingWeights without tfjs: the EMA weights (else the raw ones) under the model's names, as
+ * safetensors entries, for a model file.
+ * @throws TensorFormatError, NonFiniteCheckpointError
+ */
+export function samplingSafeTensors(
+  b: { model: Uint8Array; ema: Uint8Array | null },
+  what: string,
+): { weights: Map<string, SafeTensor>; ema: boolean } {
+  const check = requireFinite(what);
+  if (b.ema && b.ema.byteLength > 0) {
+    const ema = readTensorBlob(b.ema, `${what} EMA weights`, check);
+    if (ema.size > 0) return { weights: strip(ema, EMA), ema: true };
+  }
+  return { weights: strip(readTensorBlob(b.model, `${what} model`, check), 'model/'), ema: false };
+}
+
+/**
  * Weights for sampling, named as the model names them (without prefixes): the EMA weights when the
  * checkpoint has them (what users sample from, as in every diffusion codebase), else the raw ones.
  * @throws TensorFormatError, NonFiniteCheckpointError (for the weights returned)
@@ -142,8 +179,8 @@ export function samplingWeights(
   return { weights: strip(decodeTensors(b.model, `${what} model`, check), 'model/'), ema: false };
 }
 
-function strip(m: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
+function strip<T>(m: Map<string, T>, prefix: string): Map<string, T> {
+  const out = new Map<string, T>();
   for (const [k, v] of m) out.set(k.startsWith(prefix) ? k.slice(prefix.length) : k, v);
   return out;
 }
@@ -205,10 +242,9 @@ export function loadNewestUsable<T>(
  */
 export function lastFiniteCheckpointStep(store: RunStore, runId: string): number | null {
   try {
-    const found = loadNewestUsable(store, runId, (c, what) => blobsToState(c, what), 'using');
-    if (!found) return null;
-    for (const t of found.value.values()) t.dispose();
-    return found.checkpoint.step;
+    // Decoded and checked on the host (no tensors): only the verdict is needed.
+    const found = loadNewestUsable(store, runId, (c, what) => blobsToSafeTensors(c, what), 'using');
+    return found ? found.checkpoint.step : null;
   } catch (e) {
     if (e instanceof CheckpointError) return null;
     throw e;

@@ -152,3 +152,69 @@ export function engineEnv(base: NodeJS.ProcessEnv = process.env, packageDir: str
   const prev = base.PYTHONPATH;
   return { ...base, PYTHONPATH: prev ? `${packageDir}${delimiter}${prev}` : packageDir, PYTHONUNBUFFERED: '1' };
 }
+
+/** What `python -m flow_studio_torch info` reports (docs/pytorch-engine.md, "info"). */
+export interface EngineInfo {
+  ok: boolean;
+  engine: string;
+  protocol: number;
+  python: string;
+  pythonVersion: string;
+  platform: string;
+  libraries: Record<string, string | null>;
+  torch: { version: string; cuda: string | null; distributed: boolean } | null;
+  devices: {
+    cuda: { index: number; name: string; memory: number; capability: string }[];
+    mps: boolean;
+    cpu: { threads: number; cores: number | null };
+  } | null;
+  safetensors?: string;
+  error?: string;
+}
+
+/** The engine as this machine can run it: the interpreter and its `info`, or why it cannot. */
+export type TorchEngineStatus =
+  { ok: true; python: TorchPython; info: EngineInfo } | { ok: false; reason: string; refused: PythonRefusal[] };
+
+const engineCache = new Map<string, Promise<TorchEngineStatus>>();
+
+/**
+ * Finds the interpreter (findTorchPython) and asks the engine package itself what it sees (`info`:
+ * torch, devices, optional libraries). A success is kept for the process (importing torch takes
+ * seconds), per FLOW_STUDIO_PYTHON value; a failure is asked again next time, so installing torch
+ * needs no restart. `refresh` asks again in any case.
+ */
+export function torchEngineStatus(opts: DiscoverOptions & { refresh?: boolean } = {}): Promise<TorchEngineStatus> {
+  const env = opts.env ?? process.env;
+  const key = `${env.FLOW_STUDIO_PYTHON ?? ''}\n${env.PATH ?? ''}\n${(opts.candidates ?? []).join(' ')}`;
+  const cached = opts.refresh ? undefined : engineCache.get(key);
+  if (cached) return cached;
+  const p = probeEngine(opts, env);
+  engineCache.set(key, p);
+  void p.then((s) => {
+    if (!s.ok) engineCache.delete(key);
+  });
+  return p;
+}
+
+async function probeEngine(opts: DiscoverOptions, env: NodeJS.ProcessEnv): Promise<TorchEngineStatus> {
+  const found = await findTorchPython({ ...opts, env });
+  if (!found.ok) return found;
+  const r = await run(found.python.command, ['-m', 'flow_studio_torch', 'info'], engineEnv(env), opts.timeoutMs ?? 60_000);
+  let info: EngineInfo | null;
+  try {
+    info = JSON.parse(r.stdout) as EngineInfo;
+  } catch {
+    info = null;
+  }
+  if (!info || typeof info !== 'object') {
+    const detail = (r.stderr.trim() || r.error?.message || 'no output').split('\n').slice(-3).join(' ');
+    return {
+      ok: false,
+      reason: `${found.python.command} imports torch, but the engine package does not run (python -m flow_studio_torch info: ${detail})`,
+      refused: found.refused,
+    };
+  }
+  if (!info.ok) return { ok: false, reason: info.error ?? 'the engine reports that it cannot run', refused: found.refused };
+  return { ok: true, python: found.python, info };
+}

@@ -27,6 +27,7 @@ import {
 import { fieldName, parseExperiment, type ExperimentConfig } from '../../common/config';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
 import type { BackendInfo } from '../runtime/backend';
+import { engineDiagnostics } from '../runtime/engines';
 import { RunStore } from '../store';
 import { startBackup, type BackgroundBackup, type BackupOutcome, type WorkerBackupOptions } from '../store/backup';
 import { summariseConfig } from '../store/summary';
@@ -34,7 +35,7 @@ import type { RunRecord } from '../store/types';
 import { ComputeClient } from '../compute/client';
 import { ContractError, errorInfo } from '../compute/errors';
 import { oracleMixture } from '../compute/tasks';
-import type { TaskEvent } from '../../common/contract';
+import type { EngineDiagnostics, TaskEvent } from '../../common/contract';
 import { listPresets } from '../app/presets';
 import { createRun, Runs } from '../app/runs';
 import { exportFiles } from './export';
@@ -58,6 +59,9 @@ export interface StudioOptions {
 
 /** The handler of method M; latentRun's is generic, its reply the result of the task's op. */
 type Handler<M extends Method> = M extends 'latentRun' ? LatentRunCall : (req: ParsedRequest<M>) => Replies[M] | Promise<Replies[M]>;
+
+/** How long Settings waits for the engines' diagnostics (main/runtime/engines.ts). */
+const ENGINES_WAIT_MS = 1500;
 
 export class StudioService {
   readonly store: RunStore;
@@ -156,12 +160,29 @@ export class StudioService {
     }
   }
 
+  private engines: Promise<EngineDiagnostics> | null = null;
+
+  /** The engines' diagnostics, probed once per service (a failed probe is probed again). */
+  private engineProbe(): Promise<EngineDiagnostics> {
+    const p = (this.engines ??= engineDiagnostics());
+    void p.then((d) => {
+      if (!d.pytorch.ok && this.engines === p) this.engines = null;
+    });
+    return p;
+  }
+
   private makeHandlers(): { [M in Method]: Handler<M> } {
     const { store, compute, opts, runs } = this;
     return {
       appInfo: () => ({ name: 'Flow Studio', version: opts.version, host: opts.host, platform: process.platform }),
       settings: async () => {
         const b = await compute.run('backend', {});
+        // Importing torch takes seconds: Settings does not wait longer than ENGINES_WAIT_MS for it;
+        // without 'engines' the renderer asks again later (the probe goes on and is kept).
+        const engines = await Promise.race([
+          this.engineProbe(),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), ENGINES_WAIT_MS).unref()),
+        ]);
         return {
           dataDir: opts.dataDir,
           dbPath: opts.dbPath,
@@ -174,6 +195,7 @@ export class StudioService {
           },
           requested: opts.backend ?? process.env.FLOW_STUDIO_BACKEND ?? 'auto',
           nodeVersion: process.versions.node,
+          ...(engines ? { engines } : {}),
         };
       },
       listPresets: () => listPresets(),

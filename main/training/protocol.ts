@@ -30,6 +30,31 @@ export interface TrainJob {
 
 export type Job = TrainJob;
 
+/**
+ * The PyTorch engine as the backend of a run (train.engine 'pytorch', main/training/torch-job.ts):
+ * what its 'started' line reports about the Python process that trains.
+ */
+export interface TorchBackendInfo {
+  name: 'pytorch';
+  /** torch.__version__. */
+  version: string;
+  /** Why this engine, and which interpreter runs it. */
+  reason: string;
+  skipped: BackendInfo['skipped'];
+  /** 'cpu', 'cuda:0', 'mps'. */
+  device: string;
+  /** The interpreter (sys.executable) and its version. */
+  python: string;
+  pythonVersion: string;
+  /** Processes training the run (1; more under torchrun). */
+  world: number;
+  /** CUDA devices: the GPU's name and memory in bytes. */
+  deviceName?: string;
+  deviceMemory?: number;
+  /** The Python process's id (to watch it, or to stop it from outside). */
+  pid: number;
+}
+
 export type Control = { type: 'pause' } | { type: 'resume' } | { type: 'cancel' } | { type: 'sample-now' } | { type: 'checkpoint-now' };
 
 export type FinalStatus = 'completed' | 'cancelled' | 'diverged' | 'failed';
@@ -38,7 +63,7 @@ export type WorkerEvent =
   | {
       type: 'started';
       runId: string;
-      backend: BackendInfo;
+      backend: BackendInfo | TorchBackendInfo;
       resumedFrom: number | null;
       totalSteps: number;
       startStep: number;

@@ -164,7 +164,7 @@ class ProgressMeter {
  * lease this process no longer holds (the run was deleted, or taken over after this process was
  * judged gone) cancels the run: it must stop writing.
  */
-class LeaseHeartbeat {
+export class LeaseHeartbeat {
   private readonly timer: NodeJS.Timeout;
 
   constructor(store: RunStore, runId: string, control: ControlState) {
@@ -602,7 +602,7 @@ export async function runTrainJob(job: TrainJob, post: (e: WorkerEvent) => void,
 }
 
 /** Straightness of a field's own Euler trajectories (100 steps) from 512 seeded noise points. */
-function straightnessOf(field: VelocityField, shape: number[], range: TimeRange, seed: number): number {
+export function straightnessOf(field: VelocityField, shape: number[], range: TimeRange, seed: number): number {
   return measureStraightness(field, { n: 512, shape, seed: seed + 31337, solver: 'euler', steps: 100, t0: range.lo, t1: range.hi });
 }
 
@@ -610,7 +610,7 @@ function straightnessOf(field: VelocityField, shape: number[], range: TimeRange,
  * Reflow pairs: noise pushed through the parent run's EMA model (Liu et al.'s rectified flow), and
  * the parent's straightness on the same measure, to report before/after.
  */
-function reflowPairs(
+export function reflowPairs(
   store: RunStore,
   config: ExperimentConfig,
   shape: number[],
@@ -657,7 +657,7 @@ function finalPointMetrics(
 }
 
 /** setStatus, tolerating "already there" (a resumed run may already be 'running'). */
-function moveTo(
+export function moveTo(
   store: RunStore,
   runId: string,
   to: Parameters<RunStore['setStatus']>[1],

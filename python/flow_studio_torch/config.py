@@ -20,6 +20,7 @@ COUPLINGS = ('independent', 'exact-ot', 'sinkhorn')
 SOLVERS = ('euler', 'midpoint', 'heun', 'rk4', 'dopri5')
 ACTIVATIONS = ('silu', 'relu', 'gelu', 'tanh')
 SCHEDULERS = ('condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 've')
+ENGINES = ('tfjs', 'pytorch')  # train.engine: which engine the studio starts; this one runs either
 
 TOP_LEVEL = ('name', 'seed', 'data', 'source', 'path', 'reflow', 'prediction', 'coupling', 'time', 'model',
              'labelDropout', 'conditional', 'optim', 'train', 'sampling')
@@ -37,7 +38,8 @@ DEFAULTS: Dict[str, Any] = {
     'conditional': False,
     'optim': {'kind': 'adam', 'lr': 1e-3, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-8, 'weightDecay': 0.0, 'warmupSteps': 0,
               'schedule': 'constant', 'minLrRatio': 0.1, 'gradClip': 0.0, 'emaDecay': 0.999},
-    'train': {'steps': 2000, 'batchSize': 256, 'checkpointEvery': 500, 'logEvery': 10, 'sampleEvery': 250, 'sampleCount': 512, 'threads': 1},
+    'train': {'steps': 2000, 'batchSize': 256, 'checkpointEvery': 500, 'logEvery': 10, 'sampleEvery': 250, 'sampleCount': 512, 'threads': 1,
+              'engine': 'tfjs'},
     'sampling': {'solver': 'euler', 'steps': 50, 'rtol': 1e-5, 'atol': 1e-5, 'cfg': 0.0},
 }
 
@@ -233,6 +235,7 @@ def experiment(raw: Any) -> Dict[str, Any]:
     for k in ('checkpointEvery', 'logEvery', 'sampleCount'):
         _need(_int(tr[k]) and tr[k] >= 1, f'train.{k}', f'must be an integer >= 1, got {tr[k]!r}')
     _need(_int(tr['sampleEvery']) and tr['sampleEvery'] >= 0, 'train.sampleEvery', f"must be an integer >= 0, got {tr['sampleEvery']!r}")
+    _need(tr['engine'] in ENGINES, 'train.engine', f"must be one of {', '.join(ENGINES)}, got {tr['engine']!r}")
     c['train'] = tr
 
     s = _merge(DEFAULTS['sampling'], raw.get('sampling'), 'sampling')

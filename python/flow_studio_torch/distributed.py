@@ -8,8 +8,8 @@ torchrun --nproc_per_node=N -m flow_studio_torch train --job JOB.json
 
 python -m flow_studio_torch ray --job JOB.json --workers N [--gpu] [--address ADDR]
     Ray Train's TorchTrainer starts N workers and their process group (gloo on CPU, NCCL on GPU).
-    Ray prefixes worker output, so rank 0 writes events to OUT/events.jsonl and the driver copies
-    them line by line to its stdout; the driver appends stdin's control lines to OUT/control.jsonl,
+    Ray prefixes worker output, so rank 0 appends events to OUT/events.jsonl and the driver copies
+    the new lines to its stdout; the driver appends stdin's control lines to OUT/control.jsonl,
     which rank 0 polls. The driver's stdout therefore speaks the same protocol as ``train``.
 """
 from __future__ import annotations
@@ -80,9 +80,9 @@ def _ray_loop(config: Dict) -> None:
         sink.close()
 
 
-def _tail(path: str, stop: threading.Event, out) -> None:
-    """Copies complete lines appended to ``path`` to ``out`` until a 'finished' event or ``stop``."""
-    offset = 0
+def _tail(path: str, stop: threading.Event, out, offset: int = 0) -> None:
+    """Copies complete lines appended to ``path`` after byte ``offset`` to ``out`` until a 'finished'
+    event or ``stop``."""
     buf = b''
     while True:
         if os.path.exists(path):
@@ -123,8 +123,11 @@ def ray_main(job_path: str, workers: int, use_gpu: bool, address: Optional[str])
     os.makedirs(out, exist_ok=True)
     events = os.path.join(out, 'events.jsonl')
     control = os.path.join(out, 'control.jsonl')
-    for p in (events, control):
-        open(p, 'w').close()
+    # The events of earlier runs of the same folder stay (flow-studio import reads the whole history,
+    # each run from its 'started' line); only the lines appended from now on are relayed. Old control
+    # lines would act again: that file starts empty.
+    open(control, 'w').close()
+    start = os.path.getsize(events) if os.path.exists(events) else 0
     job = dict(job, eventsFile=events, controlFile=control)
     sink = EventSink(job.get('runId'), sys.stdout)
 
@@ -138,7 +141,7 @@ def ray_main(job_path: str, workers: int, use_gpu: bool, address: Optional[str])
     if job.get('stdinControl', True):
         threading.Thread(target=forward_stdin, daemon=True).start()
     stop = threading.Event()
-    tail = threading.Thread(target=_tail, args=(events, stop, sys.stdout), daemon=True)
+    tail = threading.Thread(target=_tail, args=(events, stop, sys.stdout, start), daemon=True)
     tail.start()
     if not ray.is_initialized():
         if address:

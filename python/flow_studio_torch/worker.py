@@ -50,6 +50,8 @@ class EventSink:
         self.run_id = run_id
         self.lock = threading.Lock()
         self.stream = stream
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.file = open(path, 'a', encoding='utf-8') if path else None
 
     def emit(self, type_: str, **fields) -> None:
@@ -263,6 +265,37 @@ def load_sources(cfg: Dict, job: Dict):
     return target, source
 
 
+def newest_checkpoint(folder: str) -> Optional[str]:
+    """The checkpoint of the highest step in ``folder`` (``step-NNNNNNNN.safetensors``, this engine's
+    names), or None. For ``resumeNewest``: a launch folder started again continues where it stopped."""
+    if not os.path.isdir(folder):
+        return None
+    best, best_step = None, -1
+    for name in os.listdir(folder):
+        if name.startswith('step-') and name.endswith('.safetensors'):
+            try:
+                step = int(name[len('step-'):-len('.safetensors')])
+            except ValueError:
+                continue
+            if step > best_step:
+                best, best_step = os.path.join(folder, name), step
+    return best
+
+
+def same_start(trainer, step: int) -> None:
+    """Every rank must start from the same step: a rank that resumed from another checkpoint (its own
+    ``out`` folder on a node without the others' files) would train another model."""
+    import torch
+    import torch.distributed as td
+    dev = trainer.device if trainer.device.type == 'cuda' else 'cpu'
+    t = torch.tensor([step, -step], dtype=torch.int64, device=dev)
+    td.all_reduce(t, op=td.ReduceOp.MAX)
+    hi, lo = int(t[0]), -int(t[1])
+    if hi != lo:
+        raise ConfigError('resume', f'the ranks start from different steps ({lo} to {hi}): every rank must read the same checkpoint; '
+                          'put the out folder on storage every node sees, or give the same resume file to all')
+
+
 def _sample_labels(n: int, k: int):
     import numpy as np
     return (np.arange(n) % k).astype(np.int32) if k > 0 else None
@@ -303,12 +336,18 @@ def run(job: Dict, sink: EventSink, controls: Controls, dist=None, device: Optio
         trainer = Trainer(cfg, target, source, device, dist)
         total = cfg['train']['steps']
         resumed_from = None
+        if job.get('resumeNewest'):
+            newest = newest_checkpoint(os.path.join(out, 'checkpoints'))
+            if newest:
+                job['resume'] = newest
         if job.get('resume'):
             state, _ = load_checkpoint(job['resume'])
             trainer.set_state(state, job['resume'])
             resumed_from = trainer.steps
         start_step = trainer.steps
         step_now = start_step
+        if dist.active:
+            same_start(trainer, start_step)
         sink.emit('started', protocol=PROTOCOL_VERSION, engine='pytorch', engineVersion=__version__, **device_info(device),
                   world=dist.world, resumedFrom=resumed_from, startStep=start_step, totalSteps=total,
                   parameterCount=sum(p.numel() for p in trainer.params), safetensors=safetensors_io.implementation(),

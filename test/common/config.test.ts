@@ -630,3 +630,22 @@ describe('parseExperiment never throws', () => {
     for (const odd of [null, 3, 'config', [], [FULL[0]], {}]) expect(parseExperiment(odd).ok).toBe(false);
   });
 });
+
+describe('train.engine', () => {
+  const base = { data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' } };
+
+  it("defaults to the studio's tfjs engine and takes 'pytorch'", () => {
+    expect(valid(base).train.engine).toBe('tfjs');
+    expect(valid({ ...base, train: { engine: 'pytorch' } }).train.engine).toBe('pytorch');
+  });
+
+  it('refuses other engines with the allowed values, and suggests the field for a slip or a misplaced key', () => {
+    expect(issues({ ...base, train: { engine: 'torch' } })).toEqual([
+      { field: 'train.engine', message: 'must be one of "tfjs", "pytorch"' },
+    ]);
+    expect(issues({ ...base, train: { engin: 'pytorch' } })).toEqual([
+      { field: 'train.engin', message: 'unknown field; did you mean train.engine?' },
+    ]);
+    expect(issues({ ...base, engine: 'pytorch' })).toEqual([{ field: 'engine', message: 'unknown field; did you mean train.engine?' }]);
+  });
+});

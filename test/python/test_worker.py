@@ -120,6 +120,61 @@ def test_resume_from_a_checkpoint_continues_the_curve(tmp_path):
     assert resumed == full
 
 
+def test_a_launch_folder_started_again_continues_from_its_newest_checkpoint(tmp_path):
+    """resumeNewest: the folder's own newest checkpoint wins over the job's resume file; eventsFile and
+    controlFile work without stdin (how an exported launch folder runs under a scheduler), the events
+    file is created with its folder and appended to by each start, and the curve is the straight one."""
+    (tmp_path / 'a').mkdir()
+    a = WorkerProcess(job(tmp_path / 'a', steps=20, seed=6), tmp_path / 'a')
+    try:
+        a.finish()
+    finally:
+        a.kill()
+    full = losses(a.events)
+
+    folder = tmp_path / 'launch'
+    folder.mkdir()
+    j = job(folder, steps=20, seed=6)
+    j['config']['train'].update(checkpointEvery=5)
+    j.update(out='out', resumeNewest=True, stdinControl=False, controlFile='out/control.jsonl', eventsFile='out/events.jsonl')
+    first = WorkerProcess(j, folder)
+    try:
+        first.wait_for('checkpoint', pred=lambda e: e['step'] == 10)
+        with open(folder / 'out' / 'control.jsonl', 'a') as f:
+            f.write('cancel\n')
+        end = first.finish()
+    finally:
+        first.kill()
+    assert end['status'] == 'cancelled'
+    stopped = end['step']
+    assert stopped >= 10
+    os.remove(folder / 'out' / 'control.jsonl')  # that cancel must not act again
+    again = WorkerProcess(j, folder)
+    try:
+        started = again.wait_for('started')
+        again.finish()
+    finally:
+        again.kill()
+    assert started['resumedFrom'] == stopped and started['startStep'] == stopped
+    assert {**losses(first.events), **losses(again.events)} == full
+    # the events file holds both starts, in order, as stdout carried them
+    import json
+    with open(folder / 'out' / 'events.jsonl') as f:
+        lines = [json.loads(line) for line in f]
+    assert [e['type'] for e in lines if e['type'] in ('started', 'finished')] == ['started', 'finished', 'started', 'finished']
+    assert lines == first.events + again.events
+
+
+def test_train_engine_is_read_and_checked(tmp_path):
+    from flow_studio_torch.config import experiment
+    from flow_studio_torch.errors import ConfigError
+    base = job(tmp_path)['config']
+    assert experiment(base)['train']['engine'] == 'tfjs'
+    assert experiment(dict(base, train=dict(base['train'], engine='pytorch')))['train']['engine'] == 'pytorch'
+    with pytest.raises(ConfigError, match='train.engine: must be one of tfjs, pytorch'):
+        experiment(dict(base, train=dict(base['train'], engine='jax')))
+
+
 @pytest.mark.parametrize('mutate,what,field', [
     (lambda j: j['config'].update(optim={'lr': -1}), 'config', 'optim.lr'),
     (lambda j: j['config'].update(data={'kind': 'mnist'}), 'config', 'data.kind'),

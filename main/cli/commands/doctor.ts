@@ -3,7 +3,8 @@
  * Node version, which tfjs backend is used and why the faster ones are not, package versions, a
  * native-module load check (better-sqlite3 built for another ABI is the classic), whether the
  * Electron binary was downloaded, whether the data folder is writable, and the run store's health
- * (a full integrity check) with its size and backups.
+ * (a full integrity check) with its size and backups, and the training engines: the PyTorch engine
+ * (Python, torch, devices) and what tfjs-node-gpu needs here (main/runtime/engines.ts).
  *
  * `doctor --recover` copies what can be read of a damaged store into a new one beside it
  * (main/store/recover.ts); `doctor --restore BACKUP` puts a backup in place, keeping the current
@@ -23,6 +24,7 @@ import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { messageOf, UsageError } from '../errors';
 import { packageRoot, runningFromSources } from '../../runtime/resources';
+import { engineDiagnostics, engineLines } from '../../runtime/engines';
 
 /** doctor's options besides the global ones (--backend changes what it tries). */
 export const DOCTOR_OPTIONS = {
@@ -198,6 +200,8 @@ export async function doctorCommand(ctx: Context): Promise<number> {
     electron: electron.version,
   };
   const backups = backupsCheck(ctx.dbPath);
+  // Optional engines: reported, never a reason for exit 1 (tfjs on wasm or the CPU always works).
+  const engines = await engineDiagnostics({ refresh: true });
   const dbOk = db.health === 'ok' || db.health === 'missing';
   const ok = nodeOk && backend !== null && sqlite.ok && write.ok && dbOk;
   const doc = {
@@ -226,6 +230,7 @@ export async function doctorCommand(ctx: Context): Promise<number> {
     db: { ...db, schemaSupported: SCHEMA_VERSION },
     backups,
     write: { dir: ctx.dataDir, ...write },
+    engines,
   };
   out.result(doc, () => {
     const mark = (good: boolean) => (good ? 'ok ' : 'ERR');
@@ -257,6 +262,7 @@ export async function doctorCommand(ctx: Context): Promise<number> {
           ]
         : []),
       `${mark(write.ok)} write check: ${write.detail}`,
+      ...engineLines(engines),
     ];
     return lines.join('\n');
   });

@@ -12,6 +12,7 @@ import type { OptionSpecs } from '../args';
 import type { Context } from '../context';
 import { EXIT, InputError, UsageError } from '../errors';
 import { writeOutput } from '../io';
+import { checkpointModelFile } from '../../models/model-file';
 import { short, table, toJsonText } from '../output';
 
 /** Options of the runs subcommands (each checks it only gets its own). */
@@ -135,12 +136,12 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
   if (modelFile) {
     const ckpt = store.latestCheckpoint(id);
     if (!ckpt) throw new InputError(`--model: run ${id} has no checkpoint yet (status ${data.run.status})`);
-    // The EMA weights are what sampling uses; a checkpoint without them has only the raw ones.
-    const ema = ckpt.ema && ckpt.ema.byteLength > 0 ? ckpt.ema : null;
-    const bytes = ema ?? ckpt.model;
+    // The EMA weights are what sampling uses; a checkpoint without them has only the raw ones. The
+    // file is a safetensors model file (main/models/model-file.ts) any safetensors reader loads.
+    const { bytes, ema } = checkpointModelFile(ckpt, data.run);
     model = { file: writeOutput(modelFile, bytes), step: ckpt.step, weights: ema ? 'ema' : 'raw', bytes: bytes.byteLength };
     out.note(
-      `wrote the ${model.weights === 'ema' ? 'EMA' : 'raw'} weights of step ${ckpt.step} (${bytes.byteLength} bytes, Flow Studio tensor format) to ${model.file}`,
+      `wrote the ${model.weights === 'ema' ? 'EMA' : 'raw'} weights of step ${ckpt.step} (${bytes.byteLength} bytes, safetensors) to ${model.file}`,
     );
   }
   const outFile = args.string('out');

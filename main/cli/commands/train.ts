@@ -22,7 +22,7 @@ import { duration, short, type Output } from '../output';
 import { presetNames } from '../../app/presets';
 import { presetsDir } from '../../runtime/resources';
 
-/** train: --preset | --config with --steps/--seed/--name, or --resume RUN_ID. */
+/** train: --preset | --config with --steps/--seed/--name/--engine, or --resume RUN_ID. */
 export const TRAIN_OPTIONS = {
   preset: { type: 'string' },
   config: { type: 'string' },
@@ -30,6 +30,7 @@ export const TRAIN_OPTIONS = {
   seed: { type: 'string' },
   name: { type: 'string' },
   resume: { type: 'string' },
+  engine: { type: 'string' },
 } as const satisfies OptionSpecs;
 
 /** Creates (or resumes) a run and trains it to the end; returns 0, 1, 2 or 130 (see errors.ts). */
@@ -45,7 +46,7 @@ export async function trainCommand(ctx: Context): Promise<number> {
   let store: RunStore;
   if (args.has('resume')) {
     args.forbid(
-      ['preset', 'config', 'steps', 'seed', 'name'],
+      ['preset', 'config', 'steps', 'seed', 'name', 'engine'],
       'cannot be combined with --resume (a run continues with the config it was created with)',
     );
     store = ctx.requireStore();
@@ -119,6 +120,9 @@ async function readExperiment(ctx: Context): Promise<{ raw: unknown; name: strin
       if (shortened.length) ctx.out.note(`--steps ${steps}: ${shortened.join(', ')} (they must fit in the run)`);
     }
     if (seed !== undefined) raw.seed = seed;
+    // --engine sets train.engine; its values are checked by the config schema (field train.engine).
+    const engine = args.string('engine');
+    if (engine !== undefined) raw.train = { ...(isObject(raw.train) ? raw.train : {}), engine };
   }
   const named = isObject(raw) && typeof raw.name === 'string' ? raw.name : undefined;
   return { raw, name: args.string('name') ?? named ?? fallbackName, origin };

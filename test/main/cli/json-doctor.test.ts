@@ -56,7 +56,19 @@ describe('doctor, help and --json', () => {
 
   it('every command has --help; --help and --version work without a command; no command is a usage error', async () => {
     const home = freshHome();
-    for (const command of ['train', 'sample', 'likelihood', 'invert', 'decode', 'interpolate', 'runs', 'bench', 'doctor']) {
+    for (const command of [
+      'train',
+      'sample',
+      'likelihood',
+      'invert',
+      'decode',
+      'interpolate',
+      'runs',
+      'export',
+      'import',
+      'bench',
+      'doctor',
+    ]) {
       const r = await cli([command, '--help'], { home });
       expect(r.code, show(r)).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`flow-studio ${command}`));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { energyDistance } from '../../../core/metrics/distances';
 import { sample2d } from '../../../core/data/toy2d';
+import { decodeSafetensors, flowStudioMetadata } from '../../../main/models/safetensors';
 import { cli, freshHome, jsonOf, show } from './helpers';
 
 /**
@@ -93,7 +94,10 @@ describe('train then sample (moons preset)', () => {
     expect(exported.run.id).toBe(runId);
     expect(exported.metrics.find((m) => m.name === 'loss')?.steps.at(-1)).toBe(STEPS);
     expect(jsonOf<{ model: { weights: string; step: number } }>(e).model).toMatchObject({ weights: 'ema', step: STEPS });
-    expect(readFileSync(weights).subarray(0, 4).toString()).toBe('FST1');
+    // A safetensors model file: the EMA weights under the model's names, its config in the metadata.
+    const file = decodeSafetensors(new Uint8Array(readFileSync(weights)));
+    expect(file.tensors.get('mlp/0/W')?.dtype).toBe('F32');
+    expect(flowStudioMetadata(file)).toMatchObject({ format: 'flow-studio-model', step: STEPS, ema: true, shape: [2], numClasses: 0 });
   });
 
   it('refuses to resume a completed run (exit 2) and deletes only with --yes', async () => {
