@@ -184,7 +184,8 @@ export class Gemm {
 /** Kernel name of the GEMM: inputs {a, b, bias?}, attrs {transposeA, transposeB}. */
 export const FLOW_MATMUL = 'FlowMatMul';
 
-const gemmFor = perBackend((b) => {
+/** The Gemm over a backend's heap (one per backend, with its scratch): for kernels that run several products. */
+export const gemmFor = perBackend((b) => {
   const w = b.wasm;
   return new Gemm({ memory: w.asm.memory, malloc: (n) => w._malloc(n), free: (p) => w._free(p) });
 });
