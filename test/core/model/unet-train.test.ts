@@ -19,10 +19,22 @@ import { disposeAll, specFrom, trainerFor } from '../train/helpers';
 const onWasm = tf.getBackend() === 'wasm';
 
 function randn(rng: Rng, n: number, scale = 1): Float64Array {
-  const d = rng.normals(n);
-  for (let i = 0; i < n; i++) d[i]! *= scale;
-  return d;
+  return Float64Array.from(rng.normals(n), (v) => v * scale);
 }
+
+/** A float32 tensor of N(0, scale^2) values. */
+const randt = (rng: Rng, shape: number[], scale = 1): Tensor =>
+  tf.tensor(
+    Float32Array.from(
+      randn(
+        rng,
+        shape.reduce((p, q) => p * q, 1),
+        scale,
+      ),
+    ),
+    shape,
+    'float32',
+  );
 
 /** max |a - b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -56,7 +68,7 @@ const tinyUNet = (over: Partial<UNetConfig> = {}): UNetConfig => ({
 function randomise(model: VelocityModel, seed: number): void {
   const rng = new Rng(seed);
   for (const v of model.variables) {
-    const r = tf.tensor(randn(rng, v.size, 0.3), v.shape, 'float32');
+    const r = randt(rng, v.shape, 0.3);
     v.assign(tf.add(v, r));
     r.dispose();
   }
@@ -89,15 +101,18 @@ describe.runIf(onWasm)('U-Net training kernels (wasm) against float64 references
           for (let q = 0; q < w; q++)
             for (let o = 0; o < cout; o++) {
               const g = dy[((n * h + y) * w + q) * cout + o]!;
-              db[o] += g;
+              db[o] = db[o]! + g;
               for (let i = 0; i < 3; i++)
                 for (let j = 0; j < 3; j++)
                   for (let c = 0; c < cin; c++) {
-                    dW[((i * 3 + j) * cin + c) * cout + o] += g * xp[((n * hp + y + i) * wp + q + j) * cin + c]!;
+                    const wi = ((i * 3 + j) * cin + c) * cout + o;
+                    dW[wi] = dW[wi]! + g * xp[((n * hp + y + i) * wp + q + j) * cin + c]!;
                     const yy = y + i - 1;
                     const xx = q + j - 1;
-                    if (yy >= 0 && yy < h && xx >= 0 && xx < w)
-                      dx[((n * h + yy) * w + xx) * cin + c] += g * wt[((i * 3 + j) * cin + c) * cout + o]!;
+                    if (yy >= 0 && yy < h && xx >= 0 && xx < w) {
+                      const xi = ((n * h + yy) * w + xx) * cin + c;
+                      dx[xi] = dx[xi]! + g * wt[wi]!;
+                    }
                   }
             }
       const got = tf.tidy(() => {
@@ -160,9 +175,9 @@ describe.runIf(onWasm)('U-Net training kernels (wasm) against float64 references
           idx.forEach((i, k) => {
             const j = i % c;
             dx[i] = r * (dxh[k]! - m1 - xh[k]! * m2);
-            dg[j] += dz[k]! * xh[k]!;
-            dbt[j] += dz[k]!;
-            de[s * c + j] += dx[i]!;
+            dg[j] = dg[j]! + dz[k]! * xh[k]!;
+            dbt[j] = dbt[j]! + dz[k]!;
+            de[s * c + j] = de[s * c + j]! + dx[i]!;
           });
         }
       const dyData = new Float32Array(bsz * (h + 2 * +padded) * (w + 2 * +padded) * c).fill(padded ? 1e6 : 0); // the border is ignored
@@ -198,27 +213,14 @@ describe.runIf(onWasm)('U-Net training kernels (wasm) against float64 references
 describe.runIf(onWasm)('channel concatenation kernels (wasm)', () => {
   it('FlowConcatChannels and FlowSplitChannels equal tf.concat and tf.split along the last axis, and invert each other', () => {
     const rng = new Rng(2);
-    for (const [lead, c1, c2] of [
+    const cases: Array<[number[], number, number]> = [
       [[2, 3, 5], 4, 12],
       [[7], 1, 3],
-    ] as const) {
+    ];
+    for (const [lead, c1, c2] of cases) {
       tf.tidy(() => {
-        const a = tf.tensor(
-          randn(
-            rng,
-            lead.reduce((p, q) => p * q, c1),
-          ),
-          [...lead, c1],
-          'float32',
-        );
-        const b = tf.tensor(
-          randn(
-            rng,
-            lead.reduce((p, q) => p * q, c2),
-          ),
-          [...lead, c2],
-          'float32',
-        );
+        const a = randt(rng, [...lead, c1]);
+        const b = randt(rng, [...lead, c2]);
         const cat = tf.engine().runKernel(FLOW_CONCAT_CHANNELS, { a, b }) as Tensor;
         expect(cat.shape).toEqual([...lead, c1 + c2]);
         expect(Array.from(cat.dataSync())).toEqual(Array.from(tf.concat([a, b], -1).dataSync()));
@@ -247,10 +249,9 @@ describe.runIf(onWasm)('U-Net tape-free training path (wasm)', () => {
       const rng = new Rng(31);
       const bsz = 3;
       const shape = [bsz, cfg.size, cfg.size, cfg.channels];
-      const n = shape.reduce((a, b) => a * b, 1);
       const { fast, ref, names } = tf.tidy(() => {
-        const x = tf.tensor(randn(rng, n), shape, 'float32');
-        const target = tf.tensor(randn(rng, n), shape, 'float32');
+        const x = randt(rng, shape);
+        const target = randt(rng, shape);
         const wts = tf.tensor([0.5, 1, 1.5], [bsz, 1, 1, 1]);
         const t = tf.tensor1d([0.1, 0.5, 0.9]);
         const labels = cfg.numClasses ? tf.tensor1d([0, 3, 1], 'int32') : undefined;
@@ -290,11 +291,9 @@ describe.runIf(onWasm)('U-Net tape-free training path (wasm)', () => {
     const prev = useUNetTrainPath(false);
     try {
       expect(unetTrainAvailable(cfg)).toBe(false);
-      const r = tf.tidy(() => {
-        const x = tf.zeros([1, 8, 8, 2]);
-        return m.mseLossAndGrads!(x, tf.tensor1d([0.5]), tf.tensor1d([1], 'int32'), x);
-      });
-      expect(r).toBeNull();
+      const [x, t, labels] = [tf.zeros([1, 8, 8, 2]), tf.tensor1d([0.5]), tf.tensor1d([1], 'int32')];
+      expect(m.mseLossAndGrads!(x, t, labels, x)).toBeNull();
+      tf.dispose([x, t, labels]);
     } finally {
       useUNetTrainPath(prev);
       m.dispose();
