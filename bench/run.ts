@@ -88,7 +88,7 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
     case 'mlp-step':
       return benchMlpStep({ batches: [256, 2048], rounds: args.rounds, python: args.python });
     case 'sampling':
-      return benchSampling({ points: 10_000, steps: 100, repeats: 2 });
+      return benchSampling({ points: [1000, 10_000], steps: 100, repeats: 2, python: args.python });
     case 'moons-quality':
       return benchMoonsQuality({ target: 0.01, evalEvery: 50, evalPoints: 1000, goalSec: 10, confirmEvals: 2 });
     case 'unet-step':
@@ -122,10 +122,26 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
     };
   }
   const s = results.sampling as
-    { mlp?: { pointStepsPerSec: { best: number } }; oracle8gaussians?: { pointStepsPerSec: { best: number } } } | undefined;
+    | {
+        mlp?: {
+          runs: {
+            points: number;
+            ours: { pointStepsPerSec: { best: number } };
+            torch1: { pointStepsPerSec: { best: number } } | null;
+            ratioOursOverTorch1: number | null;
+          }[];
+        };
+        oracle8gaussians?: { pointStepsPerSec: { best: number } };
+      }
+    | undefined;
   if (s)
     out['sampling (point-steps/s, best)'] = {
-      mlp: s.mlp?.pointStepsPerSec.best,
+      ...Object.fromEntries(
+        (s.mlp?.runs ?? []).map((r) => [
+          `mlp ${r.points} points`,
+          { ours: r.ours.pointStepsPerSec.best, torch1: r.torch1?.pointStepsPerSec.best ?? null, ratio: r.ratioOursOverTorch1 },
+        ]),
+      ),
       oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best,
     };
   const m = results['moons-quality'] as { reached?: boolean; steps?: number; trainSec?: number; wallSec?: number } | undefined;
