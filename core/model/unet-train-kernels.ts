@@ -21,6 +21,12 @@
  * dyp outside it add nothing, and every read of xp stays inside it). One product of depth
  * K ~ N Hp Wp per tap row instead of N H small ones.
  *
+ * The border positions of that product are wasted work, a fraction 1 - H W / (Hp Wp) of it: small
+ * at 28x28, about 40 % at 7x7. Where it is large (`convGradCompact`), the filter gradient is
+ * instead nine products over the interior positions only, one per tap (i, j):
+ *   dW[i, j] ([Cin, Cout]) = X_ijᵀ dy,  X_ij [N H W, Cin],  X_ij[(n, y, x)] = xp[n, y + i, x + j, :],
+ * X_ij gathered by one row copy per (n, y) (W Cin contiguous values of xp), dy read as it is.
+ *
  * The GroupNorm backward (Wu & He 2018, with z = γ x̂ + β and act' on top). Per (sample, group g)
  * with n = HW cg values, x̂ = (x - shift) r (shift = μ - e, r = rstd), dz = dy act'(z):
  *   S1_c = Σ_p dz,  S2_c = Σ_p dz x  (float64, the first pass, which also writes dz)
@@ -55,6 +61,29 @@ export interface Conv3x3GradAttrs {
   inputGrad: boolean;
 }
 
+/** How the filter gradient is computed: 'auto' (`convGradCompact`), or one way forced (tests, bench). */
+export type ConvGradMode = 'auto' | 'flat' | 'compact';
+let convGradMode: ConvGradMode = 'auto';
+
+/** Forces the filter gradient's method (tests compare both); returns the previous setting. */
+export function useConvGradMode(mode: ConvGradMode): ConvGradMode {
+  const prev = convGradMode;
+  convGradMode = mode;
+  return prev;
+}
+
+/**
+ * Whether the filter gradient takes the nine compact products (see the file comment): when the
+ * border would waste more than 30 % of the flat product, i.e. H W < 0.7 Hp Wp (images up to about
+ * 10x10), and Cin is wide enough for a product of Cin rows to use the GEMM's blocks. Below that
+ * waste the nine gathers and the three times more packing of dy cost about what they save
+ * (bench/unet.ts engineProfile shows the conv kernels' GFLOP/s).
+ */
+export function convGradCompact(h: number, w: number, cin: number): boolean {
+  if (convGradMode !== 'auto') return convGradMode === 'compact';
+  return h * w < 0.7 * (h + 2) * (w + 2) && cin >= 8;
+}
+
 /** Scratch of the convolution's backward pass (dy padded, the flipped filter, packed blocks). */
 const convGradScratch = perBackend(() => new HeapScratch());
 
@@ -87,31 +116,63 @@ export function conv3x3GradWasm(args: WasmKernelArgs): tf.TensorInfo[] {
   const pbBytes = kc * ncp * 4;
   const paBytes = hp * roundUp(wd, MR) * kc * 4;
   const biasBytes = (ncp + NR) * 4;
-  const base = convGradScratch(be).at(be, dypBytes + flipBytes + 3 * pbBytes + paBytes + biasBytes + MR * NR * 4 + 64);
+  const compact = convGradCompact(h, wd, cin);
+  const xcBytes = compact ? bsz * h * wd * cin * 4 : 0;
+  const base = convGradScratch(be).at(be, dypBytes + flipBytes + 3 * pbBytes + paBytes + biasBytes + MR * NR * 4 + xcBytes + 64);
   const dyp = base;
   const flip = dyp + dypBytes;
   const pB = [flip + flipBytes, flip + flipBytes + pbBytes, flip + flipBytes + 2 * pbBytes];
   const pA = pB[2]! + pbBytes;
   const bias = pA + paBytes;
   const tile = bias + biasBytes;
+  const xc = tile + MR * NR * 4;
   const g = gemmFor(be);
   // (g.run may allocate its scratch and grow the heap: views made before it are not used after it.)
   const heap = new Float32Array(be.wasm.asm.memory.buffer);
-  // dyp: zeros, dy's rows at the interior.
+  // dyp: zeros, dy's rows at the interior (read by the flat filter gradient and the input gradient).
   const dyOff = offsetOf(be, dy!) >> 2;
-  heap.fill(0, dyp >> 2, (dyp + dypBytes) >> 2);
-  for (let s = 0; s < bsz; s++) {
-    for (let y = 0; y < h; y++) {
-      const from = dyOff + (s * h + y) * wd * cout;
-      heap.copyWithin((dyp >> 2) + ((s * hp + y + 1) * wp + 1) * cout, from, from + wd * cout);
+  if (!compact || dx) {
+    heap.fill(0, dyp >> 2, (dyp + dypBytes) >> 2);
+    for (let s = 0; s < bsz; s++) {
+      for (let y = 0; y < h; y++) {
+        const from = dyOff + (s * h + y) * wd * cout;
+        heap.copyWithin((dyp >> 2) + ((s * hp + y + 1) * wp + 1) * cout, from, from + wd * cout);
+      }
     }
+  }
+  const xpOff = offsetOf(be, xp!);
+  const dwOff = offsetOf(be, dw);
+  if (compact) {
+    // dW[i, j] = X_ijᵀ dy over the interior positions (see the file comment).
+    const rowLen = wd * cin;
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const hv = new Float32Array(be.wasm.asm.memory.buffer); // again after every g.run (the heap may grow)
+        for (let s = 0; s < bsz; s++)
+          for (let y = 0; y < h; y++) {
+            const from = (xpOff >> 2) + ((s * hp + y + i) * wp + j) * cin;
+            hv.copyWithin((xc >> 2) + (s * h + y) * rowLen, from, from + rowLen);
+          }
+        g.run({
+          a: xc,
+          aRs: 4,
+          aCs: cin * 4,
+          b: offsetOf(be, dy!),
+          bRs: cout * 4,
+          bCs: 4,
+          c: dwOff + (i * 3 + j) * cin * cout * 4,
+          ldc: cout * 4,
+          m: cin,
+          n: cout,
+          k: bsz * h * wd,
+          bias: -1,
+        });
+      }
   }
   // Filter gradient: dW[i] = A_iᵀ D over the flat positions (see the file comment).
   const q0 = wp + 1;
   const k = npad - wp - 1 - q0;
-  const xpOff = offsetOf(be, xp!);
-  const dwOff = offsetOf(be, dw);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 3 && !compact; i++) {
     g.run({
       a: xpOff + (q0 + (i - 1) * wp - 1) * cin * 4,
       aRs: 4,

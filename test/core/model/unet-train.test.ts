@@ -11,6 +11,7 @@ import {
   FLOW_CONV3X3_GRAD,
   FLOW_GROUP_NORM_ACT_GRAD,
   FLOW_SPLIT_CHANNELS,
+  useConvGradMode,
 } from '../../../core/model/unet-train-kernels';
 import { unetTrainAvailable, useUNetTrainPath } from '../../../core/model/unet-train';
 import { arraySource } from '../../../core/data/source';
@@ -75,13 +76,18 @@ function randomise(model: VelocityModel, seed: number): void {
 }
 
 describe.runIf(onWasm)('U-Net training kernels (wasm) against float64 references', () => {
-  it('FlowConv3x3Grad: filter, bias and input gradients of a padded 3x3 conv', () => {
+  it('FlowConv3x3Grad: filter, bias and input gradients of a padded 3x3 conv, flat and compact filter gradients', () => {
     const rng = new Rng(5);
-    for (const [bsz, h, w, cin, cout] of [
-      [2, 5, 7, 3, 9],
-      [3, 8, 8, 16, 8],
-      [1, 4, 4, 8, 1],
-    ] as const) {
+    const cases = [
+      [2, 5, 7, 3, 9, 'flat'],
+      [3, 8, 8, 16, 8, 'flat'],
+      [1, 4, 4, 8, 1, 'flat'],
+      [2, 5, 7, 3, 9, 'compact'],
+      [3, 7, 7, 16, 12, 'compact'],
+      [1, 4, 4, 8, 1, 'compact'],
+      [2, 6, 6, 8, 8, 'auto'],
+    ] as const;
+    for (const [bsz, h, w, cin, cout, mode] of cases) {
       const hp = h + 2;
       const wp = w + 2;
       const x = f32(randn(rng, bsz * h * w * cin));
@@ -115,22 +121,29 @@ describe.runIf(onWasm)('U-Net training kernels (wasm) against float64 references
                     }
                   }
             }
-      const got = tf.tidy(() => {
-        const outs = tf.engine().runKernel(
-          FLOW_CONV3X3_GRAD,
-          {
-            xp: tf.tensor(Float32Array.from(xp), [bsz, hp, wp, cin]),
-            dy: tf.tensor(Float32Array.from(dy), [bsz, h, w, cout]),
-            w: tf.tensor(Float32Array.from(wt), [3, 3, cin, cout]),
-          },
-          { inputGrad: true } as unknown as tf.NamedAttrMap,
-        ) as unknown as Tensor[];
-        return outs.map((o) => o.dataSync() as Float32Array);
-      });
-      const tag = `[${bsz}, ${h}, ${w}, ${cin}] -> ${cout}`;
+      const prevMode = useConvGradMode(mode);
+      const run = (inputGrad: boolean): Float32Array[] =>
+        tf.tidy(() => {
+          const outs = tf.engine().runKernel(
+            FLOW_CONV3X3_GRAD,
+            {
+              xp: tf.tensor(Float32Array.from(xp), [bsz, hp, wp, cin]),
+              dy: tf.tensor(Float32Array.from(dy), [bsz, h, w, cout]),
+              w: tf.tensor(Float32Array.from(wt), [3, 3, cin, cout]),
+            },
+            { inputGrad } as unknown as tf.NamedAttrMap,
+          ) as unknown as Tensor[];
+          return outs.map((o) => o.dataSync() as Float32Array);
+        });
+      const got = run(true);
+      const noDx = run(false);
+      useConvGradMode(prevMode);
+      const tag = `[${bsz}, ${h}, ${w}, ${cin}] -> ${cout}, ${mode}`;
       expect(relErr(got[0]!, dW), `dW ${tag}`).toBeLessThan(2e-6);
       expect(relErr(got[1]!, db), `db ${tag}`).toBeLessThan(2e-6);
       expect(relErr(got[2]!, dx), `dx ${tag}`).toBeLessThan(2e-6);
+      expect(noDx).toHaveLength(2);
+      expect(relErr(noDx[0]!, dW), `dW without dx ${tag}`).toBeLessThan(2e-6);
     }
   });
 
