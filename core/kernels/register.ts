@@ -20,6 +20,7 @@ import { gemmModule } from './gemm-module';
 import { FLOW_SILU, FLOW_SILU_GRAD, siluGradWasm, siluModule, siluWasm } from './silu';
 import { wasmApi } from './wasm-asm';
 import { asWasmBackend, checkWasmBackend, type WasmKernelArgs, type WasmKernelFunc } from './wasm-backend';
+import { FLOW_TIME_INPUT, timeInputWasm } from '../model/mlp-kernels';
 import { FLOW_CONV3X3, FLOW_GROUP_NORM_ACT, FLOW_UNET_EMBED, conv3x3Wasm, groupNormActWasm, unetEmbedWasm } from '../model/unet-kernels';
 import { groupNormModule } from '../model/groupnorm-module';
 import { groupNormGradModule } from '../model/groupnorm-grad-module';
@@ -74,6 +75,8 @@ export const FLOW_KERNELS: readonly FlowKernelConfig[] = [
   { kernelName: FLOW_ADAM, backendName: 'wasm', kernelFunc: adamWasm, modules: ['adam'] },
   { kernelName: FLOW_SUM_SQUARES, backendName: 'wasm', kernelFunc: sumSquaresWasm, modules: ['adam'] },
   { kernelName: FLOW_COMBINE2, backendName: 'wasm', kernelFunc: combine2Wasm, modules: ['adam'] },
+  // core/model/mlp-kernels.ts: the MLP's input row [x, emb(t)].
+  { kernelName: FLOW_TIME_INPUT, backendName: 'wasm', kernelFunc: timeInputWasm, modules: [] },
   // core/model/unet-kernels.ts: the U-Net's inference kernels (GroupNorm + SiLU, embedding MLP, 3x3 conv).
   { kernelName: FLOW_GROUP_NORM_ACT, backendName: 'wasm', kernelFunc: groupNormActWasm, modules: ['groupnorm', 'silu'] },
   { kernelName: FLOW_UNET_EMBED, backendName: 'wasm', kernelFunc: unetEmbedWasm, modules: [] },
