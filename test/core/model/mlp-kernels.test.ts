@@ -1,16 +1,18 @@
-// The MLP's input-row kernel FlowTimeInput (core/model/mlp-kernels.ts) against the tensor ops it
-// replaces (timeEmbedding + concat) and the float64 formula, and the MLP's outputs with and without
-// it (the tape on routes to the tensor ops).
+// The MLP's kernels: FlowTimeInput (core/model/mlp-kernels.ts) against the float64 formula and the
+// tensor ops it replaces (timeEmbedding + concat); FlowMatMul with its SiLU epilogue against
+// siluForward(gemm); the MLP's outputs through them (tape off) and through the tensor ops (tape on).
 import { describe, expect, it } from 'vitest';
 import { tf } from '../../../core/tf';
 import { Rng } from '../../../core/util/random';
 import { createModel } from '../../../core/model';
 import { timeEmbedding, timeFrequencies } from '../../../core/model/embed';
 import { timeInput, timeInputKernelActive } from '../../../core/model/mlp-kernels';
+import { gemm, gemmSilu } from '../../../core/kernels/gemm';
+import { siluForward } from '../../../core/kernels/silu';
 
 const onWasm = tf.getBackend() === 'wasm';
 
-describe.runIf(onWasm)('FlowTimeInput (wasm)', () => {
+describe.runIf(onWasm)('MLP kernels (wasm): FlowTimeInput, FlowMatMul with SiLU', () => {
   it('equals the float64 formula rounded to float32 (and [x, timeEmbedding(t)] to a few ulps), for distinct, repeated and constant t', () => {
     expect(timeInputKernelActive()).toBe(true);
     const rng = new Rng(4);
@@ -44,6 +46,28 @@ describe.runIf(onWasm)('FlowTimeInput (wasm)', () => {
           }
         }
       }
+    }
+  });
+
+  it('gemmSilu (SiLU fused into the product) equals siluForward(gemm) bit for bit, over several blocks of m, n and k', () => {
+    const rng = new Rng(12);
+    // m > MC (128), n > NC (512: blocks narrower than a row) and k > KC (256: SiLU only after the last depth block).
+    for (const [m, k, n] of [
+      [7, 5, 3],
+      [300, 34, 256],
+      [130, 300, 600],
+    ] as const) {
+      const [fused, ref] = tf.tidy(() => {
+        const a = tf.tensor(rng.normals(m * k), [m, k]);
+        const b = tf.tensor(
+          Float32Array.from(rng.normals(k * n), (v) => v / Math.sqrt(k)),
+          [k, n],
+        );
+        const bias = tf.tensor(rng.normals(n), [n]);
+        return [gemmSilu(a, b, bias).dataSync(), siluForward(gemm(a, b, { bias })).dataSync()];
+      });
+      expect(fused.length).toBe(m * n);
+      expect(Array.from(fused)).toEqual(Array.from(ref));
     }
   });
 
