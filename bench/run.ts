@@ -89,11 +89,11 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
     case 'mlp-step':
       return benchMlpStep({ batches: [256, 2048], rounds: args.rounds, python: args.python });
     case 'sampling':
-      return benchSampling({ points: 10_000, steps: 100, repeats: 2 });
+      return benchSampling({ points: [1000, 10_000], steps: 100, repeats: 2, python: args.python });
     case 'moons-quality':
       return benchMoonsQuality({ target: 0.01, evalEvery: 50, evalPoints: 1000, goalSec: 10, confirmEvals: 2 });
     case 'unet-step':
-      return benchUnetStep({ batches: [32, 64], rounds: 3, stepsPerRound: 3 });
+      return benchUnetStep({ batches: [32, 64], rounds: args.rounds, roundMs: 3000, python: args.python, threads: 2 });
     case 'invert-image':
       return benchInvert({ repeats: args.rounds });
     case 'engine-step':
@@ -125,18 +125,38 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
     };
   }
   const s = results.sampling as
-    { mlp?: { pointStepsPerSec: { best: number } }; oracle8gaussians?: { pointStepsPerSec: { best: number } } } | undefined;
+    | {
+        mlp?: {
+          runs: {
+            points: number;
+            ours: { pointStepsPerSec: { best: number } };
+            torch1: { pointStepsPerSec: { best: number } } | null;
+            ratioOursOverTorch1: number | null;
+          }[];
+        };
+        oracle8gaussians?: { pointStepsPerSec: { best: number } };
+      }
+    | undefined;
   if (s)
     out['sampling (point-steps/s, best)'] = {
-      mlp: s.mlp?.pointStepsPerSec.best,
+      ...Object.fromEntries(
+        (s.mlp?.runs ?? []).map((r) => [
+          `mlp ${r.points} points`,
+          { ours: r.ours.pointStepsPerSec.best, torch1: r.torch1?.pointStepsPerSec.best ?? null, ratio: r.ratioOursOverTorch1 },
+        ]),
+      ),
       oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best,
     };
   const m = results['moons-quality'] as { reached?: boolean; steps?: number; trainSec?: number; wallSec?: number } | undefined;
   if (m) out['moons to ED < 0.01'] = m.reached ? { steps: m.steps, trainSec: m.trainSec, wallSecWithEvals: m.wallSec } : 'not reached';
-  const u = results['unet-step'] as { results?: { batch: number; msPerStep: { best: number; median: number } }[] } | undefined;
+  const u = results['unet-step'] as
+    | { results?: { batch: number; msPerStep: Record<string, { best: number } | null>; ratioOursOverTorch: Record<string, unknown> }[] }
+    | undefined;
   for (const r of u?.results ?? [])
-    out[`unet-step batch ${r.batch} (ms/step)`] =
-      r.msPerStep.best === undefined ? null : { best: r.msPerStep.best, median: r.msPerStep.median };
+    out[`unet-step batch ${r.batch} (ms/step, best)`] = {
+      ...Object.fromEntries(Object.entries(r.msPerStep ?? {}).map(([k, v]) => [k, v?.best ?? null])),
+      ratios: r.ratioOursOverTorch,
+    };
   const inv = results['invert-image'] as { results?: { solver: string; nfe: number; ms: { best: number; median: number } }[] } | undefined;
   for (const r of inv?.results ?? [])
     out[`invert one 28x28 image, ${r.solver} (ms)`] = { best: r.ms.best, median: r.ms.median, nfe: r.nfe };

@@ -5,6 +5,9 @@
  *     on them; the zero-initialised output layer is randomised too, so the points move);
  *   - the exact 8-gaussians oracle (core/oracle/gmm) through the same sampler.
  * Each repeat integrates `points` points over `steps` Euler steps and reads the result back.
+ * Beside the MLP, the same network and sampler in PyTorch (bench/peer_unet_step.py "sample":
+ * torch.no_grad(), random weights) with 1 and 2 threads, repeats interleaved with ours, and the ratio
+ * ours / torch at 1 thread (the engine samples on one thread).
  */
 import { tf } from '../core/tf';
 import { createModel } from '../core/model';
@@ -16,38 +19,92 @@ import { mixtureOf2d } from '../core/data/toy2d';
 import { Rng } from '../core/util/random';
 import type { VelocityField } from '../core/field';
 import { parseExperiment } from '../common/config';
-import { log, round, timeStats } from './lib';
+import { log, round, timeStats, type LinePeer } from './lib';
+import { startUnetPeer } from './unet';
 import { readPreset } from './presets';
 
 export interface SamplingOptions {
-  points: number;
+  /** Point counts of the MLP runs (the oracle runs at the first). */
+  points: number[];
   steps: number;
   repeats: number;
+  /** Python with torch for the peer; null skips it. */
+  python: string | null;
 }
 
-function measure(name: string, field: VelocityField, o: SamplingOptions, repeats: number): Record<string, unknown> {
-  const ms: number[] = [];
-  let finite = true;
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    const res = sampleFromField(field, { n: o.points, shape: [2], seed: 100 + r, solver: 'euler', steps: o.steps });
-    const data = res.x.dataSync();
-    ms.push(performance.now() - t0);
-    finite &&= data.every((v) => Number.isFinite(v));
-    tf.dispose([res.x, res.x0]);
-    log(`sampling ${name} repeat ${r + 1}/${repeats}: ${round(ms.at(-1)! / 1000, 2)} s`);
-  }
+interface One {
+  points: number;
+  steps: number;
+}
+
+function rates(ms: number[], o: One): Record<string, unknown> {
   const t = timeStats(ms);
   const work = o.points * o.steps;
   return {
     wallMs: t,
     pointStepsPerSec: { best: Math.round((1000 * work) / t.best), median: Math.round((1000 * work) / t.median) },
     msPerEulerStep: { best: round(t.best / o.steps, 2), median: round(t.median / o.steps, 2) },
+  };
+}
+
+/** One repeat of ours: wall ms and whether every value came back finite. */
+function once(field: VelocityField, o: One, seed: number): { ms: number; finite: boolean } {
+  const t0 = performance.now();
+  const res = sampleFromField(field, { n: o.points, shape: [2], seed, solver: 'euler', steps: o.steps });
+  const data = res.x.dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose([res.x, res.x0]);
+  return { ms, finite: data.every((v) => Number.isFinite(v)) };
+}
+
+/** The MLP at `o.points`, ours and the torch peer's (1 and 2 threads), repeats interleaved. */
+async function versusTorch(field: VelocityField, o: One, repeats: number, peer: LinePeer | null): Promise<Record<string, unknown>> {
+  const ours: number[] = [];
+  const torch: Record<number, number[]> = { 1: [], 2: [] };
+  let finite = true;
+  once(field, { points: o.points, steps: 2 }, 1); // warm-up: kernels compiled, heap grown
+  if (peer) await peer.request({ sample: o.points, steps: 2, threads: 1, repeats: 1 });
+  for (let r = 0; r < repeats; r++) {
+    const a = once(field, o, 100 + r);
+    ours.push(a.ms);
+    finite &&= a.finite;
+    for (const threads of [1, 2]) {
+      if (!peer) continue;
+      const q = await peer.request<{ sec: number[]; finite: boolean }>({ sample: o.points, steps: o.steps, threads, repeats: 1 });
+      torch[threads]!.push(1000 * q.sec[0]!);
+      finite &&= q.finite;
+    }
+    log(
+      `sampling mlp ${o.points} points, repeat ${r + 1}/${repeats}: ours ${round(a.ms / 1000, 2)} s, torch1 ${round((torch[1]!.at(-1) ?? NaN) / 1000, 2)} s`,
+    );
+  }
+  const mine = rates(ours, o);
+  const t1 = peer ? rates(torch[1]!, o) : null;
+  const t2 = peer ? rates(torch[2]!, o) : null;
+  const best = (x: Record<string, unknown> | null): number => (x?.pointStepsPerSec as { best: number }).best;
+  return {
+    points: o.points,
+    ours: mine,
+    torch1: t1,
+    torch2: t2,
+    ratioOursOverTorch1: t1 ? round(best(mine) / best(t1), 3) : null,
     finite,
   };
 }
 
-export function benchSampling(o: SamplingOptions): Record<string, unknown> {
+function measureOracle(field: VelocityField, o: One, repeats: number): Record<string, unknown> {
+  const ms: number[] = [];
+  let finite = true;
+  for (let r = 0; r < repeats; r++) {
+    const a = once(field, o, 100 + r);
+    ms.push(a.ms);
+    finite &&= a.finite;
+    log(`sampling oracle repeat ${r + 1}/${repeats}: ${round(a.ms / 1000, 2)} s`);
+  }
+  return { ...rates(ms, o), finite };
+}
+
+export async function benchSampling(o: SamplingOptions): Promise<Record<string, unknown>> {
   const p = parseExperiment(readPreset('moons'));
   if (!p.ok) throw new Error('moons preset does not parse');
   const model = createModel(modelConfigFor(p.value.model, [2], 0), 1);
@@ -63,21 +120,27 @@ export function benchSampling(o: SamplingOptions): Record<string, unknown> {
   }
   const mlp = guidedField(model, 'velocity', condOT(), 0);
   const oracle = gmmOracle(mixtureOf2d('8gaussians')!, condOT());
+  const { peer, info } = await startUnetPeer(o.python);
   try {
+    const runs = [];
+    for (const points of o.points) runs.push(await versusTorch(mlp, { points, steps: o.steps }, o.repeats, peer));
     return {
-      points: o.points,
       steps: o.steps,
       solver: 'euler',
       mlp: {
         model: 'MLP [x, emb32(t)] -> 256 -> 256 -> 256 -> 2, SiLU (the 2-D presets), random weights',
-        ...measure('mlp', mlp, o, o.repeats),
+        torchPeer: 'bench/peer_unet_step.py: the same MLP and Euler loop under torch.no_grad(), torch.set_num_threads(1 | 2)',
+        torch: info,
+        runs,
       },
       oracle8gaussians: {
         model: 'exact GMM velocity, 8 components (core/oracle/gmm)',
-        ...measure('oracle', oracle.velocity, o, Math.max(o.repeats, 3)),
+        points: o.points[0],
+        ...measureOracle(oracle.velocity, { points: o.points[0]!, steps: o.steps }, Math.max(o.repeats, 3)),
       },
     };
   } finally {
+    peer?.close();
     model.dispose();
   }
 }

@@ -19,6 +19,7 @@ import { tf, type Tensor } from '../tf';
 import { gemmModule } from './gemm-module';
 import { hasRelaxedSimd, wasmApi, type WasmMemory } from './wasm-asm';
 import { asWasmBackend, offsetOf, perBackend, type WasmKernelArgs } from './wasm-backend';
+import { siluFor } from './silu';
 
 /** Block sizes and register tile of a Gemm. */
 export interface GemmConfig {
@@ -61,6 +62,12 @@ export interface GemmArgs {
   k: number;
   /** Byte offset of n bias values added to every row, or -1. */
   bias: number;
+  /**
+   * Called once per finished block of C (rows `rows` from byte offset `c`, `cols` columns, row
+   * stride ldc), right after its last depth block: an elementwise epilogue reads it while it is in
+   * cache (FlowMatMul's SiLU).
+   */
+  epilogue?: (c: number, rows: number, cols: number) => void;
 }
 
 interface GemmExports {
@@ -159,6 +166,7 @@ export class Gemm {
           const mc = Math.min(MC, m - i0);
           fx.packA(g.a + i0 * g.aRs + k0 * g.aCs, g.aRs, g.aCs, mc, kc, r.pA);
           fx.macro(r.pA, r.pB, g.c + i0 * g.ldc + j0 * 4, g.ldc, mc, nc, kc, mode, r.bias + j0 * 4, r.tile);
+          if (g.epilogue && k0 + kc >= k) g.epilogue(g.c + i0 * g.ldc + j0 * 4, mc, nc);
         }
       }
     }
@@ -184,7 +192,8 @@ export class Gemm {
 /** Kernel name of the GEMM: inputs {a, b, bias?}, attrs {transposeA, transposeB}. */
 export const FLOW_MATMUL = 'FlowMatMul';
 
-const gemmFor = perBackend((b) => {
+/** The Gemm over a backend's heap (one per backend, with its scratch): for kernels that run several products. */
+export const gemmFor = perBackend((b) => {
   const w = b.wasm;
   return new Gemm({ memory: w.asm.memory, malloc: (n) => w._malloc(n), free: (p) => w._free(p) });
 });
@@ -192,13 +201,15 @@ const gemmFor = perBackend((b) => {
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
+  /** y = silu(op(A) op(B) + bias), the SiLU module's code applied to each block of C in place. */
+  silu: boolean;
 }
 
 /** FlowMatMul on the wasm backend (registered by core/kernels/register.ts). */
 export function flowMatMulWasm(args: WasmKernelArgs): tf.TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { a, b, bias } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
-  const { transposeA, transposeB } = (args.attrs ?? {}) as Partial<MatMulAttrs>;
+  const { transposeA, transposeB, silu } = (args.attrs ?? {}) as Partial<MatMulAttrs>;
   const tA = transposeA === true;
   const tB = transposeB === true;
   const ra = a.shape.length;
@@ -224,6 +235,15 @@ export function flowMatMulWasm(args: WasmKernelArgs): tf.TensorInfo {
   const bOff = off(b);
   const cOff = off(out);
   const biasOff = bias ? off(bias) : -1;
+  let epilogue: GemmArgs['epilogue'];
+  if (silu === true) {
+    const fx = siluFor(backend);
+    // A block spans whole rows when it spans all n columns: one call over rows x n values.
+    epilogue = (c, rows, cols) => {
+      if (cols === n) fx.silu(c, c, rows * n);
+      else for (let r = 0; r < rows; r++) fx.silu(c + r * n * 4, c + r * n * 4, cols);
+    };
+  }
   for (let i = 0; i < batch; i++) {
     g.run({
       a: aOff + (batchA === 1 ? 0 : i * m * k * 4),
@@ -238,6 +258,7 @@ export function flowMatMulWasm(args: WasmKernelArgs): tf.TensorInfo {
       n,
       k,
       bias: biasOff,
+      epilogue,
     });
   }
   return out;
@@ -283,6 +304,17 @@ export function gemmKernelActive(): boolean {
 
 function transposeLast2(x: Tensor): Tensor {
   return x.rank === 3 ? tf.transpose(x, [0, 2, 1]) : tf.transpose(x);
+}
+
+/**
+ * silu(a · b + bias) for rank-2 float32 tensors as one FlowMatMul (kernel path only: callers check
+ * gemmKernelActive and siluKernelActive). The same values as siluForward(gemm(a, b, { bias })): the
+ * SiLU module's code runs on each block of the product right after it is computed. No gradient.
+ */
+export function gemmSilu(a: Tensor, b: Tensor, bias: Tensor): Tensor {
+  return tf
+    .engine()
+    .runKernel(FLOW_MATMUL, { a, b, bias }, { transposeA: false, transposeB: false, silu: true } as unknown as tf.NamedAttrMap) as Tensor;
 }
 
 /**

@@ -10,7 +10,8 @@
  * validates the generated WebAssembly modules it runs (they need 128-bit SIMD; relaxed SIMD is
  * optional and chosen inside the modules' users). docs/kernels.md describes each kernel.
  *
- * core/model/unet-kernels.ts is imported from here (it is the U-Net's, but registered with the rest).
+ * core/model/unet-kernels.ts and unet-train-kernels.ts are imported from here (they are the U-Net's,
+ * but registered with the rest).
  */
 import { tf } from '../tf';
 import { FLOW_ADAM, FLOW_COMBINE2, FLOW_SUM_SQUARES, adamModule, adamWasm, combine2Wasm, sumSquaresWasm } from './adam';
@@ -19,14 +20,27 @@ import { gemmModule } from './gemm-module';
 import { FLOW_SILU, FLOW_SILU_GRAD, siluGradWasm, siluModule, siluWasm } from './silu';
 import { wasmApi } from './wasm-asm';
 import { asWasmBackend, checkWasmBackend, type WasmKernelArgs, type WasmKernelFunc } from './wasm-backend';
+import { FLOW_TIME_INPUT, timeInputWasm } from '../model/mlp-kernels';
 import { FLOW_CONV3X3, FLOW_GROUP_NORM_ACT, FLOW_UNET_EMBED, conv3x3Wasm, groupNormActWasm, unetEmbedWasm } from '../model/unet-kernels';
 import { groupNormModule } from '../model/groupnorm-module';
+import { groupNormGradModule } from '../model/groupnorm-grad-module';
+import {
+  FLOW_CONV3X3_GRAD,
+  FLOW_GROUP_NORM_ACT_GRAD,
+  FLOW_SPLIT_CHANNELS,
+  FLOW_CONCAT_CHANNELS,
+  concatChannelsWasm,
+  conv3x3GradWasm,
+  groupNormActGradWasm,
+  splitChannelsWasm,
+} from '../model/unet-train-kernels';
 
 /**
  * Every WebAssembly module the kernels generate, by name, as the bytes the engine compiles: the
  * registration checks that the ones a kernel needs validate, and the golden text dumps
  * (test/core/kernels/golden/<name>.wat) are made from this list. The default GEMM tile (4 x 8) with
- * and without relaxed SIMD's fused multiply-add, SiLU with and without it, Adam, GroupNorm.
+ * and without relaxed SIMD's fused multiply-add, SiLU with and without it, Adam, GroupNorm and its
+ * backward pass.
  */
 export const FLOW_MODULES = {
   'gemm-4x8-fma': () => gemmModule({ mr: DEFAULT_GEMM.mr, nr: DEFAULT_GEMM.nr, relaxed: true }),
@@ -35,6 +49,7 @@ export const FLOW_MODULES = {
   silu: () => siluModule(false),
   adam: () => adamModule(),
   groupnorm: () => groupNormModule(),
+  'groupnorm-grad': () => groupNormGradModule(),
 } as const satisfies Record<string, () => Uint8Array>;
 
 export type FlowModuleName = keyof typeof FLOW_MODULES;
@@ -60,10 +75,17 @@ export const FLOW_KERNELS: readonly FlowKernelConfig[] = [
   { kernelName: FLOW_ADAM, backendName: 'wasm', kernelFunc: adamWasm, modules: ['adam'] },
   { kernelName: FLOW_SUM_SQUARES, backendName: 'wasm', kernelFunc: sumSquaresWasm, modules: ['adam'] },
   { kernelName: FLOW_COMBINE2, backendName: 'wasm', kernelFunc: combine2Wasm, modules: ['adam'] },
+  // core/model/mlp-kernels.ts: the MLP's input row [x, emb(t)].
+  { kernelName: FLOW_TIME_INPUT, backendName: 'wasm', kernelFunc: timeInputWasm, modules: [] },
   // core/model/unet-kernels.ts: the U-Net's inference kernels (GroupNorm + SiLU, embedding MLP, 3x3 conv).
   { kernelName: FLOW_GROUP_NORM_ACT, backendName: 'wasm', kernelFunc: groupNormActWasm, modules: ['groupnorm', 'silu'] },
   { kernelName: FLOW_UNET_EMBED, backendName: 'wasm', kernelFunc: unetEmbedWasm, modules: [] },
   { kernelName: FLOW_CONV3X3, backendName: 'wasm', kernelFunc: conv3x3Wasm, modules: ['gemm-4x8'] },
+  // core/model/unet-train-kernels.ts: the backward kernels of the U-Net's tape-free training path.
+  { kernelName: FLOW_CONV3X3_GRAD, backendName: 'wasm', kernelFunc: conv3x3GradWasm, modules: ['gemm-4x8'] },
+  { kernelName: FLOW_GROUP_NORM_ACT_GRAD, backendName: 'wasm', kernelFunc: groupNormActGradWasm, modules: ['groupnorm', 'groupnorm-grad'] },
+  { kernelName: FLOW_SPLIT_CHANNELS, backendName: 'wasm', kernelFunc: splitChannelsWasm, modules: [] },
+  { kernelName: FLOW_CONCAT_CHANNELS, backendName: 'wasm', kernelFunc: concatChannelsWasm, modules: [] },
 ];
 
 const validated = new Map<FlowModuleName, boolean>();

@@ -18,7 +18,7 @@ import { asWasmBackend, offsetOf, perBackend, sizeOf, type WasmKernelArgs } from
 const MAGIC = 12582912;
 
 /** Every float constant of the exp and sigmoid code, hoisted into locals. */
-const EXP_CONSTANTS = [
+export const EXP_CONSTANTS = [
   89,
   -87.3,
   Math.LOG2E,
@@ -35,15 +35,26 @@ const EXP_CONSTANTS = [
 ];
 
 /** v128.const with the same float32 in all 4 lanes. */
-function vconst(f: FuncBuilder, v: number): void {
+export function vconst(f: FuncBuilder, v: number): void {
   f.v128Const(new Uint8Array(new Float32Array([v, v, v, v]).buffer));
 }
 
 /**
  * Pushes e^x of the v128 in local `x` (4 lanes) using temporaries; leaves the result on the stack.
- * `fma`: use f32x4.relaxed_madd for the polynomial (shorter dependency chain).
+ * `fma`: use f32x4.relaxed_madd for the polynomial (shorter dependency chain). `c(v)` pushes the
+ * hoisted constant v (one of EXP_CONSTANTS); `bias` is the local holding 127 - bits(1.5 2^23) in
+ * every i32 lane. Shared with the GroupNorm backward module (core/model/groupnorm-grad-module.ts).
  */
-function emitExp(f: FuncBuilder, x: number, n: number, r: number, p: number, fma: boolean, c: (v: number) => void, bias: number): void {
+export function emitExp(
+  f: FuncBuilder,
+  x: number,
+  n: number,
+  r: number,
+  p: number,
+  fma: boolean,
+  c: (v: number) => void,
+  bias: number,
+): void {
   // x = clamp(x, -87.3, 89): above ~88.7 the result overflows to Infinity through 2^128, as exp does.
   // pmin/pmax are single instructions (min/max carry NaN rules that cost a sequence).
   f.get(x);

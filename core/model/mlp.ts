@@ -23,6 +23,7 @@ import { dense, silu, siluStack, siluStackAvailable, siluStackBackward, siluStac
 import { gemm } from '../kernels/gemm';
 import { classEmbedding, timeEmbedding } from './embed';
 import { lecunUniform, ParamBuilder } from './params';
+import { timeInput, timeInputKernelActive } from './mlp-kernels';
 
 /** Applies an activation by name; SiLU uses the hand-written gradient of ops.silu. */
 export function activate(x: Tensor, activation: Activation): Tensor {
@@ -64,6 +65,18 @@ export function timeFeatures(t: Tensor, timeEmbedDim: number): Tensor {
 }
 
 /**
+ * h_0 = [x, timeFeatures(t)]: one kernel where no gradient is recorded and the kernel is registered
+ * (core/model/mlp-kernels.ts: the same float32 argument, sines computed once per distinct t), else
+ * the tensor ops.
+ */
+function inputRow(x: Tensor, t: Tensor, timeEmbedDim: number): Tensor {
+  const engine = tf.engine() as unknown as { isTapeOn(): boolean };
+  if (timeEmbedDim > 0 && !engine.isTapeOn() && x.dtype === 'float32' && t.dtype === 'float32' && timeInputKernelActive())
+    return timeInput(x, t, timeEmbedDim);
+  return tf.concat([x, timeFeatures(t, timeEmbedDim)], 1);
+}
+
+/**
  * Creates an MLP velocity model. x: [B, dim], t: [B] in [0, 1], labels: [B] int32 (required when
  * numClasses > 0; the value numClasses means "no label") -> [B, dim].
  */
@@ -94,7 +107,7 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
           () => `labels must have shape [${bsz}] for a class-conditional model. Got ${labels ? `[${labels.shape}]` : 'none'}`,
         );
       }
-      let h = tf.concat([x, timeFeatures(t, cfg.timeEmbedDim)], 1);
+      let h = inputRow(x, t, cfg.timeEmbedDim);
       if (cfg.activation === 'silu') {
         // The whole body as one op where the wasm kernels run (same numbers, fewer tape nodes).
         const params = [...layers.flatMap(({ w, b }) => [w, b]), wOut, bOut];
@@ -125,7 +138,7 @@ export function createMlp(config: MlpConfig, seed: number): VelocityModel {
     if (cfg.activation !== 'silu' || !siluStackAvailable() || x.rank !== 2 || x.dtype !== 'float32') return null;
     if (table && !labels) return null;
     return tf.tidy(() => {
-      const h0 = tf.concat([x, timeFeatures(t, cfg.timeEmbedDim)], 1);
+      const h0 = inputRow(x, t, cfg.timeEmbedDim);
       const oneHot = table && labels ? tf.oneHot(labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), table.shape[0]!) : null;
       const extra = oneHot && table ? gemm(oneHot, table) : undefined;
       const params = [...layers.flatMap(({ w, b }) => [w, b]), wOut, bOut];

@@ -63,7 +63,8 @@ export interface VelocityModel {
    * Optional training fast path: the weighted mean squared error
    *   L = (1 / N) sum w_i (f(x, t, labels) - target)^2      (N = all values of target)
    * and dL/dv for every variable v (same order as `variables`), computed by a hand-written backward
-   * pass without tfjs's gradient tape. x and target: [B, dim]; weights: [B, 1] or none. Returns null
+   * pass without tfjs's gradient tape. x and target: shaped like `apply`'s x ([B, dim] for an MLP,
+   * [B, H, W, C] for a U-Net); weights: [B, 1] (MLP), [B, 1, 1, 1] (U-Net) or none. Returns null
    * where it does not apply (the caller then differentiates `apply` with tf.variableGrads). The
    * tensors returned are new; the caller disposes them.
    */

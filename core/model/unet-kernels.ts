@@ -63,9 +63,9 @@ const gnFor = perBackend((b) => {
 /** FlowGroupNormAct on the wasm backend (registered by core/kernels/register.ts). */
 export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
   const b = asWasmBackend(args.backend);
-  const { x, x2, gamma, beta, e, ew, eb } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { x, x2, gamma, beta, e, ew, eb, ed } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { groups, eps, silu, pad } = args.attrs as GroupNormActAttrs;
-  checkF32(FLOW_GROUP_NORM_ACT, [x, x2, gamma, beta, e, ew, eb]);
+  checkF32(FLOW_GROUP_NORM_ACT, [x, x2, gamma, beta, e, ew, eb, ed]);
   const [bsz, h, w, c1] = x!.shape as [number, number, number, number];
   const c2 = x2 ? x2.shape[3]! : 0;
   const c = c1 + c2;
@@ -80,11 +80,12 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
       `${FLOW_GROUP_NORM_ACT}: e [${bsz}, K], ew [K, ${c}], eb [${c}] expected. Got e [${e.shape}], ew [${ew?.shape}], eb [${eb?.shape}]`,
     );
   }
+  if (ed && (e || ed.shape.length !== 2 || ed.shape[0] !== bsz || ed.shape[1] !== c))
+    throw new Error(`${FLOW_GROUP_NORM_ACT}: ed [${bsz}, ${c}] expected (and no e). Got [${ed.shape}]`);
   const pd = pad ? 1 : 0;
   const out = b.makeOutput([bsz, h + 2 * pd, w + 2 * pd, c], 'float32');
   const hw = h * w;
   const cg = c / groups;
-  const n = hw * cg;
   // The input as parts along channels (x, then x2: their concatenation without a copy).
   const parts = x2
     ? [
@@ -121,8 +122,10 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
   const es = e ? f32View(b, e) : null;
   const ews = ew ? f32View(b, ew) : null;
   const ebs = eb ? f32View(b, eb) : null;
+  const eds = ed ? f32View(b, ed) : null;
   for (let s = 0; s < bsz; s++) {
-    if (es && ews && ebs) {
+    if (eds) for (let j = 0; j < c; j++) ev[j] = eds[s * c + j]!;
+    else if (es && ews && ebs) {
       // e_c = eb_c + Σ_k eAct[s, k] ew[k, c], rounded to float32 as the layer-by-layer form stores it.
       for (let j = 0; j < c; j++) ev[j] = 0;
       for (let k = 0; k < tdim; k++) {
@@ -142,12 +145,7 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
         }
       }
     }
-    for (let g = 0; g < groups; g++) {
-      let t = 0;
-      for (let j = g * cg; j < (g + 1) * cg; j++) t += sum[j]! + hw * ev[j]!;
-      const mu = t / n;
-      for (let j = g * cg; j < (g + 1) * cg; j++) shift[j] = mu - ev[j]!;
-    }
+    groupShift(sum, ev, hw, groups, cg, shift);
     for (const q of srcs) {
       const base = s * hw * q.c;
       if (gx) gx.colsqdev(q.off + 4 * base, hw, q.c, ptr.shift + 8 * q.at, ptr.sum + 8 * q.at);
@@ -161,16 +159,7 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
         }
       }
     }
-    for (let g = 0; g < groups; g++) {
-      let t = 0;
-      for (let j = g * cg; j < (g + 1) * cg; j++) t += sum[j]!;
-      const rstd = 1 / Math.sqrt(t / n + eps);
-      for (let j = g * cg; j < (g + 1) * cg; j++) {
-        // y = γ (x - shift) rstd + β = x · mul + add
-        mul[j] = gs[j]! * rstd;
-        add[j] = bs[j]! - gs[j]! * rstd * shift[j]!;
-      }
-    }
+    groupAffine(sum, shift, gs, bs, groups, cg, hw, eps, mul, add, null);
     /** rows pixels of every part, from pixel `from` of sample s, to output element `to` (row stride c). */
     const affine = (from: number, to: number, rows: number): void => {
       for (const q of srcs) {
@@ -202,6 +191,52 @@ export function groupNormActWasm(args: WasmKernelArgs): tf.TensorInfo {
     siluFor(b).silu(o, o, sizeOf(out));
   }
   return out;
+}
+
+/**
+ * What x is centred by, per channel: shift_j = μ_g - e_j, μ_g = Σ_{j in g} (sum_j + hw e_j) / (hw cg)
+ * (the mean of x + e over the group). sum: Σ over positions of x, per channel. Shared by the
+ * forward and backward kernels, so the backward pass recomputes the forward's numbers bit for bit.
+ */
+export function groupShift(sum: Float64Array, ev: Float64Array, hw: number, groups: number, cg: number, shift: Float64Array): void {
+  const n = hw * cg;
+  for (let g = 0; g < groups; g++) {
+    let t = 0;
+    for (let j = g * cg; j < (g + 1) * cg; j++) t += sum[j]! + hw * ev[j]!;
+    const mu = t / n;
+    for (let j = g * cg; j < (g + 1) * cg; j++) shift[j] = mu - ev[j]!;
+  }
+}
+
+/**
+ * GroupNorm's affine map per channel from the squared deviations sq_j = Σ (x - shift_j)²:
+ * rstd_g = 1 / sqrt(Σ_{j in g} sq_j / (hw cg) + eps), y = γ (x - shift) rstd + β = x mul + add.
+ * rstd (optional) receives rstd_g per group. Shared by the forward and backward kernels.
+ */
+export function groupAffine(
+  sq: Float64Array,
+  shift: Float64Array,
+  gs: Float32Array,
+  bs: Float32Array,
+  groups: number,
+  cg: number,
+  hw: number,
+  eps: number,
+  mul: Float32Array,
+  add: Float32Array,
+  rstdOut: Float64Array | null,
+): void {
+  const n = hw * cg;
+  for (let g = 0; g < groups; g++) {
+    let t = 0;
+    for (let j = g * cg; j < (g + 1) * cg; j++) t += sq[j]!;
+    const rstd = 1 / Math.sqrt(t / n + eps);
+    if (rstdOut) rstdOut[g] = rstd;
+    for (let j = g * cg; j < (g + 1) * cg; j++) {
+      mul[j] = gs[j]! * rstd;
+      add[j] = bs[j]! - gs[j]! * rstd * shift[j]!;
+    }
+  }
 }
 
 export interface UNetEmbedAttrs {
@@ -270,26 +305,72 @@ export function unetEmbedWasm(args: WasmKernelArgs): tf.TensorInfo {
 // 3x3 convolution on the FMA GEMM
 // ---------------------------------------------------------------------------------------------
 
-interface GemmFx {
+/** The GEMM module's exports (core/kernels/gemm-module.ts). */
+export interface GemmFx {
   packA(src: number, rs: number, cs: number, mc: number, kc: number, dst: number): void;
   packB(src: number, rs: number, cs: number, kc: number, nc: number, dst: number): void;
   macro(pA: number, pB: number, c: number, ldc: number, mc: number, nc: number, kc: number, mode: number, bias: number, tile: number): void;
 }
 
-const MR = DEFAULT_GEMM.mr;
-const NR = DEFAULT_GEMM.nr;
+export const MR = DEFAULT_GEMM.mr;
+export const NR = DEFAULT_GEMM.nr;
 /** Rows of A packed at a time in the 1x1 (skip) product. */
 const MC = 128;
 let gemmCompiled: object | null = null;
 
 /** The GEMM module over a backend's heap, with the convolution's scratch. */
-const convFor = perBackend((b) => {
+export const convFor = perBackend((b) => {
   gemmCompiled ??= new wasmApi.Module(gemmModule({ mr: MR, nr: NR, relaxed: gemmUsesFma() }));
   const fx = new wasmApi.Instance(gemmCompiled, { env: { memory: b.wasm.asm.memory } }).exports as unknown as GemmFx;
   return { fx, scratch: new HeapScratch() };
 });
 
-const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+export const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/** Where conv3x3Rows reads and writes (byte offsets on the heap). */
+export interface ConvRows {
+  /** Padded input [bsz, hp, wp, cin]. */
+  xp: number;
+  bsz: number;
+  hp: number;
+  wp: number;
+  cin: number;
+  /** Scratch for the packed rows of one sample: hp rows of roundUp(wp - 2, MR) 3 cin floats. */
+  pA: number;
+  /** The three packed filter rows, each [3 cin, cout] packed by packB. */
+  pB: readonly number[];
+  /** Output [bsz, hp - 2, wp - 2, cout]. */
+  y: number;
+  cout: number;
+  /** Start each output row from the bias (cout values, readable up to a multiple of NR), else from 0. */
+  withBias: boolean;
+  bias: number;
+  tile: number;
+}
+
+/**
+ * The 3x3 'same' convolution of a padded input on the GEMM module: per output row y, the three
+ * filter rows are three GEMMs [W, 3 cin] · [3 cin, cout] accumulated in place, A read from the padded
+ * rows y, y + 1, y + 2 (their 3 cin values of three taps are contiguous); each padded row is packed
+ * once per sample and serves the three output rows it is a tap row of.
+ */
+export function conv3x3Rows(fx: GemmFx, o: ConvRows): void {
+  const h = o.hp - 2;
+  const wd = o.wp - 2;
+  const kc = 3 * o.cin;
+  const rowBytes = roundUp(wd, MR) * kc * 4;
+  const ldc = o.cout * 4;
+  for (let s = 0; s < o.bsz; s++) {
+    for (let y = 0; y < o.hp; y++) fx.packA(o.xp + (s * o.hp + y) * o.wp * o.cin * 4, o.cin * 4, 4, wd, kc, o.pA + y * rowBytes);
+    for (let y = 0; y < h; y++) {
+      const c = o.y + (s * h + y) * wd * ldc;
+      for (let i = 0; i < 3; i++) {
+        const mode = i > 0 ? 2 : o.withBias ? 1 : 0;
+        fx.macro(o.pA + (y + i) * rowBytes, o.pB[i]!, c, ldc, wd, o.cout, kc, mode, o.bias, o.tile);
+      }
+    }
+  }
+}
 
 /**
  * y = conv3x3(x, W) + b (+ sx · Ws + bs, a 1x1 skip conv) (+ r, an identity skip), stride 1, 'same':
@@ -342,13 +423,7 @@ export function conv3x3Wasm(args: WasmKernelArgs): tf.TensorInfo {
   const xOff = off(xp!);
   const yOff = off(out);
   const ldc = cout * 4;
-  for (let s = 0; s < bsz; s++) {
-    for (let y = 0; y < hp; y++) fx.packA(xOff + (s * hp + y) * wp * cin * 4, cin * 4, 4, wd, kc, pA + y * rowBytes);
-    for (let y = 0; y < h; y++) {
-      const c = yOff + (s * h + y) * wd * ldc;
-      for (let i = 0; i < 3; i++) fx.macro(pA + (y + i) * rowBytes, pB[i]!, c, ldc, wd, cout, kc, i === 0 ? 1 : 2, bias, tile);
-    }
-  }
+  conv3x3Rows(fx, { xp: xOff, bsz, hp, wp, cin, pA, pB, y: yOff, cout, withBias: true, bias, tile });
   let row0 = 0; // first row of the skip filter for this part
   for (const q of skipParts) {
     const cq = q.shape[3]!;

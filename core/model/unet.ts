@@ -32,6 +32,11 @@
  * batch 1: ~4.3 ms an evaluation instead of ~8.5-9 ms; outputs agree to ~4e-7 relative. Under
  * tf.grad / variableGrads the differentiable layers below run, as before.
  *
+ * Training: `mseLossAndGrads` (VelocityModel's fast path, used by the trainer) computes the weighted
+ * MSE and every parameter's gradient without the tape, on the same forward kernels and the backward
+ * kernels of core/model/unet-train-kernels.ts (core/model/unet-train.ts); null where those kernels
+ * are not registered (the trainer then differentiates `apply`).
+ *
  * Parameter names: unet/time/{0,1}/{W,b}, unet/class/E, unet/in/{W,b}, unet/down/<i>/<j>/...,
  * unet/mid/{0,attn,1}/..., unet/up/<i>/<j>/..., unet/out/{norm/g,norm/b,W,b}; a ResBlock has
  * norm1/{g,b}, conv1/{W,b}, temb/{W,b}, norm2/{g,b}, conv2/{W,b} and, when channels change,
@@ -46,6 +51,15 @@ import { lecunUniform, ParamBuilder } from './params';
 import { gemm } from '../kernels/gemm';
 import { conv3x3, groupNormAct, unetEmbed, unetKernelsActive } from './unet-kernels';
 import { unetShapeProblems } from './unet-shape';
+import {
+  unetMseLossAndGrads,
+  unetTrainAvailable,
+  type UNetAttentionBlock,
+  type UNetLayer,
+  type UNetNorm,
+  type UNetParams,
+  type UNetResBlock,
+} from './unet-train';
 
 /**
  * The default U-Net for an image size (28 or 32), channel count (1 or 3) and class count (0 for
@@ -96,22 +110,9 @@ export function validateUNetConfig(c: UNetConfig): void {
   check(int(c.numClasses, 0), 'model.numClasses', () => `must be an integer >= 0. Got ${c.numClasses}`);
 }
 
-interface Norm {
-  g: tf.Variable;
-  b: tf.Variable;
-}
-interface Conv {
-  w: tf.Variable;
-  b: tf.Variable;
-}
-interface ResBlock {
-  norm1: Norm;
-  conv1: Conv;
-  temb: Conv;
-  norm2: Norm;
-  conv2: Conv;
-  skip: Conv | null;
-}
+type Norm = UNetNorm;
+type Conv = UNetLayer;
+type ResBlock = UNetResBlock;
 /** Parameters of a self-attention block over C channels: GroupNorm γ, β [C]; q, k, v, proj: W [C, C], b [C]. */
 export interface AttentionParams {
   norm: { g: Tensor; b: Tensor };
@@ -120,7 +121,7 @@ export interface AttentionParams {
   v: { w: Tensor; b: Tensor };
   proj: { w: Tensor; b: Tensor };
 }
-type Attention = AttentionParams;
+type Attention = UNetAttentionBlock;
 
 /**
  * Single-head self-attention over the spatial positions of x [B, H, W, C], with a residual:
@@ -361,6 +362,27 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
       return conv3x3(a, outConv.w, outConv.b);
     });
 
+  // ---- training fast path (core/model/unet-train.ts): tape-free forward and backward ----
+  const trainParams: UNetParams = { cfg, time0, time1, classTable, inConv, down, mid0, midAttn, mid1, up, outNorm, outConv };
+  const mseLossAndGrads = (
+    x: Tensor,
+    t: Tensor,
+    labels: Tensor | undefined,
+    target: Tensor,
+    weights?: Tensor,
+  ): { loss: tf.Scalar; grads: Tensor[] } | null => {
+    if (!unetTrainAvailable(cfg) || x.dtype !== 'float32' || (classTable && !labels)) return null;
+    validateInputs(x, t, labels);
+    checkShape(
+      target.rank === 4 && target.shape.every((d, i) => d === x.shape[i]),
+      () => `target must have the shape of x [${x.shape}]. Got [${target.shape}]`,
+    );
+    return tf.tidy(() => {
+      const r = unetMseLossAndGrads(trainParams, x, t, labels, target, weights);
+      return { loss: r.loss, grads: p.variables.map((v) => r.grads.get(v) ?? tf.zerosLike(v)) };
+    });
+  };
+
   const forward = (x: Tensor, t: Tensor, labels?: Tensor): Tensor => {
     const engine = tf.engine() as unknown as { isTapeOn(): boolean };
     if (!engine.isTapeOn() && x.dtype === 'float32' && unetKernelsActive()) {
@@ -375,6 +397,7 @@ export function createUNet(config: UNetConfig, seed: number): VelocityModel {
     variables: p.variables,
     names: p.names,
     apply: forward,
+    mseLossAndGrads,
     dispose: () => p.variables.forEach((v) => v.dispose()),
   };
 }

@@ -334,13 +334,15 @@ export function createTrainer(opts: TrainerOptions): Trainer {
   /**
    * The batch's loss and its gradient per variable (same order as `vars`; undefined where a variable
    * does not affect the loss): the model's tape-free fast path when it has one for this batch
-   * (VelocityModel.mseLossAndGrads; MLPs see flat rows), else tf.variableGrads over flowBatchLoss.
+   * (VelocityModel.mseLossAndGrads; MLPs see flat rows, U-Nets the images), else tf.variableGrads
+   * over flowBatchLoss.
    */
   const lossAndGrads = (batch: FlowBatch): { value: Tensor; grads: (Tensor | undefined)[] } => {
-    if (model.mseLossAndGrads && model.config.kind === 'mlp') {
+    if (model.mseLossAndGrads) {
       const n = batch.xt.shape[0]!;
-      const flat = (x: Tensor): Tensor => (x.rank === 2 ? x : tf.reshape(x, [n, -1]));
-      const w = batch.weights ? tf.reshape(batch.weights, [n, 1]) : undefined;
+      const mlp = model.config.kind === 'mlp';
+      const flat = (x: Tensor): Tensor => (!mlp || x.rank === 2 ? x : tf.reshape(x, [n, -1]));
+      const w = batch.weights && mlp ? tf.reshape(batch.weights, [n, 1]) : batch.weights;
       const fast = model.mseLossAndGrads(flat(batch.xt), batch.t, batch.labels, flat(batch.target), w);
       if (fast) return { value: fast.loss, grads: fast.grads };
     }

@@ -52,7 +52,7 @@ import { workerEntry, type WorkerEntry } from '../runtime/resources';
 import { ARRIVED, CMD, CMD_HASH, CMD_STEP, CMD_STOP, FAILED, GO, HASH_INTS, Shared, spinUntil, waitAsync } from './parallel-shared';
 import { exportState, importState, joinHash, splitHash, stateHash, type StateEntry } from './parallel-state';
 
-export { AUTO_MIN_BATCH, measureIdleCores, resolveThreads, type MachineLoad } from './threads';
+export { AUTO_MIN_BATCH, AUTO_MIN_BATCH_UNET, measureIdleCores, resolveThreads, type MachineLoad } from './threads';
 export { stateHash } from './parallel-state';
 
 /** How a replica rebuilds the leader's training data. */

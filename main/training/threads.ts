@@ -13,16 +13,22 @@ export interface MachineLoad {
   idleCores: number;
 }
 
-/** Smallest batch for which 'auto' uses replicas (see `resolveThreads`). */
+/** Smallest batch for which 'auto' uses replicas for an MLP (see `resolveThreads`). */
 export const AUTO_MIN_BATCH = 512;
+
+/** Smallest batch for which 'auto' uses replicas for a U-Net (see `resolveThreads`). */
+export const AUTO_MIN_BATCH_UNET = 8;
 
 /**
  * The number of replicas for a run. An explicit count is capped by the batch (a shard needs a row).
  * 'auto' gives 2 when all of these hold, else 1:
- *   - an MLP model on a single-threaded backend (wasm or cpu; tfjs-node already uses every core);
- *   - batch >= AUTO_MIN_BATCH. Every replica repeats a fixed part of the step (batch preparation,
- *     op dispatches, the fused Adam over all parameters); only the per-row part is split, so small
- *     batches gain too little for the risk below;
+ *   - an MLP or U-Net model on a single-threaded backend (wasm or cpu; tfjs-node already uses every
+ *     core);
+ *   - batch >= AUTO_MIN_BATCH (MLP) or AUTO_MIN_BATCH_UNET (U-Net). Every replica repeats a fixed
+ *     part of the step (batch preparation, op dispatches, the fused Adam over all parameters); only
+ *     the per-row part is split. An MLP row is cheap, so small MLP batches gain too little for the
+ *     risk below; a U-Net row costs a whole image's convolutions (forward and backward), which
+ *     outweigh the fixed part already at a few rows a shard;
  *   - at least 2 cores, and at least one of them idle. Why the idle check: with autogroup
  *     scheduling (Linux's default) all threads of one session share one fair-share slot, so while
  *     another job saturates the cores a second replica gets no extra CPU; it only adds its fixed
@@ -37,12 +43,8 @@ export function resolveThreads(
 ): number {
   if (setting !== 'auto') return Math.max(1, Math.min(setting ?? 1, run.batchSize));
   const m = machine ?? { cores: availableParallelism(), idleCores: 0 };
-  const ok =
-    run.modelKind === 'mlp' &&
-    (run.backend === 'wasm' || run.backend === 'cpu') &&
-    run.batchSize >= AUTO_MIN_BATCH &&
-    m.cores >= 2 &&
-    m.idleCores >= 1;
+  const minBatch = run.modelKind === 'mlp' ? AUTO_MIN_BATCH : run.modelKind === 'unet' ? AUTO_MIN_BATCH_UNET : Infinity;
+  const ok = (run.backend === 'wasm' || run.backend === 'cpu') && run.batchSize >= minBatch && m.cores >= 2 && m.idleCores >= 1;
   return ok ? 2 : 1;
 }
 

@@ -5,7 +5,7 @@
  * siluStackAvailable).
  */
 import { tf, type Tensor } from '../../tf';
-import { gemm } from '../../kernels/gemm';
+import { gemm, gemmSilu } from '../../kernels/gemm';
 import { siluBackward, siluForward } from '../../kernels/silu';
 import { customOp } from './custom-op';
 import { siluStackAvailable, sumRows } from './dispatch';
@@ -95,6 +95,19 @@ const siluStacks = new Map<string, (...inputs: Tensor[]) => Tensor>();
 export function siluStack(h0: Tensor, layers: readonly Tensor[], extra?: Tensor): Tensor | null {
   if (!siluStackAvailable() || h0.rank !== 2 || h0.dtype !== 'float32') return null;
   const hidden = layers.length / 2 - 1;
+  if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) {
+    // Nothing records a gradient (sampling): no saved activations, SiLU fused into each product
+    // (the same values as siluStackForward).
+    return tf.tidy(() => {
+      let h = h0;
+      for (let l = 0; l < hidden; l++)
+        h =
+          l === 0 && extra
+            ? siluForward(tf.add(gemm(h, layers[0]!, { bias: layers[1]! }), extra))
+            : gemmSilu(h, layers[2 * l]!, layers[2 * l + 1]!);
+      return gemm(h, layers[2 * hidden]!, { bias: layers[2 * hidden + 1]! });
+    });
+  }
   const key = `${extra ? 1 : 0}/${hidden}`;
   let op = siluStacks.get(key);
   if (!op) {

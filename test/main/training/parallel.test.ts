@@ -10,6 +10,7 @@ import { modelConfigFor, type TrainSpec } from '../../../core/train/config';
 import { toy2dSource } from '../../../core/data/source';
 import { createParallelTrainer, defaultReplicaEntry, resolveThreads, stateHash, type ReplicaData } from '../../../main/training/parallel';
 import { parseExperiment } from '../../../common/config';
+import { loadExperimentData } from '../../../main/training/sources';
 import { Harness, preset, tinyMoons } from './helpers';
 
 const harnesses: Harness[] = [];
@@ -87,6 +88,45 @@ describe('createParallelTrainer', () => {
       expect(t.steps).toBe(100);
       expect(t.cpuMs).toHaveLength(2);
       expect(t.cpuMs.every((c) => c > 0)).toBe(true);
+    } finally {
+      await par.close();
+      free(single);
+      free(leader);
+    }
+  });
+
+  it('a class-conditional U-Net (tape-free training path) on MNIST: 2 threads follow 1 thread, replicas identical', async () => {
+    const p = parseExperiment({
+      ...preset('mnist'),
+      data: { kind: 'mnist', digits: [0, 1, 7] },
+      model: { kind: 'unet', baseChannels: 8, channelMults: [1, 2], blocksPerLevel: 1, attention: true, groups: 4, timeEmbedDim: 16 },
+      optim: { kind: 'adam', lr: 2e-3, warmupSteps: 5, schedule: 'cosine', gradClip: 1, emaDecay: 0.99 },
+      train: { batchSize: 10, steps: 20 },
+    });
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    const spec = p.value;
+    const { target, source } = await loadExperimentData(spec);
+    const make = (): Trainer =>
+      createTrainer({
+        spec,
+        model: createModel(modelConfigFor(spec.model, target.source.shape, target.source.numClasses), spec.seed),
+        target: target.source,
+        source,
+      });
+    const single = make();
+    const one = Array.from({ length: 20 }, () => single.step());
+    const leader = make();
+    const par = await createParallelTrainer(leader, { threads: 2, data: dataOf(spec), backend: 'wasm' });
+    try {
+      const two = [];
+      for (let i = 0; i < 20; i++) two.push(await par.step());
+      const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+      expect(Math.max(...two.map((r, i) => rel(r.loss, one[i]!.loss)))).toBeLessThan(1e-4);
+      expect(Math.max(...two.map((r, i) => rel(r.gradNorm, one[i]!.gradNorm)))).toBeLessThan(1e-3);
+      expect(two.at(-1)!.loss).toBeLessThan(two[0]!.loss);
+      const hashes = await par.stateHashes();
+      expect(hashes[1]).toBe(hashes[0]);
+      expect(hashes[0]).toBe(stateHash(leader));
     } finally {
       await par.close();
       free(single);
@@ -176,7 +216,7 @@ describe('createParallelTrainer', () => {
 
 describe('resolveThreads', () => {
   const mlp = { modelKind: 'mlp', batchSize: 512, backend: 'wasm' };
-  it('explicit counts are kept (capped by the batch); auto takes 2 only for wasm/cpu MLPs with batch >= 512 and an idle core', () => {
+  it('explicit counts are kept (capped by the batch); auto takes 2 only on wasm/cpu for MLPs with batch >= 512 or U-Nets with batch >= 8, with an idle core', () => {
     expect(resolveThreads(undefined, mlp)).toBe(1);
     expect(resolveThreads(1, mlp)).toBe(1);
     expect(resolveThreads(2, mlp)).toBe(2);
@@ -188,7 +228,13 @@ describe('resolveThreads', () => {
     expect(resolveThreads('auto', mlp, { cores: 1, idleCores: 1 })).toBe(1);
     expect(resolveThreads('auto', { ...mlp, batchSize: 256 }, idle)).toBe(1);
     expect(resolveThreads('auto', { ...mlp, batchSize: 2048 }, idle)).toBe(2);
-    expect(resolveThreads('auto', { ...mlp, modelKind: 'unet' }, idle)).toBe(1);
+    const unet = { ...mlp, modelKind: 'unet', batchSize: 32 };
+    expect(resolveThreads('auto', unet, idle)).toBe(2);
+    expect(resolveThreads('auto', { ...unet, batchSize: 8 }, idle)).toBe(2);
+    expect(resolveThreads('auto', { ...unet, batchSize: 4 }, idle)).toBe(1);
+    expect(resolveThreads('auto', unet, { cores: 2, idleCores: 0.3 })).toBe(1);
+    expect(resolveThreads('auto', { ...unet, backend: 'tensorflow' }, idle)).toBe(1);
+    expect(resolveThreads('auto', { ...mlp, modelKind: 'other' }, idle)).toBe(1);
     expect(resolveThreads('auto', { ...mlp, backend: 'tensorflow' }, idle)).toBe(1);
     expect(resolveThreads('auto', { ...mlp, backend: 'cpu' }, idle)).toBe(2);
   });
