@@ -41,8 +41,16 @@ export const useExperiment = defineStore('experiment', () => {
   const hostIssues = ref<FieldIssue[]>([]);
   /** The JSON view's text while it does not parse, kept with the draft. */
   const brokenJson = ref<string | null>(stored?.value.jsonText ?? null);
-  /** When the draft was restored from storage (0: it was not). */
-  const restoredAt = ref(stored ? stored.savedAt : 0);
+  /** When a draft of the user's was restored from storage (0: none; the untouched starter config is not one). */
+  const restoredAt = ref(
+    stored &&
+      (stored.value.preset ||
+        stored.value.origin ||
+        stored.value.jsonText !== null ||
+        toJson(stored.value.config) !== toJson(starterConfig()))
+      ? stored.savedAt
+      : 0,
+  );
   /** Bumped when the config is replaced from outside the JSON view (preset, form edit). */
   const revision = ref(0);
 
