@@ -29,10 +29,20 @@ describe('configDiff', () => {
   });
 
   it('takes a config that does not parse as written', () => {
-    const rows = configDiff([{ a: 1, b: { c: [1, 2] } }, { a: 2, b: { c: [1, 2] } }]);
+    const rows = configDiff([
+      { a: 1, b: { c: [1, 2] } },
+      { a: 2, b: { c: [1, 2] } },
+    ]);
     expect(rows).toEqual([
       { path: 'a', values: [1, 2], differs: true },
-      { path: 'b.c', values: [[1, 2], [1, 2]], differs: false },
+      {
+        path: 'b.c',
+        values: [
+          [1, 2],
+          [1, 2],
+        ],
+        differs: false,
+      },
     ]);
   });
 });
