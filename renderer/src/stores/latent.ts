@@ -41,6 +41,7 @@ interface Saved {
   pickers: Record<Slot, Picker>;
   results: Results;
   inputsOf: Partial<Record<LatentResultOp, string>>;
+  durations?: Record<string, number>;
   opts: Record<string, unknown>;
 }
 const isSaved = (v: unknown): v is Saved =>
@@ -68,6 +69,8 @@ export const useLatent = defineStore('latent', () => {
     arithmetic: null,
     ...(stored?.results ?? {}),
   });
+  /** Seconds the last run of each tool took with each solver: the estimate shown before the next one. */
+  const durations = reactive<Record<string, number>>({ ...(stored?.durations ?? {}) });
   /** The inputs key (inputsKey) each result was computed from. */
   const inputsOf = reactive<Partial<Record<LatentResultOp, string>>>({ ...(stored?.inputsOf ?? {}) });
   const opts = reactive({
@@ -117,9 +120,29 @@ export const useLatent = defineStore('latent', () => {
   persistWatch(
     KEY,
     VERSION,
-    () => ({ modelSpec: modelSpec.value, tab: tab.value, solver, images, pickers, results, inputsOf, opts }) satisfies Saved,
+    () => ({ modelSpec: modelSpec.value, tab: tab.value, solver, images, pickers, results, inputsOf, durations, opts }) satisfies Saved,
     { delayMs: 500, onResult: (ok) => (saved.value = ok) },
   );
 
-  return { modelSpec, tab, solver, images, pickers, results, inputsOf, opts, saved, inputsKey, setResult, isStale, clearAll };
+  /** The key of a tool's duration: the tool, the model and the solver (what its cost depends on most). */
+  const durationKey = (op: string) =>
+    JSON.stringify([op, modelSpec.value, solver.method, solver.method === 'dopri5' ? solver.tol : solver.steps]);
+
+  return {
+    modelSpec,
+    tab,
+    solver,
+    images,
+    pickers,
+    results,
+    inputsOf,
+    durations,
+    opts,
+    saved,
+    inputsKey,
+    durationKey,
+    setResult,
+    isStale,
+    clearAll,
+  };
 });

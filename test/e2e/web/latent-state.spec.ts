@@ -18,6 +18,8 @@ test('latent picks and results survive view switches and reloads; stale marked',
   await page.getByTestId('run-invert').click();
   await expect(page.getByTestId('invert-result')).toBeVisible({ timeout: 90_000 });
   const psnr = await page.getByTestId('psnr').textContent();
+  // The next run of this tool with this solver shows how long the last one took.
+  await expect(page.getByTestId('latent-estimate')).toContainText('took about');
   await expect(page.getByTestId('latent-stale')).toHaveCount(0);
 
   // Another view and back: everything is still there.
