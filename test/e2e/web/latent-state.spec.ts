@@ -1,5 +1,5 @@
 /**
- * The latent studio keeps its work, against the real web host and the shipped MNIST model: picked
+ * The latent studio checks its inputs by the host's rules and keeps its work, against the real web host and the shipped MNIST model: picked
  * images and a result survive a trip through other views and a reload; a result whose inputs changed
  * since (another solver budget) is marked stale; saved results are artifacts of the model's run, not
  * runs in the Runs list.
@@ -14,6 +14,12 @@ test('latent picks and results survive view switches and reloads; stale marked',
   await page.getByTestId('pick-a').click();
   await expect(page.getByTestId('image-a')).toBeVisible();
   await page.getByTestId('latent-solver').selectOption('euler');
+  // The host's rules, checked before anything is sent: -5 steps is refused in words, not rounded.
+  await page.getByTestId('latent-steps').fill('-5');
+  await page.getByTestId('run-invert').click();
+  await expect(page.getByTestId('latent-error')).toContainText(/Steps must be an integer in \[1, /);
+  await expect(page.getByTestId('latent-error')).not.toContainText('request.');
+  await expect(page.getByTestId('invert-result')).toHaveCount(0);
   await page.getByTestId('latent-steps').fill('4');
   await page.getByTestId('run-invert').click();
   await expect(page.getByTestId('invert-result')).toBeVisible({ timeout: 90_000 });
