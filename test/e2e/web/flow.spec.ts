@@ -81,11 +81,18 @@ test('sample now: validation, kept results, flow player, stale mark, zip archive
   await page.getByTestId('sample-now').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'flow', join(ROOT, 'resources', 'screenshots', 'flow.png'));
 
+  // A sweep of solver budgets fills the NFE-versus-quality chart (12 more results, same model step).
+  await page.getByTestId('btn-nfe-sweep').click();
+  await expect(page.getByTestId('sweep-progress')).toBeVisible();
+  await expect(page.getByTestId('btn-nfe-sweep')).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(14);
+  await expect.poll(async () => Number(await page.getByTestId('nfe-chart-2d').getAttribute('data-points'))).toBeGreaterThanOrEqual(14);
+
   // A view switch keeps every result.
   await page.getByTestId('nav-runs').click();
   await expect(page.getByTestId('view-runs')).toBeVisible();
   await page.getByTestId('nav-live').click();
-  await expect(page.getByTestId('sample-history-row')).toHaveCount(2);
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(14);
   await expect(page.getByTestId('sample-result')).toBeVisible();
 
   // One archive: config, weights, metrics CSV, samples PNG + CSV, trajectories CSV.
