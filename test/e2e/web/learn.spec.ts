@@ -96,7 +96,9 @@ test('bad and expensive settings warn before Train; the draft survives a reload'
   await expect(page.getByTestId('warning-optim.lr')).toContainText('explode');
   // The schema accepts it, so Train asks first; Cancel keeps the user in the Experiment view.
   await expect(page.getByTestId('config-valid')).toBeVisible();
-  await page.getByTestId('btn-train').click();
+  // Ctrl+Enter trains from the keyboard, even from inside a field.
+  await page.getByTestId('field-optim.lr').focus();
+  await page.keyboard.press('Control+Enter');
   const dialog = page.getByTestId('confirm-dialog');
   await expect(dialog).toBeVisible();
   await expect(dialog).toContainText('1000000000');
