@@ -47,6 +47,8 @@ export default defineConfig({
     plugins: [vue(), { name: 'flow-studio-csp', transformIndexHtml: () => [cspMetaTag()] }],
     build: {
       outDir: resolve(root, 'out/renderer'),
+      // KaTeX's fonts stay files: inlined as data: URLs they would break the policy's font-src ('self').
+      assetsInlineLimit: (file: string) => (/\.(woff2?|ttf)$/.test(file) ? false : undefined),
       rollupOptions: { input: { index: resolve(root, 'renderer/index.html') } },
     },
   },

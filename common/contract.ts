@@ -96,7 +96,8 @@ export const contract = {
       .strict(),
   },
   latestSample: { channel: 'runs:latest-sample', request: byId },
-  sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema },
+  /** With a taskId, progress streams as 'task' events under it and cancelTask stops the solve. */
+  sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema.extend({ taskId: taskId.optional() }) },
   vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
   /** 2D: points of data space inverted to noise through the PF-ODE (t = 1 -> 0), with their paths. */
   invertPoints: {
@@ -115,6 +116,18 @@ export const contract = {
   },
   compareRuns: { channel: 'runs:compare', request: z.object({ ids: z.array(runId).min(2).max(8) }).strict() },
   exportRun: { channel: 'runs:export', request: z.object({ id: runId, kinds: z.array(z.enum(EXPORT_KINDS)).min(1).optional() }).strict() },
+  /**
+   * The run as one zip archive (main/studio/export.ts exportArchive): config, weights, metrics,
+   * samples as PNG with axes and CSV, trajectories; the same file `flow-studio runs export ID --archive`.
+   */
+  exportArchive: { channel: 'runs:export-archive', request: byId },
+  /**
+   * Times a few training steps of a config on this host's backend (in the compute worker) and
+   * extrapolates to train.steps: what the Experiment view shows before an expensive run.
+   */
+  estimateTraining: { channel: 'config:estimate', request: z.object({ config: z.unknown() }).strict() },
+  /** Cancels any task started with a taskId (sampling, a latent computation). */
+  cancelTask: { channel: 'tasks:cancel', request: z.object({ taskId }).strict() },
   /** Models with an image latent space: shipped ones and runs with a checkpoint. */
   latentModels: { channel: 'latent:models', request: none },
   /**
@@ -131,6 +144,8 @@ export const contract = {
   latentSave: { channel: 'latent:save', request: z.object({ model: modelSpecSchema, result: latentResultSchema }).strict() },
   /** A result as files (PNGs, numbers as JSON, APNG and GIF of an interpolation) for download. */
   latentExport: { channel: 'latent:export', request: z.object({ result: latentResultSchema }).strict() },
+  /** The latent-studio results saved for a model (artifacts of its run, or of its results holder). */
+  latentSaved: { channel: 'latent:saved', request: z.object({ model: modelSpecSchema }).strict() },
 } as const;
 
 export type Method = keyof typeof contract;
@@ -220,6 +235,8 @@ export type { RunStatus };
 /** A row of the runs table: the store's list item plus the configured step count. */
 export interface RunRow extends RunListItem {
   totalSteps: number | null;
+  /** Data shape per sample the config trains on ([2], [28, 28, 1] ...); null when the config does not parse. */
+  shape: number[] | null;
 }
 
 export interface RunDetail extends RunRow {
@@ -297,6 +314,26 @@ export interface Comparison {
   samples: (SampleView | null)[];
 }
 
+/** What estimateTraining measured. */
+export interface TrainingEstimate {
+  /** Seconds per training step, measured after a warm-up step. */
+  secondsPerStep: number;
+  /** Steps timed. */
+  measuredSteps: number;
+  /** train.steps of the config. */
+  steps: number;
+  /** secondsPerStep * steps. */
+  seconds: number;
+  /** The backend the steps ran on (the one training uses). */
+  backend: string;
+}
+
+/** Latent-studio results kept for a model: the run that holds them and their files. */
+export interface SavedLatentResults {
+  runId: string | null;
+  artifacts: { id: number; name: string; mime: string; bytes: number; createdAt: number }[];
+}
+
 export interface ExportFile {
   name: string;
   mime: string;
@@ -333,6 +370,9 @@ export interface Replies {
   invertPoints: InvertedPoints;
   compareRuns: Comparison;
   exportRun: ExportFile[];
+  exportArchive: ExportFile;
+  estimateTraining: TrainingEstimate;
+  cancelTask: { cancelled: boolean };
   latentModels: LatentModelInfo[];
   /**
    * The result of the task's op: any op's here (what a host's generic `call` returns); the
@@ -342,6 +382,7 @@ export interface Replies {
   latentCancel: { cancelled: boolean };
   latentSave: { runId: string; artifacts: { id: number; name: string }[] };
   latentExport: ExportFile[];
+  latentSaved: SavedLatentResults;
 }
 
 /** Progress of a latent task (or any long compute task started with a taskId). */

@@ -221,6 +221,7 @@ ${GLOBAL}`,
   flow-studio runs list
   flow-studio runs show RUN_ID
   flow-studio runs export RUN_ID [--out FILE] [--model FILE]
+  flow-studio runs export RUN_ID --archive FILE.zip [--backend NAME]
   flow-studio runs rename RUN_ID NAME
   flow-studio runs delete RUN_ID [--yes]
 
@@ -230,7 +231,9 @@ ${GLOBAL}`,
   show              one run: config, status, owner, summary, checkpoints, metrics
   export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
                     weights of the latest checkpoint as a safetensors model file (the model's
-                    names, with its config in the metadata; the PyTorch engine reads it)
+                    names, with its config in the metadata; the PyTorch engine reads it);
+                    --archive FILE.zip writes the app's one-file export instead: config, weights,
+                    metrics, samples (PNG with axes and CSV), trajectories and a README
   rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
 

@@ -19,6 +19,7 @@ import {
   type LatentModelInfo,
   type Replies,
   type SampleResult,
+  type TrainingEstimate,
 } from '../../common/contract';
 import {
   latentResultSchema,
@@ -40,14 +41,18 @@ const onRun = { runId: contract.getRun.request.shape.id };
  * schema, so both ends agree); the worker parses them all, whoever sent them.
  */
 export const TASK_ARGS = {
-  /** "Sample now" and the export's sample: the contract's sample request, plus the seed. */
-  sample: contract.sampleNow.request.omit({ id: true }).extend({
+  /**
+   * "Sample now" and the export's sample: the contract's sample request, plus the seed; a non-zero
+   * int32 in `cancel` stops the solve (its taskId stays with the host, which streams the progress).
+   */
+  sample: contract.sampleNow.request.omit({ id: true, taskId: true }).extend({
     ...onRun,
     seed: z
       .int()
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
+    cancel: z.instanceof(SharedArrayBuffer).optional(),
   }),
   field: contract.vectorField.request.omit({ id: true }).extend(onRun),
   'invert-points': contract.invertPoints.request.omit({ id: true }).extend(onRun),
@@ -58,6 +63,8 @@ export const TASK_ARGS = {
   'latent-save': z.strictObject({ model: modelSpecSchema, result: latentResultSchema }),
   'latent-export': z.strictObject({ result: latentResultSchema }),
   'latent-models': none,
+  /** A few timed training steps of a config (main/studio/estimate.ts). */
+  estimate: z.strictObject({ config: z.unknown() }),
 };
 
 export type TaskName = keyof typeof TASK_ARGS;
@@ -77,6 +84,7 @@ export interface TaskResults {
   'latent-save': Replies['latentSave'];
   'latent-export': LatentFile[];
   'latent-models': LatentModelInfo[];
+  estimate: TrainingEstimate;
 }
 export type TaskResult<N extends TaskName> = TaskResults[N];
 // Every task has a result type and no other name does: one added to one table only fails to compile.

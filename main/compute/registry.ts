@@ -7,6 +7,8 @@ import type { RunStore } from '../store';
 import { selectBackend } from '../runtime/backend';
 import { fieldTask, invertPointsTask, sampleTask } from './tasks';
 import { latentExport, latentModels, latentRun, latentSave } from './latent';
+import { sharedCancel } from '../latent';
+import { estimateTraining } from '../studio/estimate';
 import type { ParsedTaskArgs, TaskName, TaskProgress, TaskResult } from './protocol';
 
 /** Progress of a task: what a long latent computation reports (stage, fraction done, NFE so far). */
@@ -19,7 +21,11 @@ export type Task<N extends TaskName> = (
 ) => TaskResult<N> | Promise<TaskResult<N>>;
 
 export const TASKS: { [N in TaskName]: Task<N> } = {
-  sample: (store, args) => sampleTask(store, args),
+  sample: (store, { cancel, ...args }, progress) =>
+    sampleTask(store, args, {
+      ...(cancel ? { signal: sharedCancel(cancel) } : {}),
+      onStep: (s) => progress({ stage: 'sampling', fraction: s.progress, nfe: s.nfe }),
+    }),
   field: (store, args) => fieldTask(store, args),
   'invert-points': (store, args) => invertPointsTask(store, args),
   // The worker selected its backend at start (the same selection a training worker makes).
@@ -28,4 +34,5 @@ export const TASKS: { [N in TaskName]: Task<N> } = {
   'latent-save': (store, args) => latentSave(store, args),
   'latent-export': (_store, args) => latentExport(args),
   'latent-models': (store) => latentModels(store),
+  estimate: (_store, args) => estimateTraining(args.config),
 };

@@ -18,6 +18,7 @@ import { imageGridPng, type Channels } from '../data';
 import { oracleModel, runModel, type LoadedModel } from '../models/load';
 import type { RunStore } from '../store';
 import type { FieldArgs, InvertPointsArgs, SampleArgs } from './protocol';
+import type { AbortLike, StepInfo } from '../../core/field';
 
 /** The exact mixture a run's data is, when the analytic oracle applies (affine path, noise source). */
 export function oracleMixture(config: ExperimentConfig): GaussianMixture | null {
@@ -41,7 +42,11 @@ function withModel<T>(store: RunStore, runId: string, fn: (m: LoadedModel) => T)
  * also returns the first `trajectories` particle paths from noise (t = 0) to data (t = 1) and their
  * straightness S = mean over particles and steps of |v_k - (x_1 - x_0)|^2 / |x_1 - x_0|^2 (dt-weighted).
  */
-export function sampleTask(store: RunStore, req: SampleArgs): SampleResult {
+export function sampleTask(
+  store: RunStore,
+  req: Omit<SampleArgs, 'cancel'>,
+  hooks: { signal?: AbortLike; onStep?: (info: StepInfo) => void } = {},
+): SampleResult {
   return withModel(store, req.runId, (model) => {
     const cfgRun = model.config!;
     const images = model.shape.length > 1;
@@ -70,6 +75,8 @@ export function sampleTask(store: RunStore, req: SampleArgs): SampleResult {
       t1: model.timeRange.hi,
       returnTrajectory: !images,
       ...(cond ? { cond } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
     });
     const tensors: Tensor[] = [res.x, res.x0, ...(res.trajectory ?? []), ...(cond ? [cond] : [])];
     try {

@@ -25,6 +25,7 @@ import {
   type RunRow,
 } from '../../common/contract';
 import { fieldName, parseExperiment, type ExperimentConfig } from '../../common/config';
+import { fieldSentence } from '../../common/messages';
 import { Supervisor, type WorkerEntry } from '../training/supervisor';
 import type { BackendInfo } from '../runtime/backend';
 import { engineDiagnostics } from '../runtime/engines';
@@ -38,7 +39,7 @@ import { oracleMixture } from '../compute/tasks';
 import type { EngineDiagnostics, TaskEvent } from '../../common/contract';
 import { listPresets } from '../app/presets';
 import { createRun, Runs } from '../app/runs';
-import { exportFiles } from './export';
+import { exportArchive, exportFiles } from './export';
 import { sampleView, toRunEvent, toSeries } from './views';
 
 export interface StudioOptions {
@@ -122,11 +123,12 @@ export class StudioService {
     const m = method as Method;
     const parsed = contract[m].request.safeParse(payload ?? {});
     if (!parsed.success) {
+      // In words a person reads ("Class must be at most 9"); the dotted field stays in `field` for code.
       const issue = parsed.error.issues[0]!;
-      const field = fieldName(issue.path);
+      const field = issue.path.length ? fieldName(issue.path) : '';
       return {
         ok: false,
-        error: { code: 'invalid', message: `${m}: ${field || 'request'}: ${issue.message}`, ...(field ? { field } : {}) },
+        error: { code: 'invalid', message: fieldSentence(field || undefined, issue.message), ...(field ? { field } : {}) },
       };
     }
     try {
@@ -211,7 +213,14 @@ export class StudioService {
         if (start !== false) this.startTraining(run.id);
         return this.detail(store.getRun(run.id));
       },
-      listRuns: () => store.listRuns().map((r) => ({ ...r, totalSteps: totalStepsOf(store.getRun(r.id)) }) satisfies RunRow),
+      // The latent studio's results holders (main/latent/save.ts) are not runs anyone trained: their
+      // files show in the Latent view (latentSaved), not as "completed" rows.
+      listRuns: () =>
+        store
+          .listRuns()
+          .map((r) => ({ item: r, record: store.getRun(r.id) }))
+          .filter(({ record }) => !isLatentHolder(record))
+          .map(({ item, record }) => ({ ...item, totalSteps: totalStepsOf(record), shape: shapeOf(record) }) satisfies RunRow),
       getRun: ({ id }) => this.detail(store.getRun(id)),
       renameRun: ({ id, name }) => this.detail(runs.rename(id, name)),
       deleteRun: ({ id }) => {
@@ -251,9 +260,9 @@ export class StudioService {
           .at(-1);
         return info ? sampleView(store, info.id) : null;
       },
-      sampleNow: async (req) => {
+      sampleNow: async ({ taskId, ...req }) => {
         await this.freshCheckpoint(req.id);
-        return compute.run('sample', { runId: req.id, ...withoutId(req) });
+        return this.withTask(taskId, (cancel, progress) => compute.run('sample', { runId: req.id, ...withoutId(req), cancel }, progress));
       },
       vectorField: (req) => compute.run('field', { runId: req.id, ...withoutId(req) }),
       invertPoints: (req) => compute.run('invert-points', { runId: req.id, ...withoutId(req) }),
@@ -282,37 +291,67 @@ export class StudioService {
         const run = store.getRun(id);
         return exportFiles(store, run, kinds ?? EXPORT_KINDS, (args) => compute.run('sample', { runId: id, ...args }));
       },
-      latentModels: () => compute.run('latent-models', {}),
-      latentRun: async ({ model, taskId, task }) => {
-        const cancel = new SharedArrayBuffer(4);
-        if (taskId) {
-          if (this.cancels.has(taskId))
-            throw new ContractError({ code: 'conflict', message: `task ${taskId} is already running`, field: 'taskId' });
-          this.cancels.set(taskId, new Int32Array(cancel));
-        }
-        // Progress at most ~10 per second per task, and always the last one.
-        let last = 0;
-        const progress = (p: { stage: string; fraction: number; nfe: number }) => {
-          const now = performance.now();
-          if (!taskId || (now - last < 100 && p.fraction < 1)) return;
-          last = now;
-          this.emit('task', { taskId, ...p });
-        };
-        try {
-          return await compute.run('latent', { model, task, cancel }, progress);
-        } finally {
-          if (taskId) this.cancels.delete(taskId);
-        }
+      exportArchive: async ({ id }): Promise<ExportFile> => {
+        const run = store.getRun(id);
+        const zip = await exportArchive(store, run, (args) => compute.run('sample', { runId: id, ...args }));
+        return { name: zip.name, mime: 'application/zip', base64: Buffer.from(zip.bytes).toString('base64') };
       },
-      latentCancel: ({ taskId }) => {
-        const flag = this.cancels.get(taskId);
-        if (flag) Atomics.store(flag, 0, 1);
-        return { cancelled: flag !== undefined };
+      estimateTraining: ({ config }) => compute.run('estimate', { config }),
+      cancelTask: ({ taskId }) => this.cancelTask(taskId),
+      latentModels: () => compute.run('latent-models', {}),
+      latentRun: ({ model, taskId, task }) =>
+        this.withTask(taskId, (cancel, progress) => compute.run('latent', { model, task, cancel }, progress)),
+      latentCancel: ({ taskId }) => this.cancelTask(taskId),
+      latentSaved: ({ model }) => {
+        const runId = model.startsWith('shipped:')
+          ? (store
+              .listRuns({ order: 'oldest' })
+              .map((r) => store.getRun(r.id))
+              .find((r) => isLatentHolder(r) && (r.config as { model?: unknown }).model === model)?.id ?? null)
+          : store.getRun(model.split('@')[0]!).id;
+        const artifacts = runId
+          ? store.listArtifacts(runId).map(({ id, name, mime, bytes, createdAt }) => ({ id, name, mime, bytes, createdAt }))
+          : [];
+        return { runId, artifacts };
       },
       latentSave: ({ model, result }) => compute.run('latent-save', { model, result }),
       latentExport: async ({ result }) =>
         (await compute.run('latent-export', { result })).map(({ name, mime, base64 }) => ({ name, mime, base64 })),
     };
+  }
+
+  /**
+   * Runs a compute task that can be cancelled: with a taskId, its cancel flag is kept for cancelTask
+   * and its progress streams as 'task' events (at most ~10 a second per task, and always the last).
+   */
+  private async withTask<T>(
+    taskId: string | undefined,
+    fn: (cancel: SharedArrayBuffer, progress: (p: { stage: string; fraction: number; nfe: number }) => void) => Promise<T>,
+  ): Promise<T> {
+    const cancel = new SharedArrayBuffer(4);
+    if (taskId) {
+      if (this.cancels.has(taskId))
+        throw new ContractError({ code: 'conflict', message: `task ${taskId} is already running`, field: 'taskId' });
+      this.cancels.set(taskId, new Int32Array(cancel));
+    }
+    let last = 0;
+    const progress = (p: { stage: string; fraction: number; nfe: number }) => {
+      const now = performance.now();
+      if (!taskId || (now - last < 100 && p.fraction < 1)) return;
+      last = now;
+      this.emit('task', { taskId, ...p });
+    };
+    try {
+      return await fn(cancel, progress);
+    } finally {
+      if (taskId) this.cancels.delete(taskId);
+    }
+  }
+
+  private cancelTask(taskId: string): { cancelled: boolean } {
+    const flag = this.cancels.get(taskId);
+    if (flag) Atomics.store(flag, 0, 1);
+    return { cancelled: flag !== undefined };
   }
 
   private startTraining(id: string, steps?: number): void {
@@ -382,6 +421,17 @@ export class StudioService {
       live: this.supervisor.isActive(run.id) && (run.status === 'running' || run.status === 'paused' || run.status === 'queued'),
     };
   }
+}
+
+/** A latent-studio results holder (main/latent/save.ts latentRunFor), not a trained run. */
+function isLatentHolder(run: RunRecord): boolean {
+  return (run.config as { kind?: unknown }).kind === 'latent-studio';
+}
+
+/** Data shape per sample of a run's config, or null when it does not parse. */
+function shapeOf(run: RunRecord): number[] | null {
+  const p = parseExperiment(run.config);
+  return p.ok ? dataShape(p.value) : null;
 }
 
 function totalStepsOf(run: RunRecord): number | null {

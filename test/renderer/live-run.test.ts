@@ -40,6 +40,8 @@ const detail = (over: Partial<RunDetail> = {}): RunDetail => ({
 
 vi.mock('../../renderer/src/bridge', () => ({
   hostKind: 'web',
+  // The web bridge's connection state; this fake host never drops.
+  connection: { onReconnect: () => () => undefined },
   studio: {
     getRun: async (req: unknown) => (calls.push({ method: 'getRun', req }), detail()),
     getMetrics: async (req: { fromStep?: number }) => {

@@ -2,6 +2,8 @@
  * `flow-studio runs list | show ID | export ID | rename ID NAME | delete ID`: the run store from the
  * command line. Reading never creates a database; deleting asks first (or needs --yes when nobody can
  * answer). Renaming and deleting a run that another live process trains is refused (OwnershipError).
+ * `runs export ID --archive FILE.zip` writes the archive the app's Export button downloads
+ * (main/studio/export.ts exportArchive), with its trajectories sampled in this process.
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
@@ -18,6 +20,7 @@ import { short, table, toJsonText } from '../output';
 /** Options of the runs subcommands (each checks it only gets its own). */
 export const RUNS_OPTIONS = {
   out: { type: 'string' },
+  archive: { type: 'string' },
   model: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   limit: { type: 'string' },
@@ -37,18 +40,18 @@ export async function runsCommand(ctx: Context): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
   if (sub === 'list') {
     if (id !== undefined) throw new UsageError(`unexpected argument '${id}'`, 'runs');
-    args.forbid(['out', 'model', 'yes'], 'do not apply to runs list');
+    args.forbid(['out', 'model', 'yes', 'archive'], 'do not apply to runs list');
     return list(ctx);
   }
   if (id === undefined) throw new UsageError(`runs ${sub} needs a RUN_ID`, 'runs');
   if (sub === 'rename' && (name === undefined || name.trim() === '')) throw new UsageError('runs rename needs a RUN_ID and a NAME', 'runs');
-  if (sub !== 'export') args.forbid(['out', 'model'], `apply only to runs export`);
+  if (sub !== 'export') args.forbid(['out', 'model', 'archive'], `apply only to runs export`);
   if (sub !== 'delete') args.forbid(['yes'], 'applies only to runs delete');
   args.forbid(['limit'], 'applies only to runs list');
   const store = ctx.openStore({ create: false });
   if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
   if (sub === 'show') return show(ctx, store, id);
-  if (sub === 'export') return exportRun(ctx, store, id);
+  if (sub === 'export') return args.has('archive') ? exportRunArchive(ctx, store, id) : exportRun(ctx, store, id);
   if (sub === 'rename') {
     const run = new Runs(store).rename(id, name!.trim());
     ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
@@ -152,6 +155,24 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
   } else {
     out.result(model ? { ...data, model } : data, () => toJsonText(data));
   }
+  return EXIT.ok;
+}
+
+/** `runs export ID --archive FILE.zip`: the app's one-file export, written atomically. */
+async function exportRunArchive(ctx: Context, store: RunStore, id: string): Promise<number> {
+  const { args, out } = ctx;
+  args.forbid(['out', 'model'], 'do not combine with --archive (the archive holds the config, metrics and weights)');
+  const file = args.required('archive', 'needs a file name, e.g. --archive run.zip');
+  const run = store.getRun(id);
+  // Sampling trajectories needs tfjs only when the run has a checkpoint to sample from.
+  const sampling = store.latestCheckpoint(id) !== null;
+  if (sampling) await ctx.backend();
+  const { exportArchive } = await import('../../studio/export');
+  const { sampleTask } = await import('../../compute/tasks');
+  const zip = await exportArchive(store, run, async (a) => sampleTask(store, { runId: id, ...a }));
+  const written = writeOutput(file, zip.bytes);
+  out.note(`wrote run ${id} (${zip.entries.length} files) to ${written}`);
+  out.result({ runId: id, archive: written, bytes: zip.bytes.byteLength, entries: zip.entries });
   return EXIT.ok;
 }
 

@@ -6,7 +6,8 @@
  */
 import { onScopeDispose, ref, shallowRef, watch, type Ref } from 'vue';
 import type { RunDetail, RunEvent, RunStatus, SampleView, Series } from '../../../common/contract';
-import { studio } from '../bridge';
+import { connection, studio } from '../bridge';
+import { describeError } from '../lib/errors';
 import { chartSeries, MetricBuffer, throttle, type XY } from '../lib/series';
 
 const FLUSH_MS = 250;
@@ -131,7 +132,7 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
       if (numbers.value.lr === null && lastLr !== undefined) numbers.value.lr = lastLr;
       flush();
     } catch (err) {
-      if (gen === generation) error.value = (err as Error).message;
+      if (gen === generation) error.value = describeError(err);
     }
   }
 
@@ -191,11 +192,23 @@ export function useLiveRun(runId: Ref<string | undefined>, smoothing: Ref<number
   });
 
   watch(runId, (id) => void open(id), { immediate: true });
+  // Back from a lost connection: what the run did meanwhile comes from the store, not from events.
+  const offReconnect = connection.onReconnect(() => {
+    const id = runId.value;
+    if (!id) return;
+    void refreshDetail().catch(() => undefined);
+    void studio.getMetrics({ id, names: ['loss', 'lr'], fromStep: storedUpTo + 1 }).then(
+      (m) => id === runId.value && mergeStored(m),
+      () => undefined,
+    );
+    refreshSample();
+  });
   // Scope, not component, lifetime: the view's setup is a scope, and so is a test's effectScope().
   onScopeDispose(() => {
     clearInterval(timer);
     refreshSample.cancel();
     off();
+    offReconnect();
   });
 
   return { detail, numbers, error, sample, loss, lr, refreshDetail, flush };

@@ -6,7 +6,8 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { RunEvent, RunRow } from '../../../common/contract';
-import { studio } from '../bridge';
+import { connection, studio } from '../bridge';
+import { describeError } from '../lib/errors';
 import { throttle } from '../lib/series';
 
 export const useRuns = defineStore('runs', () => {
@@ -19,7 +20,7 @@ export const useRuns = defineStore('runs', () => {
       runs.value = await studio.listRuns();
       error.value = null;
     } catch (err) {
-      error.value = (err as Error).message;
+      error.value = `Could not load the runs: ${describeError(err)}`;
     }
     loaded.value = true;
   }
@@ -42,6 +43,9 @@ export const useRuns = defineStore('runs', () => {
       reload();
     }
   });
+
+  // Runs may have finished (or failed) while the connection was down.
+  connection.onReconnect(() => void refresh());
 
   return { runs, loaded, error, refresh };
 });

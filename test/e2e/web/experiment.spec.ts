@@ -4,7 +4,7 @@ import { expect, quickMoons, setField, shot, test } from '../fixtures';
 test('a bad config shows the field error and is not submitted', async ({ page }) => {
   await quickMoons(page);
   await setField(page, 'train.steps', '0');
-  await expect(page.getByTestId('error-train.steps')).toContainText('>= 1');
+  await expect(page.getByTestId('error-train.steps')).toContainText('must be at least 1');
   await expect(page.getByTestId('issue-count')).toBeVisible();
   await setField(page, 'optim.lr', 'fast');
   await expect(page.getByTestId('error-optim.lr')).toContainText('number');
@@ -107,7 +107,7 @@ test('draw a point set and edit a Gaussian mixture', async ({ page }, testInfo) 
     .click({ position: { x: 240, y: 60 } });
   await expect(page.getByTestId('gmm-row')).toHaveCount(5);
   await page.getByTestId('field-data.gmm.stds[4]').fill('-1');
-  await expect(page.getByTestId('error-data.gmm.stds[4]')).toContainText('> 0');
+  await expect(page.getByTestId('error-data.gmm.stds[4]')).toContainText('must be more than 0');
   await page.getByTestId('field-data.gmm.stds[4]').fill('0.4');
   await expect(page.getByTestId('config-valid')).toBeVisible();
 });

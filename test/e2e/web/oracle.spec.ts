@@ -1,4 +1,7 @@
-/** A Gaussian-mixture target: the learned field beside the exact one, their error map and relative error. */
+/**
+ * A Gaussian-mixture target: the learned field beside the exact one, their error map and relative
+ * error, and the exact flow played beside the learned one.
+ */
 import { expect, quickMoons, setField, shot, test, train } from '../fixtures';
 
 test('mixture target: learned vs exact field, error map, relative error', async ({ page }, testInfo) => {
@@ -21,6 +24,14 @@ test('mixture target: learned vs exact field, error map, relative error', async 
   await page.getByTestId('time-slider').fill('0.3');
   await expect(page.getByTestId('oracle-compare')).toContainText('t = 0.30');
   expect(at1).toBeTruthy();
+  // The exact flow plays beside the learned one, from the same noise, with the exact density.
+  await expect(page.getByTestId('flow-oracle-panel')).toBeVisible();
+  await expect(page.getByTestId('flow-oracle-panel')).toContainText('exact density');
+  await page.getByTestId('time-slider').fill('0');
+  await page.getByTestId('flow-play').click();
+  await expect(page.getByTestId('flow-player')).toHaveAttribute('data-playing', 'false', { timeout: 15_000 });
+  await expect(page.getByTestId('flow-player')).toHaveAttribute('data-t', '1.000');
+  await expect(page.getByTestId('flow-oracle')).toBeVisible();
   await page.getByTestId('oracle-compare').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'live-oracle');
 });

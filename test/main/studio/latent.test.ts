@@ -62,7 +62,26 @@ describe('latent studio over the contract', () => {
     expect(art.runId).toBe(saved.runId);
     const files = await studio.call('latentExport', { result: { kind: 'invert', result: inv } });
     expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(saved.artifacts.map((a) => a.name)));
+
+    // The store keeps them in a holder run, but the Runs list shows trained runs only; the Latent
+    // view lists the saved files of the model instead.
+    expect((await studio.call('listRuns', {})).map((r) => r.id)).not.toContain(saved.runId);
+    const kept = await studio.call('latentSaved', { model: 'shipped:mnist' });
+    expect(kept.runId).toBe(saved.runId);
+    expect(kept.artifacts.map((a) => a.name)).toEqual(saved.artifacts.map((a) => a.name));
   }, 120_000);
+
+  it('request errors are sentences: no method name, no dotted path, no zod wording', async () => {
+    const bad = await studio.service.call('latentRun', {
+      model: 'shipped:mnist',
+      task: { op: 'pick', source: { kind: 'dataset', classId: 12, index: 0 } },
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid', field: 'task.source.classId' } });
+    if (!bad.ok) {
+      expect(bad.error.message).toMatch(/^Class /);
+      expect(bad.error.message).not.toMatch(/latentRun|task\.|classId|expected|Too big|<=/);
+    }
+  });
 
   it('a running task can be cancelled by its id', async () => {
     const img = (await studio.call('latentRun', {
