@@ -46,6 +46,38 @@ describe('configWarnings', () => {
   });
 });
 
+describe('configWarnings and the PyTorch engine', () => {
+  const mnist = () => configOf(presets.find(([f]) => f === 'mnist.json')![1]);
+  const found = {
+    ok: true as const,
+    python: '/usr/bin/python3',
+    pythonVersion: '3.11.2',
+    torch: '1.13.0',
+    cuda: null,
+    devices: { cuda: [], mps: false, cpu: { threads: 2, cores: 2 } },
+    libraries: {},
+  };
+
+  it('names the installed engine as the faster way for images on wasm', () => {
+    const w = configWarnings(mnist(), { backend: 'wasm', pytorch: found }).find((x) => x.field === 'data.kind');
+    expect(w?.message).toContain('torch 1.13.0 on CPU');
+    expect(w?.message).toContain('"pytorch"');
+  });
+
+  it('no tfjs cost warning once the run trains on pytorch', () => {
+    const cfg = { ...mnist(), train: { ...(mnist().train as object), engine: 'pytorch' } };
+    expect(parseExperiment(cfg).ok).toBe(true);
+    expect(configWarnings(cfg, { backend: 'wasm', pytorch: found }).some((x) => x.field === 'data.kind')).toBe(false);
+  });
+
+  it('pytorch chosen where it is missing is a danger naming why', () => {
+    const cfg = { ...mnist(), train: { ...(mnist().train as object), engine: 'pytorch' } };
+    const w = configWarnings(cfg, { backend: 'wasm', pytorch: { ok: false, reason: 'no module named torch in /usr/bin/python3' } });
+    expect(w.find((x) => x.field === 'train.engine')).toMatchObject({ level: 'danger' });
+    expect(w.find((x) => x.field === 'train.engine')!.message).toContain('no module named torch');
+  });
+});
+
 describe('describeError', () => {
   it('says a schema issue in words, without the dotted path or zod’s wording', () => {
     const bad = parseExperiment({ data: { kind: 'toy2d', name: 'moons' }, model: { kind: 'mlp' }, optim: { lr: 'fast' } });

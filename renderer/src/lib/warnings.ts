@@ -5,6 +5,7 @@
  *
  * Pure: reads a config (as written, defaults not filled) and the backend training would use.
  */
+import type { PytorchEngineDiagnosis } from '../../../common/contract';
 import { getPath } from './config';
 
 export interface ConfigWarning {
@@ -23,7 +24,18 @@ export function isImageData(config: unknown): boolean {
   return k === 'mnist' || k === 'images';
 }
 
-export function configWarnings(config: unknown, ctx: { backend: string | null }): ConfigWarning[] {
+/** What the host found of the PyTorch engine, in a few words ("torch 1.13.0 on CUDA: RTX 4090"), or null. */
+export function pytorchSummary(p: PytorchEngineDiagnosis | null | undefined): string | null {
+  if (!p?.ok) return null;
+  const gpu = p.devices.cuda.length ? `CUDA: ${p.devices.cuda.map((c) => c.name).join(', ')}` : p.devices.mps ? 'Apple GPU (mps)' : 'CPU';
+  return `torch ${p.torch} on ${gpu}`;
+}
+
+/**
+ * `backend` is the tfjs backend a tfjs run would use; `pytorch` what Settings found of the PyTorch
+ * engine (undefined while the probe runs), so the cost warning can name the faster engine when it is here.
+ */
+export function configWarnings(config: unknown, ctx: { backend: string | null; pytorch?: PytorchEngineDiagnosis | null }): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   const lr = num(getPath(config, 'optim.lr'));
   if (lr !== null && lr >= 0.1)
@@ -53,11 +65,21 @@ export function configWarnings(config: unknown, ctx: { backend: string | null })
       level: 'danger',
       message: `Warmup (${warm} steps) lasts the whole run (${steps} steps): the full learning rate is never reached.`,
     });
-  if (isImageData(config) && ctx.backend !== null && CPU_BACKENDS.includes(ctx.backend))
+  const engine = getPath(config, 'train.engine') ?? 'tfjs';
+  const torch = pytorchSummary(ctx.pytorch);
+  if (isImageData(config) && engine === 'tfjs' && ctx.backend !== null && CPU_BACKENDS.includes(ctx.backend))
     out.push({
       field: 'data.kind',
       level: 'cost',
-      message: `Image models train slowly on the CPU (backend ${ctx.backend}): expect minutes per hundred steps. A GPU backend or the PyTorch engine, where installed, is much faster (see Settings).`,
+      message: torch
+        ? `Image models train slowly on tfjs ${ctx.backend}: expect minutes per hundred steps. The PyTorch engine is installed here (${torch}): choose engine "pytorch" under Training.`
+        : `Image models train slowly on the CPU (backend ${ctx.backend}): expect minutes per hundred steps. A GPU backend or the PyTorch engine, where installed, is much faster (see Settings).`,
+    });
+  if (engine === 'pytorch' && ctx.pytorch && !ctx.pytorch.ok)
+    out.push({
+      field: 'train.engine',
+      level: 'danger',
+      message: `The PyTorch engine is not available here: ${ctx.pytorch.reason}`,
     });
   if (steps >= 100_000)
     out.push({ field: 'train.steps', level: 'cost', message: `${steps} steps is a long run: check the time estimate first.` });

@@ -1,4 +1,5 @@
 /** Experiment setup: field errors from the schema (client and host), the JSON round trip, drawing data, settings. */
+import { spawnSync } from 'node:child_process';
 import { expect, quickMoons, setField, shot, test } from '../fixtures';
 
 test('a bad config shows the field error and is not submitted', async ({ page }) => {
@@ -123,6 +124,29 @@ test('settings: backend, data folder, theme persists', async ({ page, host }, te
   await page.reload();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expect(page.getByTestId('view-settings')).toBeVisible();
+});
+
+test('settings: the training engines, checked against the interpreter they name', async ({ page }) => {
+  await page.getByTestId('nav-settings').click();
+  // The host probes Python once (importing torch takes seconds); the view asks again until it has the answer.
+  const pytorch = page.getByTestId('engine-pytorch');
+  await expect(pytorch).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('engine-tfjs-gpu')).not.toBeEmpty();
+  const text = (await pytorch.innerText()).trim();
+  const found = /^torch (\S+?)(?: \(CUDA [^)]*\))? on (\S+) \(Python/.exec(text);
+  if (!found) {
+    expect(text).toMatch(/^not available: \S/);
+    console.log(`settings engines: no PyTorch engine on this machine (${text})`);
+    return;
+  }
+  // The interpreter the page names reports the torch version the page shows.
+  const probe = spawnSync(found[2], ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  expect(probe.stdout.trim()).toBe(found[1]);
+  await expect(page.getByTestId('engine-devices')).toContainText('cpu (');
+  // The Experiment view's engine field says the same.
+  await page.getByTestId('nav-experiment').click();
+  await quickMoons(page);
+  await expect(page.getByText(`pytorch here: torch ${found[1]}`)).toBeVisible();
 });
 
 test('every preset loads into the form as a valid config', async ({ page }) => {
