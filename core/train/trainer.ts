@@ -123,7 +123,7 @@ export interface Trainer {
   readonly scheduler: Scheduler;
   /** Times trained on (core/train/loss.ts trainingTimeRange). */
   readonly timeRange: TimeRange;
-  /** Times `sample` integrates over: [0, 1], or kept away from a singular end for eps / x1 models. */
+  /** Times `sample` integrates over: [0, 1] for every prediction type (the samplers take the ends exactly). */
   readonly sampleRange: TimeRange;
   /** Steps completed. */
   readonly stepCount: number;
