@@ -153,10 +153,12 @@ export class Context {
     }
     this.models.push(model);
     if (resample && scheduler) {
-      if (model.config && model.config.path.kind !== 'affine')
-        throw new UsageError(`--scheduler: ${model.label} was trained on an interpolant path, not an affine one`, this.args.command);
-      const { underScheduler } = await import('./modeling');
-      return underScheduler(model, scheduler);
+      const { underScheduler } = await import('../models/under-scheduler');
+      try {
+        return underScheduler(model, scheduler);
+      } catch (e) {
+        throw withContext('--scheduler', e);
+      }
     }
     return model;
   }

@@ -7,8 +7,6 @@ import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
 import type { OdeMethod } from '../../core/solver/types';
 import { isOneOf, ODE_METHODS, SAMPLERS, TIME_GRIDS, type SamplerKind, type TimeGridKind } from '../../core/catalog';
-import { pathModelOf, pathVelocity, transformPathModel, velocityModel } from '../../core/path/model';
-import { makeScheduler, type SchedulerSpec } from '../../core/path/scheduler';
 import { SOLVERS } from '../../common/config';
 import type { LoadedModel } from '../models/load';
 import { loadDataSource } from '../training/sources';
@@ -140,27 +138,7 @@ export function samplerChoice(args: Args, model: LoadedModel): SamplerChoice {
   };
 }
 
-/**
- * The model sampled under another scheduler (core/path/model.ts transformPathModel): the same
- * trained network, whose predictions are carried to the scheduler's path exactly. Samplers then
- * start from sourceScale(scheduler) N(0, I) and run over [0, 1] of the new path.
- * @throws ConfigError for a bad spec; SolverError (when sampling) where the new path's
- *   signal-to-noise ratio is outside the model's.
- */
-export function underScheduler(model: LoadedModel, spec: SchedulerSpec): LoadedModel {
-  const to = makeScheduler(spec);
-  return {
-    ...model,
-    label: `${model.label} under ${spec.kind}`,
-    field: (w?: number) => {
-      const f = model.field(w);
-      return pathVelocity(transformPathModel(pathModelOf(f) ?? velocityModel(f, model.scheduler), to));
-    },
-    scheduler: to,
-    timeRange: { lo: 0, hi: 1 },
-    dispose: () => {},
-  };
-}
+export { underScheduler } from '../models/under-scheduler';
 
 /**
  * --class C as conditioning labels [n] (int32), checked against the model's classes; undefined for

@@ -6,6 +6,7 @@
 import type { RunStore } from '../store';
 import { selectBackend } from '../runtime/backend';
 import { fieldTask, invertPointsTask, sampleTask } from './tasks';
+import { sampleQualityTask } from './quality';
 import { latentExport, latentModels, latentRun, latentSave } from './latent';
 import type { ParsedTaskArgs, TaskName, TaskProgress, TaskResult } from './protocol';
 
@@ -21,6 +22,7 @@ export type Task<N extends TaskName> = (
 export const TASKS: { [N in TaskName]: Task<N> } = {
   sample: (store, args) => sampleTask(store, args),
   field: (store, args) => fieldTask(store, args),
+  'sample-quality': (store, args) => sampleQualityTask(store, args),
   'invert-points': (store, args) => invertPointsTask(store, args),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),
