@@ -35,11 +35,11 @@ const SOLVER = `Solver:
 
 const SAMPLER = `Sampler:
   --solver S        an ODE method: euler | midpoint | heun | rk4 | dopri5
-                    an exponential integrator (log-SNR grid): ddim | dpm++2m (DPM-Solver++(2M))
+                    an exponential integrator: ddim | dpm++2m (DPM-Solver++(2M))
                     a stochastic sampler: sde (Euler-Maruyama on the reverse SDE) | ancestral |
                     pc (predictor-corrector, Langevin corrector) | edm (EDM stochastic Heun)
   --steps K         steps (exactly K grid intervals; dopri5: adaptive)
-  --grid G          uniform | karras (EDM's rho = 7 schedule) | logsnr (uniform in log(alpha / sigma))
+  --grid G          uniform (default; edm: karras) | karras (EDM's rho = 7) | logsnr (uniform in log(alpha / sigma))
   --noise G         sde, pc: g_t = G sigma_t (default 1); ancestral: eta (1 = DDPM, 0 = DDIM)
   --churn C         edm: S_churn (default 10; 0 = deterministic Heun)
   --snr R           pc: the Langevin corrector's signal-to-noise ratio (default 0.16)
