@@ -234,7 +234,7 @@ ${GLOBAL}`,
   runs: `Usage:
   flow-studio runs list
   flow-studio runs show RUN_ID
-  flow-studio runs export RUN_ID [--out FILE] [--model FILE]
+  flow-studio runs export RUN_ID [--out FILE] [--model FILE] | --dir DIR
   flow-studio runs rename RUN_ID NAME
   flow-studio runs delete RUN_ID [--yes]
 
@@ -243,7 +243,8 @@ ${GLOBAL}`,
                     flow-studio train --resume RUN_ID)
   show              one run: config, status, owner, summary, checkpoints, metrics
   export            config + metrics + checkpoint list as JSON; --model FILE also writes the EMA
-                    weights blob of the latest checkpoint
+                    weights blob of the latest checkpoint; --dir DIR writes the app's export files
+                    instead: config JSON, metrics CSV, samples PNG, trajectories CSV (2D), model JSON
   rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
 

@@ -4,6 +4,7 @@
  * answer). Renaming and deleting a run that another live process trains is refused (OwnershipError).
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { RunListItem, RunStore } from '../../store';
 import { NotFoundError } from '../../store';
@@ -18,6 +19,7 @@ import { short, table, toJsonText } from '../output';
 export const RUNS_OPTIONS = {
   out: { type: 'string' },
   model: { type: 'string' },
+  dir: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   limit: { type: 'string' },
 } as const satisfies OptionSpecs;
@@ -36,18 +38,18 @@ export async function runsCommand(ctx: Context): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
   if (sub === 'list') {
     if (id !== undefined) throw new UsageError(`unexpected argument '${id}'`, 'runs');
-    args.forbid(['out', 'model', 'yes'], 'do not apply to runs list');
+    args.forbid(['out', 'model', 'dir', 'yes'], 'do not apply to runs list');
     return list(ctx);
   }
   if (id === undefined) throw new UsageError(`runs ${sub} needs a RUN_ID`, 'runs');
   if (sub === 'rename' && (name === undefined || name.trim() === '')) throw new UsageError('runs rename needs a RUN_ID and a NAME', 'runs');
-  if (sub !== 'export') args.forbid(['out', 'model'], `apply only to runs export`);
+  if (sub !== 'export') args.forbid(['out', 'model', 'dir'], `apply only to runs export`);
   if (sub !== 'delete') args.forbid(['yes'], 'applies only to runs delete');
   args.forbid(['limit'], 'applies only to runs list');
   const store = ctx.openStore({ create: false });
   if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
   if (sub === 'show') return show(ctx, store, id);
-  if (sub === 'export') return exportRun(ctx, store, id);
+  if (sub === 'export') return args.has('dir') ? exportBundle(ctx, store, id) : exportRun(ctx, store, id);
   if (sub === 'rename') {
     const run = new Runs(store).rename(id, name!.trim());
     ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
@@ -151,6 +153,27 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
   } else {
     out.result(model ? { ...data, model } : data, () => toJsonText(data));
   }
+  return EXIT.ok;
+}
+
+/**
+ * `runs export ID --dir DIR`: the files the app's export writes (main/studio/export.ts): config JSON,
+ * metrics CSV, the latest samples as PNG (a scatter plot for 2D), trajectories CSV (2D; 256 particles
+ * sampled now with the run's sampler), and the model JSON (latest checkpoint's weights).
+ */
+async function exportBundle(ctx: Context, store: RunStore, id: string): Promise<number> {
+  const { args, out } = ctx;
+  args.forbid(['out', 'model'], 'cannot be combined with --dir (the folder gets every file)');
+  const dir = args.string('dir')!;
+  const run = store.getRun(id);
+  await ctx.backend();
+  const { exportFiles } = await import('../../studio/export');
+  const { sampleTask } = await import('../../compute/tasks');
+  const { EXPORT_KINDS } = await import('../../../common/contract');
+  const files = await exportFiles(store, run, EXPORT_KINDS, async (a) => sampleTask(store, { runId: id, ...a }));
+  const written = files.map((f) => ({ name: f.name, mime: f.mime, file: writeOutput(join(dir, f.name), Buffer.from(f.base64, 'base64')) }));
+  out.note(`wrote ${written.length} files of run ${id} to ${dir}: ${written.map((w) => w.name).join(', ')}`);
+  out.result({ runId: id, dir, files: written });
   return EXIT.ok;
 }
 
