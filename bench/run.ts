@@ -5,7 +5,7 @@
  *     bench/run.ts [--only NAME[,NAME]] [--out FILE] [--rounds N] [--python PATH | --no-torch]
  *   npm run bench -- [same flags]
  *
- * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image, engine-step (see each module's comment).
+ * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image, engine-step, sample-quality (see each module's comment).
  * Without --out the document is written to bench/results/latest.json (tracked in git, so a change
  * in speed shows in review); with --only, the other benchmarks' entries already in that file are
  * kept, each entry carrying its own date. Runs on the backend the engine would pick
@@ -21,12 +21,13 @@ import { selectBackend } from '../main/runtime/backend';
 import { log, round } from './lib';
 import { benchMlpStep } from './mlp';
 import { benchSampling } from './sampling';
+import { benchSampleQuality } from './sample-quality';
 import { benchMoonsQuality } from './moons';
 import { benchUnetStep } from './unet';
 import { benchInvert } from './invert';
 import { benchEngines } from './engines';
 
-const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image', 'engine-step'] as const;
+const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image', 'engine-step', 'sample-quality'] as const;
 type Name = (typeof NAMES)[number];
 
 interface Args {
@@ -98,6 +99,14 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
       return benchInvert({ repeats: args.rounds });
     case 'engine-step':
       return benchEngines({ steps: { mlp: 30, unet: 5 } });
+    case 'sample-quality':
+      return benchSampleQuality({
+        samplers: ['euler', 'heun', 'ddim', 'dpm++2m'],
+        nfes: [5, 10, 20],
+        oracleNfes: [5, 10, 20, 50],
+        images: 200,
+        points: 1000,
+      });
   }
 }
 
@@ -160,6 +169,8 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
   const inv = results['invert-image'] as { results?: { solver: string; nfe: number; ms: { best: number; median: number } }[] } | undefined;
   for (const r of inv?.results ?? [])
     out[`invert one 28x28 image, ${r.solver} (ms)`] = { best: r.ms.best, median: r.ms.median, nfe: r.nfe };
+  const q = results['sample-quality'] as { mnist?: { rows: { sampler: string; nfe: number; fid: number }[] } } | undefined;
+  for (const r of q?.mnist?.rows ?? []) if (r.nfe === 10 || r.nfe === 20) out[`mnist FID, ${r.sampler} at ${r.nfe} NFE`] = r.fid;
   return out;
 }
 

@@ -22,8 +22,10 @@ import {
   LR_SCHEDULES,
   ODE_METHODS,
   OPTIMIZERS,
+  SAMPLERS,
   SCHEDULER_KINDS,
   TIME_DISTRIBUTIONS,
+  TIME_GRIDS,
   TOY_2D_NAMES,
   TRAIN_PREDICTIONS,
 } from '../core/catalog';
@@ -40,7 +42,9 @@ export {
   LR_SCHEDULES,
   ODE_METHODS as SOLVERS,
   OPTIMIZERS,
+  SAMPLERS,
   SCHEDULER_KINDS,
+  TIME_GRIDS,
   TIME_DISTRIBUTIONS,
   TOY_2D_NAMES as TOY_DATASETS,
   TRAIN_PREDICTIONS as PREDICTIONS,
@@ -87,6 +91,7 @@ export const schedulerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cosine') }),
   z.strictObject({ kind: z.literal('linear-vp') }),
   z.strictObject({ kind: z.literal('vp'), betaMin: positive('betaMin').optional(), betaMax: positive('betaMax').optional() }),
+  z.strictObject({ kind: z.literal('sub-vp'), betaMin: positive('betaMin').optional(), betaMax: positive('betaMax').optional() }),
   z.strictObject({ kind: z.literal('ve'), sigmaMin: positive('sigmaMin').optional(), sigmaMax: positive('sigmaMax').optional() }),
 ]);
 
@@ -261,11 +266,21 @@ export const experimentSchema = z
       .prefault({}),
     sampling: z
       .strictObject({
-        solver: z.enum(ODE_METHODS).default('euler'),
+        /** An ODE method, an exponential integrator (ddim, dpm++2m) or a stochastic sampler (sde, ancestral, pc, edm). */
+        solver: z.enum(SAMPLERS).default('euler'),
         steps: int(1).max(10000).default(50),
         rtol: positive('rtol').default(1e-5),
         atol: positive('atol').default(1e-5),
         cfg: z.number().min(0).default(0),
+        /** Time grid: uniform in t, Karras' rho schedule, uniform in log-SNR (default: the sampler's). */
+        grid: z.enum(TIME_GRIDS).optional(),
+        /** sde, pc: g_t = noise sigma_t; ancestral: eta (1 = DDPM). */
+        noise: z.number().min(0).max(100).optional(),
+        /** edm: S_churn (0 = deterministic Heun). */
+        churn: z.number().min(0).max(1000).optional(),
+        /** pc: the Langevin corrector's signal-to-noise ratio and steps per step. */
+        snr: z.number().min(0).max(10).optional(),
+        correctorSteps: int(0).max(20).optional(),
       })
       .default({ solver: 'euler', steps: 50, rtol: 1e-5, atol: 1e-5, cfg: 0 }),
   })

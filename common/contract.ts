@@ -10,7 +10,7 @@
  * IPC keeps only an Error's message, and the renderer needs the field an error is about.
  */
 import { z } from 'zod';
-import { SOLVERS } from './config';
+import { SAMPLERS, schedulerSchema, SOLVERS, TIME_GRIDS } from './config';
 import type { FieldIssue } from './config';
 import { latentResultSchema, latentTaskSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
 import type { RunListItem, RunStatus } from './runs';
@@ -29,8 +29,21 @@ const int = (min: number, max: number) => z.int().min(min).max(max);
 export const sampleRequestSchema = z
   .object({
     id: runId,
-    solver: z.enum(SOLVERS).optional(),
+    /** Any sampler of core/solver/samplers.ts: an ODE method, ddim, dpm++2m, sde, ancestral, pc, edm. */
+    solver: z.enum(SAMPLERS).optional(),
     steps: int(1, 1000).optional(),
+    // issue 14: the sampler's settings (core/solver/samplers.ts; defaults there) and another scheduler.
+    /** Time grid: uniform, karras (EDM's rho = 7), logsnr (default: the sampler's own). */
+    grid: z.enum(TIME_GRIDS).optional(),
+    /** sde, pc: g_t = noise sigma_t; ancestral: eta (1 = DDPM, 0 = DDIM). */
+    noise: z.number().min(0).max(100).optional(),
+    /** edm: S_churn (0 = deterministic Heun). */
+    churn: z.number().min(0).max(1000).optional(),
+    /** pc: the Langevin corrector's signal-to-noise ratio and its steps per step. */
+    snr: z.number().min(0).max(10).optional(),
+    correctorSteps: int(0, 20).optional(),
+    /** Sample the trained model under this scheduler instead of its own (exact; affine paths only). */
+    scheduler: schedulerSchema.optional(),
     cfg: z.number().min(0).max(20).optional(),
     /** Class to sample for a conditional model (omitted: classes 0..C-1 in turn). */
     classLabel: int(0, 1000).optional(),
@@ -38,6 +51,27 @@ export const sampleRequestSchema = z
     n: int(1, 4096).optional(),
     /** How many of the samples to return as trajectories (2D only). */
     trajectories: int(0, 512).optional(),
+  })
+  .strict();
+
+/** NFE budgets of the quality curve when the request names none. */
+export const QUALITY_NFES = [5, 10, 20, 50] as const;
+
+/** Sample quality against the number of network evaluations, per sampler (issue 14). */
+export const qualityRequestSchema = z
+  .object({
+    id: runId,
+    /** Samplers to compare (default heun, dpm++2m, ddim, euler). dopri5 picks its own NFE and is refused. */
+    solvers: z
+      .array(z.enum(SAMPLERS).refine((s) => s !== 'dopri5', 'dopri5 picks its own steps: give a fixed-step sampler'))
+      .min(1)
+      .max(12)
+      .optional(),
+    /** NFE budgets (default 5, 10, 20, 50); each sampler takes the most steps that fit. */
+    nfes: z.array(int(1, 1000)).min(1).max(12).optional(),
+    /** Samples per point of the curve (default 500 points, 256 images). */
+    n: int(16, 4096).optional(),
+    seed: int(0, 2 ** 31 - 1).optional(),
   })
   .strict();
 
@@ -99,6 +133,8 @@ export const contract = {
   /** With a taskId, progress streams as 'task' events under it and cancelTask stops the solve. */
   sampleNow: { channel: 'runs:sample-now', request: sampleRequestSchema.extend({ taskId: taskId.optional() }) },
   vectorField: { channel: 'runs:vector-field', request: fieldRequestSchema },
+  /** Sample quality at several NFE budgets per sampler: the data of the NFE-versus-quality chart. */
+  sampleQuality: { channel: 'runs:sample-quality', request: qualityRequestSchema },
   /** 2D: points of data space inverted to noise through the PF-ODE (t = 1 -> 0), with their paths. */
   invertPoints: {
     channel: 'runs:invert-points',
@@ -265,6 +301,26 @@ export interface Series {
 export type SampleView =
   { kind: 'points'; step: number; points: number[][] } | { kind: 'image-grid'; step: number; png: string; labels?: number[] };
 
+/** One point of the quality curve: a sampler at a step count, the NFE it used and the quality reached. */
+export interface QualityPoint {
+  solver: string;
+  steps: number;
+  nfe: number;
+  /** The metric's value (lower is better); null where sampling failed (error says why). */
+  value: number | null;
+  error?: string;
+  seconds: number;
+}
+
+/** What `sampleQuality` returns: the metric and a point per (sampler, NFE budget). */
+export interface QualityCurve {
+  step: number;
+  /** 'energy distance' (2D and vector data, against fresh data samples) or 'FID' (images, classifier features). */
+  metric: string;
+  n: number;
+  points: QualityPoint[];
+}
+
 export interface SampleResult {
   step: number;
   solver: string;
@@ -367,6 +423,7 @@ export interface Replies {
   latestSample: SampleView | null;
   sampleNow: SampleResult;
   vectorField: FieldView;
+  sampleQuality: QualityCurve;
   invertPoints: InvertedPoints;
   compareRuns: Comparison;
   exportRun: ExportFile[];

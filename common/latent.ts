@@ -31,6 +31,13 @@ export const IMAGE_BACKGROUNDS = ['white', 'black'] as const;
 export const PIXEL_RANGES = ['unit', 'byte'] as const;
 /** How SDEdit reaches t0: invert the PF-ODE, or draw the path sample with noise. */
 export const SDEDIT_STARTS = ['invert', 'noise'] as const;
+/**
+ * SDEdit's default noise-side time: t0 = 0.2 (edit strength 0.8), where decoding under another class
+ * changes a digit into that class; at 0.5 the shipped MNIST model gives back the same digit.
+ */
+export const SDEDIT_DEFAULT_T0 = 0.2;
+/** SDEdit's default guidance weight of the decoding field (as class-swap's). */
+export const SDEDIT_DEFAULT_CFG = 1;
 /** How SDEdit comes back from t0: the PF-ODE or the SDE. */
 export const SDEDIT_SAMPLERS = ['ode', 'sde'] as const;
 /** The x0 of inpainting's known region: seeded noise, or the image's own latent. */
@@ -268,7 +275,7 @@ export type ClassSwapRequest = z.output<typeof classSwapRequestSchema>;
 export const sdeditRequestSchema = z.strictObject({
   images: imagesSchema,
   /**
-   * Noise-side time to go back to (inside the model's time range, default 0.5). The edit strength
+   * Noise-side time to go back to (inside the model's time range, default SDEDIT_DEFAULT_T0 = 0.2). The edit strength
    * is 1 - t0: t0 near 1 keeps the image, t0 = 0 forgets it.
    */
   t0: z.number(says('must be a number')).optional(),
@@ -283,6 +290,7 @@ export const sdeditRequestSchema = z.strictObject({
   fromClass: classChoices.optional(),
   /** Class to sample back under (default: the same as fromClass). */
   toClass: classChoices.optional(),
+  /** Guidance weight of the decoding field (default SDEDIT_DEFAULT_CFG = 1). */
   cfg: cfgSchema.optional(),
   /** ODE solver (default dopri5); the SDE takes `solver.steps` (default 50) Euler-Maruyama steps over [t0, 1]. */
   solver: solverSpecSchema.optional(),

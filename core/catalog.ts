@@ -14,15 +14,38 @@ export type FixedStepMethod = (typeof FIXED_STEP_METHODS)[number];
 export const ODE_METHODS = [...FIXED_STEP_METHODS, 'dopri5'] as const;
 export type OdeMethod = (typeof ODE_METHODS)[number];
 
+/**
+ * Exponential integrators of a model's denoiser D = E[x1 | x_t] in log-SNR time (core/solver/samplers.ts):
+ * DDIM (= DPM-Solver++ first order) and DPM-Solver++(2M).
+ */
+export const EXPONENTIAL_SAMPLERS = ['ddim', 'dpm++2m'] as const;
+/**
+ * Stochastic samplers (core/solver/samplers.ts): Euler-Maruyama on the reverse SDE, ancestral
+ * (DDPM-like) steps, predictor-corrector with a Langevin corrector, EDM's stochastic Heun ("churn").
+ */
+export const STOCHASTIC_SAMPLERS = ['sde', 'ancestral', 'pc', 'edm'] as const;
+/** Every sampler a model can be sampled with: the ODE methods, the exponential integrators, the stochastic samplers. */
+export const SAMPLERS = [...ODE_METHODS, ...EXPONENTIAL_SAMPLERS, ...STOCHASTIC_SAMPLERS] as const;
+export type SamplerKind = (typeof SAMPLERS)[number];
+/**
+ * Time grids of a sampler (core/solver/grids.ts): uniform in t, EDM/Karras' rho schedule of the noise
+ * level sigma / alpha, uniform in log-SNR log(alpha / sigma).
+ */
+export const TIME_GRIDS = ['uniform', 'karras', 'logsnr'] as const;
+export type TimeGridKind = (typeof TIME_GRIDS)[number];
+
 /** Schedulers of affine paths (core/path/scheduler.ts). */
-export const SCHEDULER_KINDS = ['condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 've'] as const;
+export const SCHEDULER_KINDS = ['condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 'sub-vp', 've'] as const;
 export type SchedulerKind = (typeof SCHEDULER_KINDS)[number];
 
-/** What a network can be trained to predict ('score' is a conversion target, not trained directly). */
-export const TRAIN_PREDICTIONS = ['velocity', 'eps', 'x1'] as const;
+/**
+ * What a network can be trained to predict: the velocity, the noise, the data, or the score
+ * (denoising score matching, core/train/loss.ts).
+ */
+export const TRAIN_PREDICTIONS = ['velocity', 'eps', 'x1', 'score'] as const;
 export type TrainPrediction = (typeof TRAIN_PREDICTIONS)[number];
-/** Every prediction type core/path/convert.ts converts between. */
-export const PREDICTION_TYPES = [...TRAIN_PREDICTIONS, 'score'] as const;
+/** Every prediction type core/path/convert.ts converts between (all of them train). */
+export const PREDICTION_TYPES = TRAIN_PREDICTIONS;
 export type PredictionType = (typeof PREDICTION_TYPES)[number];
 
 /** Couplings of noise and data in a batch (core/coupling/couple.ts). */

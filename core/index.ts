@@ -16,7 +16,7 @@ export type { VelocityField, AbortLike, StepInfo } from './field';
 export { Rng } from './util/random';
 
 // Probability paths
-export { condOT, polynomial, cosine, linearVP, vp, ve, makeScheduler, sourceScale, SCHEDULER_KINDS } from './path/scheduler';
+export { condOT, polynomial, cosine, linearVP, vp, subVP, ve, makeScheduler, sourceScale, SCHEDULER_KINDS } from './path/scheduler';
 export type { Scheduler, SchedulerCoeffs, SchedulerSpec, SchedulerKind } from './path/scheduler';
 export { samplePath, disposePathSample, target, conditionalVelocity } from './path/affine';
 export type { PathSample } from './path/affine';
@@ -36,6 +36,8 @@ export { bridgeNoise, interpolantAt, sampleInterpolant, interpolantVelocityFromX
 export type { InterpolantSample } from './path/interpolant';
 export { scheduleTransformCoeffs, scheduleTransformedField } from './path/transform';
 export type { ScheduleTransformCoeffs } from './path/transform';
+export { denoise, pathVelocity, pathModelOf, velocityModel, transformPathModel, LIMIT_DT } from './path/model';
+export type { PathModel, ModelField } from './path/model';
 
 // Couplings
 export { couple, coupleIndices, COUPLING_KINDS } from './coupling/couple';
@@ -55,6 +57,10 @@ export { integrateField } from './solver/sample';
 export type { IntegrateOptions, IntegrateResult } from './solver/sample';
 export { sampleSde } from './solver/sde';
 export type { SdeOptions, SdeResult } from './solver/sde';
+export { sampleModel, defaultGrid, SAMPLERS } from './solver/samplers';
+export type { SamplerKind, ModelSampleOptions, ModelSampleResult } from './solver/samplers';
+export { timeGrid, noiseLevel, TIME_GRIDS } from './solver/grids';
+export type { TimeGridKind, GridOptions } from './solver/grids';
 
 // Likelihood
 export { logLikelihood, gaussianLogpdf } from './likelihood/likelihood';

@@ -32,6 +32,13 @@ export interface Classifier {
   probabilities(x: Tensor): Tensor;
   /** Most likely class per row. */
   predict(x: Tensor): Int32Array;
+  /**
+   * The penultimate layer's activations [B, F] (after its SiLU; F = 128 for images, the last hidden
+   * width for vectors): the features Frechet distance and KID compare (core/metrics/quality.ts).
+   */
+  features(x: Tensor): Tensor;
+  /** F, the length of a feature vector. */
+  readonly featureDim: number;
   /** Mean cross-entropy per epoch, for diagnostics. */
   readonly epochLoss: number[];
   dispose(): void;
@@ -120,15 +127,17 @@ export function trainClassifier(data: Float32Array, labels: Int32Array, numClass
       b: pb.add(`clf/${l}/b`, [widths[l + 1]!], { kind: 'zeros' }),
     });
   }
-  const logits = (x: Tensor): Tensor => {
+  /** Activations before the output layer. */
+  const penultimate = (x: Tensor): Tensor => {
     let h = isImage ? x : tf.reshape(x, [x.shape[0]!, d]);
     for (const c of convs) h = silu(conv2d(h, c.f, c.b, 2));
     h = tf.reshape(h, [x.shape[0]!, flat]);
-    layers.forEach((p, l) => {
-      h = dense(h, p.w, p.b);
-      if (l < layers.length - 1) h = silu(h);
-    });
+    for (const p of layers.slice(0, -1)) h = silu(dense(h, p.w, p.b));
     return h;
+  };
+  const logits = (x: Tensor): Tensor => {
+    const out = layers[layers.length - 1]!;
+    return dense(penultimate(x), out.w, out.b);
   };
 
   const optimizer = tf.train.adam(opts.lr ?? 1e-3);
@@ -160,6 +169,8 @@ export function trainClassifier(data: Float32Array, labels: Int32Array, numClass
     shape,
     epochLoss,
     probabilities: (x) => tf.tidy(() => tf.softmax(logits(x))),
+    features: (x) => tf.tidy(() => penultimate(x)),
+    featureDim: widths[widths.length - 2]!,
     predict: (x) => {
       const p = tf.tidy(() => tf.argMax(logits(x), 1));
       const out = Int32Array.from(p.dataSync());

@@ -7,6 +7,12 @@
  * of a well-trained model is distributed as the source N(0, sigma_0^2 I). Partial inversion (t0 in
  * (0, 1)) stops at an intermediate noise level: edits applied there and decoded keep the coarse
  * structure of x (SDEdit-style editing without noise injection).
+ *
+ * A non-velocity model whose velocity is singular at the data end (eps, x1 or score on VP and
+ * linear-VP, where sigma' is infinite at t = 1) is inverted from, and decoded to, t1 = 1 - T_EPS
+ * instead of 1 (the edge of its training range): the data are taken as x at that time, which
+ * differs from it by sigma_{1 - T_EPS} x0 (sigma = 0.01 for VP), the way score_sde starts its
+ * likelihood at t = 1e-5 from the data.
  */
 import type { Tensor } from '../tf';
 import type { VelocityField } from '../field';
@@ -14,6 +20,8 @@ import { ConfigError } from '../errors';
 import { integrateField } from '../solver/sample';
 import { solverControls, type OdeMethod, type SolverControls } from '../solver/types';
 import { pathGrid, type PathGridOptions } from './grid';
+import { pathModelOf, velocityMode } from '../path/model';
+import { T_EPS } from '../train/loss';
 
 export interface InversionOptions extends PathGridOptions, SolverControls {
   /** Solver (default 'dopri5': inversion is only as good as its accuracy). */
@@ -66,7 +74,7 @@ export function decode(field: VelocityField, z: Tensor, opts: InversionOptions =
 function run(field: VelocityField, x: Tensor, opts: InversionOptions, direction: 'toNoise' | 'toData'): InversionResult {
   const method = opts.method ?? 'dopri5';
   if (typeof field !== 'function') throw new ConfigError('field', 'must be a velocity field (x, t, cond?) => v');
-  const timeGrid = pathGrid(opts, method, direction);
+  const timeGrid = pathGrid(dataEnd(field, opts), method, direction);
   const res = integrateField(field, x, {
     method,
     timeGrid,
@@ -77,4 +85,11 @@ function run(field: VelocityField, x: Tensor, opts: InversionOptions, direction:
   const out: InversionResult = { x: res.x, nfe: res.nfe, steps: res.steps, rejected: res.rejected, times: res.times };
   if (res.trajectory) out.trajectory = res.trajectory;
   return out;
+}
+
+/** The options with t1 = 1 moved to 1 - T_EPS where the model's velocity is singular at 1 (module comment). */
+function dataEnd(field: VelocityField, opts: InversionOptions): InversionOptions {
+  const pm = pathModelOf(field);
+  if (!pm || opts.timeGrid !== undefined || (opts.t1 ?? 1) !== 1) return opts;
+  return velocityMode(pm, 1) === 'singular' ? { ...opts, t1: 1 - T_EPS } : opts;
 }

@@ -47,8 +47,8 @@ export interface ProbPath {
   checkPrediction(prediction: PredictionType, field?: string): void;
   /** The times training draws from for `prediction`. */
   trainingRange(prediction: PredictionType, eps: number): TimeRange;
-  /** The times a sampler integrates a trained `prediction` model over. */
-  samplingRange(prediction: PredictionType, eps: number): TimeRange;
+  /** The times a sampler integrates a trained `prediction` model over: [0, 1]. */
+  samplingRange(prediction: PredictionType): TimeRange;
   /**
    * x_t and the target of `prediction` for pairs (x0[i], x1[i]) at times[i]; draws the interpolant's
    * bridge noise from `rng`. x0 and x1 are read, not disposed.
@@ -90,8 +90,8 @@ class AffinePath implements ProbPath {
     return regularRange(this.scheduler, prediction, eps);
   }
 
-  samplingRange(prediction: PredictionType, eps: number): TimeRange {
-    return prediction === 'velocity' ? { lo: 0, hi: 1 } : regularRange(this.scheduler, prediction, eps);
+  samplingRange(): TimeRange {
+    return { lo: 0, hi: 1 };
   }
 
   sample(prediction: PredictionType, x0: Tensor, x1: Tensor, times: ArrayLike<number>): PathBatch {

@@ -28,6 +28,7 @@ export type SchedulerSpec =
   | { kind: 'cosine' }
   | { kind: 'linear-vp' }
   | { kind: 'vp'; betaMin?: number; betaMax?: number }
+  | { kind: 'sub-vp'; betaMin?: number; betaMax?: number }
   | { kind: 've'; sigmaMin?: number; sigmaMax?: number };
 
 export { SCHEDULER_KINDS, type SchedulerKind } from '../catalog';
@@ -139,6 +140,39 @@ export function vp(betaMin = 0.1, betaMax = 20): Scheduler {
 }
 
 /**
+ * sub-VP (score-SDE's sub-variance-preserving SDE) in reversed time u = 1 - t, with VP's T(t):
+ * alpha = exp(-T/2) (VP's mean), sigma = 1 - exp(-T) (the square of VP's sigma, so sigma_subVP <=
+ * sigma_VP). dalpha = -(1/2) T' alpha; dsigma = exp(-T) T', finite at t = 1 (-betaMin there), where
+ * VP's is infinite.
+ */
+export function subVP(betaMin = 0.1, betaMax = 20): Scheduler {
+  if (!(betaMin > 0)) throw new ConfigError('scheduler.betaMin', `must be > 0, got ${betaMin}`);
+  if (!(betaMax > betaMin)) throw new ConfigError('scheduler.betaMax', `must be > betaMin (${betaMin}), got ${betaMax}`);
+  const b = betaMin;
+  const db = betaMax - betaMin;
+  return {
+    spec: { kind: 'sub-vp', betaMin, betaMax },
+    coeffs: (t) => {
+      const u = 1 - t;
+      const T = 0.5 * u * u * db + u * b;
+      const dT = -(u * db + b);
+      const e = Math.exp(-T);
+      return { alpha: Math.exp(-0.5 * T), sigma: -Math.expm1(-T), dAlpha: -0.5 * dT * Math.exp(-0.5 * T), dSigma: e * dT };
+    },
+    // y = exp(-T/2) in (0, 1]: y / (1 - y^2) = r  =>  r y^2 + y - r = 0  =>  y = 2r / (1 + sqrt(1 + 4 r^2));
+    // then T = -2 log y = 2 log(1/y) and u as for VP.
+    snrInverse: (r) => {
+      if (r === Infinity) return 1;
+      if (r <= 0) return 0;
+      // log(1/y) = log((1 + sqrt(1 + 4 r^2)) / (2 r)) = asinh(1 / (2 r)), exact for large and small r.
+      const T = 2 * Math.asinh(1 / (2 * r));
+      const u = (2 * T) / (Math.sqrt(b * b + 2 * db * T) + b);
+      return Math.min(1, Math.max(0, 1 - u));
+    },
+  };
+}
+
+/**
  * VE (variance exploding, geometric): alpha = 1, sigma = sigma_min (sigma_max / sigma_min)^(1 - t).
  * At t = 0 the marginal is x1 + sigma_max x0, close to N(0, sigma_max^2 I) when sigma_max is large
  * against the data; samplers start from sigma_max x0 (see `sourceScale`).
@@ -172,6 +206,8 @@ export function makeScheduler(spec: SchedulerSpec): Scheduler {
       return linearVP();
     case 'vp':
       return vp(spec.betaMin ?? 0.1, spec.betaMax ?? 20);
+    case 'sub-vp':
+      return subVP(spec.betaMin ?? 0.1, spec.betaMax ?? 20);
     case 've':
       return ve(spec.sigmaMin ?? 0.01, spec.sigmaMax ?? 50);
     default: {

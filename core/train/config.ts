@@ -17,10 +17,11 @@ import {
   isOneOf,
   LOSS_WEIGHTINGS,
   LR_SCHEDULES,
-  ODE_METHODS,
   OPTIMIZERS,
+  SAMPLERS,
   spellOut,
   TIME_DISTRIBUTIONS,
+  TIME_GRIDS,
   TRAIN_PREDICTIONS,
 } from '../catalog';
 import type { ModelConfig } from '../model/types';
@@ -163,7 +164,21 @@ export function validateTrainSpec(spec: TrainSpec): void {
   check(intAtLeast(spec.train.batchSize, 1), 'train.batchSize', () => `must be an integer >= 1, got ${spec.train.batchSize}`);
 
   const s = spec.sampling;
-  check(isOneOf(ODE_METHODS, s.solver), 'sampling.solver', () => `must be ${spellOut(ODE_METHODS)}, got '${String(s.solver)}'`);
+  check(isOneOf(SAMPLERS, s.solver), 'sampling.solver', () => `must be ${spellOut(SAMPLERS)}, got '${String(s.solver)}'`);
+  check(
+    s.grid === undefined || isOneOf(TIME_GRIDS, s.grid),
+    'sampling.grid',
+    () => `must be ${spellOut(TIME_GRIDS)}, got '${String(s.grid)}'`,
+  );
+  for (const k of ['noise', 'churn', 'snr'] as const) {
+    const v = s[k];
+    check(v === undefined || (finite(v) && v >= 0), `sampling.${k}`, () => `must be a finite number >= 0, got ${v}`);
+  }
+  check(
+    s.correctorSteps === undefined || (Number.isInteger(s.correctorSteps) && s.correctorSteps >= 0),
+    'sampling.correctorSteps',
+    () => `must be an integer >= 0, got ${s.correctorSteps}`,
+  );
   check(intAtLeast(s.steps, 1), 'sampling.steps', () => `must be an integer >= 1, got ${s.steps}`);
   check(finite(s.rtol) && s.rtol > 0, 'sampling.rtol', () => `must be a finite number > 0, got ${s.rtol}`);
   check(finite(s.atol) && s.atol > 0, 'sampling.atol', () => `must be a finite number > 0, got ${s.atol}`);

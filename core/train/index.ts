@@ -19,13 +19,13 @@ export type {
 } from './config';
 export { modelConfigFor, pathScheduler, validateTrainSpec } from './config';
 export {
-  SAMPLE_T_EPS,
   SNR_GAMMA,
   T_EPS,
   disposeFlowBatch,
   dropLabels,
   flowBatchLoss,
   flowMatchingLoss,
+  lossWeight,
   prepareFlowBatch,
   sampleTimes,
   samplingTimeRange,

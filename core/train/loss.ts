@@ -5,7 +5,7 @@
  * configured prediction type:
  *
  *   affine path       x_t = alpha_t x1 + sigma_t x0
- *                     target = dAlpha_t x1 + dSigma_t x0 ('velocity'),  x0 ('eps'),  x1 ('x1')
+ *                     target = dAlpha_t x1 + dSigma_t x0 ('velocity'),  x0 ('eps'),  x1 ('x1'),  -x0 / sigma_t ('score')
  *   interpolant path  x_t = t x1 + (1 - t) x0 + s sqrt(t (1 - t)) eps,   target = x1 - x0 + dGamma_t eps
  *
  *   L = (1 / (B D)) sum_i w(t_i) || f(x_t_i, t_i, c_i) - target_i ||^2       (D values per sample)
@@ -21,22 +21,20 @@
  * For the CondOT velocity, B_t = 1 - t. Adam is insensitive to the overall scale of the loss, so the
  * weights are not renormalised; the logged loss is the weighted one.
  *
+ * Score (denoising score matching, Vincent 2011; Song et al. 2021): the target -x0 / sigma_t grows
+ * without bound as sigma -> 0, so the score's loss carries score_sde's weight lambda(t) = sigma_t^2
+ * whatever `weighting` says on top: w = sigma^2 ('none'), so the loss is ||sigma f + x0||^2, the eps
+ * loss of sigma f. (min-SNR is already small there: its B_t = sigma^2 / alpha.)
+ *
  * Times: t = lo + (hi - lo) u with u ~ U[0, 1) ('uniform') or u = sigmoid(z), z ~ N(mean, std^2)
  * ('logit-normal', SD3). [lo, hi] is [0, 1] shrunk by T_EPS = 1e-3 at an end where the chosen
- * prediction cannot be turned into a velocity (eps at alpha = 0: the noise carries no information
- * about x1; x1 at sigma = 0: the data carries none about the noise) or the path's derivatives are
- * infinite (VP and linear-VP at t = 1; polynomial n < 1 at t = 0; the bridge noise of the
- * interpolant at both ends). Rescaling u (rather than clamping t) keeps the distribution's shape
- * without a point mass at the end.
- *
- * Why two distances. Training needs only finite targets, so T_EPS = 1e-3 is enough there and wastes
- * almost no samples. Sampling is harder: converting an eps prediction to a velocity multiplies its
- * error by ~1/alpha_t (an x1 prediction's by ~1/sigma_t), so the sampler stays SAMPLE_T_EPS = 0.05
- * away from such an end (`samplingTimeRange`; velocity models always integrate over [0, 1]).
- * Measured on 8gaussians (MLP 3x128, 250 steps, rk4 with 20 steps, energy distance to fresh data):
- * eps model 1.44 when starting at t = 1e-3, 0.14 at 1e-2, 0.08 at 3e-2, 0.05 at 5e-2; x1 model
- * 0.29 / 0.07 / 0.05 / 0.06 ending at 1 - the same; the velocity model 0.036. The piece of the path
- * skipped at 0.05 moves x by ~0.05 |x1 - x0|, below what the network's error shows.
+ * prediction cannot be turned into a velocity (eps and score at alpha = 0: the noise carries no
+ * information about x1; x1 and score at sigma = 0: the data carries none about the noise) or the
+ * path's derivatives are infinite (VP and linear-VP at t = 1; polynomial n < 1 at t = 0; the bridge
+ * noise of the interpolant at both ends). Rescaling u (rather than clamping t) keeps the
+ * distribution's shape without a point mass at the end. Training needs only finite targets, so
+ * T_EPS is small and wastes almost no samples; sampling handles the ends exactly over all of [0, 1]
+ * (core/path/model.ts, core/solver/samplers.ts).
  *
  * Classifier-free guidance: each label is replaced by the "no label" class numClasses with
  * probability labelDropout, so the same network also learns the unconditional field.
@@ -56,9 +54,6 @@ export type { TimeRange };
 
 /** Distance kept from a singular end of the time interval (see the module comment). */
 export const T_EPS = 1e-3;
-
-/** Distance a sampler keeps from an end where the prediction's conversion to a velocity is singular. */
-export const SAMPLE_T_EPS = 0.05;
 
 /** Default gamma of the min-SNR weighting (Hang et al. 2023). */
 export const SNR_GAMMA = 5;
@@ -84,12 +79,12 @@ export function trainingTimeRange(path: PathSpec, prediction: TrainPrediction, e
 }
 
 /**
- * The time interval to integrate a trained model over: [0, 1] for a velocity model (the network is
- * evaluated as is, even where its training target was infinite), otherwise [0, 1] with an end moved
- * in by `eps` where the conversion to a velocity is singular (CondOT: eps [0.05, 1], x1 [0, 0.95]).
+ * The time interval to integrate a trained model over: [0, 1] for every prediction type. Samplers
+ * handle the singular ends exactly (a limit at the noise end, a denoising step at the data end:
+ * core/path/model.ts, core/solver/samplers.ts), so no prediction stops short of the data.
  */
-export function samplingTimeRange(path: PathSpec, prediction: TrainPrediction, eps = SAMPLE_T_EPS): TimeRange {
-  return probPath(path).samplingRange(prediction, eps);
+export function samplingTimeRange(path: PathSpec, prediction: TrainPrediction): TimeRange {
+  return probPath(path).samplingRange(prediction);
 }
 
 /** Logistic sigmoid in float64, without overflow for large |z|. */
@@ -143,6 +138,25 @@ export function snrClippedWeight(scheduler: Scheduler, prediction: TrainPredicti
   if (snr === 0) return 0;
   const b = prediction === 'x1' ? 1 : conversionCoeffs(prediction, 'x1', c, t).pred;
   return Math.min(snr, gamma) * b * b;
+}
+
+/**
+ * The loss weight of one time: the weighting's, and for the score its denoising-score-matching
+ * weight sigma_t^2 under 'none' (module comment); 1 for every other prediction under 'none'.
+ */
+export function lossWeight(
+  scheduler: Scheduler,
+  prediction: TrainPrediction,
+  t: number,
+  weighting: TimeSpec['weighting'],
+  gamma = SNR_GAMMA,
+): number {
+  if (weighting === 'snr-clipped') return snrClippedWeight(scheduler, prediction, t, gamma);
+  if (prediction === 'score') {
+    const s = scheduler.coeffs(t).sigma;
+    return s * s;
+  }
+  return 1;
 }
 
 /** Everything one loss evaluation needs, as tensors (all new; dispose with `disposeFlowBatch`). */
@@ -213,9 +227,10 @@ export function prepareFlowBatch(cfg: LossConfig, x0: Tensor, x1: Tensor, rng: R
   }
   const { xt, target } = path.sample(cfg.prediction, x0, x1, times, rng);
   let weights: Tensor | undefined;
-  if (cfg.time.weighting === 'snr-clipped') {
+  if (cfg.time.weighting === 'snr-clipped' || cfg.prediction === 'score') {
     const w = new Float32Array(n);
-    for (let i = 0; i < n; i++) w[i] = snrClippedWeight(path.scheduler, cfg.prediction, times[i]!, cfg.time.snrGamma ?? SNR_GAMMA);
+    for (let i = 0; i < n; i++)
+      w[i] = lossWeight(path.scheduler, cfg.prediction, times[i]!, cfg.time.weighting, cfg.time.snrGamma ?? SNR_GAMMA);
     weights = tf.tensor(w, [n, ...x0.shape.slice(1).map(() => 1)], 'float32');
   }
   const t = tf.tensor1d(Float32Array.from(times), 'float32');

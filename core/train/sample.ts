@@ -9,13 +9,16 @@
  * branches run as one forward pass over the doubled batch (fewer, larger ops: cheaper on wasm).
  */
 import { tf, type Tensor } from '../tf';
+import { isOneOf, ODE_METHODS } from '../catalog';
 import { ConfigError, ShapeError } from '../errors';
 import type { AbortLike, StepInfo, VelocityField } from '../field';
 import type { VelocityModel } from '../model/types';
-import { asVelocityField, type PredictionType } from '../path/convert';
+import { checkPredictionType, type PredictionType } from '../path/convert';
+import { pathModelOf, pathVelocity, velocityModel, type ModelField } from '../path/model';
 import { sourceScale, type Scheduler } from '../path/scheduler';
 import { integrateField, type IntegrateResult } from '../solver/sample';
-import type { OdeMethod } from '../solver/types';
+import { sampleModel, type SamplerKind } from '../solver/samplers';
+import type { TimeGridKind } from '../solver/grids';
 import { Rng } from '../util/random';
 import type { Predictor } from './loss';
 
@@ -42,10 +45,14 @@ export function modelPredictor(model: VelocityModel): Predictor {
  * model gets the "no label" class numClasses (its unconditional field) and w has no effect.
  * Unconditional models ignore w. Like every field, it disposes nothing it was given.
  *
+ * The field is core/path/model.ts's `pathVelocity` of the guided prediction: exact at the ends where
+ * the velocity has a finite limit (eps and score at t = 0), and it carries the model (`pathModel`),
+ * so `sampleFromField` samples it with any sampler and a final denoising step where needed.
+ *
  * @throws ConfigError for w < 0; ShapeError for labels of the wrong shape (at call time);
- *   SolverError at a time where the prediction cannot be converted (eps at t = 0, x1 at t = 1).
+ *   SolverError where the velocity has no finite value (a non-velocity model on VP at t = 1).
  */
-export function guidedField(model: VelocityModel, prediction: PredictionType, scheduler: Scheduler, w = 0): VelocityField {
+export function guidedField(model: VelocityModel, prediction: PredictionType, scheduler: Scheduler, w = 0): ModelField {
   if (!(w >= 0 && Number.isFinite(w))) throw new ConfigError('sampling.cfg', `must be a finite number >= 0, got ${w}`);
   const predict = modelPredictor(model);
   const k = model.config.numClasses;
@@ -62,7 +69,8 @@ export function guidedField(model: VelocityModel, prediction: PredictionType, sc
       const [pc, pu] = tf.split(both, 2);
       return tf.sub(tf.mul(pc!, 1 + w), tf.mul(pu!, w));
     });
-  return asVelocityField(raw, prediction, scheduler);
+  checkPredictionType(prediction, 'prediction');
+  return pathVelocity({ prediction, scheduler, predict: raw });
 }
 
 /** Options of `sampleFromField`. */
@@ -73,10 +81,19 @@ export interface SampleFromFieldOptions {
   shape: number[];
   /** Seed of the noise (host Rng: identical on every backend). */
   seed: number;
-  /** ODE solver (default 'euler'). */
-  solver?: OdeMethod;
-  /** Steps of a fixed-step solver (default 50); for dopri5, output intervals (default 1). */
+  /** Sampler (default 'euler'): an ODE method, an exponential integrator or a stochastic sampler. */
+  solver?: SamplerKind;
+  /** Steps of a fixed-step sampler (default 50); for dopri5, output intervals (default 1). */
   steps?: number;
+  /** Time grid (default: the sampler's, core/solver/samplers.ts defaultGrid). */
+  grid?: TimeGridKind;
+  /** Stochastic samplers: noise level (sde, pc: g = noise sigma; ancestral: eta), EDM's churn, Langevin snr and steps. */
+  noise?: number;
+  churn?: number;
+  snr?: number;
+  correctorSteps?: number;
+  /** Seed of a stochastic sampler's noise (default: `seed` + 1). */
+  noiseSeed?: number;
   rtol?: number;
   atol?: number;
   /** Conditioning passed to every field call (class labels [n]). */
@@ -95,6 +112,23 @@ export interface SampleFromFieldOptions {
   onStep?: (info: StepInfo) => void;
 }
 
+/** The sampler settings of a config's sampling section that `sampleFromField` takes (grid, noise ...), set ones only. */
+export function samplerSettings(s: {
+  grid?: TimeGridKind | undefined;
+  noise?: number | undefined;
+  churn?: number | undefined;
+  snr?: number | undefined;
+  correctorSteps?: number | undefined;
+}): Pick<SampleFromFieldOptions, 'grid' | 'noise' | 'churn' | 'snr' | 'correctorSteps'> {
+  return {
+    ...(s.grid !== undefined ? { grid: s.grid } : {}),
+    ...(s.noise !== undefined ? { noise: s.noise } : {}),
+    ...(s.churn !== undefined ? { churn: s.churn } : {}),
+    ...(s.snr !== undefined ? { snr: s.snr } : {}),
+    ...(s.correctorSteps !== undefined ? { correctorSteps: s.correctorSteps } : {}),
+  };
+}
+
 /** What `sampleFromField` returns: the integration result and the starting points. */
 export interface SampleFromFieldResult extends IntegrateResult {
   /** The starting points x(t0) (noise, or a clone of `from`). Caller owns. */
@@ -102,8 +136,10 @@ export interface SampleFromFieldResult extends IntegrateResult {
 }
 
 /**
- * Draws x(t0) = scale * N(0, I) from a seeded Rng (or takes `from`) and integrates dx/dt = v(x, t)
- * from t0 to t1 (default 0 -> 1).
+ * Draws x(t0) = scale * N(0, I) from a seeded Rng (or takes `from`) and samples from t0 to t1
+ * (default 0 -> 1). A field that carries its model (guidedField), or any field with `scheduler`
+ * given, goes through core/solver/samplers.ts sampleModel (every sampler, exact ends); a plain field
+ * without a scheduler is integrated by an ODE method.
  *
  * @example
  *   const { x, x0 } = sampleFromField(field, { n: 512, shape: [2], seed: 1, solver: 'rk4', steps: 20 });
@@ -133,6 +169,31 @@ export function sampleFromField(field: VelocityField, opts: SampleFromFieldOptio
   }
   try {
     const steps = opts.steps ?? (solver === 'dopri5' ? undefined : 50);
+    const pm = pathModelOf(field) ?? (opts.scheduler ? velocityModel(field, opts.scheduler) : undefined);
+    if (pm) {
+      const r = sampleModel(pm, x0, {
+        sampler: solver,
+        t0: opts.t0 ?? 0,
+        t1: opts.t1 ?? 1,
+        ...(steps !== undefined ? { steps } : {}),
+        ...(opts.grid !== undefined ? { grid: opts.grid } : {}),
+        ...(opts.rtol !== undefined ? { rtol: opts.rtol } : {}),
+        ...(opts.atol !== undefined ? { atol: opts.atol } : {}),
+        ...(opts.noise !== undefined ? { noise: opts.noise } : {}),
+        ...(opts.churn !== undefined ? { churn: opts.churn } : {}),
+        ...(opts.snr !== undefined ? { snr: opts.snr } : {}),
+        ...(opts.correctorSteps !== undefined ? { correctorSteps: opts.correctorSteps } : {}),
+        seed: opts.noiseSeed ?? opts.seed + 1,
+        ...(opts.cond !== undefined ? { cond: opts.cond } : {}),
+        ...(opts.returnTrajectory ? { returnTrajectory: true } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onStep ? { onStep: opts.onStep } : {}),
+      });
+      return { ...r, x0 };
+    }
+    if (!isOneOf(ODE_METHODS, solver)) {
+      throw new ConfigError('solver', `the ${solver} sampler needs the model's scheduler (give scheduler, or a field from guidedField)`);
+    }
     const res = integrateField(field, x0, {
       method: solver,
       t0: opts.t0 ?? 0,

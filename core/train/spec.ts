@@ -3,11 +3,19 @@
  * defaults filled in) for the app and the CLI. core/train/config.ts checks it (validateTrainSpec)
  * and builds what the trainer needs from it; core/train/rules.ts holds the cross-field rules.
  */
-import type { CouplingKind, LossWeighting, LrSchedule, OptimizerKind, TimeDistribution, TrainPrediction } from '../catalog';
+import type {
+  CouplingKind,
+  LossWeighting,
+  LrSchedule,
+  OptimizerKind,
+  SamplerKind,
+  TimeDistribution,
+  TimeGridKind,
+  TrainPrediction,
+} from '../catalog';
 import type { DataSpec } from '../data/source';
 import type { MlpConfig, UNetConfig } from '../model/types';
 import type { PathSpec } from '../path/prob-path';
-import type { OdeMethod } from '../solver/types';
 
 export type { DataSpec, TrainPrediction };
 
@@ -75,12 +83,22 @@ export interface TrainLoopSpec {
 }
 
 export interface SamplingSpec {
-  solver: OdeMethod;
+  /** An ODE method, an exponential integrator or a stochastic sampler (core/solver/samplers.ts). */
+  solver: SamplerKind;
   steps: number;
   rtol: number;
   atol: number;
   /** Classifier-free guidance weight w: v = (1 + w) v_cond - w v_uncond. */
   cfg: number;
+  /** Time grid (default: the sampler's own, core/solver/samplers.ts defaultGrid). */
+  grid?: TimeGridKind;
+  /** Stochastic samplers: sde and pc g_t = noise sigma_t, ancestral eta (default 1). */
+  noise?: number;
+  /** edm: S_churn (default 10). */
+  churn?: number;
+  /** pc: Langevin signal-to-noise ratio (default 0.16) and corrector steps per step (default 1). */
+  snr?: number;
+  correctorSteps?: number;
 }
 
 export type SourceSpec = { kind: 'gaussian' } | { kind: 'data'; data: DataSpec };

@@ -53,7 +53,7 @@ import { BatchStream } from './batches';
 import { readInto } from '../kernels/heap';
 import { adamKernelActive, combine2 } from '../kernels/adam';
 import { combineShards, shardRows, type ShardPart } from './shard';
-import { guidedField, modelPredictor, sampleFromField, type SampleFromFieldResult } from './sample';
+import { guidedField, modelPredictor, sampleFromField, samplerSettings, type SampleFromFieldResult } from './sample';
 
 export interface TrainerOptions {
   /** The experiment (an ExperimentConfig from common/config.ts fits). */
@@ -110,6 +110,8 @@ export interface TrainerSampleOptions {
   /** Override spec.sampling.solver / steps. */
   solver?: TrainSpec['sampling']['solver'];
   steps?: number;
+  /** Seed of a stochastic sampler's noise (default seed + 1). */
+  noiseSeed?: number;
 }
 
 export interface Trainer {
@@ -121,7 +123,7 @@ export interface Trainer {
   readonly scheduler: Scheduler;
   /** Times trained on (core/train/loss.ts trainingTimeRange). */
   readonly timeRange: TimeRange;
-  /** Times `sample` integrates over: [0, 1], or kept away from a singular end for eps / x1 models. */
+  /** Times `sample` integrates over: [0, 1] for every prediction type (the samplers take the ends exactly). */
   readonly sampleRange: TimeRange;
   /** Steps completed. */
   readonly stepCount: number;
@@ -474,6 +476,8 @@ export function createTrainer(opts: TrainerOptions): Trainer {
           steps: so.steps ?? spec.sampling.steps,
           rtol: spec.sampling.rtol,
           atol: spec.sampling.atol,
+          ...samplerSettings(spec.sampling),
+          ...(so.noiseSeed !== undefined ? { noiseSeed: so.noiseSeed } : {}),
           scheduler,
           t0: sampleRange.lo,
           t1: sampleRange.hi,

@@ -117,8 +117,14 @@ export class Context {
     const spec = this.args.required('model', 'is required: RUN_ID[@STEP], shipped:NAME, oracle:8gaussians, or oracle with --gmm FILE');
     const isOracle = spec === 'oracle' || spec.startsWith('oracle:');
     const isShipped = spec.startsWith('shipped:');
-    if (!isOracle)
-      this.args.forbid(['gmm', 'scheduler'], 'apply only to --model oracle (a trained model keeps the path it was trained on)');
+    // `sample` samples a trained model under another scheduler (exact: core/path/model.ts transformPathModel);
+    // the other commands keep the path the model was trained on.
+    const resample = !isOracle && this.args.command === 'sample' && this.args.has('scheduler');
+    if (!isOracle && !resample)
+      this.args.forbid(
+        ['gmm', 'scheduler'],
+        'apply only to --model oracle, and to `sample` (a trained model keeps the path it was trained on)',
+      );
     if (spec !== 'oracle') this.args.forbid(['gmm'], 'applies only to --model oracle');
     await this.backend();
     let store: RunStore | undefined;
@@ -137,11 +143,23 @@ export class Context {
     const gmmFile = this.args.string('gmm');
     let model: LoadedModel;
     try {
-      model = resolveModel(spec, { ...(store ? { store } : {}), ...(gmmFile ? { gmmFile } : {}), ...(scheduler ? { scheduler } : {}) });
+      model = resolveModel(spec, {
+        ...(store ? { store } : {}),
+        ...(gmmFile ? { gmmFile } : {}),
+        ...(scheduler && !resample ? { scheduler } : {}),
+      });
     } catch (e) {
       throw withContext(`--model ${spec}`, e);
     }
     this.models.push(model);
+    if (resample && scheduler) {
+      const { underScheduler } = await import('../models/under-scheduler');
+      try {
+        return underScheduler(model, scheduler);
+      } catch (e) {
+        throw withContext('--scheduler', e);
+      }
+    }
     return model;
   }
 

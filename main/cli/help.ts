@@ -27,11 +27,26 @@ const MODEL = `Models (--model):
   shipped:NAME      a model shipped with the app (resources/models/NAME), e.g. shipped:mnist
   oracle:8gaussians an exact Gaussian-mixture flow (closed-form velocity and density)
   oracle --gmm FILE the same for a mixture file {"weights": [...], "means": [[...]], "stds": [...]}
-  --scheduler S     oracle path: condot (default), condot:SIGMA_MIN, polynomial:N, cosine, linear-vp, vp, ve`;
+  --scheduler S     oracle path: condot (default), condot:SIGMA_MIN, polynomial:N, cosine, linear-vp, vp, vp:BETA_MAX,
+                    sub-vp, ve, ve:SIGMA_MIN`;
 
 const SOLVER = `Solver:
   --solver S        euler | midpoint | heun | rk4 | dopri5
   --steps K         steps of a fixed-step solver (exactly K are taken)
+  --rtol R --atol A dopri5 tolerances (default 1e-5)`;
+
+const SAMPLER = `Sampler:
+  --solver S        an ODE method: euler | midpoint | heun | rk4 | dopri5
+                    an exponential integrator: ddim | dpm++2m (DPM-Solver++(2M))
+                    a stochastic sampler: sde (Euler-Maruyama on the reverse SDE) | ancestral |
+                    pc (predictor-corrector, Langevin corrector) | edm (EDM stochastic Heun)
+  --steps K         steps (exactly K grid intervals; dopri5: adaptive)
+  --grid G          uniform (default; edm: karras) | karras (EDM's rho = 7) | logsnr (uniform in log(alpha / sigma))
+  --noise G         sde, pc: g_t = G sigma_t (default 1); ancestral: eta (1 = DDPM, 0 = DDIM)
+  --churn C         edm: S_churn (default 10; 0 = deterministic Heun)
+  --snr R           pc: the Langevin corrector's signal-to-noise ratio (default 0.16)
+  --corrector-steps M  pc: Langevin steps per step (default 1)
+  --noise-seed S    seed of a stochastic sampler's noise (default --seed + 1)
   --rtol R --atol A dopri5 tolerances (default 1e-5)`;
 
 const STUDIO = `Images: a PNG or JPEG file (centre-cropped, resized and converted to the model's size and
@@ -102,18 +117,23 @@ Exit: 0 completed, 1 failed or diverged, 2 bad input, 130 cancelled.
 
 ${GLOBAL}`,
   sample: `Usage:
-  flow-studio sample --model MODEL [--n N] [--seed S] [--cfg W] [--class C] [solver] [--out FILE]
+  flow-studio sample --model MODEL [--n N] [--seed S] [--cfg W] [--class C] [sampler] [--scheduler S]
+                     [--out FILE] [--trajectories FILE.csv]
 
-Draws N samples (default 1000; 64 for images) by integrating the PF-ODE from noise (t = 0) to data.
-Points: a JSON array of vectors on stdout or in --out. Images: a PNG grid (--out FILE.png required).
+Draws N samples (default 1000; 64 for images) from noise (t = 0) to data (t = 1), exact at both ends
+for every prediction type (eps, x1 and score models end with a denoising step where needed).
+Points: a JSON array of vectors on stdout or in --out (FILE.png: a scatter plot; FILE.csv: CSV).
+Images: a PNG grid (--out FILE.png required).
   --cfg W           classifier-free guidance weight: v = (1 + W) v_cond - W v_uncond
   --class C         class label of a conditional model
   --cols K          grid columns for images (default 8)
+  --scheduler S     sample a trained model under another scheduler (exact; e.g. cosine, vp, ve:0.01)
+  --trajectories F  every grid time's points as CSV (step,t,sample,x0,x1,...)
 Defaults for a run come from its config's sampling section; for an oracle: dopri5.
 
 ${MODEL}
 
-${SOLVER}
+${SAMPLER}
 
 ${GLOBAL}`,
   likelihood: `Usage:
@@ -201,9 +221,10 @@ ${GLOBAL}`,
 Edits through the probability-flow ODE (x_t = alpha_t x1 + sigma_t x0, noise at t = 0):
   class-swap   invert under class A (default: the digit of mnist:D inputs, else unconditional),
                decode under class B with guidance W (default 1)
-  sdedit       go back to time T (default 0.5; the edit strength is 1 - T) by inverting the ODE or
+  sdedit       go back to time T (default 0.2; the edit strength is 1 - T) by inverting the ODE or
                by the path sample alpha_T x + sigma_T eps, then forwards by the ODE or the SDE
-               (noise level G, default 1; Euler-Maruyama with --steps, default 50)
+               (noise level G, default 1; Euler-Maruyama with --steps, default 50) under class B with
+               guidance W (default 1). IMAGE...: --image a.png b.png or a repeated --image
   inpaint      regenerate the masked pixels (white in MASK.png, or the rectangle), keeping the others:
                after every step the known region is reset to its path sample alpha_t x + sigma_t x0
                (x0 seeded noise, or the image's own latent); default solver heun, 50 steps
@@ -222,6 +243,7 @@ ${GLOBAL}`,
   flow-studio runs show RUN_ID
   flow-studio runs export RUN_ID [--out FILE] [--model FILE]
   flow-studio runs export RUN_ID --archive FILE.zip [--backend NAME]
+  flow-studio runs export RUN_ID --dir DIR [--backend NAME]
   flow-studio runs rename RUN_ID NAME
   flow-studio runs delete RUN_ID [--yes]
 
@@ -233,7 +255,9 @@ ${GLOBAL}`,
                     weights of the latest checkpoint as a safetensors model file (the model's
                     names, with its config in the metadata; the PyTorch engine reads it);
                     --archive FILE.zip writes the app's one-file export instead: config, weights,
-                    metrics, samples (PNG with axes and CSV), trajectories and a README
+                    metrics, samples (PNG with axes and CSV), trajectories and a README;
+                    --dir DIR writes the app's export files instead: config JSON, metrics CSV,
+                    samples PNG, trajectories CSV (2D), model JSON
   rename            gives a run a new name
   delete            deletes a run and everything stored with it (asks unless --yes)
 

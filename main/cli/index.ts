@@ -66,7 +66,10 @@ const COMMANDS: Record<CommandName, CommandSpec> = {
     positionals: [0, 0],
     load: async () => import('./commands/latent').then((m) => ({ options: m.INTERPOLATE_OPTIONS, run: m.interpolateCommand })),
   },
-  edit: { positionals: [1, 1], load: async () => import('./commands/edit').then((m) => ({ options: m.EDIT_OPTIONS, run: m.editCommand })) },
+  edit: {
+    positionals: [1, 1000],
+    load: async () => import('./commands/edit').then((m) => ({ options: m.EDIT_OPTIONS, run: m.editCommand })),
+  },
   runs: { positionals: [0, 3], load: async () => import('./commands/runs').then((m) => ({ options: m.RUNS_OPTIONS, run: m.runsCommand })) },
   export: {
     positionals: [0, 0],

@@ -6,6 +6,7 @@ import { tf, type Tensor } from '../../core/tf';
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/util/random';
 import type { OdeMethod } from '../../core/solver/types';
+import { isOneOf, ODE_METHODS, SAMPLERS, TIME_GRIDS, type SamplerKind, type TimeGridKind } from '../../core/catalog';
 import { SOLVERS } from '../../common/config';
 import type { LoadedModel } from '../models/load';
 import { loadDataSource } from '../training/sources';
@@ -54,13 +55,90 @@ export interface SolverChoice {
  */
 export function solverChoice(args: Args, model: LoadedModel, fallback: { solver: OdeMethod; useRunSampling: boolean }): SolverChoice {
   const cfg = fallback.useRunSampling ? model.config?.sampling : undefined;
-  const solver = args.choice('solver', SOLVERS) ?? cfg?.solver ?? fallback.solver;
+  // A run sampled by a non-ODE sampler (sampling.solver 'dpm++2m' ...) says nothing about ODE solves.
+  const runSolver = cfg && isOneOf(ODE_METHODS, cfg.solver) ? cfg.solver : undefined;
+  const solver = args.choice('solver', SOLVERS) ?? runSolver ?? fallback.solver;
   const stepsFlag = args.int('steps', { min: 1, max: 100_000 });
   const rtol = args.number('rtol', { positive: true }) ?? cfg?.rtol ?? 1e-5;
   const atol = args.number('atol', { positive: true }) ?? cfg?.atol ?? 1e-5;
   if (solver === 'dopri5') return { solver, ...(stepsFlag !== undefined ? { steps: stepsFlag } : {}), rtol, atol };
   return { solver, steps: stepsFlag ?? cfg?.steps ?? 50, rtol, atol };
 }
+
+/** The sampler flags of `sample` (beside SOLVER_OPTIONS, whose --solver takes every sampler there). */
+export const SAMPLER_OPTIONS = {
+  grid: { type: 'string' },
+  noise: { type: 'string' },
+  churn: { type: 'string' },
+  snr: { type: 'string' },
+  'corrector-steps': { type: 'string' },
+} as const satisfies OptionSpecs;
+
+/** How `sample` samples: a sampler of core/solver/samplers.ts, its steps, grid and noise settings. */
+export interface SamplerChoice {
+  sampler: SamplerKind;
+  /** Fixed-step samplers: exactly this many steps; dopri5: undefined (adaptive). */
+  steps?: number;
+  rtol: number;
+  atol: number;
+  grid?: TimeGridKind;
+  noise?: number;
+  churn?: number;
+  snr?: number;
+  correctorSteps?: number;
+}
+
+/**
+ * The sampler of `sample`: --solver (any of SAMPLERS), --steps, --grid, --noise, --churn, --snr,
+ * --corrector-steps; then the run's sampling settings; then dopri5. Settings that the chosen
+ * sampler does not use are refused, naming the flag.
+ */
+export function samplerChoice(args: Args, model: LoadedModel): SamplerChoice {
+  const cfg = model.config?.sampling;
+  const flag = args.choice('solver', SAMPLERS);
+  const sampler = flag ?? cfg?.solver ?? 'dopri5';
+  const fromRun = flag === undefined || flag === cfg?.solver;
+  const uses: Record<string, readonly SamplerKind[]> = {
+    noise: ['sde', 'ancestral', 'pc'],
+    churn: ['edm'],
+    snr: ['pc'],
+    'corrector-steps': ['pc'],
+    rtol: ['dopri5'],
+    atol: ['dopri5'],
+  };
+  for (const [name, kinds] of Object.entries(uses)) {
+    if (args.has(name) && !kinds.includes(sampler))
+      throw new UsageError(
+        `--${name} applies to the ${kinds.join(', ')} sampler${kinds.length > 1 ? 's' : ''}, not ${sampler}`,
+        args.command,
+      );
+  }
+  if (args.has('grid') && sampler === 'dopri5')
+    throw new UsageError('--grid: dopri5 picks its own steps (give a fixed-step sampler)', args.command);
+  const run = fromRun ? cfg : undefined;
+  const grid = args.choice('grid', TIME_GRIDS) ?? run?.grid;
+  const noise = args.number('noise', { min: 0 }) ?? run?.noise;
+  const churn = args.number('churn', { min: 0 }) ?? run?.churn;
+  const snr = args.number('snr', { min: 0 }) ?? run?.snr;
+  const correctorSteps = args.int('corrector-steps', { min: 0, max: 20 }) ?? run?.correctorSteps;
+  const stepsFlag = args.int('steps', { min: 1, max: 100_000 });
+  const rtol = args.number('rtol', { positive: true }) ?? cfg?.rtol ?? 1e-5;
+  const atol = args.number('atol', { positive: true }) ?? cfg?.atol ?? 1e-5;
+  const steps = sampler === 'dopri5' ? stepsFlag : (stepsFlag ?? run?.steps ?? 50);
+  return {
+    sampler,
+    ...(steps !== undefined ? { steps } : {}),
+    rtol,
+    atol,
+    ...(grid !== undefined && sampler !== 'dopri5' ? { grid } : {}),
+    ...(noise !== undefined && uses.noise!.includes(sampler) ? { noise } : {}),
+    ...(churn !== undefined && sampler === 'edm' ? { churn } : {}),
+    ...(snr !== undefined && sampler === 'pc' ? { snr } : {}),
+    ...(correctorSteps !== undefined && sampler === 'pc' ? { correctorSteps } : {}),
+  };
+}
+
+export { underScheduler } from '../models/under-scheduler';
 
 /**
  * --class C as conditioning labels [n] (int32), checked against the model's classes; undefined for

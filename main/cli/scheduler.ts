@@ -5,7 +5,8 @@ import { UsageError } from './errors';
 
 /**
  * --scheduler for an oracle: a kind, optionally with its parameter after a colon:
- * condot, condot:0.01 (sigmaMin), polynomial:2 (n), cosine, linear-vp, vp, ve. Or a JSON object.
+ * condot, condot:0.01 (sigmaMin), polynomial:2 (n), cosine, linear-vp, vp, vp:5 (betaMax), sub-vp, sub-vp:5
+ * (betaMax), ve, ve:0.01 (sigmaMin). Or a JSON object.
  */
 export function parseSchedulerArg(text: string): SchedulerSpec {
   let raw: unknown;
@@ -20,7 +21,8 @@ export function parseSchedulerArg(text: string): SchedulerSpec {
     const value = param === undefined ? undefined : Number(param);
     if (param !== undefined && !Number.isFinite(value))
       throw new UsageError(`--scheduler: '${param}' is not a number (use e.g. polynomial:2)`);
-    const key = kind === 'polynomial' ? 'n' : kind === 'condot' || kind === 've' ? 'sigmaMin' : null;
+    const key =
+      kind === 'polynomial' ? 'n' : kind === 'condot' || kind === 've' ? 'sigmaMin' : kind === 'vp' || kind === 'sub-vp' ? 'betaMax' : null;
     if (value !== undefined && key === null) throw new UsageError(`--scheduler: '${kind}' takes no parameter`);
     raw = { kind, ...(value !== undefined && key ? { [key]: value } : {}) };
   }
@@ -28,7 +30,9 @@ export function parseSchedulerArg(text: string): SchedulerSpec {
   if (!r.ok) {
     const issues = r.issues.map((i) => ({
       field: `--scheduler${i.field === '(root)' ? '' : ` ${i.field}`}`,
-      message: i.message.startsWith('unknown kind') ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, ve' : i.message,
+      message: i.message.startsWith('unknown kind')
+        ? 'unknown kind; allowed: condot, polynomial:N, cosine, linear-vp, vp, sub-vp, ve'
+        : i.message,
     }));
     throw new UsageError(formatIssues(issues));
   }

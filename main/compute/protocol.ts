@@ -17,6 +17,7 @@ import {
   type FieldView,
   type InvertedPoints,
   type LatentModelInfo,
+  type QualityCurve,
   type Replies,
   type SampleResult,
   type TrainingEstimate,
@@ -55,6 +56,7 @@ export const TASK_ARGS = {
     cancel: z.instanceof(SharedArrayBuffer).optional(),
   }),
   field: contract.vectorField.request.omit({ id: true }).extend(onRun),
+  'sample-quality': contract.sampleQuality.request.omit({ id: true }).extend(onRun),
   'invert-points': contract.invertPoints.request.omit({ id: true }).extend(onRun),
   /** The backend the worker selected. */
   backend: none,
@@ -77,6 +79,7 @@ export type ParsedTaskArgs<N extends TaskName> = z.output<(typeof TASK_ARGS)[N]>
 export interface TaskResults {
   sample: SampleResult;
   field: FieldView;
+  'sample-quality': QualityCurve;
   'invert-points': InvertedPoints;
   backend: BackendInfo;
   /** Any op's result here; ComputeClient.run narrows it to the task's op (LatentRunArgs). */
@@ -95,6 +98,7 @@ export type LatentRunArgs<O extends LatentOp = LatentOp> = Omit<TaskArgs<'latent
 
 export type SampleArgs = ParsedTaskArgs<'sample'>;
 export type FieldArgs = ParsedTaskArgs<'field'>;
+export type QualityArgs = ParsedTaskArgs<'sample-quality'>;
 export type InvertPointsArgs = ParsedTaskArgs<'invert-points'>;
 
 /** A request of task N (by default: of any task, as the worker receives them). */

@@ -6,6 +6,7 @@
 import type { RunStore } from '../store';
 import { selectBackend } from '../runtime/backend';
 import { fieldTask, invertPointsTask, sampleTask } from './tasks';
+import { sampleQualityTask } from './quality';
 import { latentExport, latentModels, latentRun, latentSave } from './latent';
 import { sharedCancel } from '../latent';
 import { estimateTraining } from '../studio/estimate';
@@ -27,6 +28,7 @@ export const TASKS: { [N in TaskName]: Task<N> } = {
       onStep: (s) => progress({ stage: 'sampling', fraction: s.progress, nfe: s.nfe }),
     }),
   field: (store, args) => fieldTask(store, args),
+  'sample-quality': (store, args) => sampleQualityTask(store, args),
   'invert-points': (store, args) => invertPointsTask(store, args),
   // The worker selected its backend at start (the same selection a training worker makes).
   backend: () => selectBackend(),

@@ -6,7 +6,8 @@
  */
 import { tf, type Tensor } from '../../core/tf';
 import { ConfigError } from '../../core/errors';
-import { sampleFromField } from '../../core/train/sample';
+import { sampleFromField, samplerSettings } from '../../core/train/sample';
+import { underScheduler } from '../models/under-scheduler';
 import { straightness } from '../../core/metrics/straightness';
 import { mixtureOf2d } from '../../core/data/toy2d';
 import { pathScheduler } from '../../core/train/config';
@@ -47,8 +48,10 @@ export function sampleTask(
   req: Omit<SampleArgs, 'cancel'>,
   hooks: { signal?: AbortLike; onStep?: (info: StepInfo) => void } = {},
 ): SampleResult {
-  return withModel(store, req.runId, (model) => {
-    const cfgRun = model.config!;
+  return withModel(store, req.runId, (trained) => {
+    const cfgRun = trained.config!;
+    // Another scheduler (exact: main/models/under-scheduler.ts); the trained model still owns the weights.
+    const model = req.scheduler ? underScheduler(trained, req.scheduler) : trained;
     const images = model.shape.length > 1;
     const n = req.n ?? (images ? 32 : 1000);
     const solver = req.solver ?? cfgRun.sampling.solver;
@@ -70,6 +73,8 @@ export function sampleTask(
       steps,
       rtol: cfgRun.sampling.rtol,
       atol: cfgRun.sampling.atol,
+      // The request's sampler settings; the run's own only when it samples with the run's sampler.
+      ...samplerSettings({ ...(req.solver === undefined || req.solver === cfgRun.sampling.solver ? cfgRun.sampling : {}), ...req }),
       scheduler: model.scheduler,
       t0: model.timeRange.lo,
       t1: model.timeRange.hi,

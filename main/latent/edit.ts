@@ -52,6 +52,8 @@ import {
   sdeditRequestSchema,
   type ArithmeticRequest,
   type ArithmeticResult,
+  SDEDIT_DEFAULT_CFG,
+  SDEDIT_DEFAULT_T0,
   type ClassChoice,
   type ClassSwapRequest,
   type ClassSwapResult,
@@ -151,9 +153,9 @@ export async function sdedit(model: LoadedModel, input: SdeditRequest, ctl: Late
   const shape = imageShape(model);
   const req = parseRequest(sdeditRequestSchema, input);
   const spec = req.solver ?? DEFAULT_SOLVER;
-  const cfg = req.cfg ?? 0;
+  const cfg = req.cfg ?? SDEDIT_DEFAULT_CFG;
   const { lo, hi } = model.timeRange;
-  const t0 = req.t0 ?? 0.5;
+  const t0 = req.t0 ?? SDEDIT_DEFAULT_T0;
   if (!(t0 >= lo && t0 < hi)) throw new ConfigError('t0', `must be in [${lo}, ${hi}) (the noise-side time to go back to), got ${t0}`);
   const start = req.start ?? 'invert';
   const sampler = req.sampler ?? 'ode';

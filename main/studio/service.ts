@@ -265,6 +265,10 @@ export class StudioService {
         return this.withTask(taskId, (cancel, progress) => compute.run('sample', { runId: req.id, ...withoutId(req), cancel }, progress));
       },
       vectorField: (req) => compute.run('field', { runId: req.id, ...withoutId(req) }),
+      sampleQuality: async (req) => {
+        await this.freshCheckpoint(req.id);
+        return compute.run('sample-quality', { runId: req.id, ...withoutId(req) });
+      },
       invertPoints: (req) => compute.run('invert-points', { runId: req.id, ...withoutId(req) }),
       compareRuns: ({ ids }) => {
         const runs = ids.map((id) => this.detail(store.getRun(id)));

@@ -24,6 +24,7 @@ import { createModel, type ModelConfig } from '../../core/model';
 import { createTrainer, type Trainer } from '../../core/train/trainer';
 import { modelConfigFor } from '../../core/train/config';
 import { energyDistance } from '../../core/metrics/distances';
+import { coverage } from '../../core/metrics/quality';
 import { ConfigError } from '../../core/errors';
 import { generateReflowPairs, measureStraightness, pairedSource, type ReflowPairs } from '../../core/train/reflow';
 import type { TimeRange } from '../../core/train/loss';
@@ -640,7 +641,11 @@ export function reflowPairs(
   }
 }
 
-/** Energy distance of 2000 EMA samples to 2000 fresh data points: the run's quality number. */
+/**
+ * Energy distance of 2000 EMA samples to 2000 fresh data points: the run's quality number; and the
+ * coverage of the data by the samples (core/metrics/quality.ts, k = 5: the share of data points
+ * whose 5-NN ball holds a sample, so a missed mode shows).
+ */
 function finalPointMetrics(
   trainer: Trainer,
   config: ExperimentConfig,
@@ -650,7 +655,12 @@ function finalPointMetrics(
   const r = trainer.sample({ n, seed: config.seed + 104729 });
   const fresh = target.sample(n, new Rng(config.seed + 15485863)).x;
   try {
-    return { energyDistance: energyDistance(r.x, fresh), samplingNfe: r.nfe };
+    const dim = trainer.shape[0]!;
+    return {
+      energyDistance: energyDistance(r.x, fresh, { dim }),
+      coverage: coverage(fresh, r.x, { k: 5, dim }).coverage,
+      samplingNfe: r.nfe,
+    };
   } finally {
     tf.dispose([r.x, r.x0, fresh, ...(r.trajectory ?? [])]);
   }

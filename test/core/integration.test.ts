@@ -155,16 +155,13 @@ describe('models and time ranges through the public surface', () => {
     }
   });
 
-  it('samplingTimeRange keeps eps and x1 models away from their singular ends, velocity models not', async () => {
+  it('samplingTimeRange is [0, 1] for every prediction type; training keeps away from the singular ends', async () => {
+    // Behaviour changed on purpose (issue 14): samplers take the singular ends exactly (core/path/model.ts).
     const { samplingTimeRange, trainingTimeRange } = await import('../../core/index');
     const path = { kind: 'affine' as const, scheduler: { kind: 'condot' as const } };
-    expect(samplingTimeRange(path, 'velocity')).toEqual({ lo: 0, hi: 1 });
-    const eps = samplingTimeRange(path, 'eps');
-    expect(eps.lo).toBeGreaterThan(trainingTimeRange(path, 'eps').lo); // eps -> velocity divides by alpha = t
-    expect(eps.hi).toBe(1);
-    const x1 = samplingTimeRange(path, 'x1');
-    expect(x1.lo).toBe(0);
-    expect(x1.hi).toBeLessThan(1); // x1 -> velocity divides by sigma = 1 - t
+    for (const p of ['velocity', 'eps', 'x1', 'score'] as const) expect(samplingTimeRange(path, p)).toEqual({ lo: 0, hi: 1 });
+    expect(trainingTimeRange(path, 'eps').lo).toBeGreaterThan(0); // eps -> velocity divides by alpha = t
+    expect(trainingTimeRange(path, 'x1').hi).toBeLessThan(1); // x1 -> velocity divides by sigma = 1 - t
   });
 });
 

@@ -79,12 +79,22 @@ function classArg(ctx: Context, model: LoadedModel, name: string): ClassChoice |
 }
 
 async function readImages(ctx: Context, model: LoadedModel): Promise<LatentImage[]> {
-  const specs = ctx.args.strings('image');
+  // --image a b c: the values after the first --image are positionals to parseArgs (a flag takes one
+  // value); they are more images, like a repeated --image.
+  const specs = [...ctx.args.strings('image'), ...extraImages(ctx)];
   if (specs.length === 0)
     throw new UsageError('--image is required (a PNG/JPEG file or mnist:DIGIT[:INDEX]; repeat it for several)', 'edit');
   const images: LatentImage[] = [];
   for (const s of specs) images.push(await readStudioImage(ctx, model, s, '--image'));
   return images;
+}
+
+/** The positionals after OP: more --image values (`--image a b`), refused without --image. */
+function extraImages(ctx: Context): string[] {
+  const extra = ctx.args.positionals.slice(1);
+  if (extra.length > 0 && ctx.args.strings('image').length === 0)
+    throw new UsageError(`unexpected argument '${extra[0]}' (images go after --image: --image a.png b.png)`, 'edit');
+  return extra;
 }
 
 /** --mask FILE (white = regenerate, read at the model's size) or --mask-rect X,Y,W,H (pixels). */
@@ -128,6 +138,8 @@ export async function editCommand(ctx: Context): Promise<number> {
     OP_SPECIFIC.filter((f) => !OP_FLAGS[op].includes(f)),
     `(not an option of 'edit ${op}')`,
   );
+  if (!OP_FLAGS[op].includes('image') && args.positionals.length > 1)
+    throw new UsageError(`unexpected argument '${args.positionals[1]}'`, 'edit');
   const model = await loadModel(ctx);
   if (model.shape.length !== 3) throw new UsageError(`${model.label} does not make images; edit works on image models`, 'edit');
   const outFile = args.string('out');
@@ -255,12 +267,15 @@ export async function editCommand(ctx: Context): Promise<number> {
   const doc = {
     op,
     model: modelInfo(model),
-    solver: solver.method,
+    // An SDE edit comes back with Euler-Maruyama whatever --solver says (that one inverts to t0).
+    ...(r.kind === 'sdedit' && r.result.sampler === 'sde'
+      ? { solver: 'euler-maruyama', ...(r.result.start === 'invert' ? { inverter: solver.method } : {}) }
+      : { solver: solver.method }),
     ...summary,
     ...(written ? { out: written, format: 'png' } : {}),
     ...kept,
   };
-  out.note(`edit ${op} with ${model.label} (${solver.method}, ${String(summary.nfe)} NFE)${written ? `; wrote ${written}` : ''}`);
+  out.note(`edit ${op} with ${model.label} (${String(doc.solver)}, ${String(summary.nfe)} NFE)${written ? `; wrote ${written}` : ''}`);
   out.result(doc);
   return 0;
 }

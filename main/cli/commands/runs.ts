@@ -6,6 +6,7 @@
  * (main/studio/export.ts exportArchive), with its trajectories sampled in this process.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { RunListItem, RunStore } from '../../store';
 import { NotFoundError } from '../../store';
@@ -22,6 +23,7 @@ export const RUNS_OPTIONS = {
   out: { type: 'string' },
   archive: { type: 'string' },
   model: { type: 'string' },
+  dir: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   limit: { type: 'string' },
 } as const satisfies OptionSpecs;
@@ -40,18 +42,18 @@ export async function runsCommand(ctx: Context): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, 'runs');
   if (sub === 'list') {
     if (id !== undefined) throw new UsageError(`unexpected argument '${id}'`, 'runs');
-    args.forbid(['out', 'model', 'yes', 'archive'], 'do not apply to runs list');
+    args.forbid(['out', 'model', 'dir', 'yes', 'archive'], 'do not apply to runs list');
     return list(ctx);
   }
   if (id === undefined) throw new UsageError(`runs ${sub} needs a RUN_ID`, 'runs');
   if (sub === 'rename' && (name === undefined || name.trim() === '')) throw new UsageError('runs rename needs a RUN_ID and a NAME', 'runs');
-  if (sub !== 'export') args.forbid(['out', 'model', 'archive'], `apply only to runs export`);
+  if (sub !== 'export') args.forbid(['out', 'model', 'archive', 'dir'], `apply only to runs export`);
   if (sub !== 'delete') args.forbid(['yes'], 'applies only to runs delete');
   args.forbid(['limit'], 'applies only to runs list');
   const store = ctx.openStore({ create: false });
   if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
   if (sub === 'show') return show(ctx, store, id);
-  if (sub === 'export') return args.has('archive') ? exportRunArchive(ctx, store, id) : exportRun(ctx, store, id);
+  if (sub === 'export') return args.has('archive') ? exportRunArchive(ctx, store, id) : args.has('dir') ? exportBundle(ctx, store, id) : exportRun(ctx, store, id);
   if (sub === 'rename') {
     const run = new Runs(store).rename(id, name!.trim());
     ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
@@ -161,7 +163,7 @@ function exportRun(ctx: Context, store: RunStore, id: string): number {
 /** `runs export ID --archive FILE.zip`: the app's one-file export, written atomically. */
 async function exportRunArchive(ctx: Context, store: RunStore, id: string): Promise<number> {
   const { args, out } = ctx;
-  args.forbid(['out', 'model'], 'do not combine with --archive (the archive holds the config, metrics and weights)');
+  args.forbid(['out', 'model', 'dir'], 'do not combine with --archive (the archive holds the config, metrics and weights)');
   const file = args.required('archive', 'needs a file name, e.g. --archive run.zip');
   const run = store.getRun(id);
   // Sampling trajectories needs tfjs only when the run has a checkpoint to sample from.
@@ -173,6 +175,27 @@ async function exportRunArchive(ctx: Context, store: RunStore, id: string): Prom
   const written = writeOutput(file, zip.bytes);
   out.note(`wrote run ${id} (${zip.entries.length} files) to ${written}`);
   out.result({ runId: id, archive: written, bytes: zip.bytes.byteLength, entries: zip.entries });
+  return EXIT.ok;
+}
+
+/**
+ * `runs export ID --dir DIR`: the files the app's export writes (main/studio/export.ts): config JSON,
+ * metrics CSV, the latest samples as PNG (a scatter plot for 2D), trajectories CSV (2D; 256 particles
+ * sampled now with the run's sampler), and the model JSON (latest checkpoint's weights).
+ */
+async function exportBundle(ctx: Context, store: RunStore, id: string): Promise<number> {
+  const { args, out } = ctx;
+  args.forbid(['out', 'model', 'archive'], 'cannot be combined with --dir (the folder gets every file)');
+  const dir = args.string('dir')!;
+  const run = store.getRun(id);
+  await ctx.backend();
+  const { exportFiles } = await import('../../studio/export');
+  const { sampleTask } = await import('../../compute/tasks');
+  const { EXPORT_KINDS } = await import('../../../common/contract');
+  const files = await exportFiles(store, run, EXPORT_KINDS, async (a) => sampleTask(store, { runId: id, ...a }));
+  const written = files.map((f) => ({ name: f.name, mime: f.mime, file: writeOutput(join(dir, f.name), Buffer.from(f.base64, 'base64')) }));
+  out.note(`wrote ${written.length} files of run ${id} to ${dir}: ${written.map((w) => w.name).join(', ')}`);
+  out.result({ runId: id, dir, files: written });
   return EXIT.ok;
 }
 

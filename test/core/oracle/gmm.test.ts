@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { tf } from '../../../core/tf';
 import { gmmOracle } from '../../../core/oracle/gmm';
-import { condOT, cosine, linearVP, polynomial, vp, ve, type Scheduler } from '../../../core/path/scheduler';
+import { condOT, cosine, linearVP, polynomial, subVP, vp, ve, type Scheduler } from '../../../core/path/scheduler';
 import { ConfigError, ShapeError } from '../../../core/errors';
 import { Rng } from '../../../core/util/random';
 import { EIGHT_GAUSSIANS, mixtureLogDensity, randomMixture, sampleMixture, type Mixture } from './reference';
@@ -12,6 +12,7 @@ const SCHEDULERS: [string, Scheduler][] = [
   ['cosine', cosine()],
   ['linear-vp', linearVP()],
   ['vp', vp()],
+  ['sub-vp', subVP()],
   ['polynomial(2)', polynomial(2)],
   ['ve', ve(0.01, 10)],
 ];

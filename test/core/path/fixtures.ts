@@ -2,7 +2,7 @@
 // closed-form Gaussian posterior (N(mu, s^2 I) data) that every prediction type has exactly.
 import { expect } from 'vitest';
 import { tf, type Tensor } from '../../../core/tf';
-import { condOT, cosine, linearVP, polynomial, ve, vp, type Scheduler, type SchedulerCoeffs } from '../../../core/path/scheduler';
+import { condOT, cosine, linearVP, polynomial, subVP, ve, vp, type Scheduler, type SchedulerCoeffs } from '../../../core/path/scheduler';
 import type { PredictionType } from '../../../core/path/convert';
 
 export const SCHEDULERS: ReadonlyArray<readonly [string, Scheduler]> = [
@@ -13,6 +13,8 @@ export const SCHEDULERS: ReadonlyArray<readonly [string, Scheduler]> = [
   ['cosine', cosine()],
   ['linear-vp', linearVP()],
   ['vp', vp()],
+  ['vp betaMax=5', vp(0.1, 5)],
+  ['sub-vp', subVP()],
   ['ve', ve()],
 ];
 

@@ -8,6 +8,7 @@ import {
   polynomial,
   sourceScale,
   ve,
+  subVP,
   vp,
   type Scheduler,
   type SchedulerSpec,
@@ -51,6 +52,8 @@ describe('scheduler boundary values', () => {
     ['cosine', cosine(), [0, 1, 1, 0]],
     ['linear-vp', linearVP(), [0, 1, 1, 0]],
     ['vp', vp(), [Math.exp(-T0 / 2), Math.sqrt(1 - Math.exp(-T0)), 1, 0]],
+    // sub-VP: the same T as VP, sigma = 1 - exp(-T) (score-SDE's sub-VP standard deviation)
+    ['sub-vp', subVP(), [Math.exp(-T0 / 2), 1 - Math.exp(-T0), 1, 0]],
     ['ve', ve(), [1, 50, 1, 0.01]],
   ];
   for (const [name, s, [a0, s0, a1, s1]] of cases) {
@@ -74,6 +77,9 @@ describe('scheduler boundary values', () => {
     expect(cosine().coeffs(0).dAlpha).toBeCloseTo(h, 14);
     expect(linearVP().coeffs(1).dSigma).toBe(-Infinity);
     expect(vp().coeffs(1).dSigma).toBe(-Infinity);
+    // sub-VP's sigma = 1 - exp(-T) ~ T ~ betaMin u near the data: its derivative stays finite there.
+    expect(subVP().coeffs(1).dSigma).toBeCloseTo(-0.1, 15);
+    expect(subVP(0.1, 5).coeffs(1).dAlpha).toBeCloseTo(0.05, 15);
     expect(ve().coeffs(0.3).dAlpha).toBe(0);
   });
 });
@@ -97,6 +103,8 @@ describe('snr and snrInverse', () => {
       expect(s.snrInverse(Infinity)).toBe(1);
     }
     expect(vp().snrInverse(Infinity)).toBe(1);
+    expect(subVP().snrInverse(Infinity)).toBe(1);
+    expect(subVP().snrInverse(0)).toBe(0);
     expect(ve().snrInverse(0)).toBe(0); // clamped: VE's snr never goes below 1/sigmaMax
     expect(ve().snrInverse(Infinity)).toBe(1);
   });

@@ -107,6 +107,37 @@ describe('train then sample (moons preset)', () => {
     expect(flowStudioMetadata(file)).toMatchObject({ format: 'flow-studio-model', step: STEPS, ema: true, shape: [2], numClasses: 0 });
   });
 
+  it('runs export --dir writes the app export files; sample --scheduler and --solver dpm++2m on the run', async () => {
+    const dir = join(home, 'bundle');
+    const e = await cli(['runs', 'export', runId, '--dir', dir, '--json'], { home });
+    expect(e.code, show(e)).toBe(0);
+    const files = jsonOf<{ files: { name: string; file: string }[] }>(e).files;
+    expect(files.map((f) => f.name.replace(/^moons-?/, ''))).toEqual([
+      'config.json',
+      'metrics.csv',
+      `samples-step${STEPS}.png`,
+      `trajectories-step${STEPS}.csv`,
+      `model-step${STEPS}.json`,
+    ]);
+    const cfg = JSON.parse(readFileSync(files[0]!.file, 'utf8')) as { train: { steps: number } };
+    expect(cfg.train.steps).toBe(STEPS);
+    expect(readFileSync(files[2]!.file).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(files[3]!.file, 'utf8').split('\n')[0]).toBe('particle,k,t,x,y');
+
+    // The trained condot model under cosine, and DPM-Solver++(2M) at 10 NFE: both still draw moons.
+    const fresh = sample2d('moons', 1000, 77);
+    for (const extra of [
+      ['--scheduler', 'cosine', '--solver', 'heun', '--steps', '20'],
+      ['--solver', 'dpm++2m', '--steps', '10'],
+    ]) {
+      const r = await cli(['sample', '--model', runId, '--n', '1000', ...extra, '--json'], { home });
+      expect(r.code, show(r)).toBe(0);
+      const ed = energyDistance(jsonOf<{ samples: number[][] }>(r).samples, fresh);
+      console.log(`${extra.join(' ')}: energy distance ${ed.toFixed(4)}`);
+      expect(ed).toBeLessThan(ED_BOUND);
+    }
+  });
+
   it('refuses to resume a completed run (exit 2) and deletes only with --yes', async () => {
     const again = await cli(['train', '--resume', runId], { home });
     expect(again.code, show(again)).toBe(2);

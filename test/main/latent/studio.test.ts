@@ -33,6 +33,7 @@ import { shippedModelsDir } from '../../../main/runtime/resources';
 import type { LoadedModel } from '../../../main/models/load';
 import { trainMnistClassifier } from '../../../main/eval/mnist-quality';
 import { RunStore } from '../../../main/store';
+import { SDEDIT_DEFAULT_T0 } from '../../../common/latent';
 import {
   classSwap,
   inpaint,
@@ -275,6 +276,15 @@ describe.skipIf(!shipped)('latent studio on the shipped MNIST model', () => {
     const pred = predict(far.items.map((it) => it.edited));
     console.log('sdedit t0 = 0.2 to classes 8, 2:', pred.join(' '));
     expect(pred.filter((p, i) => p === [8, 2][i]).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("SDEdit's defaults (t0 = 0.2, cfg = 1, inverted, ODE) turn digits into the class asked for", async () => {
+    const to = [8, 2, 4, 0];
+    const r = await sdedit(model, { images: digits, toClass: to, solver: { method: 'rk4', steps: 10 } });
+    expect(r.t0).toBe(SDEDIT_DEFAULT_T0);
+    const pred = predict(r.items.map((it) => it.edited));
+    console.log('sdedit defaults, classes 3 7 1 5 -> 8 2 4 0:', pred.join(' '));
+    expect(pred.filter((p, i) => p === to[i]).length).toBeGreaterThanOrEqual(3);
   });
 
   it('latent arithmetic: z_a + s (z_b - z_c) with z_b = z_c decodes like z_a; the latent is the host sum', async () => {

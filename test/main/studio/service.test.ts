@@ -12,6 +12,7 @@ import type { RunDetail } from '../../../common/contract';
 import { tf } from '../../../core/tf';
 import { integrateField } from '../../../core/solver/sample';
 import { runModel } from '../../../main/models/load';
+import { energyDistance } from '../../../core/metrics/distances';
 
 let studio: ReturnType<typeof freshStudio>;
 beforeAll(() => {
@@ -104,6 +105,43 @@ describe('a run through the contract', () => {
     expect(sd).toBeGreaterThan(0.4);
     expect(sd).toBeLessThan(1.8);
     expect(r.straightness).toBeGreaterThanOrEqual(0);
+  });
+
+  it('sampleNow takes every sampler, its settings and another scheduler (issue 14)', async () => {
+    const sde = await studio.call('sampleNow', { id: run.id, n: 200, solver: 'sde', steps: 20, noise: 0.5 });
+    expect(sde).toMatchObject({ solver: 'sde', steps: 20, nfe: 20 });
+    const dpm = await studio.call('sampleNow', { id: run.id, n: 200, solver: 'dpm++2m', steps: 10, grid: 'logsnr' });
+    expect(dpm).toMatchObject({ solver: 'dpm++2m', steps: 10, nfe: 10 });
+    // The same run under cosine: the same network carried exactly to the other path, so its samples
+    // follow the model's own distribution (the one under its condot path) up to solver error.
+    const cos = await studio.call('sampleNow', { id: run.id, n: 400, solver: 'heun', steps: 20, scheduler: { kind: 'cosine' } });
+    const own = await studio.call('sampleNow', { id: run.id, n: 400, solver: 'heun', steps: 20 });
+    const pts = (r: typeof cos): number[][] => (r.sample.kind === 'points' ? r.sample.points : []);
+    const noise = Array.from({ length: 400 }, (_, i) => [Math.sin(i * 12.9898) * 2, Math.cos(i * 78.233) * 2]);
+    const edSame = energyDistance(pts(cos), pts(own));
+    console.log(`cosine vs own: ${edSame.toFixed(4)}; own vs spread points: ${energyDistance(pts(own), noise).toFixed(4)}`);
+    expect(edSame).toBeLessThan(0.05);
+    expect(energyDistance(pts(own), noise)).toBeGreaterThan(4 * edSame + 0.05);
+    const bad = await studio.service.call('sampleNow', { id: run.id, solver: 'magic' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid', field: 'solver' } });
+  });
+
+  it('sampleQuality: energy distance per sampler at each NFE budget; more NFE does not hurt the ODE samplers', async () => {
+    const q = await studio.call('sampleQuality', { id: run.id, solvers: ['euler', 'dpm++2m', 'heun'], nfes: [4, 16], n: 200 });
+    expect(q).toMatchObject({ metric: 'energy distance', n: 200, step: 150 });
+    expect(q.points.map((p) => [p.solver, p.steps, p.nfe])).toEqual([
+      ['euler', 4, 4],
+      ['euler', 16, 16],
+      ['dpm++2m', 4, 4],
+      ['dpm++2m', 16, 16],
+      ['heun', 2, 4],
+      ['heun', 8, 16],
+    ]);
+    for (const p of q.points) expect(p.value).toBeGreaterThan(-0.05);
+    // Euler at 16 steps is closer to the model's own ODE solution than at 4 (the same noise and weights).
+    expect(q.points[1]!.value!).toBeLessThan(q.points[0]!.value!);
+    const dopri = await studio.service.call('sampleQuality', { id: run.id, solvers: ['dopri5'] });
+    expect(dopri).toMatchObject({ ok: false, error: { code: 'invalid' } });
   });
 
   it('invertPoints maps data points to noise along the PF-ODE; integrating forward returns them', async () => {

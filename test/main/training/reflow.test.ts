@@ -26,6 +26,9 @@ describe('reflow run', () => {
     expect(after).toBeLessThan(before / 2);
     // And it still models the data: energy distance of its samples to fresh data stays small.
     expect(Number(r.summary.energyDistance)).toBeLessThan(0.5);
+    // ... and reaches the 8 modes: most data points have a sample in their 5-NN ball.
+    expect(Number(r.summary.coverage)).toBeGreaterThan(0.5);
+    expect(Number(r.summary.coverage)).toBeLessThanOrEqual(1);
     store.close();
   });
 
