@@ -81,18 +81,37 @@ test('sample now: validation, kept results, flow player, stale mark, zip archive
   await page.getByTestId('sample-now').scrollIntoViewIfNeeded();
   await shot(page, testInfo, 'flow', join(ROOT, 'resources', 'screenshots', 'flow.png'));
 
-  // A sweep of solver budgets fills the NFE-versus-quality chart (12 more results, same model step).
+  // A sweep of solver budgets fills the NFE-versus-quality chart (16 more results, same model step).
   await page.getByTestId('btn-nfe-sweep').click();
   await expect(page.getByTestId('sweep-progress')).toBeVisible();
   await expect(page.getByTestId('btn-nfe-sweep')).toBeVisible({ timeout: 120_000 });
-  await expect(page.getByTestId('sample-history-row')).toHaveCount(14);
-  await expect.poll(async () => Number(await page.getByTestId('nfe-chart-2d').getAttribute('data-points'))).toBeGreaterThanOrEqual(14);
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(18);
+  await expect.poll(async () => Number(await page.getByTestId('nfe-chart-2d').getAttribute('data-points'))).toBeGreaterThanOrEqual(18);
+  await expect(page.getByTestId('history-solver').filter({ hasText: /^dpm\+\+2m$/ })).toHaveCount(4);
+
+  // Samplers beyond the ODE methods show their own settings; the reverse SDE and another scheduler sample.
+  await expect(page.getByTestId('sample-noise')).toHaveCount(0);
+  await page.getByTestId('sample-solver').selectOption('sde');
+  await page.getByTestId('sample-noise').fill('1');
+  await page.getByTestId('sample-steps').fill('50');
+  await sampleBtn.click();
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(19, { timeout: 60_000 });
+  await page.getByTestId('sample-solver').selectOption('heun');
+  await expect(page.getByTestId('sample-noise')).toHaveCount(0);
+  await page.getByTestId('sample-scheduler').selectOption('cosine');
+  await sampleBtn.click();
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(20, { timeout: 60_000 });
+  await expect(page.getByTestId('history-solver').nth(18)).toHaveText('sde');
+  await expect(page.getByTestId('history-solver').nth(19)).toHaveText('heun · cosine');
+  // Both still land on the moons: finite energy distances, well below plain noise's.
+  for (const ed of (await page.getByTestId('history-ed').allTextContents()).slice(18)) expect(Number(ed)).toBeLessThan(0.2);
+  await page.getByTestId('sample-scheduler').selectOption('');
 
   // A view switch keeps every result.
   await page.getByTestId('nav-runs').click();
   await expect(page.getByTestId('view-runs')).toBeVisible();
   await page.getByTestId('nav-live').click();
-  await expect(page.getByTestId('sample-history-row')).toHaveCount(14);
+  await expect(page.getByTestId('sample-history-row')).toHaveCount(20);
   await expect(page.getByTestId('sample-result')).toBeVisible();
 
   // One archive: config, weights, metrics CSV, samples PNG + CSV, trajectories CSV.
