@@ -13,6 +13,38 @@ import { loadDataSource } from '../training/sources';
 import type { RunStore } from '../store';
 import { torchEngineStatus } from '../runtime/python';
 
+/**
+ * What python/flow_studio_torch implements of the experiment (its config.py PREDICTIONS, SCHEDULERS,
+ * SOLVERS; test/main/app/torch-support.test.ts asks the package itself). Score matching, sub-VP and the
+ * samplers beyond the ODE methods are the tfjs engine's for now.
+ */
+export const TORCH_ENGINE_SUPPORT = {
+  predictions: ['velocity', 'eps', 'x1'],
+  schedulers: ['condot', 'polynomial', 'cosine', 'linear-vp', 'vp', 've'],
+  solvers: ['euler', 'midpoint', 'heun', 'rk4', 'dopri5'],
+} as const;
+
+/** The first setting of `config` the PyTorch engine does not implement, as [field, message], or null. */
+export function torchUnsupported(config: ExperimentConfig): [string, string] | null {
+  const S = TORCH_ENGINE_SUPPORT;
+  const only = (what: string, list: readonly string[]) => `${what} on the PyTorch engine is one of ${list.join(', ')}`;
+  if (!(S.predictions as readonly string[]).includes(config.prediction))
+    return ['prediction', `${only('prediction', S.predictions)}, got '${config.prediction}': train it with engine 'tfjs'`];
+  if (config.path.kind === 'affine' && !(S.schedulers as readonly string[]).includes(config.path.scheduler.kind))
+    return [
+      'path.scheduler.kind',
+      `${only('the scheduler', S.schedulers)}, got '${config.path.scheduler.kind}': train it with engine 'tfjs'`,
+    ];
+  if (!(S.solvers as readonly string[]).includes(config.sampling.solver))
+    return [
+      'sampling.solver',
+      `${only('the sampler of its preview samples', S.solvers)}, got '${config.sampling.solver}' (any sampler works on the trained run afterwards)`,
+    ];
+  for (const k of ['grid', 'noise', 'churn', 'snr', 'correctorSteps'] as const)
+    if (config.sampling[k] !== undefined) return [`sampling.${k}`, `the PyTorch engine's preview sampler has no ${k}: leave it empty`];
+  return null;
+}
+
 async function checkData(spec: DataInput, field: string, limits: FolderCheckLimits | 'full'): Promise<void> {
   if (spec.kind === 'mnist') return;
   try {
@@ -39,6 +71,8 @@ function torchLibraries(config: ExperimentConfig): [string, string, string][] {
  * missing, and how to install it.
  */
 async function checkTorchEngine(config: ExperimentConfig): Promise<void> {
+  const unsupported = torchUnsupported(config);
+  if (unsupported) throw new ConfigError(...unsupported);
   const s = await torchEngineStatus();
   if (!s.ok) throw new ConfigError('train.engine', `the PyTorch engine is not available: ${s.reason}`);
   for (const [lib, why, pkg] of torchLibraries(config)) {
