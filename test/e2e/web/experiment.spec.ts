@@ -139,14 +139,15 @@ test('settings: the training engines, checked against the interpreter they name'
     console.log(`settings engines: no PyTorch engine on this machine (${text})`);
     return;
   }
+  const [, version, interpreter] = found as unknown as [string, string, string];
   // The interpreter the page names reports the torch version the page shows.
-  const probe = spawnSync(found[2], ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  expect(probe.stdout.trim()).toBe(found[1]);
+  const probe = spawnSync(interpreter, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  expect(probe.stdout.trim()).toBe(version);
   await expect(page.getByTestId('engine-devices')).toContainText('cpu (');
   // The Experiment view's engine field says the same.
   await page.getByTestId('nav-experiment').click();
   await quickMoons(page);
-  await expect(page.getByText(`pytorch here: torch ${found[1]}`)).toBeVisible();
+  await expect(page.getByText(`pytorch here: torch ${version}`)).toBeVisible();
 });
 
 test('every preset loads into the form as a valid config', async ({ page }) => {
