@@ -53,7 +53,12 @@ export async function runsCommand(ctx: Context): Promise<number> {
   const store = ctx.openStore({ create: false });
   if (!store) throw new NotFoundError('run', id, `there is no run store at ${ctx.dbPath}`);
   if (sub === 'show') return show(ctx, store, id);
-  if (sub === 'export') return args.has('archive') ? exportRunArchive(ctx, store, id) : args.has('dir') ? exportBundle(ctx, store, id) : exportRun(ctx, store, id);
+  if (sub === 'export')
+    return args.has('archive')
+      ? exportRunArchive(ctx, store, id)
+      : args.has('dir')
+        ? exportBundle(ctx, store, id)
+        : exportRun(ctx, store, id);
   if (sub === 'rename') {
     const run = new Runs(store).rename(id, name!.trim());
     ctx.out.result({ renamed: id, name: run.name }, () => `renamed run ${id} to ${run.name}`);
