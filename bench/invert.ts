@@ -9,6 +9,12 @@
  * decoding the latent back with the same solver (not timed), so a faster setting shows its cost; and
  * one field evaluation timed alone at batch 1 and at batch 2 (classifier-free guidance).
  *
+ * Where a timed inversion's time goes: `inFieldMs` is the time spent inside the field's calls
+ * (the U-Net and the prediction-to-velocity conversion), the rest is the solver's own tensor ops
+ * and host reads. dopri5's `nfePerAttempt` = (nfe - 2) / (accepted + rejected steps): 6 when the
+ * last stage of an accepted step is reused as the next step's first (FSAL), the 2 being f(t0)
+ * and the initial step-size probe.
+ *
  * Standalone: node ... --import ./scripts/ts-hooks.mjs bench/invert.ts [--repeats N] prints the JSON.
  */
 import { tf } from '../core/tf';
@@ -41,6 +47,16 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
     { name: 'rk4 20 steps', opts: { method: 'rk4', steps: 20, cond } },
   ];
   const ms = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const inField = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  let fieldMs = 0;
+  const timedField: typeof field = (xx, t, c) => {
+    const t0 = performance.now();
+    try {
+      return field(xx, t, c);
+    } finally {
+      fieldMs += performance.now() - t0;
+    }
+  };
   const info = new Map<string, { nfe: number; steps: number; rejected: number; psnr: number }>();
   try {
     for (const v of variants) {
@@ -56,10 +72,12 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
     }
     for (let r = 0; r < o.repeats; r++) {
       for (const v of r % 2 ? [...variants].reverse() : variants) {
+        fieldMs = 0;
         const t0 = performance.now();
-        const e = encode(field, x, v.opts);
+        const e = encode(timedField, x, v.opts);
         e.x.dataSync(); // the latent on the host, as the studio returns it
         ms.get(v.name)!.push(performance.now() - t0);
+        inField.get(v.name)!.push(fieldMs);
         e.x.dispose();
         log(`invert-image ${v.name} repeat ${r + 1}/${o.repeats}: ${round(ms.get(v.name)!.at(-1)!, 0)} ms`);
       }
@@ -87,7 +105,16 @@ export function benchInvert(o: InvertBenchOptions): Record<string, unknown> {
       results: variants.map((v) => {
         const t = timeStats(ms.get(v.name)!);
         const i = info.get(v.name)!;
-        return { solver: v.name, ...i, ms: t, msPerNfe: round(t.median / i.nfe, 2), goalMet: t.median < GOAL_MS };
+        const f = timeStats(inField.get(v.name)!);
+        return {
+          solver: v.name,
+          ...i,
+          ...(v.opts.method === 'dopri5' ? { nfePerAttempt: round((i.nfe - 2) / (i.steps + i.rejected), 3) } : {}),
+          ms: t,
+          msPerNfe: round(t.median / i.nfe, 2),
+          inFieldMs: f,
+          goalMet: t.median < GOAL_MS,
+        };
       }),
     };
   } finally {

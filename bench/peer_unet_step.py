@@ -11,11 +11,14 @@ unet: the MNIST preset's class-conditional U-Net (resources/presets/mnist.json: 
   "no label" class with p = 0.1, x_t = t x1 + (1 - t) x0, loss = mean |f(x_t, t, c) - (x1 - x0)|^2,
   backward, gradient clipping to norm 1, Adam (lr 1e-3, warm-up and cosine schedule), EMA 0.999.
   x1 is a fixed batch of random images in [-1, 1] with random labels (the cost does not depend on it).
+unet forward: the same U-Net's forward pass alone under torch.no_grad() (bench/unet-eval.ts): random
+  inputs x ~ N(0, I), t ~ U(0, 1), random labels, random weights (the cost does not depend on them).
 mlp sampling: the 2-D presets' MLP [x, emb32(t)] -> 256 -> 256 -> 256 -> 2 (SiLU) integrated with
   Euler steps from N(0, I) under torch.no_grad(), random weights.
 
 Protocol (as peer_mlp_step.py): one JSON line describing the setup, then one reply line per request:
   {"unet": 32, "threads": 2, "ms": 2000}  ->  {"unet": 32, "threads": 2, "steps": n, "sec": s, "loss": l}
+  {"forward": 16, "threads": 1, "ms": 1000}  ->  {"forward": 16, "threads": 1, "evals": n, "sec": s}
   {"sample": 10000, "steps": 100, "threads": 1, "repeats": 2}  ->  {"sample": ..., "sec": [s, ...]}
   {"params": true}  ->  {"unetParams": n, "mlpParams": n}
 Models are built and warmed up on first use. EOF ends it.
@@ -175,6 +178,23 @@ class UNetBench:
         return loss
 
 
+class UNetForward:
+    """The U-Net's forward pass at one batch size under torch.no_grad() (sampling, inversion)."""
+
+    def __init__(self, batch):
+        g = torch.Generator().manual_seed(2)
+        self.model = UNet().eval()
+        self.x = torch.randn(batch, 1, 28, 28, generator=g)
+        self.t = torch.rand(batch, generator=g)
+        self.labels = torch.randint(0, 10, (batch,), generator=g)
+        for _ in range(2):
+            self.run()
+
+    def run(self):
+        with torch.no_grad():
+            return self.model(self.x, self.t, self.labels)
+
+
 class Mlp(nn.Module):
     """[x, emb32(t)] -> 256 -> 256 -> 256 -> 2, SiLU (the 2-D presets' model, core/model/mlp.ts)."""
 
@@ -201,6 +221,7 @@ def sample_euler(model, n, steps, seed):
 def main():
     print(json.dumps({"ok": True, "torch": torch.__version__, "defaultThreads": torch.get_num_threads(), "python": sys.version.split()[0]}), flush=True)
     benches = {}
+    forwards = {}
     mlp = None
     for line in sys.stdin:
         if not line.strip():
@@ -210,6 +231,19 @@ def main():
         if "params" in req:
             m = UNet()
             print(json.dumps({"unetParams": sum(p.numel() for p in m.parameters()), "mlpParams": sum(p.numel() for p in Mlp().parameters())}), flush=True)
+            continue
+        if "forward" in req:
+            b = int(req["forward"])
+            fwd = forwards.get(b) or forwards.setdefault(b, UNetForward(b))
+            budget = float(req["ms"]) / 1000
+            n = 0
+            t0 = time.perf_counter()
+            while True:
+                fwd.run()
+                n += 1
+                if time.perf_counter() - t0 >= budget:
+                    break
+            print(json.dumps({"forward": b, "threads": torch.get_num_threads(), "evals": n, "sec": time.perf_counter() - t0}), flush=True)
             continue
         if "sample" in req:
             if mlp is None:

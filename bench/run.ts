@@ -5,7 +5,8 @@
  *     bench/run.ts [--only NAME[,NAME]] [--out FILE] [--rounds N] [--python PATH | --no-torch]
  *   npm run bench -- [same flags]
  *
- * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, invert-image, engine-step, sample-quality (see each module's comment).
+ * Benchmarks (NAME): mlp-step, sampling, moons-quality, unet-step, unet-eval, invert-image, engine-step, sample-quality (see each
+ * module's comment).
  * Without --out the document is written to bench/results/latest.json (tracked in git, so a change
  * in speed shows in review); with --only, the other benchmarks' entries already in that file are
  * kept, each entry carrying its own date. Runs on the backend the engine would pick
@@ -25,9 +26,10 @@ import { benchSampleQuality } from './sample-quality';
 import { benchMoonsQuality } from './moons';
 import { benchUnetStep } from './unet';
 import { benchInvert } from './invert';
+import { benchUnetEval } from './unet-eval';
 import { benchEngines } from './engines';
 
-const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'invert-image', 'engine-step', 'sample-quality'] as const;
+const NAMES = ['mlp-step', 'sampling', 'moons-quality', 'unet-step', 'unet-eval', 'invert-image', 'engine-step', 'sample-quality'] as const;
 type Name = (typeof NAMES)[number];
 
 interface Args {
@@ -95,6 +97,8 @@ async function runOne(name: Name, args: Args): Promise<Record<string, unknown>> 
       return benchMoonsQuality({ target: 0.01, evalEvery: 50, evalPoints: 1000, goalSec: 10, confirmEvals: 2 });
     case 'unet-step':
       return benchUnetStep({ batches: [32, 64], rounds: args.rounds, roundMs: 3000, python: args.python, threads: 2 });
+    case 'unet-eval':
+      return benchUnetEval({ batches: [1, 16, 64], rounds: args.rounds, roundMs: 1500, python: args.python, threads: 2 });
     case 'invert-image':
       return benchInvert({ repeats: args.rounds });
     case 'engine-step':
@@ -165,6 +169,13 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
     out[`unet-step batch ${r.batch} (ms/step, best)`] = {
       ...Object.fromEntries(Object.entries(r.msPerStep ?? {}).map(([k, v]) => [k, v?.best ?? null])),
       ratios: r.ratioOursOverTorch,
+    };
+  const ev = results['unet-eval'] as
+    { results?: { batch: number; msPerEval: Record<string, { best: number } | null>; ratioOursOverTorch1: unknown }[] } | undefined;
+  for (const r of ev?.results ?? [])
+    out[`unet-eval batch ${r.batch} (ms/eval, best)`] = {
+      ...Object.fromEntries(Object.entries(r.msPerEval ?? {}).map(([k, v]) => [k, v?.best ?? null])),
+      'engine/torch1': r.ratioOursOverTorch1,
     };
   const inv = results['invert-image'] as { results?: { solver: string; nfe: number; ms: { best: number; median: number } }[] } | undefined;
   for (const r of inv?.results ?? [])

@@ -138,8 +138,8 @@ function medianBandwidth(a: HostPoints, b: HostPoints, maxPoints = 1000): number
   return h > 0 ? h : 1;
 }
 
-/** Quickselect (Hoare partition, median-of-three): the k-th smallest value; reorders `v` in place. */
-function nthSmallest(v: Float64Array, k: number): number {
+/** Quickselect (Hoare partition, median-of-three): the k-th smallest value (0-based); reorders `v` in place. */
+export function nthSmallest(v: Float64Array, k: number): number {
   let lo = 0;
   let hi = v.length - 1;
   while (lo < hi) {

@@ -18,6 +18,7 @@
 import { ConfigError, ShapeError } from '../errors';
 import { Rng } from '../util/random';
 import { sqDist, toHostPair, toHostPoints, type HostPoints, type PointSet } from './points';
+import { nthSmallest } from './distances';
 
 /** Mean and unbiased covariance (row-major d x d) of a point set. */
 export interface Moments {
@@ -256,7 +257,7 @@ export function coverage(real: PointSet, fake: PointSet, opts: { k?: number; dim
   for (let i = 0; i < a.n; i++) {
     let c = 0;
     for (let j = 0; j < a.n; j++) if (j !== i) row[c++] = sqDist(a.data, i, a.data, j, d);
-    radius2[i] = kthSmallest(row, k - 1);
+    radius2[i] = nthSmallest(row, k - 1);
   }
   let covered = 0;
   let inside = 0;
@@ -271,30 +272,4 @@ export function coverage(real: PointSet, fake: PointSet, opts: { k?: number; dim
     if (hit) covered++;
   }
   return { coverage: covered / a.n, density: inside / (k * b.n), k };
-}
-
-/** The k-th smallest value (0-based) of `v` (reorders v), by quickselect. */
-function kthSmallest(v: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = v.length - 1;
-  while (lo < hi) {
-    const pivot = v[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (v[i]! < pivot) i++;
-      while (v[j]! > pivot) j--;
-      if (i <= j) {
-        const t = v[i]!;
-        v[i] = v[j]!;
-        v[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return v[k]!;
-  }
-  return v[k]!;
 }

@@ -28,8 +28,8 @@
  * Inference: when no gradient tape is recording and the backend is wasm, `apply` runs the same
  * function on the kernels of core/model/unet-kernels.ts (the embedding MLP in one kernel, GroupNorm
  * + time/class term + SiLU in one, each 3x3 conv with its skip conv or residual in one, on an FMA
- * GEMM; ~70 dispatches a forward pass instead of ~600). Measured on the shipped MNIST model at
- * batch 1: ~4.3 ms an evaluation instead of ~8.5-9 ms; outputs agree to ~4e-7 relative. Under
+ * GEMM; ~70 dispatches a forward pass instead of ~600; timings in `npm run bench -- --only
+ * unet-eval`, agreement with the stock layers in test/core/model/unet-infer.test.ts). Under
  * tf.grad / variableGrads the differentiable layers below run, as before.
  *
  * Training: `mseLossAndGrads` (VelocityModel's fast path, used by the trainer) computes the weighted

@@ -41,6 +41,7 @@ import type { Scheduler } from '../path/scheduler';
 import { Rng } from '../util/random';
 import { odeSolve } from './ode';
 import { RHO_MAX, timeGrid, type TimeGridKind } from './grids';
+import type { IntegrateResult } from './sample';
 
 export { SAMPLERS, type SamplerKind } from '../catalog';
 
@@ -97,21 +98,11 @@ export interface ModelSampleOptions {
   onStep?: (info: StepInfo) => void;
 }
 
-/** What `sampleModel` returns. */
-export interface ModelSampleResult {
-  /** x at the last grid time; the caller owns it. */
-  x: Tensor;
-  /** Network evaluations. */
-  nfe: number;
-  /** Steps taken (grid intervals; dopri5: accepted steps, plus a final denoising step). */
-  steps: number;
-  /** dopri5: rejected steps. */
-  rejected: number;
-  /** With returnTrajectory: x at every entry of `times` (first = a copy of the input); caller owns. */
-  trajectory?: Tensor[];
-  /** The grid. */
-  times: number[];
-}
+/**
+ * What `sampleModel` returns: the integrator's result (x at the last grid time, caller owns it; NFE;
+ * steps, where dopri5 also counts its final denoising step; rejected; trajectory; the grid).
+ */
+export type ModelSampleResult = IntegrateResult;
 
 /** True when the model needs the denoising step at the data end: its velocity is singular or stiff there. */
 export function endsWithDenoise(pm: PathModel, t: number): boolean {

@@ -11,6 +11,8 @@ import { encodePng } from '../data';
 import type { RunStore } from '../store';
 import type { RunRecord } from '../store/types';
 import { sampleView } from './views';
+import { checkpointModelFile } from '../models/model-file';
+import { FLOW_STUDIO_METADATA_KEY } from '../models/safetensors';
 
 type Kind = (typeof EXPORT_KINDS)[number];
 
@@ -262,8 +264,8 @@ export interface RunArchive {
 /**
  * The run as one zip archive, in a folder named after the run:
  * - config.json: the run's config (train it again with `flow-studio train --config`);
- * - model.json and weights.fst: the latest checkpoint's sampling weights (EMA when kept) in the Flow
- *   Studio tensor format (FST1, main/models/serialize.ts), with what they belong to;
+ * - model.json and model.safetensors: the latest checkpoint's sampling weights (EMA when kept) as a
+ *   safetensors model file (main/models/model-file.ts), with what they belong to;
  * - metrics.csv: every logged metric (step, name, value);
  * - samples.png and samples.csv: the latest stored sample (2D: a scatter plot with axes and its
  *   points; images: the grid);
@@ -285,21 +287,23 @@ export async function exportArchive(
 
   const ckpt = store.latestCheckpoint(run.id);
   if (ckpt) {
-    const ema = ckpt.ema && ckpt.ema.byteLength > 0 ? ckpt.ema : null;
+    // The same self-describing file as `runs export --model`: safetensors with the model's names and
+    // its config in the metadata, which the PyTorch engine and any safetensors reader load.
+    const { bytes, ema } = checkpointModelFile(ckpt, run);
     const model = {
       format: 'flow-studio-model',
-      formatVersion: 1,
+      formatVersion: 2,
       runId: run.id,
       name: run.name,
       step: ckpt.step,
       weights: ema ? 'ema' : 'model',
-      weightsFile: 'weights.fst',
-      tensorFormat: 'FST1: "FST1", u32 LE header length, JSON header [{name, dtype, shape, offset, bytes}], padding to 4, data',
+      weightsFile: 'model.safetensors',
+      tensorFormat: `safetensors (its "__metadata__"."${FLOW_STUDIO_METADATA_KEY}" holds the model config, shape and path)`,
       meta: ckpt.meta,
     };
     files.push(['model.json', text(`${JSON.stringify(model, null, 2)}\n`), true]);
-    files.push(['weights.fst', new Uint8Array(ema ?? ckpt.model), true]);
-  } else notes.push('No checkpoint yet: model.json, weights.fst and trajectories.csv are left out.');
+    files.push(['model.safetensors', bytes, true]);
+  } else notes.push('No checkpoint yet: model.json, model.safetensors and trajectories.csv are left out.');
 
   const rows = store.getMetrics(run.id).flatMap((s) => s.steps.map((step, i) => [step, s.name, s.values[i]!]));
   files.push(['metrics.csv', text(csv(['step', 'name', 'value'], rows)), true]);
@@ -345,8 +349,8 @@ export async function exportArchive(
     `status ${run.status}, step ${run.step}, exported ${now.toISOString()}`,
     '',
     'config.json       the experiment config (flow-studio train --config config.json trains it again)',
-    'model.json        what weights.fst holds: the step, EMA or raw weights, the model meta',
-    'weights.fst       the sampling weights in the Flow Studio tensor format (layout in model.json)',
+    'model.json        what model.safetensors holds: the step, EMA or raw weights, the model meta',
+    'model.safetensors the sampling weights (safetensors; the model config in its metadata)',
     'metrics.csv       every logged metric: step, name, value',
     'samples.png       the latest sample: 2D points plotted with axes, or the image grid',
     'samples.csv       the same 2D points: x, y',

@@ -38,11 +38,10 @@ import { runModel } from '../models/load';
 import { engineEnv, findTorchPython, type TorchPython } from '../runtime/python';
 import { selectBackend } from '../runtime/backend';
 import { divergedMessage } from './diverged';
-import { LeaseHeartbeat, moveTo, reflowPairs, straightnessOf, type ControlState } from './train-job';
+import { moveTo, RunEnding, type Summary } from './ending';
+import { LeaseHeartbeat, reflowPairs, straightnessOf, type ControlState } from './train-job';
 import { metricRows, numberOrNaN, parseEngineLine, storeCheckpointFile, storeSampleFile, type EngineEvent } from './torch-ingest';
 import type { Control, FinalStatus, TorchBackendInfo, TrainJob, WorkerEvent } from './protocol';
-
-type Summary = Record<string, number | string | null>;
 
 /** Lines of the engine's stderr kept for messages (the end is what tells why it stopped). */
 const STDERR_KEEP = 6000;
@@ -90,7 +89,7 @@ class TorchRun {
   private engineError: string | null = null;
   private readonly warnings: string[] = [];
   /** Set once the run's one 'finished' event is posted. */
-  private final: FinalStatus | null = null;
+  private readonly ending: RunEnding;
   /** A reason the studio stopped the engine (a checkpoint that is not finite, a lost lease). */
   private stopped: { status: 'diverged' | 'failed'; message: string } | null = null;
   private resumeWarnings: string[] = [];
@@ -107,6 +106,7 @@ class TorchRun {
     adoptProcessNonce(job.ownerNonce);
     this.runId = job.runId;
     this.store = RunStore.open(job.dbPath, { verify: false });
+    this.ending = new RunEnding(this.store, this.runId, post);
   }
 
   async execute(): Promise<FinalStatus> {
@@ -284,7 +284,7 @@ class TorchRun {
       child.stdin!.end();
     }
     const exit = await exited;
-    if (this.final) return this.final;
+    if (this.ending.status) return this.ending.status;
     if (this.stopped?.status === 'diverged') return this.finishDiverged(this.step, {}, this.stopped.message, true);
     if (this.stopped) return this.finishFailed(this.stopped.message);
     return this.finishFailed(this.deathMessage(exit));
@@ -499,33 +499,17 @@ class TorchRun {
 
   // ------------------------------------------------------------------------------------ finish
 
-  /** Diverged: the message says which finite checkpoint is left (diverged.ts), unless `said` already. */
   private finishDiverged(step: number, summary: Summary, what: string, said = false): FinalStatus {
     // The engine's message ends "the last good checkpoint is kept"; the store says which one that is.
-    const msg = said ? what : divergedMessage(this.store, this.runId, what.replace(/; the last good checkpoint is kept$/, ''));
-    try {
-      moveTo(this.store, this.runId, 'diverged', { error: msg });
-    } catch {
-      // held by another process, or deleted
-    }
-    return this.finish('diverged', step, summary, msg);
+    return this.ending.diverged(step, summary, said ? what : what.replace(/; the last good checkpoint is kept$/, ''), said);
   }
 
   private finishFailed(msg: string, step = this.step): FinalStatus {
-    try {
-      moveTo(this.store, this.runId, 'failed', { error: msg });
-    } catch {
-      // the run may be gone (deleted while training), or held by another process
-    }
-    return this.finish('failed', step, {}, msg);
+    return this.ending.failed(msg, step);
   }
 
-  /** The one 'finished' event of the run. */
   private finish(status: FinalStatus, step: number, summary: Summary, error?: string): FinalStatus {
-    if (this.final) return this.final;
-    this.final = status;
-    this.post({ type: 'finished', runId: this.runId, status, step, summary, ...(error !== undefined ? { error } : {}) });
-    return status;
+    return this.ending.finish(status, step, summary, error);
   }
 }
 

@@ -42,7 +42,8 @@ import { imageGridPng } from '../data';
 import { selectBackend, type BackendInfo } from '../runtime/backend';
 import { loadExperimentData } from './sources';
 import { blobsToState, loadNewestUsable, NonFiniteCheckpointError, stateToBlobs } from '../models/state';
-import { divergedMessage, StateDivergedError } from './diverged';
+import { StateDivergedError } from './diverged';
+import { moveTo, RunEnding, type Summary } from './ending';
 import { createParallelTrainer, measureIdleCores, resolveThreads, type ParallelTrainer } from './parallel';
 import type { Control, FinalStatus, TrainJob, WorkerEvent } from './protocol';
 
@@ -90,8 +91,6 @@ const SMOOTHING = 0.98;
 /** Metric rows are flushed when this many are pending, or after FLUSH_MS. */
 const FLUSH_ROWS = 300;
 const FLUSH_MS = 1000;
-
-type Summary = Record<string, number | string | null>;
 
 /**
  * Metric rows waiting for the next flush: one transaction per flush instead of one per value is what
@@ -207,6 +206,7 @@ class TrainRun {
   private disposeModel: (() => void) | null = null;
   private p: Prepared | null = null;
   private readonly metrics: MetricsBuffer;
+  private readonly ending: RunEnding;
   private smoothed = NaN;
   private lastLoss = NaN;
   private lastLr = 0;
@@ -221,6 +221,7 @@ class TrainRun {
     // The host that started this worker verified the file; a second full check would only cost time.
     this.store = RunStore.open(job.dbPath, { verify: false });
     this.metrics = new MetricsBuffer(this.store, this.runId);
+    this.ending = new RunEnding(this.store, this.runId, post);
   }
 
   /** Prepares and trains the run; every way it ends is reported as one 'finished' event. */
@@ -569,26 +570,16 @@ class TrainRun {
     return this.finish(status, this.p!.trainer.stepCount, summary);
   }
 
-  /** Diverged: the message says which finite checkpoint is left (diverged.ts). */
   private finishDiverged(step: number, summary: Summary, what: string): FinalStatus {
-    const msg = divergedMessage(this.store, this.runId, what);
-    moveTo(this.store, this.runId, 'diverged', { error: msg });
-    return this.finish('diverged', step, summary, msg);
+    return this.ending.diverged(step, summary, what);
   }
 
   private finishFailed(msg: string, step = this.p?.trainer.stepCount ?? 0): FinalStatus {
-    try {
-      moveTo(this.store, this.runId, 'failed', { error: msg });
-    } catch {
-      // the run may be gone (deleted while training), or held by another process
-    }
-    return this.finish('failed', step, {}, msg);
+    return this.ending.failed(msg, step);
   }
 
-  /** The one 'finished' event of the run. */
   private finish(status: FinalStatus, step: number, summary: Summary, error?: string): FinalStatus {
-    this.post({ type: 'finished', runId: this.runId, status, step, summary, ...(error !== undefined ? { error } : {}) });
-    return status;
+    return this.ending.finish(status, step, summary, error);
   }
 }
 
@@ -664,17 +655,4 @@ function finalPointMetrics(
   } finally {
     tf.dispose([r.x, r.x0, fresh, ...(r.trajectory ?? [])]);
   }
-}
-
-/** setStatus, tolerating "already there" (a resumed run may already be 'running'). */
-export function moveTo(
-  store: RunStore,
-  runId: string,
-  to: Parameters<RunStore['setStatus']>[1],
-  opts: Parameters<RunStore['setStatus']>[2],
-): void {
-  const cur = store.getRun(runId).status;
-  if (cur === to) return;
-  if (to === 'running' && (cur === 'failed' || cur === 'cancelled')) store.setStatus(runId, 'queued');
-  store.setStatus(runId, to, opts);
 }

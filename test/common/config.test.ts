@@ -130,8 +130,17 @@ const FULL: Obj[] = [
     coupling: { kind: 'independent', reg: 0.05, classAware: false },
     model: mlp,
   },
+  {
+    ...common,
+    data: { kind: 'toy2d', name: '8gaussians' },
+    source: { kind: 'gaussian' },
+    path: { kind: 'affine', scheduler: { kind: 'sub-vp', betaMin: 0.1, betaMax: 20 } },
+    prediction: 'score',
+    coupling: { kind: 'independent', reg: 0.05, classAware: false },
+    model: mlp,
+  },
 ];
-// The last one has a VE path and a data source, which cannot train (see the rules below): as a
+// FULL[6] has a VE path and a data source, which cannot train (see the rules below): as a
 // full config for the key walk it keeps the data source's points union member, with a Gaussian source.
 FULL[6]!.source = { kind: 'gaussian' };
 const sourceOfPoints = { ...FULL[2]!, source: { kind: 'data', data: { kind: 'points', points: [[3, 3]] } } };

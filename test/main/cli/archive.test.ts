@@ -4,6 +4,7 @@
 // CSV) and trajectories, each agreeing with what `runs show`/`runs export` report. Skipped where
 // python3 or unzip is missing.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, freshHome, jsonOf, show, writeJson } from './helpers';
@@ -13,10 +14,10 @@ const haveUnzip = spawnSync('unzip', ['-v'], { encoding: 'utf8' }).status === 0;
 
 /** Everything Python reads out of the archive: names, the parsed JSON and CSV files, PNG headers. */
 const READER = String.raw`
-import csv, io, json, struct, sys, zipfile
+import base64, csv, io, json, struct, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 assert z.testzip() is None, 'a CRC does not match'
-out = {'names': z.namelist(), 'json': {}, 'csv': {}, 'png': {}, 'magic': {}, 'text': {}}
+out = {'names': z.namelist(), 'json': {}, 'csv': {}, 'png': {}, 'magic': {}, 'text': {}, 'safetensors': {}, 'bytes': {}}
 for n in z.namelist():
     data = z.read(n)
     base = n.split('/', 1)[1]
@@ -30,6 +31,15 @@ for n in z.namelist():
         out['png'][base] = {'width': w, 'height': h, 'depth': depth, 'colour': colour}
     elif n.endswith('.txt'):
         out['text'][base] = data.decode('utf8')
+    elif n.endswith('.safetensors'):
+        # The safetensors layout read by hand (u64 LE header length, JSON header, data), so no library is needed.
+        (hlen,) = struct.unpack('<Q', data[:8])
+        header = json.loads(data[8:8 + hlen])
+        meta = header.pop('__metadata__', {})
+        end = max(t['data_offsets'][1] for t in header.values())
+        assert 8 + hlen + end == len(data), 'data length'
+        out['bytes'][base] = base64.b64encode(data).decode('ascii')
+        out['safetensors'][base] = {'tensors': {k: t['shape'] for k, t in header.items()}, 'meta': json.loads(meta['flow_studio'])}
     else:
         out['magic'][base] = data[:4].decode('latin1')
 print(json.dumps(out))
@@ -42,6 +52,8 @@ interface Read {
   png: Record<string, { width: number; height: number; depth: number; colour: number }>;
   magic: Record<string, string>;
   text: Record<string, string>;
+  bytes: Record<string, string>;
+  safetensors: Record<string, { tensors: Record<string, number[]>; meta: { step: number; ema: boolean; runId: string } }>;
 }
 
 describe.skipIf(!havePython || !haveUnzip)('runs export --archive', () => {
@@ -75,7 +87,16 @@ describe.skipIf(!havePython || !haveUnzip)('runs export --archive', () => {
   it('holds every part, in a folder named after the run, and Info-ZIP tests it clean', () => {
     expect(read.names.map((n) => n.split('/')[0])).toEqual(read.names.map(() => 'archive-test'));
     expect(read.names.map((n) => n.split('/')[1]).sort()).toEqual(
-      ['README.txt', 'config.json', 'metrics.csv', 'model.json', 'samples.csv', 'samples.png', 'trajectories.csv', 'weights.fst'].sort(),
+      [
+        'README.txt',
+        'config.json',
+        'metrics.csv',
+        'model.json',
+        'samples.csv',
+        'samples.png',
+        'trajectories.csv',
+        'model.safetensors',
+      ].sort(),
     );
     const t = spawnSync('unzip', ['-t', archive], { encoding: 'utf8' });
     expect(t.status, t.stdout + t.stderr).toBe(0);
@@ -94,12 +115,19 @@ describe.skipIf(!havePython || !haveUnzip)('runs export --archive', () => {
     expect(rows[0]).toEqual(['step', 'name', 'value']);
     const expected = exported.metrics.flatMap((m) => m.steps.map((s, i) => [String(s), m.name, m.values[i]!] as const));
     expect(rows.slice(1).map(([s, n, v]) => [s, n, Number(v)])).toEqual(expected.map(([s, n, v]) => [s, n, v]));
-    expect(read.magic['weights.fst']).toBe('FST1');
+    // The weights: the same model file as `runs export --model` (safetensors, the model config in its metadata).
+    const file = join(home, 'out', 'model.safetensors');
+    const m = await cli(['runs', 'export', runId, '--model', file, '--json'], { home });
+    expect(m.code, show(m)).toBe(0);
+    expect(readFileSync(file)).toEqual(Buffer.from(read.bytes['model.safetensors']!, 'base64'));
+    const st = read.safetensors['model.safetensors']!;
+    expect(st.meta).toMatchObject({ step: shown.checkpoints.at(-1)!.step, ema: true, runId });
+    expect(Object.keys(st.tensors).length).toBeGreaterThan(0);
     expect(read.json['model.json']).toMatchObject({
       runId,
       step: shown.checkpoints.at(-1)!.step,
       weights: 'ema',
-      weightsFile: 'weights.fst',
+      weightsFile: 'model.safetensors',
     });
   });
 

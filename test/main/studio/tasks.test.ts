@@ -78,7 +78,7 @@ describe('exportArchive', () => {
     expect(f.name).toBe('tasks.zip');
     const files = unzipSync(new Uint8Array(Buffer.from(f.base64, 'base64')));
     expect(Object.keys(files).sort()).toEqual(
-      ['README.txt', 'config.json', 'metrics.csv', 'model.json', 'samples.csv', 'samples.png', 'trajectories.csv', 'weights.fst']
+      ['README.txt', 'config.json', 'metrics.csv', 'model.json', 'samples.csv', 'samples.png', 'trajectories.csv', 'model.safetensors']
         .map((n) => `tasks/${n}`)
         .sort(),
     );

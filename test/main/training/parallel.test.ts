@@ -40,8 +40,11 @@ function moonsSpec(batch: number, steps = 100): TrainSpec {
   return p.value;
 }
 
+/** The spec's own moons (its noise, as the replicas load it from spec.data), not the dataset default. */
+const moonsOf = (spec: TrainSpec) => toy2dSource('moons', { noise: (spec.data as { noise?: number }).noise });
+
 function makeTrainer(spec: TrainSpec): Trainer {
-  return createTrainer({ spec, model: createModel(modelConfigFor(spec.model, [2], 0), 1), target: toy2dSource('moons') });
+  return createTrainer({ spec, model: createModel(modelConfigFor(spec.model, [2], 0), 1), target: moonsOf(spec) });
 }
 
 const dataOf = (spec: TrainSpec): ReplicaData => ({ kind: 'experiment', data: spec.data, source: spec.source });
@@ -172,7 +175,7 @@ describe('createParallelTrainer', () => {
     for (let i = 0; i < 20; i++) expect((await parFirst.step()).loss).toBe(all[i]);
     await parFirst.close();
     const state = first.getState();
-    const resumed = createTrainer({ spec, model: createModel(modelConfigFor(spec.model, [2], 0), 77), target: toy2dSource('moons') });
+    const resumed = createTrainer({ spec, model: createModel(modelConfigFor(spec.model, [2], 0), 77), target: moonsOf(spec) });
     resumed.setState(state);
     state.forEach((t) => t.dispose());
     const parResumed = await createParallelTrainer(resumed, { threads: 2, data: dataOf(spec), backend: 'wasm' });
