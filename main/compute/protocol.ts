@@ -21,6 +21,7 @@ import {
   type Replies,
   type SampleResult,
   type TrainingEstimate,
+  type TaskEstimate,
 } from '../../common/contract';
 import {
   latentResultSchema,
@@ -67,6 +68,8 @@ export const TASK_ARGS = {
   'latent-models': none,
   /** A few timed training steps of a config (main/studio/estimate.ts). */
   estimate: z.strictObject({ config: z.unknown() }),
+  /** How long a sample would take (main/compute/estimate-task.ts): the contract's sample estimate, by runId. */
+  'estimate-task': contract.estimateTask.request.options[0].omit({ id: true, kind: true }).extend(onRun),
 };
 
 export type TaskName = keyof typeof TASK_ARGS;
@@ -88,6 +91,7 @@ export interface TaskResults {
   'latent-export': LatentFile[];
   'latent-models': LatentModelInfo[];
   estimate: TrainingEstimate;
+  'estimate-task': TaskEstimate;
 }
 export type TaskResult<N extends TaskName> = TaskResults[N];
 // Every task has a result type and no other name does: one added to one table only fails to compile.
