@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { SAMPLERS, schedulerSchema, SOLVERS, TIME_GRIDS } from './config';
 import type { FieldIssue } from './config';
-import { latentResultSchema, latentTaskSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
+import { latentResultSchema, latentTaskSchema, solverSpecSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
 import type { RunListItem, RunStatus } from './runs';
 
 /** The result of each latent op. */
@@ -172,6 +172,24 @@ export const contract = {
       sampleRequestSchema
         .pick({ id: true, solver: true, steps: true, grid: true, n: true, cfg: true, scheduler: true })
         .extend({ kind: z.literal('sample') }),
+      z
+        .object({
+          kind: z.literal('latent'),
+          model: modelSpecSchema,
+          /** The latent tools an estimate is made for (the others are quick or have their own budget). */
+          op: z.enum(['invert', 'interpolate', 'class-swap']),
+          /** Images the tool inverts (interpolate: its two ends). */
+          images: int(1, 256),
+          /** interpolate: frames per path (both paths are decoded). */
+          frames: int(2, 256).optional(),
+          solver: solverSpecSchema,
+          /** invert: the bits/dim estimate's Hutchinson probes and repeats. */
+          bitsPerDim: z
+            .object({ probes: int(1, 100).optional(), repeats: int(1, 100).optional() })
+            .strict()
+            .optional(),
+        })
+        .strict(),
     ]),
   },
   /** Cancels any task started with a taskId (sampling, a latent computation). */

@@ -14,6 +14,12 @@
  * - dopri5: adaptive, so the NFE of this model's last dopri5 sample when there is one ('measured'),
  *   else a typical range DOPRI5_TYPICAL_NFE ('typical').
  * - the exponential and stochastic samplers: one to two evaluations per step ('typical').
+ *
+ * A latent tool (main/latent) is a list of ODE solves, each on a batch: invert = encode + decode of
+ * its images, plus `repeats` likelihood solves for bits/dim, each evaluation a forward pass and one
+ * backward pass (a VJP) per Hutchinson probe; interpolate = encode of its 2 ends + decode of
+ * frames x 2 paths; class-swap = encode + decode. A fixed-step solve makes steps x stages evaluations
+ * of the field (core/inversion/encode: one grid interval per step), dopri5 a typical range.
  */
 import { tf, type Tensor } from '../../core/tf';
 import { ConfigError } from '../../core/errors';
@@ -24,6 +30,7 @@ import { Rng } from '../../core/util/random';
 import { underScheduler } from '../models/under-scheduler';
 import type { TaskEstimate } from '../../common/contract';
 import { runModel, type LoadedModel } from '../models/load';
+import { modelFor } from './latent';
 import type { RunStore } from '../store';
 import type { ParsedTaskArgs } from './protocol';
 
@@ -110,9 +117,17 @@ export function recordSampleNfe(m: LoadedModel, solver: string, nfe: number): vo
   if (solver === 'dopri5') dopri5Nfe.set(modelKey(m), nfe);
 }
 
-/** Times one evaluation of the model's field (guidance weight cfg) on a batch of n; cached. */
-export function secondsPerEvaluation(m: LoadedModel, n: number, cfg: number | undefined): { seconds: number; cached: boolean } {
-  const key = `${modelKey(m)}|${n}|${cfg ?? 'run'}`;
+/**
+ * Times one evaluation of the model's field (guidance weight cfg) on a batch of n; with `vjp`, the
+ * evaluation and one vector-Jacobian product (what a Hutchinson divergence probe costs). Cached.
+ */
+export function secondsPerEvaluation(
+  m: LoadedModel,
+  n: number,
+  cfg: number | undefined,
+  vjp = false,
+): { seconds: number; cached: boolean } {
+  const key = `${modelKey(m)}|${n}|${cfg ?? 'run'}|${vjp ? 'vjp' : 'forward'}`;
   const hit = evalCost.get(key);
   if (hit !== undefined) return { seconds: hit, cached: true };
   const field = m.field(cfg);
@@ -127,8 +142,9 @@ export function secondsPerEvaluation(m: LoadedModel, n: number, cfg: number | un
       : undefined;
   const t = (m.timeRange.lo + m.timeRange.hi) / 2;
   // Reading the result back waits for the device, so each call is timed to its end.
+  const probe = vjp ? tf.randomNormal([n, ...m.shape]) : null;
   const call = (): void => {
-    const v: Tensor = field(x, t, cond);
+    const v: Tensor = probe ? tf.tidy(() => tf.grad((y: Tensor) => tf.sum(tf.mul(field(y, t, cond), probe)))(x)) : field(x, t, cond);
     v.dataSync();
     v.dispose();
   };
@@ -148,6 +164,7 @@ export function secondsPerEvaluation(m: LoadedModel, n: number, cfg: number | un
   } finally {
     x.dispose();
     cond?.dispose();
+    probe?.dispose();
   }
 }
 
@@ -185,4 +202,53 @@ export function estimateSample(store: RunStore, req: ParsedTaskArgs<'estimate-ta
   } finally {
     trained.dispose();
   }
+}
+
+/** Field evaluations of one solve with `spec`, and whether that count is exact. */
+function solveEvaluations(spec: { method: string; steps?: number | undefined }): { nfe: [number, number]; basis: TaskEstimate['basis'] } {
+  if (isOneOf(FIXED_STEP_METHODS, spec.method) && spec.steps !== undefined) {
+    const n = spec.steps * STAGE_NODES[spec.method].length;
+    return { nfe: [n, n], basis: 'counted' };
+  }
+  return { nfe: DOPRI5_TYPICAL_NFE, basis: 'typical' };
+}
+
+/** bits/dim's solver when the request names none (main/latent/invert.ts BPD_SOLVER): dopri5. */
+const BPD_DEFAULT = { method: 'dopri5' };
+
+/** The estimate of a latent tool on its model (module comment). */
+export function estimateLatent(store: RunStore, req: ParsedTaskArgs<'estimate-latent'>): TaskEstimate {
+  const m = modelFor(store, req.model);
+  const solve = solveEvaluations(req.solver);
+  // [batch, solves, evaluation counts, with a VJP per probe]
+  const parts: { batch: number; solves: number; nfe: [number, number]; probes: number }[] = [];
+  let basis = solve.basis;
+  if (req.op === 'interpolate') {
+    parts.push({ batch: 2, solves: 1, nfe: solve.nfe, probes: 0 });
+    parts.push({ batch: 2 * (req.frames ?? 8), solves: 1, nfe: solve.nfe, probes: 0 });
+  } else {
+    parts.push({ batch: req.images, solves: 2, nfe: solve.nfe, probes: 0 });
+  }
+  if (req.op === 'invert' && req.bitsPerDim) {
+    const bpd = solveEvaluations(req.solver.method === 'dopri5' ? req.solver : BPD_DEFAULT);
+    if (bpd.basis !== 'counted') basis = 'typical';
+    parts.push({ batch: req.images, solves: req.bitsPerDim.repeats ?? 1, nfe: bpd.nfe, probes: req.bitsPerDim.probes ?? 1 });
+  }
+  const seconds: [number, number] = [0, 0];
+  const nfe: [number, number] = [0, 0];
+  let timedNow = false;
+  let first: number | null = null;
+  for (const p of parts) {
+    const fwd = secondsPerEvaluation(m, p.batch, undefined, false);
+    const vjp = p.probes > 0 ? secondsPerEvaluation(m, p.batch, undefined, true) : null;
+    timedNow ||= !fwd.cached || (vjp !== null && !vjp.cached);
+    // An evaluation with probes: the forward pass and one VJP per probe.
+    const per = vjp ? fwd.seconds + p.probes * Math.max(0, vjp.seconds - fwd.seconds) : fwd.seconds;
+    first ??= per;
+    for (const k of [0, 1] as const) {
+      nfe[k] += p.solves * p.nfe[k];
+      seconds[k] += p.solves * p.nfe[k] * per;
+    }
+  }
+  return { secondsPerEvaluation: first ?? 0, batch: parts[0]!.batch, nfe, seconds, basis, timedNow };
 }

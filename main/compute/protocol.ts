@@ -70,6 +70,8 @@ export const TASK_ARGS = {
   estimate: z.strictObject({ config: z.unknown() }),
   /** How long a sample would take (main/compute/estimate-task.ts): the contract's sample estimate, by runId. */
   'estimate-task': contract.estimateTask.request.options[0].omit({ id: true, kind: true }).extend(onRun),
+  /** How long a latent tool would take (main/compute/estimate-task.ts): the contract's latent estimate. */
+  'estimate-latent': contract.estimateTask.request.options[1].omit({ kind: true }),
 };
 
 export type TaskName = keyof typeof TASK_ARGS;
@@ -92,6 +94,7 @@ export interface TaskResults {
   'latent-models': LatentModelInfo[];
   estimate: TrainingEstimate;
   'estimate-task': TaskEstimate;
+  'estimate-latent': TaskEstimate;
 }
 export type TaskResult<N extends TaskName> = TaskResults[N];
 // Every task has a result type and no other name does: one added to one table only fails to compile.

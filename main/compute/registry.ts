@@ -10,7 +10,7 @@ import { sampleQualityTask } from './quality';
 import { latentExport, latentModels, latentRun, latentSave } from './latent';
 import { sharedCancel } from '../latent';
 import { estimateTraining } from '../studio/estimate';
-import { estimateSample } from './estimate-task';
+import { estimateLatent, estimateSample } from './estimate-task';
 import type { ParsedTaskArgs, TaskName, TaskProgress, TaskResult } from './protocol';
 
 /** Progress of a task: what a long latent computation reports (stage, fraction done, NFE so far). */
@@ -39,4 +39,5 @@ export const TASKS: { [N in TaskName]: Task<N> } = {
   'latent-models': (store) => latentModels(store),
   estimate: (_store, args) => estimateTraining(args.config),
   'estimate-task': (store, args) => estimateSample(store, args),
+  'estimate-latent': (store, args) => estimateLatent(store, args),
 };

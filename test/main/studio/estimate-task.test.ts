@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyMoons } from '../training/helpers';
 import { freshStudio } from './helpers';
 import type { RunDetail } from '../../../common/contract';
+import type { ClassSwapResult, InterpolateResult, InvertResult, LatentImage } from '../../../common/latent';
 import { FIXED_STEP_METHODS } from '../../../core/catalog';
 
 let studio: ReturnType<typeof freshStudio>;
@@ -64,4 +65,46 @@ describe('estimateTask: sample', () => {
     const bad = await studio.service.call('estimateTask', { kind: 'sample', id: 'nope' });
     expect(bad).toMatchObject({ ok: false });
   });
+});
+
+describe('estimateTask: latent tools on the shipped MNIST model', () => {
+  it('counts the evaluations invert, interpolate and class-swap then report, and prices bits/dim higher', async () => {
+    const model = 'shipped:mnist';
+    const pick = async (classId: number) =>
+      (await studio.call('latentRun', { model, task: { op: 'pick', source: { kind: 'dataset', classId, index: 0 } } })) as LatentImage;
+    const [a, b] = [await pick(3), await pick(7)];
+    const solver = { method: 'heun' as const, steps: 3 };
+
+    const inv = await studio.call('estimateTask', { kind: 'latent', model, op: 'invert', images: 1, solver });
+    const invRun = (await studio.call('latentRun', { model, task: { op: 'invert', request: { images: [a], solver } } })) as InvertResult;
+    expect(inv.basis).toBe('counted');
+    expect(inv.nfe).toEqual([invRun.encode.nfe + invRun.decode.nfe, invRun.encode.nfe + invRun.decode.nfe]);
+
+    const frames = 3;
+    const itp = await studio.call('estimateTask', { kind: 'latent', model, op: 'interpolate', images: 2, frames, solver });
+    const itpRun = (await studio.call('latentRun', {
+      model,
+      task: { op: 'interpolate', request: { a, b, frames, solver, classLabel: null } },
+    })) as InterpolateResult;
+    expect(itp.nfe[0]).toBe(itpRun.encode.nfe + itpRun.decode.nfe);
+
+    const cs = await studio.call('estimateTask', { kind: 'latent', model, op: 'class-swap', images: 1, solver });
+    const csRun = (await studio.call('latentRun', {
+      model,
+      task: { op: 'class-swap', request: { images: [a], toClass: 5, solver } },
+    })) as ClassSwapResult;
+    expect(cs.nfe[0]).toBe(csRun.encode.nfe + csRun.decode.nfe);
+
+    // bits/dim with a fixed-step solver: counted, and each evaluation adds a backward pass per probe.
+    const bpd = await studio.call('estimateTask', {
+      kind: 'latent',
+      model,
+      op: 'invert',
+      images: 1,
+      solver,
+      bitsPerDim: { probes: 2, repeats: 1 },
+    });
+    expect(bpd.basis).toBe('typical'); // bits/dim solves with dopri5 unless the inversion does
+    expect(bpd.seconds[0]).toBeGreaterThan(inv.seconds[0]);
+  }, 120_000);
 });
