@@ -183,6 +183,8 @@ export const contract = {
           /** interpolate: frames per path (both paths are decoded). */
           frames: int(2, 256).optional(),
           solver: solverSpecSchema,
+          /** Guidance weight of the decoding field (default as the tool's: class-swap 1, the others 0). */
+          cfg: z.number().min(0).max(20).optional(),
           /** invert: the bits/dim estimate's Hutchinson probes and repeats. */
           bitsPerDim: z
             .object({ probes: int(1, 100).optional(), repeats: int(1, 100).optional() })

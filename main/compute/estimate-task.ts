@@ -220,27 +220,31 @@ const BPD_DEFAULT = { method: 'dopri5' };
 export function estimateLatent(store: RunStore, req: ParsedTaskArgs<'estimate-latent'>): TaskEstimate {
   const m = modelFor(store, req.model);
   const solve = solveEvaluations(req.solver);
-  // [batch, solves, evaluation counts, with a VJP per probe]
-  const parts: { batch: number; solves: number; nfe: [number, number]; probes: number }[] = [];
+  // Encoding uses the plain field (guidance 0) but in invert, which solves every way at its cfg;
+  // decoding uses the request's cfg, by default the tool's (main/latent: class-swap 1, the others 0).
+  const cfg = req.cfg ?? (req.op === 'class-swap' ? 1 : 0);
+  const encCfg = req.op === 'invert' ? cfg : 0;
+  const parts: { batch: number; solves: number; nfe: [number, number]; probes: number; cfg: number }[] = [];
   let basis = solve.basis;
   if (req.op === 'interpolate') {
-    parts.push({ batch: 2, solves: 1, nfe: solve.nfe, probes: 0 });
-    parts.push({ batch: 2 * (req.frames ?? 8), solves: 1, nfe: solve.nfe, probes: 0 });
+    parts.push({ batch: 2, solves: 1, nfe: solve.nfe, probes: 0, cfg: 0 });
+    parts.push({ batch: 2 * (req.frames ?? 8), solves: 1, nfe: solve.nfe, probes: 0, cfg });
   } else {
-    parts.push({ batch: req.images, solves: 2, nfe: solve.nfe, probes: 0 });
+    parts.push({ batch: req.images, solves: 1, nfe: solve.nfe, probes: 0, cfg: encCfg });
+    parts.push({ batch: req.images, solves: 1, nfe: solve.nfe, probes: 0, cfg });
   }
   if (req.op === 'invert' && req.bitsPerDim) {
     const bpd = solveEvaluations(req.solver.method === 'dopri5' ? req.solver : BPD_DEFAULT);
     if (bpd.basis !== 'counted') basis = 'typical';
-    parts.push({ batch: req.images, solves: req.bitsPerDim.repeats ?? 1, nfe: bpd.nfe, probes: req.bitsPerDim.probes ?? 1 });
+    parts.push({ batch: req.images, solves: req.bitsPerDim.repeats ?? 1, nfe: bpd.nfe, probes: req.bitsPerDim.probes ?? 1, cfg });
   }
   const seconds: [number, number] = [0, 0];
   const nfe: [number, number] = [0, 0];
   let timedNow = false;
   let first: number | null = null;
   for (const p of parts) {
-    const fwd = secondsPerEvaluation(m, p.batch, undefined, false);
-    const vjp = p.probes > 0 ? secondsPerEvaluation(m, p.batch, undefined, true) : null;
+    const fwd = secondsPerEvaluation(m, p.batch, p.cfg, false);
+    const vjp = p.probes > 0 ? secondsPerEvaluation(m, p.batch, p.cfg, true) : null;
     timedNow ||= !fwd.cached || (vjp !== null && !vjp.cached);
     // An evaluation with probes: the forward pass and one VJP per probe.
     const per = vjp ? fwd.seconds + p.probes * Math.max(0, vjp.seconds - fwd.seconds) : fwd.seconds;
