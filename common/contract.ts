@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { SAMPLERS, schedulerSchema, SOLVERS, TIME_GRIDS } from './config';
 import type { FieldIssue } from './config';
-import { latentResultSchema, latentTaskSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
+import { latentResultSchema, latentTaskSchema, solverSpecSchema, type LatentOp, type LatentTask, type LatentTaskResults } from './latent';
 import type { RunListItem, RunStatus } from './runs';
 
 /** The result of each latent op. */
@@ -162,6 +162,38 @@ export const contract = {
    * extrapolates to train.steps: what the Experiment view shows before an expensive run.
    */
   estimateTraining: { channel: 'config:estimate', request: z.object({ config: z.unknown() }).strict() },
+  /**
+   * How long a task would take, before it runs (main/compute/estimate-task.ts): the model's cost per
+   * evaluation, timed once per model and batch, times the task's number of evaluations.
+   */
+  estimateTask: {
+    channel: 'tasks:estimate',
+    request: z.discriminatedUnion('kind', [
+      sampleRequestSchema
+        .pick({ id: true, solver: true, steps: true, grid: true, n: true, cfg: true, scheduler: true })
+        .extend({ kind: z.literal('sample') }),
+      z
+        .object({
+          kind: z.literal('latent'),
+          model: modelSpecSchema,
+          /** The latent tools an estimate is made for (the others are quick or have their own budget). */
+          op: z.enum(['invert', 'interpolate', 'class-swap']),
+          /** Images the tool inverts (interpolate: its two ends). */
+          images: int(1, 256),
+          /** interpolate: frames per path (both paths are decoded). */
+          frames: int(2, 256).optional(),
+          solver: solverSpecSchema,
+          /** Guidance weight of the decoding field (default as the tool's: class-swap 1, the others 0). */
+          cfg: z.number().min(0).max(20).optional(),
+          /** invert: the bits/dim estimate's Hutchinson probes and repeats. */
+          bitsPerDim: z
+            .object({ probes: int(1, 100).optional(), repeats: int(1, 100).optional() })
+            .strict()
+            .optional(),
+        })
+        .strict(),
+    ]),
+  },
   /** Cancels any task started with a taskId (sampling, a latent computation). */
   cancelTask: { channel: 'tasks:cancel', request: z.object({ taskId }).strict() },
   /** Models with an image latent space: shipped ones and runs with a checkpoint. */
@@ -384,6 +416,25 @@ export interface TrainingEstimate {
   backend: string;
 }
 
+/** What estimateTask predicts. */
+export interface TaskEstimate {
+  /** Seconds per evaluation of the model's field at the task's batch size. */
+  secondsPerEvaluation: number;
+  /** The batch size that was timed. */
+  batch: number;
+  /** Evaluations the task makes: [n, n] when counted or measured, a range when typical. */
+  nfe: [number, number];
+  /** nfe x secondsPerEvaluation. */
+  seconds: [number, number];
+  /**
+   * Where nfe comes from: 'counted' (exact for the solver), 'measured' (this model's last adaptive
+   * run), 'typical' (a stated range: the first adaptive or stochastic run).
+   */
+  basis: 'counted' | 'measured' | 'typical';
+  /** True when this call timed the model (false: a cached timing). */
+  timedNow: boolean;
+}
+
 /** Latent-studio results kept for a model: the run that holds them and their files. */
 export interface SavedLatentResults {
   runId: string | null;
@@ -429,6 +480,7 @@ export interface Replies {
   exportRun: ExportFile[];
   exportArchive: ExportFile;
   estimateTraining: TrainingEstimate;
+  estimateTask: TaskEstimate;
   cancelTask: { cancelled: boolean };
   latentModels: LatentModelInfo[];
   /**

@@ -13,7 +13,7 @@ import type { ParsedTaskArgs, TaskResult } from './protocol';
 let cached: { key: string; model: LoadedModel } | null = null;
 
 /** The model of `spec`; a run without a step is keyed by its latest checkpoint, so a newer one reloads. */
-function modelFor(store: RunStore, spec: string): LoadedModel {
+export function modelFor(store: RunStore, spec: string): LoadedModel {
   let key = spec;
   if (!spec.startsWith('shipped:') && !spec.includes('@')) key = `${spec}@${store.listCheckpoints(spec).at(-1)?.step ?? 'none'}`;
   if (cached?.key === key) return cached.model;

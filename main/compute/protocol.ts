@@ -21,6 +21,7 @@ import {
   type Replies,
   type SampleResult,
   type TrainingEstimate,
+  type TaskEstimate,
 } from '../../common/contract';
 import {
   latentResultSchema,
@@ -67,6 +68,10 @@ export const TASK_ARGS = {
   'latent-models': none,
   /** A few timed training steps of a config (main/studio/estimate.ts). */
   estimate: z.strictObject({ config: z.unknown() }),
+  /** How long a sample would take (main/compute/estimate-task.ts): the contract's sample estimate, by runId. */
+  'estimate-task': contract.estimateTask.request.options[0].omit({ id: true, kind: true }).extend(onRun),
+  /** How long a latent tool would take (main/compute/estimate-task.ts): the contract's latent estimate. */
+  'estimate-latent': contract.estimateTask.request.options[1].omit({ kind: true }),
 };
 
 export type TaskName = keyof typeof TASK_ARGS;
@@ -88,6 +93,8 @@ export interface TaskResults {
   'latent-export': LatentFile[];
   'latent-models': LatentModelInfo[];
   estimate: TrainingEstimate;
+  'estimate-task': TaskEstimate;
+  'estimate-latent': TaskEstimate;
 }
 export type TaskResult<N extends TaskName> = TaskResults[N];
 // Every task has a result type and no other name does: one added to one table only fails to compile.

@@ -10,6 +10,7 @@ import { sampleQualityTask } from './quality';
 import { latentExport, latentModels, latentRun, latentSave } from './latent';
 import { sharedCancel } from '../latent';
 import { estimateTraining } from '../studio/estimate';
+import { estimateLatent, estimateSample } from './estimate-task';
 import type { ParsedTaskArgs, TaskName, TaskProgress, TaskResult } from './protocol';
 
 /** Progress of a task: what a long latent computation reports (stage, fraction done, NFE so far). */
@@ -37,4 +38,6 @@ export const TASKS: { [N in TaskName]: Task<N> } = {
   'latent-export': (_store, args) => latentExport(args),
   'latent-models': (store) => latentModels(store),
   estimate: (_store, args) => estimateTraining(args.config),
+  'estimate-task': (store, args) => estimateSample(store, args),
+  'estimate-latent': (store, args) => estimateLatent(store, args),
 };

@@ -20,6 +20,7 @@ import { oracleModel, runModel, type LoadedModel } from '../models/load';
 import type { RunStore } from '../store';
 import type { FieldArgs, InvertPointsArgs, SampleArgs } from './protocol';
 import type { AbortLike, StepInfo } from '../../core/field';
+import { recordSampleNfe } from './estimate-task';
 
 /** The exact mixture a run's data is, when the analytic oracle applies (affine path, noise source). */
 export function oracleMixture(config: ExperimentConfig): GaussianMixture | null {
@@ -83,6 +84,7 @@ export function sampleTask(
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
     });
+    recordSampleNfe(trained, solver, res.nfe);
     const tensors: Tensor[] = [res.x, res.x0, ...(res.trajectory ?? []), ...(cond ? [cond] : [])];
     try {
       const seconds = (performance.now() - t0) / 1000;

@@ -301,6 +301,14 @@ export class StudioService {
         return { name: zip.name, mime: 'application/zip', base64: Buffer.from(zip.bytes).toString('base64') };
       },
       estimateTraining: ({ config }) => compute.run('estimate', { config }),
+      estimateTask: (req) => {
+        if (req.kind === 'latent') {
+          const { kind: _kind, ...rest } = req;
+          return compute.run('estimate-latent', rest);
+        }
+        const { id, kind: _kind, ...rest } = req;
+        return compute.run('estimate-task', { runId: id, ...rest });
+      },
       cancelTask: ({ taskId }) => this.cancelTask(taskId),
       latentModels: () => compute.run('latent-models', {}),
       latentRun: ({ model, taskId, task }) =>

@@ -1,9 +1,9 @@
 /**
  * A trained moons run in the Live view, against the real web host: the target drawn under the
- * samples; Sample now refuses what the schema refuses (steps -5, n = 0) in words; results kept side
- * by side with NFE and energy distance, across a view switch; the flow animation plays, pauses,
- * steps and scrubs (buttons and keys); a result drawn before more training is marked stale; the run
- * exports as one zip archive whose files are read back here.
+ * samples; Sample now refuses what the schema refuses (steps -5, n = 0) in words; the first sample is
+ * estimated before it runs; results kept side by side with NFE and energy distance, across a view
+ * switch; the flow animation plays, pauses, steps and scrubs (buttons and keys); a result drawn
+ * before more training is marked stale; the run exports as one zip archive whose files are read back.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +34,10 @@ test('sample now: validation, kept results, flow player, stale mark, zip archive
 
   // Two results side by side: euler x 8 and rk4 x 8 (NFE 8 and 32), each with an energy distance.
   await page.getByTestId('sample-solver').selectOption('euler');
+  // Before the first sample the host estimates it: euler x 8 is 8 evaluations, counted, the model timed.
+  await expect(page.getByTestId('sample-estimate')).toHaveAttribute('title', /^8 evaluations at .* ms per evaluation of 400$/, {
+    timeout: 30_000,
+  });
   await sampleBtn.click();
   await expect(page.getByTestId('sample-history-row')).toHaveCount(1, { timeout: 60_000 });
   await page.getByTestId('sample-solver').selectOption('rk4');

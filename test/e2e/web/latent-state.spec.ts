@@ -2,7 +2,7 @@
  * The latent studio checks its inputs by the host's rules and keeps its work, against the real web host and the shipped MNIST model: picked
  * images and a result survive a trip through other views and a reload; a result whose inputs changed
  * since (another solver budget) is marked stale; saved results are artifacts of the model's run, not
- * runs in the Runs list.
+ * runs in the Runs list. Before the first run of a tool the host's estimate is shown.
  */
 import { join } from 'node:path';
 import { expect, ROOT, shot, test } from '../fixtures';
@@ -10,6 +10,8 @@ import { expect, ROOT, shot, test } from '../fixtures';
 test('latent picks and results survive view switches and reloads; stale marked', async ({ page }, testInfo) => {
   await page.getByTestId('nav-latent').click();
   await expect(page.getByTestId('latent-model')).toHaveValue('shipped:mnist');
+  // Before the first run the host estimates the tool: dopri5's evaluations are a typical range, said so.
+  await expect(page.getByTestId('latent-estimate')).toContainText('has not run on this model yet', { timeout: 30_000 });
   await page.getByTestId('pick-class-a').fill('7');
   await page.getByTestId('pick-a').click();
   await expect(page.getByTestId('image-a')).toBeVisible();
@@ -21,6 +23,9 @@ test('latent picks and results survive view switches and reloads; stale marked',
   await expect(page.getByTestId('latent-error')).not.toContainText('request.');
   await expect(page.getByTestId('invert-result')).toHaveCount(0);
   await page.getByTestId('latent-steps').fill('4');
+  // Euler, 4 steps: encode + decode count 8 evaluations, timed on this model before the first run.
+  await expect(page.getByTestId('latent-estimate')).toContainText('8 evaluations at', { timeout: 30_000 });
+  await expect(page.getByTestId('latent-estimate')).toHaveAttribute('data-basis', 'counted');
   await page.getByTestId('run-invert').click();
   await expect(page.getByTestId('invert-result')).toBeVisible({ timeout: 90_000 });
   const psnr = await page.getByTestId('psnr').textContent();
