@@ -51,6 +51,11 @@ const FIXED_TABLEAUX: Readonly<Record<FixedStepMethod, ExplicitTableau>> = {
   },
 };
 
+/** Stage nodes c of a fixed-step method: its stage i is evaluated at t + c_i h (what a step costs, and when). */
+export function stageNodes(method: FixedStepMethod): readonly number[] {
+  return FIXED_TABLEAUX[method].c;
+}
+
 /**
  * Dormand & Prince (1980), "A family of embedded Runge-Kutta formulae", J. Comp. Appl. Math. 6:
  * the 7-stage pair RK5(4)7M, as tabulated in Hairer-Norsett-Wanner I, Table II.5.2.

@@ -25,6 +25,7 @@ import { tf, type Tensor } from '../../core/tf';
 import { ConfigError } from '../../core/errors';
 import { FIXED_STEP_METHODS, isOneOf, type FixedStepMethod, type SamplerKind, type TimeGridKind } from '../../core/catalog';
 import { endsWithDenoise, samplingGrid } from '../../core/solver/samplers';
+import { stageNodes } from '../../core/solver/ode';
 import { denoiseMode, pathModelOf, velocityMode, velocityModel, type PathModel } from '../../core/path/model';
 import { Rng } from '../../core/util/random';
 import { underScheduler } from '../models/under-scheduler';
@@ -34,13 +35,6 @@ import { modelFor } from './latent';
 import type { RunStore } from '../store';
 import type { ParsedTaskArgs } from './protocol';
 
-/** Stage nodes c of each fixed-step method (core/solver/ode.ts FIXED_TABLEAUX): stage i is at t + c_i h. */
-export const STAGE_NODES: Record<FixedStepMethod, readonly number[]> = {
-  euler: [0],
-  midpoint: [0, 1 / 2],
-  heun: [0, 1],
-  rk4: [0, 1 / 2, 1 / 2, 1],
-};
 /**
  * dopri5's NFE on a model never sampled with it here: 1 + 1 + 6 per attempted step, with tens of
  * steps on a trained model at the default tolerances. A stated range, shown as such.
@@ -75,7 +69,7 @@ export function fixedStepCalls(pm: PathModel, grid: readonly number[], method: F
   for (let k = 0; k + 1 < ode.length; k++) {
     const t = ode[k]!;
     const h = ode[k + 1]! - t;
-    for (const c of STAGE_NODES[method]) n += velocityCalls(pm, t + c * h);
+    for (const c of stageNodes(method)) n += velocityCalls(pm, t + c * h);
   }
   if (tail) n += denoiseCalls(pm, ode[ode.length - 1]!);
   return n;
@@ -207,7 +201,7 @@ export function estimateSample(store: RunStore, req: ParsedTaskArgs<'estimate-ta
 /** Field evaluations of one solve with `spec`, and whether that count is exact. */
 function solveEvaluations(spec: { method: string; steps?: number | undefined }): { nfe: [number, number]; basis: TaskEstimate['basis'] } {
   if (isOneOf(FIXED_STEP_METHODS, spec.method) && spec.steps !== undefined) {
-    const n = spec.steps * STAGE_NODES[spec.method].length;
+    const n = spec.steps * stageNodes(spec.method).length;
     return { nfe: [n, n], basis: 'counted' };
   }
   return { nfe: DOPRI5_TYPICAL_NFE, basis: 'typical' };
