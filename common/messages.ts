@@ -120,10 +120,15 @@ export function readableField(field: string): string {
   return idx ? `${word} ${idx}` : word;
 }
 
+/** A path or a file name, not a dotted config field: a separator, a space, a dash or a file extension. */
+const FILE_LIKE = /[/\\\s-]|\.(png|jpe?g|gif|webp|bmp|json|csv|txt|safetensors|fst|db|zip)$/i;
+
 /** "Class must be at most 9": a field and its message as one sentence. */
 export function fieldSentence(field: string | undefined, message: string): string {
   const plain = plainMessage(message);
   if (!field || field === '(root)') return capitalise(plain);
+  // A file in the field's place (an uploaded image, a points file) is named as written, not as a label.
+  if (FILE_LIKE.test(field)) return `${field}: ${plain}`;
   return `${capitalise(readableField(field))} ${plain}`;
 }
 

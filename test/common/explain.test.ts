@@ -151,4 +151,12 @@ describe('plain messages', () => {
     expect(sentence).toBe('Class must be at most 9');
     expect(sentence).not.toMatch(/task\.|classId|expected|<=/);
   });
+
+  it('a file in the field slot keeps its name', () => {
+    expect(fieldSentence('broken-digit.png', 'not a PNG or JPEG file')).toBe('broken-digit.png: not a PNG or JPEG file');
+    expect(fieldSentence('/data/points.json', 'is empty')).toBe('/data/points.json: is empty');
+    expect(fieldSentence('digit.PNG', 'is empty')).toBe('digit.PNG: is empty');
+    // ... while dotted config fields still read as labels.
+    expect(fieldSentence('optim.lr', 'must be a number')).not.toContain('optim.lr');
+  });
 });
