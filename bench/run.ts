@@ -143,8 +143,12 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
           runs: {
             points: number;
             ours: { pointStepsPerSec: { best: number } };
+            ours2?: { pointStepsPerSec: { best: number } };
             torch1: { pointStepsPerSec: { best: number } } | null;
+            torch2?: { pointStepsPerSec: { best: number } } | null;
             ratioOursOverTorch1: number | null;
+            ratioOurs2OverTorch2?: number | null;
+            ratioBestOverBest?: number | null;
           }[];
         };
         oracle8gaussians?: { pointStepsPerSec: { best: number } };
@@ -155,7 +159,15 @@ function summarise(results: Record<string, Record<string, unknown>>): Record<str
       ...Object.fromEntries(
         (s.mlp?.runs ?? []).map((r) => [
           `mlp ${r.points} points`,
-          { ours: r.ours.pointStepsPerSec.best, torch1: r.torch1?.pointStepsPerSec.best ?? null, ratio: r.ratioOursOverTorch1 },
+          {
+            ours: r.ours.pointStepsPerSec.best,
+            ours2: r.ours2?.pointStepsPerSec.best ?? null,
+            torch1: r.torch1?.pointStepsPerSec.best ?? null,
+            torch2: r.torch2?.pointStepsPerSec.best ?? null,
+            ratio1: r.ratioOursOverTorch1,
+            ratio2: r.ratioOurs2OverTorch2 ?? null,
+            bestOverBest: r.ratioBestOverBest ?? null,
+          },
         ]),
       ),
       oracle8gaussians: s.oracle8gaussians?.pointStepsPerSec.best,

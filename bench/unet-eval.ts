@@ -6,6 +6,8 @@
  *   engine   model.apply with no tape recording on the wasm backend: the inference kernels of
  *            core/model/unet-kernels.ts (GroupNorm + time/class term + SiLU in one kernel, each
  *            3x3 conv with its skip conv or residual in one, on the FMA GEMM), 1 thread
+ *   engine2  the same with the batch split over 2 threads (main/models/threaded.ts: this thread and
+ *            one helper thread, as the app samples on a machine with 2+ cores); batch 1 runs whole
  *   stock    the same call with those kernels switched off (useUNetKernels(false)): the
  *            differentiable layers on tfjs's kernels
  *   torch1, torch2
@@ -25,6 +27,7 @@ import { parseExperiment } from '../common/config';
 import { Rng } from '../core/util/random';
 import { log, rateStats, round, timedRound, type RateStats } from './lib';
 import { readPreset } from './presets';
+import { ThreadedModel, stopInferenceThreads } from '../main/models/threaded';
 import { startUnetPeer } from './unet';
 
 export interface UnetEvalOptions {
@@ -37,7 +40,7 @@ export interface UnetEvalOptions {
   threads: number;
 }
 
-type VariantName = 'engine' | 'stock' | 'torch1' | 'torch2';
+type VariantName = 'engine' | 'engine2' | 'stock' | 'torch1' | 'torch2';
 
 /** The mnist preset's U-Net with every parameter drawn N(0, 0.05²) (seeded), nothing left at zero. */
 function mnistUNet(): VelocityModel {
@@ -51,6 +54,8 @@ function mnistUNet(): VelocityModel {
 
 export async function benchUnetEval(o: UnetEvalOptions): Promise<Record<string, unknown>> {
   const model = mnistUNet();
+  const threaded = new ThreadedModel(model, 2);
+  await threaded.warm();
   const { peer, info } = await startUnetPeer(o.python);
   const results: Record<string, unknown>[] = [];
   try {
@@ -65,10 +70,10 @@ export async function benchUnetEval(o: UnetEvalOptions): Promise<Record<string, 
         Array.from({ length: batch }, (_, i) => i % 10),
         'int32',
       );
-      const evalOnce = (kernels: boolean): void => {
+      const evalOnce = (kernels: boolean, m: VelocityModel = model): void => {
         const prev = useUNetKernels(kernels);
         try {
-          const y = model.apply(x, t, labels);
+          const y = m.apply(x, t, labels);
           y.dataSync(); // the wasm backend computes synchronously; this only makes the end explicit
           y.dispose();
         } finally {
@@ -82,6 +87,10 @@ export async function benchUnetEval(o: UnetEvalOptions): Promise<Record<string, 
       ] as const) {
         evalOnce(kernels); // warm-up: kernels compile, the heap grows
         variants.push({ name, round: async (ms) => timedRound(() => evalOnce(kernels), ms, 2).rate });
+      }
+      if (batch >= 2) {
+        evalOnce(true, threaded); // the helper builds its copy of the model
+        variants.push({ name: 'engine2', round: async (ms) => timedRound(() => evalOnce(true, threaded), ms, 2).rate });
       }
       if (peer) {
         for (const [name, threads] of [
@@ -122,6 +131,7 @@ export async function benchUnetEval(o: UnetEvalOptions): Promise<Record<string, 
         batch,
         msPerEval: Object.fromEntries(variants.map((v) => [v.name, ms(stats.get(v.name))])),
         msPerImageBest: Object.fromEntries(variants.map((v) => [v.name, round(1000 / stats.get(v.name)!.best / batch, 3)])),
+        ratioOurs2OverTorch2: ratio('engine2', 'torch2'),
         evalsPerSec: Object.fromEntries(variants.map((v) => [v.name, stats.get(v.name)])),
         ratioOursOverTorch1: ratio('engine', 'torch1'),
         ratioOursOverTorch2: ratio('engine', 'torch2'),
@@ -130,12 +140,14 @@ export async function benchUnetEval(o: UnetEvalOptions): Promise<Record<string, 
     }
   } finally {
     peer?.close();
-    model.dispose();
+    threaded.dispose(); // and the model
+    await stopInferenceThreads();
   }
   return {
     model: 'mnist preset U-Net (28x28x1, base 16, mults [1, 2, 4], attention at 7x7, 10 classes), random weights',
     variants: {
       engine: 'model.apply with the tape off: the inference kernels (core/model/unet-kernels.ts), 1 thread',
+      engine2: 'the same, the batch split over 2 threads (main/models/threaded.ts)',
       stock: 'model.apply with useUNetKernels(false): the differentiable layers on tfjs kernels, 1 thread',
       torch1: 'bench/peer_unet_step.py forward under torch.no_grad(), torch.set_num_threads(1)',
       torch2: `the same, torch.set_num_threads(${o.threads})`,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { tf } from '../../core/tf';
 import { ConfigError, DataError } from '../../core/errors';
 import { modelFromWeights, type ModelConfig } from '../../core/model';
+import { threadedForInference } from './threaded';
 import { CheckpointError } from '../../core/model/checkpoint';
 import { guidedField } from '../../core/train/sample';
 import { pathScheduler } from '../../core/train/config';
@@ -127,7 +128,7 @@ export function runModel(store: RunStore, runId: string, step?: number): LoadedM
   } = found.value;
   let model;
   try {
-    model = modelFromWeights(meta.modelConfig!, weights);
+    model = threadedForInference(modelFromWeights(meta.modelConfig!, weights));
   } finally {
     tf.dispose([...weights.values()]);
   }

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { tf } from '../../core/tf';
 import { modelFromWeights, type ModelConfig } from '../../core/model';
+import { threadedForInference } from './threaded';
 import { CheckpointError } from '../../core/model/checkpoint';
 import { ConfigError } from '../../core/errors';
 import { guidedField } from '../../core/train/sample';
@@ -66,7 +67,7 @@ export function shippedModel(name: string, dir = shippedModelsDir()): LoadedMode
   const weights = decodeTensors(new Uint8Array(readFileSync(file)), `shipped model ${name}`);
   let model;
   try {
-    model = modelFromWeights(m.modelConfig, weights);
+    model = threadedForInference(modelFromWeights(m.modelConfig, weights));
   } finally {
     tf.dispose([...weights.values()]);
   }

@@ -18,6 +18,8 @@ export const WORKER_ENTRIES = {
   replica: 'main/training/replica.ts',
   /** Sampling, vector fields and the latent studio, off the thread that serves the UI. */
   compute: 'main/compute/worker.ts',
+  /** A helper thread of a model's forward pass, splitting its batch (main/models/threaded.ts). */
+  infer: 'main/models/infer-worker.ts',
   /** The bounded image folder check of createRun (main/data/folder-check.ts). */
   'folder-check': 'main/data/folder-check-worker.ts',
   /** The daily rolling backup of the run store (main/store/backup.ts). */
